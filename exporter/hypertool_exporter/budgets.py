@@ -1,0 +1,121 @@
+"""Token and spending budgets: periods on the UTC calendar and usage within them.
+
+A budget belongs to a persona (or to ``default``, which covers every persona
+without an entry of its own). Usage is accounted per period; when an event
+or a scrape falls in a later period than the one recorded, usage starts
+again from zero. Remaining may go negative: overspend is information.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+PERIODS = ("daily", "weekly", "monthly", "total")
+
+
+def period_start(ts: float, period: str) -> float:
+    """Unix time at which the period containing ``ts`` began (UTC calendar).
+
+    Weeks start on Monday (ISO 8601). ``total`` never resets: it starts at 0.
+    """
+    if period == "total":
+        return 0.0
+    moment = datetime.fromtimestamp(ts, UTC)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "daily":
+        start = day
+    elif period == "weekly":
+        start = day - timedelta(days=day.weekday())
+    elif period == "monthly":
+        start = day.replace(day=1)
+    else:
+        raise ValueError(f"period: must be one of {', '.join(PERIODS)} (got {period!r})")
+    return start.timestamp()
+
+
+def period_end(ts: float, period: str) -> float | None:
+    """Unix time at which the period containing ``ts`` ends; ``None`` for ``total``."""
+    if period == "total":
+        return None
+    start = datetime.fromtimestamp(period_start(ts, period), UTC)
+    if period == "daily":
+        end = start + timedelta(days=1)
+    elif period == "weekly":
+        end = start + timedelta(days=7)
+    else:
+        days = calendar.monthrange(start.year, start.month)[1]
+        end = start + timedelta(days=days)
+    return end.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A persona's limits for one period. Either limit may be absent."""
+
+    period: str
+    tokens: int | None = None
+    usd: float | None = None
+
+
+@dataclass(slots=True)
+class Usage:
+    """What a persona used in the period starting at ``period_start``."""
+
+    period_start: float
+    tokens: int = 0
+    usd: float = 0.0
+
+
+class BudgetBook:
+    """Budgets from the config and each persona's usage in its current period."""
+
+    def __init__(self, budgets: dict[str, Budget] | None = None):
+        self.budgets = dict(budgets or {})
+        self.usage: dict[str, Usage] = {}
+
+    def budget_for(self, persona: str) -> Budget | None:
+        budget = self.budgets.get(persona)
+        if budget is None:
+            budget = self.budgets.get("default")
+        return budget
+
+    def charge(self, persona: str, ts: float, tokens: int, usd: float) -> None:
+        """Add usage at time ``ts``. Usage from an earlier period than the one
+        on record is too late to matter for the current budget and is dropped
+        from the budget (the counters still have it)."""
+        budget = self.budget_for(persona)
+        if budget is None:
+            return
+        start = period_start(ts, budget.period)
+        usage = self.usage.get(persona)
+        if usage is None or start > usage.period_start:
+            usage = self.usage[persona] = Usage(start)
+        elif start < usage.period_start:
+            return
+        usage.tokens += tokens
+        usage.usd += usd
+
+    def personas(self) -> list[str]:
+        """Personas with a budget to show: those configured and those seen."""
+        named = [p for p in self.budgets if p != "default"]
+        seen = [p for p in self.usage if p not in self.budgets]
+        return sorted(set(named) | {p for p in seen if self.budget_for(p) is not None})
+
+    def snapshot_at(self, persona: str, now: float) -> tuple[Budget, Usage] | None:
+        """The persona's budget and its usage in the period containing ``now``."""
+        budget = self.budget_for(persona)
+        if budget is None:
+            return None
+        start = period_start(now, budget.period)
+        usage = self.usage.get(persona)
+        if usage is None or usage.period_start < start:
+            return budget, Usage(start)
+        return budget, usage
+
+    def to_json(self) -> dict:
+        return {p: [u.period_start, u.tokens, u.usd] for p, u in self.usage.items()}
+
+    def load_json(self, data: dict) -> None:
+        self.usage = {p: Usage(float(v[0]), int(v[1]), float(v[2])) for p, v in data.items()}

@@ -1,0 +1,271 @@
+"""Every metric the exporter emits, declared once.
+
+The collector renders from these specs, the dashboards and alert rules are
+checked against them, and the README's metric table is generated from them.
+A metric that is not here does not exist; a label value outside a closed set
+declared here is never emitted.
+
+This module imports nothing heavy: the CLI and the bundle generators read it
+without pulling in prometheus_client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MetricKind = Literal["counter", "gauge", "histogram", "info"]
+
+PREFIX = "hypertool_"
+
+#: Label value used when a label's cap of distinct values is reached.
+OVERFLOW_VALUE = "__other__"
+#: ``from_persona`` on the first switch of a session.
+NO_PERSONA = "none"
+
+TOKEN_TYPES = ("input", "output")
+GATE_RESULTS = ("passed", "failed")
+PERIODS = ("daily", "weekly", "monthly", "total")
+EVENT_TYPES = ("persona_switched", "tokens_used", "stage_finished", "llm_call_finished")
+REJECT_REASONS = ("malformed", "unknown_type", "invalid_field")
+
+PERSONA_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+STAGE_DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: what a scrape shows, and what a dashboard or rule may name.
+
+    ``name`` is the sample name as it appears in the Prometheus text format
+    (counters keep their ``_total``). ``closed_values`` lists, for labels whose
+    values are a fixed set, every value the exporter can emit.
+    """
+
+    name: str
+    kind: MetricKind
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+    buckets: tuple[float, ...] = ()
+    closed_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    group: str = "persona"
+
+    @property
+    def family(self) -> str:
+        """Family name as prometheus_client and OpenMetrics want it."""
+        if self.kind == "counter" and self.name.endswith("_total"):
+            return self.name[: -len("_total")]
+        if self.kind == "info" and self.name.endswith("_info"):
+            return self.name[: -len("_info")]
+        return self.name
+
+    def sample_names(self) -> tuple[str, ...]:
+        """Names of the samples this metric produces in the text format."""
+        if self.kind == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        return (self.name,)
+
+
+def _spec(*args, **kwargs) -> MetricSpec:
+    return MetricSpec(*args, **kwargs)
+
+
+PERSONA_SWITCHES = _spec(
+    "hypertool_persona_switches_total",
+    "counter",
+    "Persona switches, by the persona left, the persona entered and the chat mode entered.",
+    ("from_persona", "to_persona", "chatmode"),
+)
+PERSONA_DURATION = _spec(
+    "hypertool_persona_duration_seconds",
+    "histogram",
+    "Time spent in a persona, observed when it is left, under the chat mode it was in.",
+    ("persona", "chatmode"),
+    unit="seconds",
+    buckets=PERSONA_DURATION_BUCKETS,
+)
+PERSONA_TOKENS = _spec(
+    "hypertool_persona_tokens_used_total",
+    "counter",
+    "LLM tokens used, by persona, chat mode, model and token type (input or output).",
+    ("persona", "chatmode", "model", "token_type"),
+    closed_values={"token_type": TOKEN_TYPES},
+)
+PERSONA_COST = _spec(
+    "hypertool_persona_cost_usd_total",
+    "counter",
+    "Cost of the tokens used in US dollars, priced from the pricing table.",
+    ("persona", "chatmode", "model"),
+    unit="usd",
+)
+BUDGET_LIMIT = _spec(
+    "hypertool_persona_token_budget_limit",
+    "gauge",
+    "Token budget of a persona for one period.",
+    ("persona", "period"),
+    closed_values={"period": PERIODS},
+    group="budget",
+)
+BUDGET_USED = _spec(
+    "hypertool_persona_token_budget_used",
+    "gauge",
+    "Tokens used by a persona in the current budget period.",
+    ("persona", "period"),
+    closed_values={"period": PERIODS},
+    group="budget",
+)
+BUDGET_REMAINING = _spec(
+    "hypertool_persona_token_budget_remaining",
+    "gauge",
+    "Tokens left in the current budget period; negative when overspent (never clamped).",
+    ("persona",),
+    group="budget",
+)
+BUDGET_RESET = _spec(
+    "hypertool_persona_token_budget_reset_seconds",
+    "gauge",
+    "Seconds until the budget period resets (UTC calendar); absent for period=total.",
+    ("persona",),
+    unit="seconds",
+    group="budget",
+)
+COST_BUDGET_LIMIT = _spec(
+    "hypertool_persona_cost_budget_limit_usd",
+    "gauge",
+    "Spending budget of a persona for one period in US dollars (when configured).",
+    ("persona", "period"),
+    unit="usd",
+    closed_values={"period": PERIODS},
+    group="budget",
+)
+COST_BUDGET_USED = _spec(
+    "hypertool_persona_cost_budget_used_usd",
+    "gauge",
+    "US dollars spent by a persona in the current budget period (when configured).",
+    ("persona", "period"),
+    unit="usd",
+    closed_values={"period": PERIODS},
+    group="budget",
+)
+COST_BUDGET_REMAINING = _spec(
+    "hypertool_persona_cost_budget_remaining_usd",
+    "gauge",
+    "US dollars left in the current budget period; negative when overspent.",
+    ("persona",),
+    unit="usd",
+    group="budget",
+)
+STAGE_DURATION = _spec(
+    "hypertool_workflow_stage_duration_seconds",
+    "histogram",
+    "Duration of a workflow stage, by workflow, stage and the persona that ran it.",
+    ("workflow", "stage", "persona"),
+    unit="seconds",
+    buckets=STAGE_DURATION_BUCKETS,
+    group="workflow",
+)
+QUALITY_GATE = _spec(
+    "hypertool_workflow_quality_gate_total",
+    "counter",
+    "Quality-gate verdicts at the end of workflow stages.",
+    ("workflow", "stage", "result"),
+    closed_values={"result": GATE_RESULTS},
+    group="workflow",
+)
+LLM_DURATION = _spec(
+    "hypertool_llm_request_duration_seconds",
+    "histogram",
+    "Latency of LLM calls, errors included.",
+    ("persona", "model"),
+    unit="seconds",
+    buckets=LLM_DURATION_BUCKETS,
+    group="llm",
+)
+LLM_REQUESTS = _spec(
+    "hypertool_llm_requests_total",
+    "counter",
+    "LLM calls made, errors included.",
+    ("persona", "model"),
+    group="llm",
+)
+LLM_ERRORS = _spec(
+    "hypertool_llm_request_errors_total",
+    "counter",
+    "LLM calls that failed.",
+    ("persona", "model"),
+    group="llm",
+)
+LLM_UNPRICED_TOKENS = _spec(
+    "hypertool_llm_unpriced_tokens_total",
+    "counter",
+    "Tokens of models missing from the pricing table; their cost is counted as zero.",
+    ("model",),
+    group="llm",
+)
+BUILD_INFO = _spec(
+    "hypertool_exporter_build_info",
+    "info",
+    "Version of the exporter and of Python it runs on.",
+    ("version", "python_version"),
+    group="exporter",
+)
+EVENTS_APPLIED = _spec(
+    "hypertool_exporter_events_applied_total",
+    "counter",
+    "Events applied to the metrics, by event type.",
+    ("type",),
+    closed_values={"type": EVENT_TYPES},
+    group="exporter",
+)
+EVENTS_REJECTED = _spec(
+    "hypertool_exporter_events_rejected_total",
+    "counter",
+    "Events rejected by validation, by reason.",
+    ("reason",),
+    closed_values={"reason": REJECT_REASONS},
+    group="exporter",
+)
+LABEL_VALUES_FOLDED = _spec(
+    "hypertool_exporter_label_values_folded_total",
+    "counter",
+    f"Label values replaced by {OVERFLOW_VALUE!r} because the label reached its cap of "
+    "distinct values.",
+    ("label",),
+    group="exporter",
+)
+
+CATALOG: tuple[MetricSpec, ...] = (
+    PERSONA_SWITCHES,
+    PERSONA_DURATION,
+    PERSONA_TOKENS,
+    PERSONA_COST,
+    BUDGET_LIMIT,
+    BUDGET_USED,
+    BUDGET_REMAINING,
+    BUDGET_RESET,
+    COST_BUDGET_LIMIT,
+    COST_BUDGET_USED,
+    COST_BUDGET_REMAINING,
+    STAGE_DURATION,
+    QUALITY_GATE,
+    LLM_DURATION,
+    LLM_REQUESTS,
+    LLM_ERRORS,
+    LLM_UNPRICED_TOKENS,
+    BUILD_INFO,
+    EVENTS_APPLIED,
+    EVENTS_REJECTED,
+    LABEL_VALUES_FOLDED,
+)
+
+BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOG}
+
+
+def lookup_sample(sample_name: str) -> MetricSpec | None:
+    """Find the spec that produces ``sample_name`` (``_bucket``/``_sum``/``_count`` included)."""
+    for spec in CATALOG:
+        if sample_name in spec.sample_names():
+            return spec
+    return None

@@ -1,0 +1,214 @@
+"""The config file: budgets, pricing and limits, validated with line numbers.
+
+A malformed file stops start-up with ``FILE:LINE: field.path: reason (got
+value)``, because a budget that silently falls back to a default is worse
+than an exporter that refuses to start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .budgets import PERIODS, Budget
+from .events import normalize_persona
+from .pricing import Price, PriceTable
+
+DEFAULT_MAX_LABEL_VALUES = 1000
+_TOP_LEVEL = ("budgets", "pricing", "limits", "ingest")
+
+
+class ConfigError(ValueError):
+    """A config file problem; the message names file, line, field and value."""
+
+    def __init__(self, source: str, line: int | None, field: str, value: Any, reason: str):
+        self.source, self.line, self.field, self.value = source, line, field, value
+        where = f"{source}:{line}" if line is not None else source
+        super().__init__(f"{where}: {field}: {reason} (got {value!r})")
+
+
+@dataclass
+class Config:
+    """Everything the exporter reads from its config file."""
+
+    budgets: dict[str, Budget] = field(default_factory=dict)
+    prices: PriceTable = field(default_factory=PriceTable)
+    max_label_values: int = DEFAULT_MAX_LABEL_VALUES
+    ingest_token: str | None = None
+    source: str | None = None
+
+
+class _Reader:
+    """Walks a composed YAML node tree, converting values and keeping marks."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self._scalars = yaml.SafeLoader("")
+
+    def fail(self, node: yaml.Node | None, path: str, value: Any, reason: str) -> ConfigError:
+        line = node.start_mark.line + 1 if node is not None else None
+        return ConfigError(self.source, line, path, value, reason)
+
+    def scalar(self, node: yaml.Node, path: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.fail(node, path, _plain(node), "must be a single value")
+        return self._scalars.construct_object(node)
+
+    def mapping(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, path, _plain(node), "must be a mapping")
+        entries = []
+        for key_node, value_node in node.value:
+            key = self.scalar(key_node, path)
+            entries.append((str(key), key_node, value_node))
+        return entries
+
+    def number(self, node: yaml.Node, path: str, *, whole: bool = False) -> float:
+        value = self.scalar(node, path)
+        kind = "a whole number" if whole else "a number"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(node, path, value, f"must be {kind}")
+        if not math.isfinite(value) or value < 0:
+            raise self.fail(node, path, value, f"must be {kind}, finite and not negative")
+        if whole and value != int(value):
+            raise self.fail(node, path, value, f"must be {kind}")
+        return int(value) if whole else float(value)
+
+
+def _plain(node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return "{...}"
+    return "[...]"
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Parse and validate config text. Raises ``ConfigError``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            reason += f" ({context} started on line {context_mark.line + 1})"
+        raise ConfigError(source, line, "<yaml>", None, f"not valid YAML: {reason}") from None
+    config = Config(source=source)
+    if root is None:
+        return config
+    reader = _Reader(source)
+    overrides: dict[str, Price] = {}
+    for key, key_node, node in reader.mapping(root, "<top>"):
+        if key == "budgets":
+            config.budgets = _budgets(reader, node)
+        elif key == "pricing":
+            overrides = _pricing(reader, node)
+        elif key == "limits":
+            config.max_label_values = _limits(reader, node)
+        elif key == "ingest":
+            config.ingest_token = _ingest(reader, node)
+        else:
+            raise reader.fail(key_node, key, key, f"unknown section; expected {_TOP_LEVEL}")
+    config.prices = PriceTable.with_overrides(overrides)
+    return config
+
+
+def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
+    budgets: dict[str, Budget] = {}
+    for name, key_node, entry in reader.mapping(node, "budgets"):
+        persona = normalize_persona(name)
+        path = f"budgets.{name}"
+        if not persona:
+            raise reader.fail(key_node, path, name, "persona name must not be empty")
+        values: dict[str, Any] = {}
+        for field_name, field_key, value_node in reader.mapping(entry, path):
+            field_path = f"{path}.{field_name}"
+            if field_name == "tokens":
+                values["tokens"] = reader.number(value_node, field_path, whole=True)
+            elif field_name == "usd":
+                values["usd"] = reader.number(value_node, field_path)
+            elif field_name == "period":
+                period = reader.scalar(value_node, field_path)
+                if period not in PERIODS:
+                    raise reader.fail(
+                        value_node, field_path, period, f"must be one of {', '.join(PERIODS)}"
+                    )
+                values["period"] = period
+            else:
+                raise reader.fail(
+                    field_key, field_path, field_name, "unknown field; expected tokens, usd, period"
+                )
+        if "tokens" not in values and "usd" not in values:
+            raise reader.fail(entry, path, _plain(entry), "needs tokens or usd (or both)")
+        values.setdefault("period", "monthly")
+        budgets[persona] = Budget(**values)
+    return budgets
+
+
+def _pricing(reader: _Reader, node: yaml.Node) -> dict[str, Price]:
+    prices: dict[str, Price] = {}
+    for model, _key_node, entry in reader.mapping(node, "pricing"):
+        path = f"pricing.{model}"
+        values: dict[str, float] = {}
+        for field_name, field_key, value_node in reader.mapping(entry, path):
+            if field_name not in ("input", "output"):
+                raise reader.fail(
+                    field_key,
+                    f"{path}.{field_name}",
+                    field_name,
+                    "unknown field; expected input, output (USD per 1K tokens)",
+                )
+            values[field_name] = reader.number(value_node, f"{path}.{field_name}")
+        for required in ("input", "output"):
+            if required not in values:
+                raise reader.fail(entry, f"{path}.{required}", None, "is required")
+        prices[model] = Price(values["input"], values["output"])
+    return prices
+
+
+def _limits(reader: _Reader, node: yaml.Node) -> int:
+    cap = DEFAULT_MAX_LABEL_VALUES
+    for field_name, field_key, value_node in reader.mapping(node, "limits"):
+        path = f"limits.{field_name}"
+        if field_name != "max_label_values":
+            raise reader.fail(
+                field_key, path, field_name, "unknown field; expected max_label_values"
+            )
+        cap = reader.number(value_node, path, whole=True)
+        if cap < 1:
+            raise reader.fail(value_node, path, cap, "must be at least 1")
+    return cap
+
+
+def _ingest(reader: _Reader, node: yaml.Node) -> str | None:
+    token = None
+    for field_name, field_key, value_node in reader.mapping(node, "ingest"):
+        path = f"ingest.{field_name}"
+        if field_name != "token":
+            raise reader.fail(field_key, path, field_name, "unknown field; expected token")
+        token = reader.scalar(value_node, path)
+        if not isinstance(token, str) or len(token) < 16:
+            raise reader.fail(value_node, path, "<hidden>", "must be a string of 16+ characters")
+    return token
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read the config file at ``path``; no path means defaults."""
+    if path is None:
+        return Config()
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            source, None, "<file>", source, f"cannot be read: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, None, "<file>", source, "is not UTF-8 text") from None
+    return parse_config(text, source)
