@@ -1,0 +1,158 @@
+"""The local journal: an append-only SQLite file (WAL mode) of validated events.
+
+Short-lived producers (the CLI, workers) append and exit; the exporter tails
+the file and folds what it finds. SQLite gives atomic multi-process appends,
+crash safety and a file users can inspect, with nothing to install. Snapshots
+of the folded state live in the same file, written in one transaction with
+the id of the last event they include, which makes a replay exactly-once.
+
+Stdlib only: the CLI imports this on its fast path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .events import Event, event_to_dict
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,
+    persona TEXT,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS snapshot (
+    k INTEGER PRIMARY KEY CHECK (k = 1),
+    last_id INTEGER NOT NULL,
+    taken_at REAL NOT NULL,
+    state TEXT NOT NULL
+);
+"""
+
+
+class JournalError(RuntimeError):
+    """The journal could not be opened, read or written; the message says why."""
+
+
+def default_journal_path() -> Path:
+    """``$HYPERTOOL_JOURNAL``, else ``journal.sqlite`` in the user's data directory."""
+    env = os.environ.get("HYPERTOOL_JOURNAL")
+    if env:
+        return Path(env)
+    from platformdirs import user_data_path
+
+    return user_data_path("hypertool-exporter") / "journal.sqlite"
+
+
+def _persona_of(body: dict[str, Any]) -> str | None:
+    return body.get("persona") or body.get("to_persona")
+
+
+class Journal:
+    """One connection to a journal file; use it from one thread at a time."""
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            elif not self.path.exists():
+                raise JournalError(f"journal {self.path} does not exist")
+            self._db = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            if create and self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                self._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        except (sqlite3.Error, OSError) as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Append events atomically (all or none); returns the last id written."""
+        rows = []
+        for event in events:
+            body = event_to_dict(event)
+            rows.append((event.ts, event.TYPE, _persona_of(body), json.dumps(body)))
+        try:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.executemany(
+                    "INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows
+                )
+                last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
+        return int(last)
+
+    # -- reading ------------------------------------------------------------
+
+    def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        """Events with id greater than ``last_id``, oldest first, as (id, JSON body)."""
+        try:
+            return self._db.execute(
+                "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit)
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+
+    def last_id(self) -> int:
+        row = self._db.execute("SELECT max(id) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        """Read-only SQL over the journal, for ``stats``."""
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+
+    # -- snapshots ----------------------------------------------------------
+
+    def save_snapshot(self, last_id: int, state: dict[str, Any]) -> None:
+        """Store the folded state that includes every event up to ``last_id``."""
+        text = json.dumps(state, separators=(",", ":"))
+        try:
+            self._db.execute(
+                "INSERT INTO snapshot (k, last_id, taken_at, state) VALUES (1, ?, ?, ?) "
+                "ON CONFLICT (k) DO UPDATE SET last_id = excluded.last_id, "
+                "taken_at = excluded.taken_at, state = excluded.state",
+                (last_id, time.time(), text),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write snapshot to {self.path}: {exc}") from exc
+
+    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
+        row = self._db.execute("SELECT last_id, state FROM snapshot WHERE k = 1").fetchone()
+        if row is None:
+            return None
+        return int(row[0]), json.loads(row[1])
