@@ -1,0 +1,1 @@
+"""Generators for everything shipped as code: docs tables, dashboards, rules."""

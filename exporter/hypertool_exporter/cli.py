@@ -1,0 +1,270 @@
+"""The ``hypertool-exporter`` command line.
+
+Recording commands (``switch``, ``tokens``, ``stage``, ``llm``) validate one
+event, append it to the journal and exit; they import neither
+prometheus_client nor OpenTelemetry, so a persona switch costs a few
+milliseconds. ``serve`` folds the journal and serves ``/metrics``.
+
+Every option has a ``HYPERTOOL_*`` environment variable; defaults are shown
+in ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_USAGE = 2
+EXIT_NOT_RECORDED = 1
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"HYPERTOOL_{name}", default)
+
+
+def _journal_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--journal",
+        default=_env("JOURNAL"),
+        metavar="FILE",
+        help="journal file [env HYPERTOOL_JOURNAL; default: journal.sqlite in the user data dir]",
+    )
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        default=_env("CONFIG"),
+        metavar="FILE",
+        help="config file with budgets and pricing [env HYPERTOOL_CONFIG]",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="hypertool-exporter",
+        description="Prometheus exporter for LLM persona systems.",
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="fold the journal and serve /metrics", formatter_class=fmt)
+    serve.add_argument(
+        "--host", default=_env("HOST", "127.0.0.1"), help="address to bind [env HYPERTOOL_HOST]"
+    )
+    serve.add_argument(
+        "--port", default=_env("PORT", "9464"), help="port to bind [env HYPERTOOL_PORT]"
+    )
+    _config_arg(serve)
+    _journal_arg(serve)
+    serve.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+    )
+
+    switch = sub.add_parser("switch", help="record a persona switch", formatter_class=fmt)
+    switch.add_argument("persona", help="persona switched to")
+    switch.add_argument(
+        "--from",
+        dest="from_persona",
+        default=None,
+        help="persona switched from (default: the session's current one)",
+    )
+    switch.add_argument(
+        "--chatmode",
+        default=_env("CHATMODE", "default"),
+        help="chat mode entered [env HYPERTOOL_CHATMODE]",
+    )
+    switch.add_argument(
+        "--session",
+        default=_env("SESSION", "default"),
+        help="session whose persona changes [env HYPERTOOL_SESSION]",
+    )
+    _journal_arg(switch)
+
+    tokens = sub.add_parser("tokens", help="record token usage", formatter_class=fmt)
+    tokens.add_argument("persona")
+    tokens.add_argument("--model", required=True)
+    tokens.add_argument("--input", dest="input_tokens", default="0", help="input tokens")
+    tokens.add_argument("--output", dest="output_tokens", default="0", help="output tokens")
+    tokens.add_argument("--chatmode", default=_env("CHATMODE", "default"))
+    _journal_arg(tokens)
+
+    stage = sub.add_parser("stage", help="record a finished workflow stage", formatter_class=fmt)
+    stage.add_argument("workflow")
+    stage.add_argument("stage")
+    stage.add_argument("--persona", required=True)
+    stage.add_argument("--seconds", required=True, help="stage duration in seconds")
+    stage.add_argument("--gate", default="none", help="quality gate: passed, failed or none")
+    _journal_arg(stage)
+
+    llm = sub.add_parser("llm", help="record one LLM call", formatter_class=fmt)
+    llm.add_argument("persona")
+    llm.add_argument("--model", required=True)
+    llm.add_argument("--seconds", required=True, help="call latency in seconds")
+    llm.add_argument(
+        "--error", dest="error_type", default=None, help="error type when the call failed"
+    )
+    _journal_arg(llm)
+
+    stats = sub.add_parser("stats", help="spend by persona, from the journal", formatter_class=fmt)
+    stats.add_argument("--since", default="today", choices=["today", "week", "month"])
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _config_arg(stats)
+    _journal_arg(stats)
+
+    demo = sub.add_parser(
+        "demo", help="serve /metrics fed with realistic demo traffic", formatter_class=fmt
+    )
+    demo.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    demo.add_argument("--port", default=_env("PORT", "9464"))
+    demo.add_argument(
+        "--config",
+        default=_env("CONFIG"),
+        metavar="FILE",
+        help="config file (default: the demo's own budgets)",
+    )
+    demo.add_argument(
+        "--journal",
+        default=None,
+        metavar="FILE",
+        help="journal file (default: a fresh temporary one)",
+    )
+    demo.add_argument("--duration", default="0", help="seconds to run; 0 runs until stopped")
+    demo.add_argument("--rate", default="4", help="workflow runs per second")
+
+    check = sub.add_parser("check-config", help="validate a config file", formatter_class=fmt)
+    check.add_argument("file")
+
+    bundle = sub.add_parser("bundle", help="generate dashboards and rules", formatter_class=fmt)
+    bundle.add_argument("action", choices=["build"])
+    bundle.add_argument("--root", default=".", help="repository root to write into")
+    return parser
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"hypertool-exporter: error: {message}", file=sys.stderr)
+    return code
+
+
+def _record(args: argparse.Namespace) -> int:
+    from .events import (
+        EventError,
+        LLMCallFinished,
+        PersonaSwitched,
+        StageFinished,
+        TokensUsed,
+    )
+    from .journal import Journal, JournalError, default_journal_path
+
+    raw: dict
+    try:
+        if args.command == "switch":
+            raw = {"to_persona": args.persona, "chatmode": args.chatmode, "session": args.session}
+            if args.from_persona is not None:
+                raw["from_persona"] = args.from_persona
+            event = PersonaSwitched.parse(raw)
+        elif args.command == "tokens":
+            event = TokensUsed.parse(
+                {
+                    "persona": args.persona,
+                    "model": args.model,
+                    "chatmode": args.chatmode,
+                    "input_tokens": args.input_tokens,
+                    "output_tokens": args.output_tokens,
+                }
+            )
+        elif args.command == "stage":
+            gate = None if args.gate == "none" else args.gate
+            event = StageFinished.parse(
+                {
+                    "workflow": args.workflow,
+                    "stage": args.stage,
+                    "persona": args.persona,
+                    "duration_seconds": args.seconds,
+                    "gate": gate,
+                }
+            )
+        else:
+            event = LLMCallFinished.parse(
+                {
+                    "persona": args.persona,
+                    "model": args.model,
+                    "duration_seconds": args.seconds,
+                    "error_type": args.error_type,
+                }
+            )
+    except EventError as exc:
+        return _fail(f"{args.command}: {exc}")
+    path = args.journal or default_journal_path()
+    try:
+        with Journal(path) as journal:
+            journal.append([event])
+    except JournalError as exc:
+        return _fail(f"event NOT recorded: {exc}", EXIT_NOT_RECORDED)
+    return 0
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise SystemExit(_fail(f"--port: must be a whole number (got {value!r})")) from None
+    if not 0 <= port <= 65535:
+        raise SystemExit(_fail(f"--port: must be between 0 and 65535 (got {value!r})"))
+    return port
+
+
+def _load_config(path: str | None):
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise SystemExit(_fail(f"config: {exc}")) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from . import __version__
+
+        print(f"hypertool-exporter {__version__}")
+        return 0
+    if args.command in ("switch", "tokens", "stage", "llm"):
+        return _record(args)
+    if args.command == "serve":
+        from .serve import run_server
+
+        config = _load_config(args.config)
+        return run_server(config, args.host, _port(args.port), args.journal, args.log_level)
+    if args.command == "stats":
+        from .stats import print_stats
+
+        return print_stats(args.journal, _load_config(args.config), args.since, args.json)
+    if args.command == "demo":
+        from .demo import run_demo
+
+        return run_demo(args, _port(args.port), _load_config)
+    if args.command == "check-config":
+        _load_config(args.file)
+        print(f"{args.file}: ok")
+        return 0
+    if args.command == "bundle":
+        from .bundle.build import build_all
+
+        for path in build_all(args.root):
+            print(f"wrote {path}")
+        return 0
+    parser.print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

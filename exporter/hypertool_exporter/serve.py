@@ -1,0 +1,116 @@
+"""``hypertool-exporter serve``: fold the journal, serve HTTP, stop cleanly.
+
+Wires the pieces together: config -> state -> tailer (restore snapshot,
+catch up) -> registry -> HTTP server. SIGTERM and SIGINT stop it with a
+final snapshot, so the next start replays almost nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.registry import CollectorRegistry
+
+from .config import Config
+from .events import Event
+from .exposition import StateCollector
+from .journal import Journal, JournalError, default_journal_path
+from .server import ExporterHTTPServer
+from .state import MetricState
+from .tailer import JournalTailer
+
+log = logging.getLogger("hypertool_exporter")
+
+
+def build_registry(state: MetricState) -> CollectorRegistry:
+    """A private registry with the state collector and the standard process metrics."""
+    registry = CollectorRegistry()
+    registry.register(StateCollector(state))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return registry
+
+
+class JournalIngest:
+    """Appends ingested batches to the journal in one transaction each."""
+
+    def __init__(self, path: Path):
+        self._journal = Journal(path)
+        self._lock = threading.Lock()
+
+    def __call__(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            self._journal.append(events)
+
+    def close(self) -> None:
+        self._journal.close()
+
+
+def run_server(
+    config: Config,
+    host: str,
+    port: int,
+    journal: str | None,
+    log_level: str = "info",
+    *,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    path = Path(journal) if journal else default_journal_path()
+    state = MetricState(config)
+    tailer = JournalTailer(state, path)
+    try:
+        tailer.open()
+        tailer.catch_up()
+    except JournalError as exc:
+        log.error("%s", exc)
+        return 1
+    token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
+    ingest = JournalIngest(path)
+    try:
+        server = ExporterHTTPServer(
+            (host, port),
+            build_registry(state),
+            ingest=ingest,
+            reject=state.reject,
+            ingest_token=token,
+        )
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
+        return 1
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+    tailer.start()
+    server.start_in_thread()
+    log.info(
+        "serving http://%s:%d/metrics from journal %s (ingest %s)",
+        host,
+        server.port,
+        path,
+        "enabled" if token else "disabled",
+    )
+    if ready is not None:
+        ready.set()
+    stop.wait()
+    log.info("stopping")
+    server.shutdown()
+    server.server_close()
+    tailer.stop()
+    ingest.close()
+    return 0

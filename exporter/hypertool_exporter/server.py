@@ -1,0 +1,190 @@
+"""HTTP endpoints: ``/`` landing page, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
+
+Built on the stdlib's threading HTTP server, with prometheus_client's own
+encoder negotiation so ``/metrics`` speaks the Prometheus text format or
+OpenMetrics as the scraper's Accept header asks.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hmac
+import json
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import CollectorRegistry
+
+from . import __version__
+from .events import Event, EventError, parse_event
+
+log = logging.getLogger(__name__)
+
+#: Largest ingest request body accepted.
+MAX_INGEST_BYTES = 8 * 1024 * 1024
+#: Most events accepted in one ingest batch.
+MAX_BATCH = 10_000
+
+_LANDING = """<!doctype html>
+<html><head><title>hypertool-exporter</title></head>
+<body><h1>hypertool-exporter {version}</h1>
+<p>Prometheus metrics for LLM persona systems.</p>
+<ul><li><a href="/metrics">/metrics</a></li><li><a href="/healthz">/healthz</a></li></ul>
+</body></html>
+"""
+
+Ingest = Callable[[Sequence[Event]], None]
+Reject = Callable[[str], None]
+
+
+class ExporterHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        registry: CollectorRegistry,
+        *,
+        ingest: Ingest | None = None,
+        reject: Reject | None = None,
+        ingest_token: str | None = None,
+    ):
+        self.registry = registry
+        self.ingest = ingest
+        self.reject = reject
+        self.ingest_token = ingest_token
+        super().__init__(address, _Handler)
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    def start_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ExporterHTTPServer
+    server_version = f"hypertool-exporter/{__version__}"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self._send(status, body, "application/json", headers)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._metrics()
+        elif path == "/healthz":
+            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+        elif path == "/":
+            body = _LANDING.format(version=__version__).encode()
+            self._send(200, body, "text/html; charset=utf-8")
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _metrics(self) -> None:
+        encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
+        body = encoder(self.server.registry)
+        headers = {}
+        if "gzip" in self.headers.get("Accept-Encoding", ""):
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        self._send(200, body, content_type, headers)
+
+    def do_POST(self) -> None:
+        if self.path.split("?", 1)[0] != "/v1/events":
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            return
+        server = self.server
+        if server.ingest is None or not server.ingest_token:
+            self._json(
+                404, {"error": "ingest is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"}
+            )
+            return
+        supplied = self.headers.get("Authorization", "")
+        expected = f"Bearer {server.ingest_token}"
+        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+            self._json(
+                401,
+                {"error": "missing or wrong bearer token"},
+                {"WWW-Authenticate": 'Bearer realm="hypertool-exporter"'},
+            )
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self._json(411, {"error": "Content-Length is required"})
+            return
+        if length > MAX_INGEST_BYTES:
+            self._json(413, {"error": f"body larger than {MAX_INGEST_BYTES} bytes"})
+            return
+        raw = self.rfile.read(length)
+        try:
+            events = self._parse_batch(raw)
+        except EventError as exc:
+            if server.reject is not None:
+                server.reject(exc.code)
+            self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
+            return
+        try:
+            server.ingest(events)
+        except Exception as exc:  # the journal said no: nothing was applied
+            log.error("ingest failed: %s", exc)
+            self._json(503, {"error": f"events not recorded: {exc}"})
+            return
+        self._json(202, {"accepted": len(events)})
+
+    @staticmethod
+    def _parse_batch(raw: bytes) -> list[Event]:
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EventError(
+                "body",
+                raw[:40].decode("utf-8", "replace"),
+                f"not valid JSON: {exc}",
+                code="malformed",
+            ) from None
+        items = payload if isinstance(payload, list) else [payload]
+        if len(items) > MAX_BATCH:
+            raise EventError("body", len(items), f"at most {MAX_BATCH} events per batch")
+        events = []
+        for index, item in enumerate(items):
+            try:
+                events.append(parse_event(item))
+            except EventError as exc:
+                field = f"[{index}].{exc.field}" if isinstance(payload, list) else exc.field
+                raise EventError(field, exc.value, exc.reason, code=exc.code) from None
+        return events
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value

@@ -1,0 +1,117 @@
+"""``hypertool-exporter stats``: what each persona spent, read from the journal alone.
+
+Answers "what did I spend today / this week / this month" without the
+exporter running, with SQL aggregates over the journal's indexed timestamp
+column and the pricing table from the config.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .budgets import period_start
+from .config import Config
+from .journal import Journal, JournalError, default_journal_path
+
+_SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
+
+
+@dataclass
+class PersonaStats:
+    persona: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    switches: int = 0
+    failed_gates: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def collect_stats(journal: Journal, config: Config, since: str, now: float | None = None):
+    """Per-persona totals since the start of today, this week or this month (UTC)."""
+    start = period_start(time.time() if now is None else now, _SINCE[since])
+    rows: dict[str, PersonaStats] = {}
+
+    def row(persona: str) -> PersonaStats:
+        return rows.setdefault(persona, PersonaStats(persona))
+
+    for persona, model, inp, out in journal.query(
+        "SELECT persona, json_extract(body, '$.model'), "
+        "sum(json_extract(body, '$.input_tokens')), sum(json_extract(body, '$.output_tokens')) "
+        "FROM events WHERE ts >= ? AND type = 'tokens_used' GROUP BY 1, 2",
+        (start,),
+    ):
+        entry = row(persona)
+        entry.input_tokens += int(inp or 0)
+        entry.output_tokens += int(out or 0)
+        entry.cost_usd += config.prices.cost(model, int(inp or 0), int(out or 0)) or 0.0
+    for persona, count in journal.query(
+        "SELECT persona, count(*) FROM events WHERE ts >= ? AND type = 'persona_switched' "
+        "GROUP BY 1",
+        (start,),
+    ):
+        row(persona).switches += int(count)
+    for persona, count in journal.query(
+        "SELECT persona, count(*) FROM events WHERE ts >= ? AND type = 'stage_finished' "
+        "AND json_extract(body, '$.gate') = 'failed' GROUP BY 1",
+        (start,),
+    ):
+        row(persona).failed_gates += int(count)
+    return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
+
+
+def format_table(stats: list[PersonaStats], since: str) -> str:
+    header = ("PERSONA", "TOKENS", "INPUT", "OUTPUT", "COST_USD", "SWITCHES", "FAILED_GATES")
+    lines = [header]
+    for s in stats:
+        lines.append(
+            (
+                s.persona,
+                str(s.tokens),
+                str(s.input_tokens),
+                str(s.output_tokens),
+                f"{s.cost_usd:.4f}",
+                str(s.switches),
+                str(s.failed_gates),
+            )
+        )
+    total = (
+        "TOTAL",
+        str(sum(s.tokens for s in stats)),
+        str(sum(s.input_tokens for s in stats)),
+        str(sum(s.output_tokens for s in stats)),
+        f"{sum(s.cost_usd for s in stats):.4f}",
+        str(sum(s.switches for s in stats)),
+        str(sum(s.failed_gates for s in stats)),
+    )
+    lines.append(total)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = [f"since start of {since} (UTC)"]
+    for line in lines:
+        cells = [line[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)
+        ]
+        out.append("  ".join(cells))
+    return "\n".join(out)
+
+
+def print_stats(journal_path: str | None, config: Config, since: str, as_json: bool) -> int:
+    path = Path(journal_path) if journal_path else default_journal_path()
+    try:
+        with Journal(path, create=False) as journal:
+            stats = collect_stats(journal, config, since)
+    except JournalError as exc:
+        print(f"hypertool-exporter: error: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps([{**asdict(s), "tokens": s.tokens} for s in stats], indent=2))
+    else:
+        print(format_table(stats, since))
+    return 0
