@@ -1,0 +1,43 @@
+# Two commands on a fresh Debian machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 9464
+
+.PHONY: demo test lint unit e2e system-deps bundle bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	./scripts/install-system-deps.sh
+
+## demo: the exporter fed with realistic traffic on http://$(HOST):$(PORT)/metrics
+demo: $(STAMP)
+	$(BIN)/hypertool-exporter demo --host $(HOST) --port $(PORT)
+
+## test: lint, then every test (unit and end-to-end with a real Prometheus)
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+e2e: $(STAMP) system-deps
+	$(BIN)/pytest tests/e2e
+
+## bundle: regenerate the README metric table, dashboards and rules
+bundle: $(STAMP)
+	$(BIN)/hypertool-exporter bundle build
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

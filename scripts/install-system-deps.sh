@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages the tests and the demo use: a real Prometheus
+# (with promtool) and Alertmanager (with amtool). Does nothing when present.
+set -eu
+missing=""
+command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+command -v prometheus-alertmanager >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+echo "installing Debian packages:$missing"
+$SUDO apt-get update -qq
+# The packages' services are not wanted: tests start their own servers.
+DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $SUDO apt-get install -y -qq --no-install-recommends \
+    $(echo "$missing" | tr ' ' '\n' | sort -u | tr '\n' ' ') >/dev/null

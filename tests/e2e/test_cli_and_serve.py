@@ -1,0 +1,213 @@
+"""The CLI records into the journal; `serve` folds it; a real scrape shows exact values."""
+
+import json
+import signal
+import urllib.error
+import urllib.request
+
+import pytest
+
+from support import ExporterProcess, run_cli, sample, wait_for
+
+BACKEND = {"persona": "backend-engineer"}
+
+
+def record_example(journal):
+    env = {"HYPERTOOL_JOURNAL": str(journal)}
+    run_cli("switch", "backend-engineer", "--chatmode", "implement", env=env)
+    run_cli(
+        "tokens",
+        "backend-engineer",
+        "--model",
+        "gpt-4",
+        "--input",
+        "600",
+        "--output",
+        "250",
+        "--chatmode",
+        "implement",
+        env=env,
+    )
+    run_cli(
+        "stage",
+        "package-release",
+        "implement",
+        "--persona",
+        "backend-engineer",
+        "--seconds",
+        "42",
+        "--gate",
+        "passed",
+        env=env,
+    )
+    run_cli("switch", "testing-specialist", "--chatmode", "test", env=env)
+    run_cli(
+        "stage",
+        "package-release",
+        "test",
+        "--persona",
+        "testing-specialist",
+        "--seconds",
+        "7.5",
+        "--gate",
+        "failed",
+        env=env,
+    )
+
+
+def assert_example_values(values):
+    assert sample(values, "hypertool_persona_token_budget_remaining", **BACKEND) == 4150
+    assert sample(values, "hypertool_persona_token_budget_used", period="daily", **BACKEND) == 850
+    assert sample(values, "hypertool_persona_token_budget_limit", period="daily", **BACKEND) == 5000
+    assert sample(
+        values, "hypertool_persona_cost_usd_total", chatmode="implement", model="gpt-4", **BACKEND
+    ) == pytest.approx(0.033)
+    assert (
+        sample(
+            values,
+            "hypertool_persona_switches_total",
+            from_persona="none",
+            to_persona="backend-engineer",
+            chatmode="implement",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            values,
+            "hypertool_persona_switches_total",
+            from_persona="backend-engineer",
+            to_persona="testing-specialist",
+            chatmode="test",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            values,
+            "hypertool_workflow_quality_gate_total",
+            workflow="package-release",
+            stage="test",
+            result="failed",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            values,
+            "hypertool_workflow_stage_duration_seconds_sum",
+            workflow="package-release",
+            stage="implement",
+            persona="backend-engineer",
+        )
+        == 42
+    )
+    assert (
+        sample(
+            values,
+            "hypertool_persona_duration_seconds_count",
+            persona="backend-engineer",
+            chatmode="implement",
+        )
+        == 1
+    )
+
+
+def test_events_recorded_while_no_exporter_runs_appear_at_start(tmp_path, config_file):
+    journal = tmp_path / "journal.sqlite"
+    record_example(journal)  # no exporter is running yet
+    exporter = ExporterProcess(journal, config_file)
+    try:
+        assert_example_values(exporter.scrape())
+    finally:
+        exporter.stop()
+
+
+def test_live_events_and_sigkill_restart_keep_exact_values(tmp_path, config_file):
+    journal = tmp_path / "journal.sqlite"
+    exporter = ExporterProcess(journal, config_file)
+    try:
+        record_example(journal)
+        values = wait_for(
+            lambda: (
+                (v := exporter.scrape())
+                and sample(v, "hypertool_exporter_events_applied_total", type="stage_finished") == 2
+                and v
+            ),
+            what="the tailer to apply the CLI events",
+        )
+        assert_example_values(values)
+        exporter.stop(signal.SIGKILL)
+        exporter = ExporterProcess(journal, config_file)
+        assert_example_values(exporter.scrape())
+        exporter.stop()  # graceful: takes a snapshot
+        exporter = ExporterProcess(journal, config_file)
+        assert_example_values(exporter.scrape())
+    finally:
+        exporter.stop()
+
+
+def post(port, body, token=None):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+TOKEN = "s3cret-token-for-tests"
+
+
+def test_http_ingest_is_all_or_nothing_and_needs_the_token(tmp_path, config_file):
+    journal = tmp_path / "journal.sqlite"
+    exporter = ExporterProcess(journal, config_file, env={"HYPERTOOL_INGEST_TOKEN": TOKEN})
+    good = {
+        "type": "tokens_used",
+        "persona": "backend-engineer",
+        "model": "gpt-4",
+        "input_tokens": 100,
+        "output_tokens": 0,
+    }
+    try:
+        assert post(exporter.port, good)[0] == 401
+        assert post(exporter.port, good, token="wrong-token-wrong-token")[0] == 401
+        status, body = post(exporter.port, [good, {**good, "input_tokens": -3}], token=TOKEN)
+        assert status == 400
+        assert body["field"] == "[1].input_tokens" and body["value"] == -3
+        status, body = post(exporter.port, [good, good], token=TOKEN)
+        assert (status, body) == (202, {"accepted": 2})
+        values = wait_for(
+            lambda: (
+                (v := exporter.scrape())
+                and sample(v, "hypertool_persona_token_budget_used", period="daily", **BACKEND)
+                and v
+            ),
+            what="ingested events to be applied",
+        )
+        # Exactly the good batch: the rejected batch applied nothing.
+        assert (
+            sample(values, "hypertool_persona_token_budget_used", period="daily", **BACKEND) == 200
+        )
+        assert (
+            sample(values, "hypertool_exporter_events_rejected_total", reason="invalid_field") == 1
+        )
+    finally:
+        exporter.stop()
+
+
+def test_ingest_is_disabled_without_a_token(tmp_path):
+    exporter = ExporterProcess(tmp_path / "journal.sqlite")
+    try:
+        status, body = post(exporter.port, {"type": "tokens_used"}, token="anything")
+        assert status == 404 and "disabled" in body["error"]
+    finally:
+        exporter.stop()

@@ -1,0 +1,114 @@
+"""Bad input and unusable journals give clear errors and non-zero exits."""
+
+import pytest
+
+from support import run_cli
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (
+            ["tokens", "qa", "--model", "gpt-4", "--input", "-5"],
+            "input_tokens: must not be negative (got -5)",
+        ),
+        (
+            ["tokens", "qa", "--model", "gpt-4", "--output", "many"],
+            "output_tokens: must be a whole number (got 'many')",
+        ),
+        (
+            ["stage", "w", "s", "--persona", "qa", "--seconds", "nan", "--gate", "passed"],
+            "duration_seconds: must be finite (got 'nan')",
+        ),
+        (
+            ["stage", "w", "s", "--persona", "qa", "--seconds", "1", "--gate", "maybe"],
+            "gate: must be 'passed' or 'failed' (got 'maybe')",
+        ),
+        (["switch", " "], "to_persona: must not be empty"),
+        (
+            ["llm", "qa", "--model", "gpt-4", "--seconds", "-1"],
+            "duration_seconds: must not be negative",
+        ),
+    ],
+)
+def test_bad_cli_input_names_field_and_value(tmp_path, args, needle):
+    journal = tmp_path / "journal.sqlite"
+    result = run_cli(*args, "--journal", str(journal), check=False)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert not journal.exists()  # nothing half-written
+
+
+def test_unwritable_journal_says_the_event_was_not_recorded(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("switch", "qa", "--journal", str(blocker / "journal.sqlite"), check=False)
+    assert result.returncode == 1
+    assert "event NOT recorded" in result.stderr
+
+
+def test_malformed_config_stops_serve_with_file_line_and_field(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("budgets:\n  qa:\n    tokens: 10\n    period: fortnightly\n")
+    result = run_cli(
+        "serve", "--config", str(bad), "--journal", str(tmp_path / "j.sqlite"), check=False
+    )
+    assert result.returncode == 2
+    assert (
+        f"{bad}:4: budgets.qa.period: must be one of daily, weekly, monthly, total" in result.stderr
+    )
+    assert "'fortnightly'" in result.stderr
+    assert run_cli("check-config", str(bad), check=False).returncode == 2
+
+
+def test_bad_port_is_named(tmp_path):
+    result = run_cli("serve", "--port", "99999", "--journal", str(tmp_path / "j"), check=False)
+    assert result.returncode == 2 and "--port: must be between 0 and 65535" in result.stderr
+
+
+def test_stats_reads_the_journal_alone(tmp_path, config_file):
+    env = {"HYPERTOOL_JOURNAL": str(tmp_path / "journal.sqlite")}
+    run_cli("switch", "backend-engineer", env=env)
+    run_cli(
+        "tokens",
+        "backend-engineer",
+        "--model",
+        "gpt-4",
+        "--input",
+        "600",
+        "--output",
+        "250",
+        env=env,
+    )
+    run_cli(
+        "stage",
+        "w",
+        "s",
+        "--persona",
+        "backend-engineer",
+        "--seconds",
+        "3",
+        "--gate",
+        "failed",
+        env=env,
+    )
+    result = run_cli("stats", "--config", str(config_file), "--json", env=env)
+    import json
+
+    (row,) = json.loads(result.stdout)
+    assert row == {
+        "persona": "backend-engineer",
+        "input_tokens": 600,
+        "output_tokens": 250,
+        "cost_usd": pytest.approx(0.033),
+        "switches": 1,
+        "failed_gates": 1,
+        "tokens": 850,
+    }
+    table = run_cli("stats", "--config", str(config_file), env=env).stdout
+    assert "backend-engineer" in table and "0.0330" in table
+
+
+def test_stats_without_a_journal_is_a_clear_error(tmp_path):
+    result = run_cli("stats", "--journal", str(tmp_path / "none.sqlite"), check=False)
+    assert result.returncode == 1 and "does not exist" in result.stderr

@@ -1,0 +1,206 @@
+"""Helpers shared by the tests: ports, polling with a deadline, scraping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+T = TypeVar("T")
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "hypertool_exporter.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except Exception as exc:  # the thing polled is not up yet
+            last_error = exc
+        else:
+            if result:
+                return result
+        time.sleep(0.05)
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
+    )
+
+
+def http_get(url: str, headers: dict | None = None, timeout: float = 5.0) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read().decode()
+
+
+def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """Samples of /metrics as {(name, sorted labels): value}."""
+    _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    return samples(text)
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def sample(values: dict, name: str, **labels: str) -> float | None:
+    return values.get((name, tuple(sorted(labels.items()))))
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def require_binary(name: str) -> str:
+    """Path of a system binary the test needs; in CI its absence fails, never skips."""
+    path = shutil.which(name)
+    if path is None:
+        message = (
+            f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+class ExporterProcess:
+    """``hypertool-exporter serve`` as a subprocess, awaited until it answers."""
+
+    def __init__(
+        self,
+        journal: Path,
+        config: Path | None = None,
+        env: dict | None = None,
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
+        self.journal = journal
+        args = [*CLI, "serve", "--port", str(self.port), "--journal", str(journal)]
+        if config is not None:
+            args += ["--config", str(config)]
+        self.log = journal.parent / f"exporter-{self.port}.log"
+        self._log_file = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            args,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+        )
+        wait_for(self._ready, 30, "exporter to answer /healthz")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"exporter exited: {self.log.read_text()}")
+        return http_get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)[0] == 200
+
+    def scrape(self) -> dict:
+        return scrape(self.port)
+
+    def stop(self, sig: int | None = None) -> None:
+        if self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            self.proc.wait(20)
+        self._log_file.close()
+
+
+class PrometheusProcess:
+    """A real Prometheus server (Debian package) scraping the given targets every second."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        targets: list[str],
+        rule_files: list[Path] | None = None,
+        alertmanager: str | None = None,
+        job: str = "hypertool",
+    ):
+        binary = require_binary("prometheus")
+        self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
+        }
+        if rule_files:
+            config["rule_files"] = [str(p) for p in rule_files]
+        if alertmanager:
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]
+            }
+        import yaml
+
+        self.config_path = workdir / "prometheus.yml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.log = workdir / "prometheus.log"
+        self._log_file = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, 60, "Prometheus to be ready")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"prometheus exited: {self.log.read_text()[-2000:]}")
+        return http_get(f"http://127.0.0.1:{self.port}/-/ready", timeout=1)[0] == 200
+
+    def api(self, path: str, **params: str) -> dict:
+        import json
+        import urllib.parse
+
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        _, body = http_get(url)
+        payload = json.loads(body)
+        assert payload["status"] == "success", payload
+        return payload["data"]
+
+    def query(self, expr: str) -> list[dict]:
+        return self.api("query", query=expr)["result"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self._log_file.close()

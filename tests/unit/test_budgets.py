@@ -1,0 +1,61 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from hypertool_exporter.budgets import Budget, BudgetBook, period_end, period_start
+
+
+def ts(*args) -> float:
+    return datetime(*args, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("moment", "period", "start", "end"),
+    [
+        (ts(2026, 11, 22, 15, 30), "daily", ts(2026, 11, 22), ts(2026, 11, 23)),
+        (ts(2026, 11, 22, 15, 30), "weekly", ts(2026, 11, 16), ts(2026, 11, 23)),  # Sunday
+        (ts(2026, 11, 23, 0, 0), "weekly", ts(2026, 11, 23), ts(2026, 11, 30)),  # Monday 00:00
+        (ts(2026, 12, 31, 23, 59), "monthly", ts(2026, 12, 1), ts(2027, 1, 1)),
+        (ts(2028, 2, 10), "monthly", ts(2028, 2, 1), ts(2028, 3, 1)),  # leap year
+    ],
+)
+def test_periods_follow_the_utc_calendar(moment, period, start, end):
+    assert period_start(moment, period) == start
+    assert period_end(moment, period) == end
+
+
+def test_total_never_resets():
+    assert period_start(ts(2026, 1, 1), "total") == 0.0
+    assert period_end(ts(2026, 1, 1), "total") is None
+
+
+def test_unknown_period_is_named():
+    with pytest.raises(ValueError, match=r"period: .*'hourly'"):
+        period_start(0, "hourly")
+
+
+def test_usage_rolls_over_and_remaining_goes_negative():
+    book = BudgetBook({"backend-engineer": Budget("daily", tokens=5000)})
+    day1 = ts(2026, 11, 22, 10)
+    book.charge("backend-engineer", day1, 4000, 0.1)
+    book.charge("backend-engineer", day1 + 60, 2000, 0.1)
+    budget, usage = book.snapshot_at("backend-engineer", day1 + 120)
+    assert usage.tokens == 6000 and budget.tokens - usage.tokens == -1000
+    # Next day, with no event in between: a scrape already sees a fresh period.
+    _, usage = book.snapshot_at("backend-engineer", ts(2026, 11, 23, 0, 0, 1))
+    assert usage.tokens == 0
+    # A late event from the previous day does not charge the new period.
+    book.charge("backend-engineer", ts(2026, 11, 23, 1), 100, 0.0)
+    book.charge("backend-engineer", day1, 999, 0.0)
+    _, usage = book.snapshot_at("backend-engineer", ts(2026, 11, 23, 2))
+    assert usage.tokens == 100
+
+
+def test_default_budget_covers_unnamed_personas_and_json_round_trip():
+    book = BudgetBook({"default": Budget("monthly", tokens=10)})
+    book.charge("new-persona", ts(2026, 11, 2), 3, 0.0)
+    assert book.personas() == ["new-persona"]
+    copy = BudgetBook(book.budgets)
+    copy.load_json(book.to_json())
+    assert copy.snapshot_at("new-persona", ts(2026, 11, 3))[1].tokens == 3
+    assert BudgetBook({}).snapshot_at("anyone", 0) is None

@@ -1,0 +1,152 @@
+import pytest
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+from prometheus_client.parser import text_string_to_metric_families
+
+from hypertool_exporter import catalog as c
+from hypertool_exporter.collector import PersonaMetricsCollector
+from hypertool_exporter.events import EventError
+from support import http_get
+
+NOW = 1_795_000_000.0  # a fixed clock: 2026-11-18
+
+
+def make(registry, config):
+    return PersonaMetricsCollector(registry, config=config, clock=lambda: NOW)
+
+
+def test_seed_api_records_exact_values(registry, example_config):
+    collector = make(registry, example_config)
+    collector.switch_persona(None, "backend-engineer", "implement")
+    collector.record_token_usage(
+        "backend-engineer", "implement", "gpt-4", input_tokens=600, output_tokens=250
+    )
+    collector.record_workflow_stage("release", "build", "backend-engineer", 42.0, True)
+    collector.record_llm_call("backend-engineer", "gpt-4", 1.5, error_type="timeout")
+    get = registry.get_sample_value
+    assert (
+        get(
+            "hypertool_persona_switches_total",
+            {"from_persona": "none", "to_persona": "backend-engineer", "chatmode": "implement"},
+        )
+        == 1
+    )
+    assert get("hypertool_persona_token_budget_remaining", {"persona": "backend-engineer"}) == 4150
+    assert (
+        get(
+            "hypertool_persona_token_budget_used",
+            {"persona": "backend-engineer", "period": "daily"},
+        )
+        == 850
+    )
+    assert get(
+        "hypertool_persona_cost_usd_total",
+        {"persona": "backend-engineer", "chatmode": "implement", "model": "gpt-4"},
+    ) == pytest.approx(0.033)
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "release", "stage": "build", "result": "passed"},
+        )
+        == 1
+    )
+    assert (
+        get(
+            "hypertool_workflow_stage_duration_seconds_bucket",
+            {"workflow": "release", "stage": "build", "persona": "backend-engineer", "le": "60.0"},
+        )
+        == 1
+    )
+    assert (
+        get("hypertool_llm_request_errors_total", {"persona": "backend-engineer", "model": "gpt-4"})
+        == 1
+    )
+    # The period resets at the next UTC midnight.
+    reset = get("hypertool_persona_token_budget_reset_seconds", {"persona": "backend-engineer"})
+    assert 0 < reset <= 86400 and (NOW + reset) % 86400 == 0
+
+
+def test_seed_single_tokens_argument(registry, example_config):
+    collector = make(registry, example_config)
+    collector.record_token_usage("qa", "default", "gpt-4", tokens=100)
+    assert (
+        registry.get_sample_value(
+            "hypertool_persona_tokens_used_total",
+            {"persona": "qa", "chatmode": "default", "model": "gpt-4", "token_type": "input"},
+        )
+        == 100
+    )
+
+
+def test_bad_input_raises_counts_and_keeps_what_was_recorded(registry, example_config):
+    collector = make(registry, example_config)
+    collector.record_token_usage("qa", "default", "gpt-4", 10, 0)
+    with pytest.raises(EventError, match="input_tokens: must not be negative"):
+        collector.record_token_usage("qa", "default", "gpt-4", -10, 0)
+    with pytest.raises(EventError, match="duration_seconds: must be finite"):
+        collector.record_workflow_stage("w", "s", "qa", float("nan"), True)
+    assert (
+        registry.get_sample_value(
+            "hypertool_exporter_events_rejected_total", {"reason": "invalid_field"}
+        )
+        == 2
+    )
+    assert (
+        registry.get_sample_value(
+            "hypertool_persona_tokens_used_total",
+            {"persona": "qa", "chatmode": "default", "model": "gpt-4", "token_type": "input"},
+        )
+        == 10
+    )
+
+
+def feed_everything(collector):
+    collector.switch_persona(None, "testing-specialist", "test")
+    collector.switch_persona(None, "backend-engineer", "implement")
+    collector.record_token_usage("testing-specialist", "test", "gpt-4", 100, 10)
+    collector.record_token_usage("testing-specialist", "test", "unpriced-model", 1, 1)
+    collector.record_workflow_stage("release", "test", "testing-specialist", 5.0, False)
+    collector.record_llm_call("testing-specialist", "gpt-4", 0.3)
+    collector.state.reject("malformed")
+    collector.state.guard.folded["persona"] = 1
+
+
+def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config):
+    collector = PersonaMetricsCollector(config=example_config)
+    feed_everything(collector)
+    port = collector.serve(port=0)
+    try:
+        _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        collector.close()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for spec in c.CATALOG:
+        name = spec.name if spec.kind != "counter" else spec.family
+        family = families.get(name)
+        assert family is not None, f"{spec.name} missing from /metrics"
+        expected_type = "gauge" if spec.kind == "info" else spec.kind
+        assert family.type == expected_type, spec.name
+        assert family.samples, f"{spec.name} has no samples"
+        for s in family.samples:
+            labels = set(s.labels) - {"le"}
+            assert labels == set(spec.labels), (spec.name, s.labels)
+            for label, allowed in spec.closed_values.items():
+                assert s.labels[label] in allowed, (spec.name, s.labels)
+
+
+def test_openmetrics_negotiation(registry, example_config):
+    collector = make(registry, example_config)
+    feed_everything(collector)
+    port = collector.serve(port=0)
+    try:
+        _, text = http_get(
+            f"http://127.0.0.1:{port}/metrics",
+            {"Accept": "application/openmetrics-text; version=1.0.0"},
+        )
+        status, landing = http_get(f"http://127.0.0.1:{port}/")
+    finally:
+        collector.close()
+    assert text.endswith("# EOF\n")
+    families = {f.name: f for f in om_families(text)}
+    assert families["hypertool_persona_cost_usd"].unit == "usd"
+    assert families["hypertool_exporter_build"].type == "info"
+    assert status == 200 and "/metrics" in landing

@@ -1,0 +1,57 @@
+import pytest
+
+from hypertool_exporter.budgets import Budget
+from hypertool_exporter.config import ConfigError, load_config, parse_config
+
+
+def test_example_config(example_config):
+    assert example_config.budgets["backend-engineer"] == Budget("daily", tokens=5000)
+    assert example_config.budgets["default"] == Budget("monthly", tokens=100000)
+    assert example_config.prices.cost("gpt-4", 1000, 0) == 0.03
+    # Defaults stay available next to overrides.
+    assert example_config.prices.lookup("claude-sonnet-4") is not None
+
+
+def test_persona_keys_are_normalised():
+    config = parse_config("budgets:\n  Backend Engineer: {tokens: 1}\n")
+    assert "backend-engineer" in config.budgets
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "value"),
+    [
+        ("budgets:\n  a: {tokens: -5, period: daily}\n", 2, "budgets.a.tokens", -5),
+        ("budgets:\n  a:\n    tokens: 10\n    period: hourly\n", 4, "budgets.a.period", "hourly"),
+        ("budgets:\n  a: {tokens: lots}\n", 2, "budgets.a.tokens", "lots"),
+        ("budgets:\n  a: {period: daily}\n", 2, "budgets.a", "{...}"),
+        ("budgets:\n  a: {tokens: 1, colour: red}\n", 2, "budgets.a.colour", "colour"),
+        ("pricing:\n  m: {input: 0.1}\n", 2, "pricing.m.output", None),
+        ("pricing:\n  m: {input: .nan, output: 1}\n", 2, "pricing.m.input", None),
+        ("budget:\n  a: {tokens: 1}\n", 1, "budget", "budget"),
+        ("limits: {max_label_values: 0}\n", 1, "limits.max_label_values", 0),
+        ("budgets: [1, 2]\n", 1, "budgets", "[...]"),
+    ],
+)
+def test_errors_name_line_field_and_value(text, line, field, value):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "bad.yml")
+    error = info.value
+    assert (error.line, error.field) == (line, field)
+    if value is not None:
+        assert error.value == value
+    assert str(error).startswith(f"bad.yml:{line}: {field}: ")
+
+
+def test_invalid_yaml_and_missing_file(tmp_path):
+    with pytest.raises(
+        ConfigError,
+        match=r"bad.yml:3: <yaml>: not valid YAML: expected ',' or '}'.*started on line 2",
+    ):
+        parse_config("budgets:\n  a: {tokens: 1\n", "bad.yml")
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_config(tmp_path / "missing.yml")
+
+
+def test_empty_file_means_defaults():
+    config = parse_config("", "empty.yml")
+    assert config.budgets == {} and config.max_label_values == 1000

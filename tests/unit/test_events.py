@@ -1,0 +1,109 @@
+import math
+
+import pytest
+
+from hypertool_exporter.events import (
+    EventError,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+    event_to_dict,
+    normalize_persona,
+    parse_event,
+)
+
+
+def tokens(**over):
+    raw = {
+        "type": "tokens_used",
+        "persona": "backend-engineer",
+        "model": "gpt-4",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "ts": 1000.0,
+    }
+    raw.update(over)
+    return raw
+
+
+def test_round_trip_through_json_form():
+    event = parse_event(tokens(chatmode="implement"))
+    assert event == TokensUsed("backend-engineer", "gpt-4", 10, 5, "implement", 1000.0)
+    assert parse_event(event_to_dict(event)) == event
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("input_tokens", -1, "must not be negative"),
+        ("input_tokens", 1.5, "whole number"),
+        ("input_tokens", math.nan, "whole number"),
+        ("output_tokens", math.inf, "whole number"),
+        ("output_tokens", 10**12, "at most"),
+        ("input_tokens", True, "whole number"),
+        ("input_tokens", "12x", "whole number"),
+        ("persona", "", "must not be empty"),
+        ("persona", "   ", "must not be empty"),
+        ("persona", "a" * 200, "at most 128"),
+        ("model", "gpt\n4", "control characters"),
+        ("model", "bad\udcffutf8", "UTF-8"),
+        ("persona", "__other__", "reserved"),
+        ("persona", 42, "must be a string"),
+        ("ts", -1, "must not be negative"),
+    ],
+)
+def test_bad_values_name_the_field_and_value(field, value, words):
+    with pytest.raises(EventError) as info:
+        parse_event(tokens(**{field: value}))
+    assert info.value.field == field
+    assert words in str(info.value)
+    assert str(info.value).startswith(f"{field}: ")
+
+
+def test_unknown_type_and_unknown_field_are_named():
+    with pytest.raises(EventError) as info:
+        parse_event({"type": "tokens_burned"})
+    assert info.value.code == "unknown_type" and info.value.value == "tokens_burned"
+    with pytest.raises(EventError) as info:
+        parse_event(tokens(prompt="tell me a secret"))
+    assert info.value.field == "prompt"
+    with pytest.raises(EventError) as info:
+        parse_event(["not", "an", "object"])
+    assert info.value.code == "malformed"
+
+
+def test_numbers_as_strings_are_accepted_from_the_cli():
+    assert parse_event(tokens(input_tokens="600")).input_tokens == 600
+
+
+def test_gate_accepts_booleans_and_words_only():
+    raw = {
+        "type": "stage_finished",
+        "workflow": "w",
+        "stage": "s",
+        "persona": "p",
+        "duration_seconds": 1,
+        "ts": 1.0,
+    }
+    assert parse_event({**raw, "gate": True}).gate == "passed"
+    assert parse_event({**raw, "gate": "failed"}).gate == "failed"
+    assert parse_event(raw).gate is None
+    with pytest.raises(EventError, match="gate: must be 'passed' or 'failed'"):
+        parse_event({**raw, "gate": "maybe"})
+    with pytest.raises(EventError, match="duration_seconds: must be finite"):
+        StageFinished.parse({**raw, "duration_seconds": "inf"})
+
+
+def test_persona_names_are_normalised_everywhere():
+    assert normalize_persona("  Backend Engineer ") == "backend-engineer"
+    assert normalize_persona("backend_engineer") == "backend-engineer"
+    event = PersonaSwitched.parse(
+        {"to_persona": "Testing Specialist", "from_persona": "DevOps_Engineer"}
+    )
+    assert (event.to_persona, event.from_persona) == ("testing-specialist", "devops-engineer")
+
+
+def test_missing_timestamp_means_now():
+    raw = tokens()
+    del raw["ts"]
+    assert parse_event(raw).ts > 1.7e9

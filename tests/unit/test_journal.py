@@ -1,0 +1,79 @@
+import multiprocessing
+
+from hypertool_exporter import catalog as c
+from hypertool_exporter.events import TokensUsed
+from hypertool_exporter.journal import Journal
+from hypertool_exporter.state import MetricState
+from hypertool_exporter.tailer import JournalTailer
+
+
+def append_many(path: str, worker: int, count: int) -> None:
+    with Journal(path) as journal:
+        for i in range(count):
+            journal.append([TokensUsed(f"p{worker}", "gpt-4", 1, 2, "default", 1000.0 + i)])
+
+
+def tokens_of(state: MetricState, persona: str) -> float:
+    series = state.counters[c.PERSONA_TOKENS.name]
+    return sum(v for k, v in series.items() if k[0] == persona)
+
+
+def test_concurrent_process_appends_are_all_kept(tmp_path):
+    path = str(tmp_path / "j.sqlite")
+    Journal(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=append_many, args=(path, w, 40)) for w in range(4)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+        assert p.exitcode == 0
+    state = MetricState()
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    tailer.catch_up()
+    for w in range(4):
+        assert tokens_of(state, f"p{w}") == 40 * 3
+    assert state.counters[c.EVENTS_APPLIED.name][("tokens_used",)] == 160
+
+
+def test_crash_between_apply_and_snapshot_replays_exactly_once(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        for i in range(30):
+            journal.append([TokensUsed("p", "gpt-4", 10, 0, "default", 1000.0 + i)])
+    first = MetricState()
+    tailer = JournalTailer(first, path, batch=10)
+    tailer.open()
+    tailer.step()
+    tailer.snapshot()  # saved at event 10
+    tailer.step()  # applied 11..20 in memory only, then the process "dies"
+    assert tokens_of(first, "p") == 200
+
+    with Journal(path) as journal:
+        journal.append([TokensUsed("p", "gpt-4", 10, 0, "default", 2000.0)])
+    second = MetricState()
+    restarted = JournalTailer(second, path, batch=10)
+    restarted.open()
+    assert tokens_of(second, "p") == 100  # from the snapshot
+    restarted.catch_up()
+    assert tokens_of(second, "p") == 310  # 31 events, each counted once
+
+
+def test_corrupt_rows_are_rejected_and_counted(tmp_path):
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        journal.append([TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)])
+        journal._db.execute(
+            "INSERT INTO events (ts, type, body) VALUES (1, 'tokens_used', '{not json')"
+        )
+        journal._db.execute(
+            "INSERT INTO events (ts, type, body) VALUES (1, 'x', '{\"type\": \"x\"}')"
+        )
+    state = MetricState()
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    tailer.catch_up()
+    rejected = state.counters[c.EVENTS_REJECTED.name]
+    assert rejected == {("malformed",): 1.0, ("unknown_type",): 1.0}
+    assert tokens_of(state, "p") == 1

@@ -1,0 +1,130 @@
+import random
+
+from hypertool_exporter import catalog as c
+from hypertool_exporter.config import parse_config
+from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from hypertool_exporter.state import MetricState
+
+
+def hist(state, spec, key):
+    return state.histograms[spec.name][key]
+
+
+def test_switches_resolve_from_persona_per_session_and_observe_durations():
+    state = MetricState()
+    state.apply(PersonaSwitched("backend-engineer", "implement", None, "s1", 100.0))
+    state.apply(PersonaSwitched("testing-specialist", "test", None, "s1", 145.0))
+    state.apply(PersonaSwitched("devops-engineer", "deploy", None, "s2", 150.0))
+    switches = state.counters[c.PERSONA_SWITCHES.name]
+    assert switches == {
+        ("none", "backend-engineer", "implement"): 1.0,
+        ("backend-engineer", "testing-specialist", "test"): 1.0,
+        ("none", "devops-engineer", "deploy"): 1.0,
+    }
+    # 45 s in backend-engineer, observed under the chat mode it was in.
+    duration = hist(state, c.PERSONA_DURATION, ("backend-engineer", "implement"))
+    assert duration.sum == 45.0 and duration.count == 1
+    assert duration.cumulative()[c.PERSONA_DURATION.buckets.index(60.0)] == 1
+    assert duration.cumulative()[c.PERSONA_DURATION.buckets.index(30.0)] == 0
+
+
+def test_explicit_from_persona_wins():
+    state = MetricState()
+    state.apply(PersonaSwitched("b", "m", "a", "s", 1.0))
+    assert state.counters[c.PERSONA_SWITCHES.name] == {("a", "b", "m"): 1.0}
+
+
+def test_tokens_cost_budget_and_unpriced_models(example_config):
+    state = MetricState(example_config)
+    state.apply(TokensUsed("backend-engineer", "gpt-4", 600, 250, "default", 1000.0))
+    state.apply(TokensUsed("backend-engineer", "my-local-model", 10, 5, "default", 1001.0))
+    tokens = state.counters[c.PERSONA_TOKENS.name]
+    assert tokens[("backend-engineer", "default", "gpt-4", "input")] == 600
+    assert tokens[("backend-engineer", "default", "gpt-4", "output")] == 250
+    assert (
+        round(state.counters[c.PERSONA_COST.name][("backend-engineer", "default", "gpt-4")], 9)
+        == 0.033
+    )
+    assert state.counters[c.LLM_UNPRICED_TOKENS.name] == {("my-local-model",): 15}
+    assert state.budgets.usage["backend-engineer"].tokens == 865
+
+
+def test_gates_initialise_both_results_and_llm_errors_start_at_zero():
+    state = MetricState()
+    state.apply(StageFinished("release", "test", "t", 12.0, "passed", 1.0))
+    state.apply(StageFinished("release", "test", "t", 700.0, None, 2.0))
+    gates = state.counters[c.QUALITY_GATE.name]
+    assert gates == {("release", "test", "passed"): 1.0, ("release", "test", "failed"): 0.0}
+    stage = hist(state, c.STAGE_DURATION, ("release", "test", "t"))
+    assert stage.count == 2 and stage.counts[-1] == 1  # 700 s lands in +Inf only
+    state.apply(LLMCallFinished("t", "gpt-4", 0.5, None, 3.0))
+    assert state.counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 0.0}
+    state.apply(LLMCallFinished("t", "gpt-4", 0.5, "timeout", 4.0))
+    assert state.counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 1.0}
+    assert state.counters[c.LLM_REQUESTS.name] == {("t", "gpt-4"): 2.0}
+
+
+def test_label_cap_folds_excess_values_and_counts_them():
+    state = MetricState(parse_config("limits: {max_label_values: 3}\n"))
+    for i in range(10):
+        state.apply(TokensUsed(f"persona-{i}", "gpt-4", 1, 0, "default", 1.0))
+    personas = {key[0] for key in state.counters[c.PERSONA_TOKENS.name]}
+    assert personas == {"persona-0", "persona-1", "persona-2", c.OVERFLOW_VALUE}
+    assert (
+        state.counters[c.PERSONA_TOKENS.name][(c.OVERFLOW_VALUE, "default", "gpt-4", "input")] == 7
+    )
+    assert state.guard.folded == {"persona": 7}
+
+
+def random_events(seed: int, n: int):
+    rnd = random.Random(seed)
+    personas = ["a", "b", "c"]
+    events = []
+    for i in range(n):
+        kind = rnd.randrange(4)
+        ts = 1000.0 + i
+        if kind == 0:
+            events.append(PersonaSwitched(rnd.choice(personas), "m", None, rnd.choice("xy"), ts))
+        elif kind == 1:
+            events.append(
+                TokensUsed(
+                    rnd.choice(personas), "gpt-4", rnd.randrange(100), rnd.randrange(100), "m", ts
+                )
+            )
+        elif kind == 2:
+            events.append(
+                StageFinished(
+                    "w",
+                    rnd.choice("st"),
+                    rnd.choice(personas),
+                    rnd.uniform(0, 900),
+                    rnd.choice(["passed", "failed", None]),
+                    ts,
+                )
+            )
+        else:
+            events.append(
+                LLMCallFinished(
+                    rnd.choice(personas),
+                    "gpt-4",
+                    rnd.uniform(0, 5),
+                    rnd.choice([None, "timeout"]),
+                    ts,
+                )
+            )
+    return events
+
+
+def test_snapshot_round_trip_then_continue_equals_uninterrupted(example_config):
+    events = random_events(1, 400)
+    straight = MetricState(example_config)
+    for event in events:
+        straight.apply(event)
+    first = MetricState(example_config)
+    for event in events[:150]:
+        first.apply(event)
+    resumed = MetricState(example_config)
+    resumed.load_json(first.to_json())
+    for event in events[150:]:
+        resumed.apply(event)
+    assert resumed.to_json() == straight.to_json()
