@@ -236,6 +236,57 @@ LABEL_VALUES_FOLDED = _spec(
     group="exporter",
 )
 
+JOURNAL_LAG_EVENTS = _spec(
+    "hypertool_exporter_journal_lag_events",
+    "gauge",
+    "Events in the journal that the exporter has not applied yet.",
+    group="exporter",
+)
+JOURNAL_LAG_SECONDS = _spec(
+    "hypertool_exporter_journal_lag_seconds",
+    "gauge",
+    "Age of the oldest journal event not applied yet; 0 when caught up.",
+    unit="seconds",
+    group="exporter",
+)
+JOURNAL_SIZE = _spec(
+    "hypertool_exporter_journal_size_bytes",
+    "gauge",
+    "Size of the journal file and its write-ahead log.",
+    unit="bytes",
+    group="exporter",
+)
+JOURNAL_LAST_SNAPSHOT = _spec(
+    "hypertool_exporter_journal_last_snapshot_timestamp_seconds",
+    "gauge",
+    "Unix time of the last snapshot of the folded state (0 before the first).",
+    unit="seconds",
+    group="exporter",
+)
+JOURNAL_LAST_COMPACTION = _spec(
+    "hypertool_exporter_journal_last_compaction_timestamp_seconds",
+    "gauge",
+    "Unix time of the last journal compaction (0 before the first).",
+    unit="seconds",
+    group="exporter",
+)
+JOURNAL_ERRORS = _spec(
+    "hypertool_exporter_journal_errors_total",
+    "counter",
+    "Failed journal reads or writes by the exporter (see its log for the cause).",
+    group="exporter",
+)
+
+#: Metrics that exist only when the exporter follows a journal.
+JOURNAL_METRICS = (
+    JOURNAL_LAG_EVENTS,
+    JOURNAL_LAG_SECONDS,
+    JOURNAL_SIZE,
+    JOURNAL_LAST_SNAPSHOT,
+    JOURNAL_LAST_COMPACTION,
+    JOURNAL_ERRORS,
+)
+
 CATALOG: tuple[MetricSpec, ...] = (
     PERSONA_SWITCHES,
     PERSONA_DURATION,
@@ -258,6 +309,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     EVENTS_APPLIED,
     EVENTS_REJECTED,
     LABEL_VALUES_FOLDED,
+    *JOURNAL_METRICS,
 )
 
 BY_NAME: dict[str, MetricSpec] = {spec.name: spec for spec in CATALOG}

@@ -19,7 +19,10 @@ from .events import normalize_persona
 from .pricing import Price, PriceTable
 
 DEFAULT_MAX_LABEL_VALUES = 1000
-_TOP_LEVEL = ("budgets", "pricing", "limits", "ingest")
+#: Days of events kept in the journal for ``stats`` (the snapshot keeps the totals).
+DEFAULT_RETENTION_DAYS = 40
+DEFAULT_SNAPSHOT_SECONDS = 10.0
+_TOP_LEVEL = ("budgets", "pricing", "limits", "ingest", "journal")
 
 
 class ConfigError(ValueError):
@@ -39,6 +42,8 @@ class Config:
     prices: PriceTable = field(default_factory=PriceTable)
     max_label_values: int = DEFAULT_MAX_LABEL_VALUES
     ingest_token: str | None = None
+    retention_days: float = DEFAULT_RETENTION_DAYS
+    snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS
     source: str | None = None
 
 
@@ -113,6 +118,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             config.max_label_values = _limits(reader, node)
         elif key == "ingest":
             config.ingest_token = _ingest(reader, node)
+        elif key == "journal":
+            _journal(reader, node, config)
         else:
             raise reader.fail(key_node, key, key, f"unknown section; expected {_TOP_LEVEL}")
     config.prices = PriceTable.with_overrides(overrides)
@@ -196,6 +203,31 @@ def _ingest(reader: _Reader, node: yaml.Node) -> str | None:
         if not isinstance(token, str) or len(token) < 16:
             raise reader.fail(value_node, path, "<hidden>", "must be a string of 16+ characters")
     return token
+
+
+def _journal(reader: _Reader, node: yaml.Node, config: Config) -> None:
+    for field_name, field_key, value_node in reader.mapping(node, "journal"):
+        path = f"journal.{field_name}"
+        if field_name == "retention_days":
+            config.retention_days = reader.number(value_node, path)
+            if config.retention_days < 32:
+                raise reader.fail(
+                    value_node,
+                    path,
+                    config.retention_days,
+                    "must be at least 32 so `stats --since month` stays whole",
+                )
+        elif field_name == "snapshot_interval_seconds":
+            config.snapshot_interval = reader.number(value_node, path)
+            if config.snapshot_interval < 1:
+                raise reader.fail(value_node, path, config.snapshot_interval, "must be at least 1")
+        else:
+            raise reader.fail(
+                field_key,
+                path,
+                field_name,
+                "unknown field; expected retention_days, snapshot_interval_seconds",
+            )
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -7,6 +7,8 @@ builds fresh families from a consistent copy taken under the state's lock.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 from collections.abc import Iterator
 
@@ -57,12 +59,17 @@ class StateCollector(Collector):
                 for persona in state.budgets.personas()
             ]
             folded = dict(state.guard.folded)
+            journal = state.journal_status
 
         for spec in c.CATALOG:
             if spec.kind == "counter":
                 family = _family(spec)
                 if spec is c.LABEL_VALUES_FOLDED:
                     rows = [((kind,), float(n)) for kind, n in sorted(folded.items())]
+                elif spec is c.JOURNAL_ERRORS:
+                    if journal is None:
+                        continue
+                    rows = [((), dict(counters[spec.name]).get((), 0.0))]
                 else:
                     rows = counters[spec.name]
                 for key, value in rows:
@@ -75,9 +82,29 @@ class StateCollector(Collector):
                     family.add_metric(list(key), list(zip(bounds, cumulative, strict=True)), total)
                 yield family
         yield from self._budget_families(budgets, now)
+        if journal is not None:
+            yield from self._journal_families(journal)
         info = InfoMetricFamily(c.BUILD_INFO.family, c.BUILD_INFO.help)
         info.add_metric([], {"version": __version__, "python_version": platform.python_version()})
         yield info
+
+    @staticmethod
+    def _journal_families(journal) -> Iterator[Metric]:
+        size = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                size += os.stat(f"{journal.path}{suffix}").st_size
+        values = (
+            (c.JOURNAL_LAG_EVENTS, journal.lag_events),
+            (c.JOURNAL_LAG_SECONDS, journal.lag_seconds),
+            (c.JOURNAL_SIZE, size),
+            (c.JOURNAL_LAST_SNAPSHOT, journal.last_snapshot),
+            (c.JOURNAL_LAST_COMPACTION, journal.last_compaction),
+        )
+        for spec, value in values:
+            family = _family(spec)
+            family.add_metric([], float(value))
+            yield family
 
     @staticmethod
     def _budget_families(budgets, now: float) -> Iterator[Metric]:

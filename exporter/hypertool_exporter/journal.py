@@ -24,6 +24,7 @@ from .events import Event, event_to_dict
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
+PRAGMA auto_vacuum = INCREMENTAL;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
@@ -129,6 +130,36 @@ class Journal:
         row = self._db.execute("SELECT max(id) FROM events").fetchone()
         return int(row[0] or 0)
 
+    def lag(self, applied_id: int, now: float) -> tuple[int, float]:
+        """(events after ``applied_id``, age in seconds of the oldest of them)."""
+        try:
+            head = self.last_id()
+            if head <= applied_id:
+                return 0, 0.0
+            row = self._db.execute(
+                "SELECT ts FROM events WHERE id > ? ORDER BY id LIMIT 1", (applied_id,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+        # AUTOINCREMENT ids are dense except where compaction deleted rows, and
+        # compaction only deletes applied ones: head - applied_id is exact.
+        age = max(0.0, now - float(row[0])) if row is not None else 0.0
+        return head - applied_id, age
+
+    def compact(self, applied_id: int, older_than: float) -> int:
+        """Delete events already in the snapshot (id <= ``applied_id``) and older
+        than ``older_than``; returns how many. Keeps the file from growing
+        without end while ``stats`` still sees the retention window."""
+        try:
+            cur = self._db.execute(
+                "DELETE FROM events WHERE id <= ? AND ts < ?", (applied_id, older_than)
+            )
+            deleted = cur.rowcount
+            self._db.execute("PRAGMA incremental_vacuum")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot compact journal {self.path}: {exc}") from exc
+        return deleted
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         """Read-only SQL over the journal, for ``stats``."""
         try:
@@ -151,8 +182,14 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write snapshot to {self.path}: {exc}") from exc
 
-    def load_snapshot(self) -> tuple[int, dict[str, Any]] | None:
-        row = self._db.execute("SELECT last_id, state FROM snapshot WHERE k = 1").fetchone()
+    def load_snapshot(self) -> tuple[int, float, dict[str, Any]] | None:
+        """(last event id included, time taken, state) of the saved snapshot, if any."""
+        try:
+            row = self._db.execute(
+                "SELECT last_id, taken_at, state FROM snapshot WHERE k = 1"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read snapshot from {self.path}: {exc}") from exc
         if row is None:
             return None
-        return int(row[0]), json.loads(row[1])
+        return int(row[0]), float(row[1]), json.loads(row[2])

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,6 +55,20 @@ class JournalIngest:
         self._journal.close()
 
 
+def _clock():
+    """Wall clock, shifted by ``HYPERTOOL_CLOCK_OFFSET_SECONDS`` when set.
+
+    The offset moves the exporter's idea of "now" (budget periods and their
+    resets) without touching the machine's clock: the end-to-end tests use it
+    to watch a budget period roll over within seconds.
+    """
+    raw = os.environ.get("HYPERTOOL_CLOCK_OFFSET_SECONDS")
+    if not raw:
+        return time.time
+    offset = float(raw)
+    return lambda: time.time() + offset
+
+
 def run_server(
     config: Config,
     host: str,
@@ -71,8 +86,13 @@ def run_server(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     path = Path(journal) if journal else default_journal_path()
-    state = MetricState(config)
-    tailer = JournalTailer(state, path)
+    state = MetricState(config, clock=_clock())
+    tailer = JournalTailer(
+        state,
+        path,
+        snapshot_interval=config.snapshot_interval,
+        retention_days=config.retention_days,
+    )
     try:
         tailer.open()
         tailer.catch_up()

@@ -13,6 +13,8 @@ import bisect
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import catalog as c
@@ -53,6 +55,17 @@ class Histogram:
         return out
 
 
+@dataclass
+class JournalStatus:
+    """How far the exporter is behind its journal; written by the tailer."""
+
+    path: Path
+    lag_events: int = 0
+    lag_seconds: float = 0.0
+    last_snapshot: float = 0.0
+    last_compaction: float = 0.0
+
+
 class MetricState:
     """All metric values of one exporter, updated only through ``apply``."""
 
@@ -71,6 +84,8 @@ class MetricState:
         }
         #: session -> (persona, chatmode, since)
         self.sessions: dict[str, tuple[str, str, float]] = {}
+        #: Set when a tailer follows a journal into this state.
+        self.journal_status: JournalStatus | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self._persona_switched,
             TokensUsed: self._tokens_used,
@@ -91,6 +106,10 @@ class MetricState:
         """Count an event that failed validation (``reason`` from REJECT_REASONS)."""
         with self.lock:
             self._inc(c.EVENTS_REJECTED.name, (reason,))
+
+    def count_journal_error(self) -> None:
+        with self.lock:
+            self._inc(c.JOURNAL_ERRORS.name, ())
 
     def _inc(self, name: str, key: LabelKey, amount: float = 1.0) -> None:
         series = self.counters[name]

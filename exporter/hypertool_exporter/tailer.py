@@ -4,6 +4,8 @@ On start it restores the last snapshot and replays only the events after
 it. It snapshots periodically; because a snapshot records the id of the last
 event it includes, an exporter killed at any point replays exactly the
 events it had not yet saved: nothing is lost and nothing is counted twice.
+After a snapshot it compacts: events already in the snapshot and older than
+the retention window are deleted, so the file and start-up stay small.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ import threading
 import time
 from pathlib import Path
 
+from .config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from .events import EventError, parse_event
 from .journal import Journal, JournalError
-from .state import MetricState
+from .state import JournalStatus, MetricState
 
 log = logging.getLogger(__name__)
+
+#: Seconds between compactions.
+COMPACTION_INTERVAL = 3600.0
 
 
 class JournalTailer:
@@ -30,17 +36,22 @@ class JournalTailer:
         path: str | Path,
         *,
         poll_interval: float = 0.2,
-        snapshot_interval: float = 10.0,
+        snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
         batch: int = 5000,
     ):
         self.state = state
         self.path = Path(path)
         self.poll_interval = poll_interval
         self.snapshot_interval = snapshot_interval
+        self.retention_seconds = retention_days * 86400.0
         self.batch = batch
         self.last_id = 0
+        self.status = JournalStatus(self.path)
+        state.journal_status = self.status
         self._saved_id = 0
         self._last_snapshot = time.monotonic()
+        self._last_compaction = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._journal: Journal | None = None
@@ -50,25 +61,30 @@ class JournalTailer:
         self._journal = Journal(self.path)
         snapshot = self._journal.load_snapshot()
         if snapshot is not None:
-            self.last_id, data = snapshot
+            self.last_id, taken_at, data = snapshot
             self.state.load_json(data)
             self._saved_id = self.last_id
+            self.status.last_snapshot = taken_at
             log.info("restored snapshot at event %d from %s", self.last_id, self.path)
 
     def step(self) -> int:
         """Apply one batch of new events; returns how many rows were read."""
         assert self._journal is not None, "open() first"
         rows = self._journal.read_after(self.last_id, self.batch)
+        state = self.state
         for row_id, body in rows:
             try:
                 event = parse_event(json.loads(body))
             except (EventError, ValueError) as exc:
                 code = exc.code if isinstance(exc, EventError) else "malformed"
                 log.warning("journal event %d rejected: %s", row_id, exc)
-                self.state.reject(code)
+                state.reject(code)
             else:
-                self.state.apply(event)
+                state.apply(event)
             self.last_id = row_id
+        self.status.lag_events, self.status.lag_seconds = self._journal.lag(
+            self.last_id, time.time()
+        )
         return len(rows)
 
     def catch_up(self) -> None:
@@ -79,29 +95,48 @@ class JournalTailer:
     def snapshot(self) -> None:
         """Save state with the id of the last applied event, if anything changed."""
         assert self._journal is not None
+        self._last_snapshot = time.monotonic()
         if self.last_id == self._saved_id:
             return
         last_id = self.last_id
         self._journal.save_snapshot(last_id, self.state.to_json())
         self._saved_id = last_id
-        self._last_snapshot = time.monotonic()
+        self.status.last_snapshot = time.time()
+
+    def compact(self) -> int:
+        """Delete snapshotted events older than the retention window."""
+        assert self._journal is not None
+        self._last_compaction = time.monotonic()
+        deleted = self._journal.compact(self._saved_id, time.time() - self.retention_seconds)
+        self.status.last_compaction = time.time()
+        if deleted:
+            log.info("compacted %d journal events", deleted)
+        return deleted
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._last_snapshot >= self.snapshot_interval:
+            self.snapshot()
+            if now - self._last_compaction >= COMPACTION_INTERVAL:
+                self.compact()
 
     def run(self) -> None:
-        """Poll until stopped; takes snapshots on the way and once at the end."""
+        """Poll until stopped; snapshots and compacts on the way, snapshots at the end."""
         while not self._stop.is_set():
+            read = 0
             try:
                 read = self.step()
-                if time.monotonic() - self._last_snapshot >= self.snapshot_interval:
-                    self.snapshot()
+                self._housekeeping()
             except JournalError as exc:
                 log.error("%s", exc)
-                read = 0
+                self.state.count_journal_error()
             if read < self.batch:
                 self._stop.wait(self.poll_interval)
         try:
             self.snapshot()
         except JournalError as exc:
             log.error("final snapshot failed: %s", exc)
+            self.state.count_journal_error()
 
     def start(self) -> None:
         if self._journal is None:
@@ -116,3 +151,4 @@ class JournalTailer:
             self._thread.join(timeout)
         if self._journal is not None:
             self._journal.close()
+            self._journal = None

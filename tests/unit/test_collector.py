@@ -5,7 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hypertool_exporter import catalog as c
 from hypertool_exporter.collector import PersonaMetricsCollector
 from hypertool_exporter.events import EventError
-from support import http_get
+from support import http_get, wait_for
 
 NOW = 1_795_000_000.0  # a fixed clock: 2026-11-18
 
@@ -110,11 +110,15 @@ def feed_everything(collector):
     collector.state.guard.folded["persona"] = 1
 
 
-def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config):
-    collector = PersonaMetricsCollector(config=example_config)
+def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config, tmp_path):
+    collector = PersonaMetricsCollector(config=example_config, journal=tmp_path / "j.sqlite")
     feed_everything(collector)
     port = collector.serve(port=0)
     try:
+        wait_for(
+            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 6,
+            what="the tailer to apply the journal",
+        )
         _, text = http_get(f"http://127.0.0.1:{port}/metrics")
     finally:
         collector.close()
