@@ -6,7 +6,7 @@ recording CLI commands stay fast and never import prometheus_client.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'hypertool_exporter' has no attribute {name!r}")

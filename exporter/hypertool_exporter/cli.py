@@ -11,10 +11,13 @@ in ``--help``.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Sequence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 EXIT_USAGE = 2
 EXIT_NOT_RECORDED = 1
@@ -42,17 +45,16 @@ def _config_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(
-        prog="hypertool-exporter",
-        description="Prometheus exporter for LLM persona systems.",
-        formatter_class=fmt,
-    )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _fmt() -> type[argparse.HelpFormatter]:
+    import argparse
 
-    serve = sub.add_parser("serve", help="fold the journal and serve /metrics", formatter_class=fmt)
+    return argparse.ArgumentDefaultsHelpFormatter
+
+
+def _add_serve(sub) -> None:
+    serve = sub.add_parser(
+        "serve", help="fold the journal and serve /metrics", formatter_class=_fmt()
+    )
     serve.add_argument(
         "--host", default=_env("HOST", "127.0.0.1"), help="address to bind [env HYPERTOOL_HOST]"
     )
@@ -67,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
     )
 
-    switch = sub.add_parser("switch", help="record a persona switch", formatter_class=fmt)
+
+def _add_switch(sub) -> None:
+    switch = sub.add_parser("switch", help="record a persona switch", formatter_class=_fmt())
     switch.add_argument("persona", help="persona switched to")
     switch.add_argument(
         "--from",
@@ -87,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _journal_arg(switch)
 
-    tokens = sub.add_parser("tokens", help="record token usage", formatter_class=fmt)
+
+def _add_tokens(sub) -> None:
+    tokens = sub.add_parser("tokens", help="record token usage", formatter_class=_fmt())
     tokens.add_argument("persona")
     tokens.add_argument("--model", required=True)
     tokens.add_argument("--input", dest="input_tokens", default="0", help="input tokens")
@@ -95,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_argument("--chatmode", default=_env("CHATMODE", "default"))
     _journal_arg(tokens)
 
-    stage = sub.add_parser("stage", help="record a finished workflow stage", formatter_class=fmt)
+
+def _add_stage(sub) -> None:
+    stage = sub.add_parser("stage", help="record a finished workflow stage", formatter_class=_fmt())
     stage.add_argument("workflow")
     stage.add_argument("stage")
     stage.add_argument("--persona", required=True)
@@ -103,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_argument("--gate", default="none", help="quality gate: passed, failed or none")
     _journal_arg(stage)
 
-    llm = sub.add_parser("llm", help="record one LLM call", formatter_class=fmt)
+
+def _add_llm(sub) -> None:
+    llm = sub.add_parser("llm", help="record one LLM call", formatter_class=_fmt())
     llm.add_argument("persona")
     llm.add_argument("--model", required=True)
     llm.add_argument("--seconds", required=True, help="call latency in seconds")
@@ -112,14 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _journal_arg(llm)
 
-    stats = sub.add_parser("stats", help="spend by persona, from the journal", formatter_class=fmt)
+
+def _add_stats(sub) -> None:
+    stats = sub.add_parser(
+        "stats", help="spend by persona, from the journal", formatter_class=_fmt()
+    )
     stats.add_argument("--since", default="today", choices=["today", "week", "month"])
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _config_arg(stats)
     _journal_arg(stats)
 
+
+def _add_demo(sub) -> None:
     demo = sub.add_parser(
-        "demo", help="serve /metrics fed with realistic demo traffic", formatter_class=fmt
+        "demo", help="serve /metrics fed with realistic demo traffic", formatter_class=_fmt()
     )
     demo.add_argument("--host", default=_env("HOST", "127.0.0.1"))
     demo.add_argument("--port", default=_env("PORT", "9464"))
@@ -138,13 +154,137 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", default="0", help="seconds to run; 0 runs until stopped")
     demo.add_argument("--rate", default="4", help="workflow runs per second")
 
-    check = sub.add_parser("check-config", help="validate a config file", formatter_class=fmt)
+
+def _add_check_config(sub) -> None:
+    check = sub.add_parser("check-config", help="validate a config file", formatter_class=_fmt())
     check.add_argument("file")
 
-    bundle = sub.add_parser("bundle", help="generate dashboards and rules", formatter_class=fmt)
+
+def _add_bundle(sub) -> None:
+    bundle = sub.add_parser("bundle", help="generate dashboards and rules", formatter_class=_fmt())
     bundle.add_argument("action", choices=["build"])
     bundle.add_argument("--root", default=".", help="repository root to write into")
+
+
+_COMMANDS = {
+    "serve": _add_serve,
+    "switch": _add_switch,
+    "tokens": _add_tokens,
+    "stage": _add_stage,
+    "llm": _add_llm,
+    "stats": _add_stats,
+    "demo": _add_demo,
+    "check-config": _add_check_config,
+    "bundle": _add_bundle,
+}
+RECORDING = ("switch", "tokens", "stage", "llm")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser; with ``only``, just that command's subparser (faster to build)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="hypertool-exporter",
+        description="Prometheus exporter for LLM persona systems.",
+        formatter_class=_fmt(),
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return parser
+
+
+# Options of the recording commands: flag -> (destination, environment
+# variable, default). Positionals are listed separately. The argparse
+# subparsers above define the same commands for --help and for errors.
+_FAST_SPECS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str | None, str | None]]]] = {
+    "switch": (
+        ("persona",),
+        {
+            "--from": ("from_persona", None, None),
+            "--chatmode": ("chatmode", "CHATMODE", "default"),
+            "--session": ("session", "SESSION", "default"),
+            "--journal": ("journal", "JOURNAL", None),
+        },
+    ),
+    "tokens": (
+        ("persona",),
+        {
+            "--model": ("model", None, None),
+            "--input": ("input_tokens", None, "0"),
+            "--output": ("output_tokens", None, "0"),
+            "--chatmode": ("chatmode", "CHATMODE", "default"),
+            "--journal": ("journal", "JOURNAL", None),
+        },
+    ),
+    "stage": (
+        ("workflow", "stage"),
+        {
+            "--persona": ("persona", None, None),
+            "--seconds": ("seconds", None, None),
+            "--gate": ("gate", None, "none"),
+            "--journal": ("journal", "JOURNAL", None),
+        },
+    ),
+    "llm": (
+        ("persona",),
+        {
+            "--model": ("model", None, None),
+            "--seconds": ("seconds", None, None),
+            "--error": ("error_type", None, None),
+            "--journal": ("journal", "JOURNAL", None),
+        },
+    ),
+}
+_REQUIRED = {"tokens": ("model",), "stage": ("persona", "seconds"), "llm": ("model", "seconds")}
+
+
+def _fast_parse(argv: list[str]):
+    """Parse a well-formed recording command without argparse, or return None.
+
+    Building an argparse parser costs about 10 ms (terminal size and gettext
+    look-ups), more than the rest of a recording command; this path runs on
+    every persona switch. Anything unusual (help, an unknown flag, a missing
+    value) returns None and argparse handles it, with its usual messages.
+    """
+    from types import SimpleNamespace
+
+    positionals, options = _FAST_SPECS[argv[0]]
+    values: dict[str, str | None] = {
+        dest: _env(env) if env else None for dest, env, _ in options.values()
+    }
+    for dest, _env_name, default in options.values():
+        if values[dest] is None:
+            values[dest] = default
+    given: list[str] = []
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-"):
+            flag, eq, inline = arg.partition("=")
+            if flag not in options:
+                return None
+            if eq:
+                value = inline
+            elif i + 1 < len(args):
+                i += 1
+                value = args[i]
+            else:
+                return None
+            values[options[flag][0]] = value
+        else:
+            given.append(arg)
+        i += 1
+    if len(given) != len(positionals):
+        return None
+    if any(values[name] is None for name in _REQUIRED.get(argv[0], ())):
+        return None
+    values.update(zip(positionals, given, strict=True))
+    return SimpleNamespace(command=argv[0], version=False, **values)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -230,14 +370,20 @@ def _load_config(path: str | None):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = argv[0] if argv else None
+    if first in RECORDING:
+        args = _fast_parse(argv)
+        if args is not None:
+            return _record(args)
+    parser = build_parser(first if first in RECORDING else None)
     args = parser.parse_args(argv)
     if args.version:
         from . import __version__
 
         print(f"hypertool-exporter {__version__}")
         return 0
-    if args.command in ("switch", "tokens", "stage", "llm"):
+    if args.command in RECORDING:
         return _record(args)
     if args.command == "serve":
         from .serve import run_server

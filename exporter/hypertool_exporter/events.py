@@ -13,8 +13,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from typing import Any
 
 #: Longest label value accepted. Longer values are almost always a prompt
 #: or an id leaking into a label.
@@ -128,20 +130,63 @@ def gate_value(field: str, value: Any) -> str | None:
     raise EventError(field, value, "must be 'passed' or 'failed'")
 
 
-@dataclass(frozen=True, slots=True)
-class PersonaSwitched:
+class _Event:
+    """Immutable value object: equality, hashing and repr from ``__slots__``.
+
+    Hand-written rather than a dataclass: ``dataclasses`` pulls in
+    ``inspect`` and ``typing``, which would double the start-up time of the
+    recording CLI commands.
+    """
+
+    __slots__ = ()
+    TYPE = ""
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _set(self, **values: object) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+
+class PersonaSwitched(_Event):
     """A session entered ``to_persona`` in ``chatmode``.
 
     ``from_persona`` is optional: when absent the fold uses the persona the
     session was in, or ``none`` on its first switch.
     """
 
-    TYPE: ClassVar[str] = "persona_switched"
-    to_persona: str
-    chatmode: str = "default"
-    from_persona: str | None = None
-    session: str = "default"
-    ts: float = 0.0
+    __slots__ = ("chatmode", "from_persona", "session", "to_persona", "ts")
+    TYPE = "persona_switched"
+
+    def __init__(
+        self,
+        to_persona: str,
+        chatmode: str = "default",
+        from_persona: str | None = None,
+        session: str = "default",
+        ts: float = 0.0,
+    ):
+        self._set(
+            to_persona=to_persona,
+            chatmode=chatmode,
+            from_persona=from_persona,
+            session=session,
+            ts=ts,
+        )
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> PersonaSwitched:
@@ -157,17 +202,29 @@ class PersonaSwitched:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class TokensUsed:
+class TokensUsed(_Event):
     """A persona used tokens of a model; priced and charged to its budget by the fold."""
 
-    TYPE: ClassVar[str] = "tokens_used"
-    persona: str
-    model: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    chatmode: str = "default"
-    ts: float = 0.0
+    __slots__ = ("chatmode", "input_tokens", "model", "output_tokens", "persona", "ts")
+    TYPE = "tokens_used"
+
+    def __init__(
+        self,
+        persona: str,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        chatmode: str = "default",
+        ts: float = 0.0,
+    ):
+        self._set(
+            persona=persona,
+            model=model,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            chatmode=chatmode,
+            ts=ts,
+        )
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> TokensUsed:
@@ -181,17 +238,29 @@ class TokensUsed:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class StageFinished:
+class StageFinished(_Event):
     """A workflow stage ended; ``gate`` is the quality-gate verdict, if one was checked."""
 
-    TYPE: ClassVar[str] = "stage_finished"
-    workflow: str
-    stage: str
-    persona: str
-    duration_seconds: float
-    gate: str | None = None
-    ts: float = 0.0
+    __slots__ = ("duration_seconds", "gate", "persona", "stage", "ts", "workflow")
+    TYPE = "stage_finished"
+
+    def __init__(
+        self,
+        workflow: str,
+        stage: str,
+        persona: str,
+        duration_seconds: float,
+        gate: str | None = None,
+        ts: float = 0.0,
+    ):
+        self._set(
+            workflow=workflow,
+            stage=stage,
+            persona=persona,
+            duration_seconds=duration_seconds,
+            gate=gate,
+            ts=ts,
+        )
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> StageFinished:
@@ -205,20 +274,31 @@ class StageFinished:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LLMCallFinished:
+class LLMCallFinished(_Event):
     """An LLM call returned or failed. ``error_type`` is set when it failed.
 
     Tokens are reported separately as ``TokensUsed`` so that a call's usage
     and its latency can come from different places (streaming, batch APIs).
     """
 
-    TYPE: ClassVar[str] = "llm_call_finished"
-    persona: str
-    model: str
-    duration_seconds: float
-    error_type: str | None = None
-    ts: float = 0.0
+    __slots__ = ("duration_seconds", "error_type", "model", "persona", "ts")
+    TYPE = "llm_call_finished"
+
+    def __init__(
+        self,
+        persona: str,
+        model: str,
+        duration_seconds: float,
+        error_type: str | None = None,
+        ts: float = 0.0,
+    ):
+        self._set(
+            persona=persona,
+            model=model,
+            duration_seconds=duration_seconds,
+            error_type=error_type,
+            ts=ts,
+        )
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> LLMCallFinished:
@@ -249,7 +329,7 @@ def parse_event(raw: Any) -> Event:
         raise EventError(
             "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code="unknown_type"
         )
-    unknown = set(raw) - {"type", *cls.__dataclass_fields__}
+    unknown = set(raw) - {"type", *cls.__slots__}
     if unknown:
         name = sorted(unknown)[0]
         raise EventError(name, raw[name], f"is not a field of {kind}")
@@ -258,6 +338,9 @@ def parse_event(raw: Any) -> Event:
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     """The JSON form of an event, as stored in the journal and sent to ingest."""
-    body = {"type": event.TYPE}
-    body.update({k: v for k, v in asdict(event).items() if v is not None})
+    body: dict[str, Any] = {"type": event.TYPE}
+    for name in event.__slots__:
+        value = getattr(event, name)
+        if value is not None:
+            body[name] = value
     return body

@@ -15,11 +15,16 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any
 
-from .events import Event, event_to_dict
+from .events import event_to_dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+    from typing import Any
+
+    from .events import Event
 
 SCHEMA_VERSION = 1
 
@@ -32,7 +37,18 @@ CREATE TABLE IF NOT EXISTS events (
     persona TEXT,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+-- Per-day totals kept in the same transaction as each append, so `stats`
+-- answers from a few hundred rows however long the journal is.
+CREATE TABLE IF NOT EXISTS daily (
+    day INTEGER NOT NULL,
+    persona TEXT NOT NULL,
+    model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    switches INTEGER NOT NULL DEFAULT 0,
+    failed_gates INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, persona, model)
+);
 CREATE TABLE IF NOT EXISTS snapshot (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_id INTEGER NOT NULL,
@@ -46,29 +62,60 @@ class JournalError(RuntimeError):
     """The journal could not be opened, read or written; the message says why."""
 
 
-def default_journal_path() -> Path:
+def default_journal_path() -> str:
     """``$HYPERTOOL_JOURNAL``, else ``journal.sqlite`` in the user's data directory."""
     env = os.environ.get("HYPERTOOL_JOURNAL")
     if env:
-        return Path(env)
-    from platformdirs import user_data_path
+        return env
+    from platformdirs import user_data_dir
 
-    return user_data_path("hypertool-exporter") / "journal.sqlite"
+    return os.path.join(user_data_dir("hypertool-exporter"), "journal.sqlite")
 
 
 def _persona_of(body: dict[str, Any]) -> str | None:
     return body.get("persona") or body.get("to_persona")
 
 
+_ROLLUP = (
+    "INSERT INTO daily (day, persona, model, input_tokens, output_tokens, switches, "
+    "failed_gates) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, persona, model) DO UPDATE "
+    "SET input_tokens = input_tokens + excluded.input_tokens, "
+    "output_tokens = output_tokens + excluded.output_tokens, "
+    "switches = switches + excluded.switches, failed_gates = failed_gates + excluded.failed_gates"
+)
+
+
+def _rollup_of(body: dict[str, Any]) -> tuple | None:
+    """The per-day totals an event adds to, or None when it adds to none."""
+    day = int(body["ts"] // 86400)
+    kind = body["type"]
+    if kind == "tokens_used":
+        return (
+            day,
+            body["persona"],
+            body["model"],
+            body.get("input_tokens", 0),
+            body.get("output_tokens", 0),
+            0,
+            0,
+        )
+    if kind == "persona_switched":
+        return (day, body["to_persona"], "", 0, 0, 1, 0)
+    if kind == "stage_finished" and body.get("gate") == "failed":
+        return (day, body["persona"], "", 0, 0, 0, 1)
+    return None
+
+
 class Journal:
     """One connection to a journal file; use it from one thread at a time."""
 
     def __init__(self, path: str | Path, *, create: bool = True):
-        self.path = Path(path)
+        # A plain string path: pathlib would slow CLI start-up.
+        self.path = os.fspath(path)
         try:
             if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            elif not self.path.exists():
+                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            elif not os.path.exists(self.path):
                 raise JournalError(f"journal {self.path} does not exist")
             self._db = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
@@ -95,10 +142,13 @@ class Journal:
 
     def append(self, events: Sequence[Event]) -> int:
         """Append events atomically (all or none); returns the last id written."""
-        rows = []
+        rows, rollups = [], []
         for event in events:
             body = event_to_dict(event)
             rows.append((event.ts, event.TYPE, _persona_of(body), json.dumps(body)))
+            rollup = _rollup_of(body)
+            if rollup is not None:
+                rollups.append(rollup)
         try:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -107,6 +157,8 @@ class Journal:
                     "INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows
                 )
                 last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
+                if rollups:
+                    cur.executemany(_ROLLUP, rollups)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

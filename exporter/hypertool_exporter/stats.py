@@ -1,8 +1,8 @@
 """``hypertool-exporter stats``: what each persona spent, read from the journal alone.
 
 Answers "what did I spend today / this week / this month" without the
-exporter running, with SQL aggregates over the journal's indexed timestamp
-column and the pricing table from the config.
+exporter running, from the per-day totals that every append keeps in the
+journal, priced with the pricing table from the config.
 """
 
 from __future__ import annotations
@@ -38,32 +38,18 @@ def collect_stats(journal: Journal, config: Config, since: str, now: float | Non
     """Per-persona totals since the start of today, this week or this month (UTC)."""
     start = period_start(time.time() if now is None else now, _SINCE[since])
     rows: dict[str, PersonaStats] = {}
-
-    def row(persona: str) -> PersonaStats:
-        return rows.setdefault(persona, PersonaStats(persona))
-
-    for persona, model, inp, out in journal.query(
-        "SELECT persona, json_extract(body, '$.model'), "
-        "sum(json_extract(body, '$.input_tokens')), sum(json_extract(body, '$.output_tokens')) "
-        "FROM events WHERE ts >= ? AND type = 'tokens_used' GROUP BY 1, 2",
-        (start,),
+    for persona, model, inp, out, switches, failed in journal.query(
+        "SELECT persona, model, sum(input_tokens), sum(output_tokens), sum(switches), "
+        "sum(failed_gates) FROM daily WHERE day >= ? GROUP BY persona, model",
+        (int(start // 86400),),
     ):
-        entry = row(persona)
-        entry.input_tokens += int(inp or 0)
-        entry.output_tokens += int(out or 0)
-        entry.cost_usd += config.prices.cost(model, int(inp or 0), int(out or 0)) or 0.0
-    for persona, count in journal.query(
-        "SELECT persona, count(*) FROM events WHERE ts >= ? AND type = 'persona_switched' "
-        "GROUP BY 1",
-        (start,),
-    ):
-        row(persona).switches += int(count)
-    for persona, count in journal.query(
-        "SELECT persona, count(*) FROM events WHERE ts >= ? AND type = 'stage_finished' "
-        "AND json_extract(body, '$.gate') = 'failed' GROUP BY 1",
-        (start,),
-    ):
-        row(persona).failed_gates += int(count)
+        entry = rows.setdefault(persona, PersonaStats(persona))
+        entry.input_tokens += int(inp)
+        entry.output_tokens += int(out)
+        entry.switches += int(switches)
+        entry.failed_gates += int(failed)
+        if model:
+            entry.cost_usd += config.prices.cost(model, int(inp), int(out)) or 0.0
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
 
 

@@ -1,0 +1,165 @@
+"""Restart time with a large journal, and fold throughput.
+
+A journal of N events (1,000,000 by default) is written and folded once with
+a snapshot, as a running exporter leaves it. Then `hypertool-exporter serve`
+is started as a subprocess and timed until /metrics shows every event; the
+baseline is the same start on an empty journal, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from common import Result
+
+from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from hypertool_exporter.journal import Journal
+from hypertool_exporter.state import MetricState
+from hypertool_exporter.tailer import JournalTailer
+
+TARGET_SECONDS = 3.0
+
+
+def write_journal(path: Path, count: int, seed: int = 3) -> None:
+    rnd = random.Random(seed)
+    personas = [f"persona-{i}" for i in range(30)]
+    models = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
+    now = time.time()
+    with Journal(path) as journal:
+        for start in range(0, count, 20_000):
+            batch = []
+            for i in range(start, min(count, start + 20_000)):
+                p = rnd.choice(personas)
+                ts = now - (count - i) * 0.01
+                kind = i % 4
+                if kind == 0:
+                    batch.append(PersonaSwitched(p, f"mode-{i % 7}", None, f"s{i % 50}", ts))
+                elif kind == 1:
+                    batch.append(TokensUsed(p, rnd.choice(models), 500, 100, "default", ts))
+                elif kind == 2:
+                    batch.append(StageFinished("wf", f"stage-{i % 5}", p, 12.0, "passed", ts))
+                else:
+                    batch.append(LLMCallFinished(p, rnd.choice(models), 0.8, None, ts))
+            journal.append(batch)
+
+
+_APPLIED = re.compile(r"^hypertool_exporter_events_applied_total\{[^}]*\} (\S+)$", re.M)
+
+
+def applied(port: int) -> float:
+    """Events applied, read from a full /metrics scrape (the exporter renders
+    everything; the client only looks for one family, so its parsing time
+    does not count against the exporter)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(float(v) for v in _APPLIED.findall(text))
+
+
+def time_start(journal: Path, expected: int, port: int) -> float:
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hypertool_exporter.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--journal",
+            str(journal),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = start + 120
+        while time.perf_counter() < deadline:
+            try:
+                if applied(port) == expected:
+                    return time.perf_counter() - start
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("exporter did not serve the expected values in time")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def time_stats(journal: Path) -> float:
+    """Best of three `hypertool-exporter stats` runs, whole process included."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hypertool_exporter.cli",
+                "stats",
+                "--since",
+                "month",
+                "--journal",
+                str(journal),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def run(quick: bool = False) -> list[Result]:
+    count = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        big, empty = Path(tmp) / "big.sqlite", Path(tmp) / "empty.sqlite"
+        Journal(empty).close()
+        write_journal(big, count)
+        state = MetricState()
+        tailer = JournalTailer(state, big)
+        tailer.open()
+        started = time.perf_counter()
+        tailer.catch_up()
+        fold_seconds = time.perf_counter() - started
+        tailer.snapshot()
+        tailer.stop()
+        stats_seconds = time_stats(big)
+        stats_baseline = time_stats(empty)
+        baseline = min(time_start(empty, 0, 19_464 + i) for i in range(3))
+        restart = min(time_start(big, count, 19_470 + i) for i in range(3))
+    per_event_us = fold_seconds / count * 1e6
+    return [
+        Result(
+            f"restart with {count:,} events (snapshot + tail)",
+            restart,
+            baseline,
+            "s",
+            f"<= {TARGET_SECONDS:.0f} s",
+            restart <= TARGET_SECONDS,
+        ),
+        Result(
+            f"stats --since month over {count:,} events",
+            stats_seconds,
+            stats_baseline,
+            "s",
+            "< 1 s",
+            stats_seconds < 1.0,
+        ),
+        Result(
+            "journal replay: us per event (no snapshot)",
+            per_event_us,
+            per_event_us,
+            "us",
+            f"{1e6 / per_event_us:,.0f} events/s",
+            None,
+        ),
+    ]

@@ -1,0 +1,70 @@
+"""Shared helpers for the benchmarks: timing, ratios, result rows."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    """One benchmark line: a measured figure as a ratio to a same-run baseline."""
+
+    name: str
+    value: float
+    baseline: float
+    unit: str
+    target: str
+    passed: bool | None
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline if self.baseline else float("inf")
+
+
+def interleaved_commands(
+    commands: dict[str, Sequence[str]], rounds: int, env: dict | None = None
+) -> dict[str, float]:
+    """Median wall time (seconds) of each command, run in interleaved rounds so
+    that machine noise hits all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(argv, check=True, env=env, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def per_call(fn: Callable[[], None], calls: int, repeats: int = 5) -> float:
+    """Best-of-``repeats`` seconds per call of ``fn`` over ``calls`` calls."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - start) / calls)
+    return best
+
+
+def table(results: list[Result]) -> str:
+    rows = [("benchmark", "value", "baseline", "ratio", "target", "ok")]
+    for r in results:
+        ok = "-" if r.passed is None else ("yes" if r.passed else "NO")
+        rows.append(
+            (
+                r.name,
+                f"{r.value:.4g} {r.unit}",
+                f"{r.baseline:.4g} {r.unit}",
+                f"{r.ratio:.2f}x",
+                r.target,
+                ok,
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows
+    )

@@ -1,0 +1,45 @@
+"""Run the benchmarks and print one table of ratios against same-run baselines.
+
+    python bench/run.py [--quick] [NAME ...]
+
+NAME is any of: cli, restart. Absolute times on a shared machine are noise;
+read the ratio column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_cli
+import bench_restart
+from common import table
+
+BENCHMARKS = {"cli": bench_cli.run, "restart": bench_restart.run}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds")
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[])
+    args = parser.parse_args()
+    results = []
+    for name in args.names or list(BENCHMARKS):
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results.extend(BENCHMARKS[name](quick=args.quick))
+    print(
+        f"# {os.cpu_count()} cores, {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {time.strftime('%Y-%m-%d', time.gmtime())}"
+    )
+    print(table(results))
+    return 0 if all(r.passed is not False for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
