@@ -139,30 +139,33 @@ class ExporterProcess:
         self._log_file.close()
 
 
-class PrometheusProcess:
-    """A real Prometheus server (Debian package) scraping the given targets every second."""
+def deploy_prometheus_config(
+    targets: list[str], rule_files: list[Path] | None = None, alertmanager: str | None = None
+) -> dict:
+    """deploy/prometheus.yml (what the compose stack runs) with this test's addresses
+    and one-second intervals."""
+    import yaml
 
-    def __init__(
-        self,
-        workdir: Path,
-        targets: list[str],
-        rule_files: list[Path] | None = None,
-        alertmanager: str | None = None,
-        job: str = "hypertool",
-    ):
+    config = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
+    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    config["rule_files"] = [str(p) for p in rule_files or []]
+    if alertmanager:
+        config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
+    else:
+        del config["alerting"]
+    jobs = [job for job in config["scrape_configs"] if job["job_name"] == "hypertool"]
+    jobs[0]["static_configs"] = [{"targets": targets}]
+    config["scrape_configs"] = jobs
+    return config
+
+
+class PrometheusProcess:
+    """A real Prometheus server (Debian package) with the given config."""
+
+    def __init__(self, workdir: Path, config: dict):
         binary = require_binary("prometheus")
         self.port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "scrape_configs": [{"job_name": job, "static_configs": [{"targets": targets}]}],
-        }
-        if rule_files:
-            config["rule_files"] = [str(p) for p in rule_files]
-        if alertmanager:
-            config["alerting"] = {
-                "alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]
-            }
         import yaml
 
         self.config_path = workdir / "prometheus.yml"
@@ -204,3 +207,85 @@ class PrometheusProcess:
             self.proc.terminate()
             self.proc.wait(30)
         self._log_file.close()
+
+
+class AlertmanagerProcess:
+    """A real Alertmanager (Debian package) with the given config, clustering off."""
+
+    def __init__(self, workdir: Path, config: dict):
+        binary = require_binary("prometheus-alertmanager")
+        self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        import yaml
+
+        self.config_path = workdir / "alertmanager.yml"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.log = workdir / "alertmanager.log"
+        self._log_file = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={self.config_path}",
+                f"--storage.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for(self._ready, 60, "Alertmanager to be ready")
+
+    def _ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"alertmanager exited: {self.log.read_text()[-2000:]}")
+        return http_get(f"http://127.0.0.1:{self.port}/-/ready", timeout=1)[0] == 200
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self._log_file.close()
+
+
+class WebhookReceiver:
+    """An HTTP server that keeps every Alertmanager webhook payload it receives."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[tuple[str, dict]] = []
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    received.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.received = received
+        self._lock = lock
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def alerts(self) -> list[tuple[str, str, dict]]:
+        """(receiver path, status, alert) for every alert in every payload so far."""
+        with self._lock:
+            return [
+                (path, alert["status"], alert)
+                for path, payload in self.received
+                for alert in payload["alerts"]
+            ]
+
+    def stop(self) -> None:
+        self.server.shutdown()

@@ -1,6 +1,12 @@
 """A real Prometheus server scrapes a real exporter and sees the recorded values."""
 
-from support import ExporterProcess, PrometheusProcess, run_cli, wait_for
+from support import (
+    ExporterProcess,
+    PrometheusProcess,
+    deploy_prometheus_config,
+    run_cli,
+    wait_for,
+)
 
 
 def test_prometheus_scrapes_the_exporter(tmp_path, config_file):
@@ -18,7 +24,9 @@ def test_prometheus_scrapes_the_exporter(tmp_path, config_file):
         env=env,
     )
     exporter = ExporterProcess(journal, config_file)
-    prometheus = PrometheusProcess(tmp_path / "prom", [f"127.0.0.1:{exporter.port}"])
+    prometheus = PrometheusProcess(
+        tmp_path / "prom", deploy_prometheus_config([f"127.0.0.1:{exporter.port}"])
+    )
     try:
         result = wait_for(
             lambda: prometheus.query(

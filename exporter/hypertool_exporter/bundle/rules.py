@@ -1,0 +1,306 @@
+"""Prometheus alerting and recording rules, generated from the catalog.
+
+Every metric name comes from ``catalog.py`` and every threshold, window and
+``for`` duration from one commented ``RulesConfig``, so a rule cannot name a
+metric the exporter never emits, and tuning is one edit. ``runbook_url`` is
+added to every alert by one function rather than by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .. import catalog as c
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Thresholds, selectors and durations of every rule, in one place."""
+
+    #: Selector of the exporter's scrape job; every alert is scoped by it.
+    job: str = "hypertool"
+    #: Where the runbook lives; each alert links to its section.
+    runbook_base_url: str = (
+        "https://github.com/hypertool/hypertool-exporter/blob/main/docs/runbook.md"
+    )
+    #: How long remaining must stay below zero before PersonaTokenBudgetExceeded fires.
+    budget_exceeded_for: str = "1m"
+    #: Fraction of the limit under which PersonaTokenBudgetNearlyExhausted fires.
+    budget_nearly_exhausted_ratio: float = 0.10
+    budget_nearly_exhausted_for: str = "5m"
+    #: Window of the burn rate that forecasts exhaustion before the period resets.
+    budget_forecast_window: str = "1h"
+    budget_forecast_for: str = "15m"
+    #: Switches per second of one from->to transition on one exporter. A stage
+    #: lasts tens of seconds to minutes, so 0.5/s (30 a minute) of the same
+    #: transition takes over 100 workflows running at once: far more likely an
+    #: agent loop flip-flopping between two personas than real work.
+    switch_rate_per_second: float = 0.5
+    switch_rate_window: str = "5m"
+    switch_rate_for: str = "10m"
+    #: Share of quality gates failing, per workflow and stage, that alerts.
+    gate_failure_ratio: float = 0.20
+    gate_failure_window: str = "5m"
+    gate_failure_for: str = "2m"
+    #: p95 stage duration, in seconds, above which a stage counts as slow.
+    stage_slow_seconds: float = 300.0
+    stage_slow_quantile: float = 0.95
+    stage_slow_window: str = "10m"
+    stage_slow_for: str = "15m"
+    #: Share of LLM calls failing, per persona and model, that alerts.
+    llm_error_ratio: float = 0.05
+    llm_error_window: str = "5m"
+    llm_error_for: str = "5m"
+    #: How long the exporter may be down or absent before paging.
+    exporter_down_for: str = "5m"
+    #: Journal lag, in seconds, above which the exporter is falling behind.
+    journal_lag_seconds: float = 60.0
+    journal_lag_for: str = "10m"
+
+
+def _runbook(config: RulesConfig, alert: dict[str, Any]) -> dict[str, Any]:
+    """Add ``runbook_url`` pointing at the alert's section of docs/runbook.md."""
+    anchor = alert["alert"].lower()
+    alert["annotations"]["runbook_url"] = f"{config.runbook_base_url}#{anchor}"
+    return alert
+
+
+def _alert(
+    name: str, expr: str, for_: str, severity: str, summary: str, description: str
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {"alert": name, "expr": expr}
+    if for_ and for_ != "0s":
+        rule["for"] = for_
+    rule["labels"] = {"severity": severity}
+    rule["annotations"] = {"summary": summary, "description": description}
+    return rule
+
+
+def alert_rules(config: RulesConfig) -> list[dict[str, Any]]:
+    job = f'job="{config.job}"'
+    remaining = f"{c.BUDGET_REMAINING.name}{{{job}}}"
+    limit = f"{c.BUDGET_LIMIT.name}{{{job}}}"
+    reset = f"{c.BUDGET_RESET.name}{{{job}}}"
+    tokens = f"{c.PERSONA_TOKENS.name}{{{job}}}"
+    by_persona = "job, instance, persona"
+    burn = f"sum by ({by_persona}) (rate({tokens}[{config.budget_forecast_window}]))"
+    limit_by_persona = f"max by ({by_persona}) ({limit})"
+    gates = f"{c.QUALITY_GATE.name}{{{job}}}"
+    gate_window = config.gate_failure_window
+    gate_total = f"sum by (job, workflow, stage) (rate({gates}[{gate_window}]))"
+    llm_window = config.llm_error_window
+    llm_total = f"sum by (job, persona, model) (rate({c.LLM_REQUESTS.name}{{{job}}}[{llm_window}]))"
+    rules = [
+        _alert(
+            "PersonaTokenBudgetExceeded",
+            # Negated so that $value is the overspend, a positive number of tokens.
+            f"-{remaining} > 0",
+            config.budget_exceeded_for,
+            "critical",
+            "A persona has spent more tokens than its budget allows.",
+            "Persona {{ $labels.persona }} on {{ $labels.instance }} is "
+            "{{ $value | humanize }} tokens over its budget for the current period.",
+        ),
+        _alert(
+            "PersonaTokenBudgetNearlyExhausted",
+            f"(\n  {remaining}\n/ on ({by_persona})\n  {limit_by_persona}\n)"
+            f" < {config.budget_nearly_exhausted_ratio:g}\n"
+            f"and on ({by_persona})\n  {limit_by_persona} > 0",
+            config.budget_nearly_exhausted_for,
+            "warning",
+            f"A persona has less than {config.budget_nearly_exhausted_ratio:.0%} of its token "
+            "budget left.",
+            "Persona {{ $labels.persona }} on {{ $labels.instance }} has "
+            "{{ $value | humanizePercentage }} of its token budget left.",
+        ),
+        _alert(
+            "PersonaTokenBudgetExhaustionForecast",
+            f"(\n  {remaining}\n/ on ({by_persona})\n  {burn}\n)\n"
+            f"< on ({by_persona})\n  {reset}\n"
+            f"and on ({by_persona})\n  {remaining} > 0\n"
+            f"and on ({by_persona})\n  {burn} > 0",
+            config.budget_forecast_for,
+            "warning",
+            "At its current burn rate a persona will run out of tokens before its budget resets.",
+            "Persona {{ $labels.persona }} on {{ $labels.instance }} will exhaust its "
+            "token budget in {{ $value | humanizeDuration }}, before the period resets.",
+        ),
+        _alert(
+            "HighPersonaSwitchRate",
+            f"sum by (job, instance, from_persona, to_persona) "
+            f"(rate({c.PERSONA_SWITCHES.name}{{{job}}}[{config.switch_rate_window}]))\n"
+            f"> {config.switch_rate_per_second:g}",
+            config.switch_rate_for,
+            "warning",
+            "Personas are switching back and forth unusually fast.",
+            "{{ $labels.from_persona }} -> {{ $labels.to_persona }} on {{ $labels.instance }} "
+            'switches {{ printf "%.2f" $value }} times per second.',
+        ),
+        _alert(
+            "WorkflowQualityGateFailure",
+            f"(\n  sum by (job, workflow, stage) "
+            f'(rate({c.QUALITY_GATE.name}{{{job}, result="failed"}}[{gate_window}]))\n'
+            f"/\n  {gate_total}\n) > {config.gate_failure_ratio:g}\n"
+            f"and\n  {gate_total} > 0",
+            config.gate_failure_for,
+            "warning",
+            "Quality gates of a workflow stage are failing often.",
+            "{{ $value | humanizePercentage }} of quality gates of stage {{ $labels.stage }} "
+            "in workflow {{ $labels.workflow }} failed over the last "
+            f"{gate_window}.",
+        ),
+        _alert(
+            "WorkflowStageSlow",
+            f"histogram_quantile({config.stage_slow_quantile:g},\n"
+            f"  sum by (job, workflow, stage, le) "
+            f"(rate({c.STAGE_DURATION.name}_bucket{{{job}}}[{config.stage_slow_window}]))\n"
+            f") > {config.stage_slow_seconds:g}",
+            config.stage_slow_for,
+            "warning",
+            "A workflow stage is running slow.",
+            "p95 duration of stage {{ $labels.stage }} in workflow {{ $labels.workflow }} is "
+            "{{ $value | humanizeDuration }}.",
+        ),
+        _alert(
+            "LLMErrorRateHigh",
+            f"(\n  sum by (job, persona, model) "
+            f"(rate({c.LLM_ERRORS.name}{{{job}}}[{llm_window}]))\n"
+            f"/\n  {llm_total}\n) > {config.llm_error_ratio:g}\n"
+            f"and\n  {llm_total} > 0",
+            config.llm_error_for,
+            "warning",
+            "LLM calls are failing often.",
+            "{{ $value | humanizePercentage }} of calls to {{ $labels.model }} by persona "
+            "{{ $labels.persona }} failed over the last "
+            f"{llm_window}.",
+        ),
+        _alert(
+            "HypertoolExporterDown",
+            f"up{{{job}}} == 0\nor\nabsent(up{{{job}}})",
+            config.exporter_down_for,
+            "critical",
+            "A hypertool exporter cannot be scraped.",
+            "Prometheus has not scraped job {{ $labels.job }}"
+            "{{ with $labels.instance }} at {{ . }}{{ else }} (no target at all){{ end }} "
+            f"for {config.exporter_down_for}.",
+        ),
+        _alert(
+            "HypertoolExporterJournalLagging",
+            f"{c.JOURNAL_LAG_SECONDS.name}{{{job}}} > {config.journal_lag_seconds:g}",
+            config.journal_lag_for,
+            "warning",
+            "A hypertool exporter is falling behind its journal.",
+            "The oldest event not yet applied by {{ $labels.instance }} is "
+            "{{ $value | humanizeDuration }} old.",
+        ),
+    ]
+    return [_runbook(config, rule) for rule in rules]
+
+
+def recording_rules(config: RulesConfig) -> list[dict[str, Any]]:
+    """Heavy dashboard queries and fleet-wide budgets, named level:metric:operations.
+
+    Ratios end in ``> -1``: it keeps every real ratio and drops the NaN of
+    0/0, so a stage with no gates in the window records nothing rather than NaN.
+    """
+    job = f'job="{config.job}"'
+    rules = []
+    for window in ("5m", "1h"):
+        rules += [
+            {
+                "record": f"persona:{c.PERSONA_TOKENS.family}:rate{window}",
+                "expr": f"sum by (job, persona, token_type) "
+                f"(rate({c.PERSONA_TOKENS.name}{{{job}}}[{window}]))",
+            },
+            {
+                "record": f"persona_model:{c.PERSONA_COST.family}:rate{window}",
+                "expr": f"sum by (job, persona, model) "
+                f"(rate({c.PERSONA_COST.name}{{{job}}}[{window}]))",
+            },
+        ]
+    rules += [
+        {
+            "record": f"workflow_stage:{c.QUALITY_GATE.family}:pass_ratio_rate5m",
+            "expr": f"sum by (job, workflow, stage) (rate({c.QUALITY_GATE.name}{{{job}, "
+            f'result="passed"}}[5m]))\n/\nsum by (job, workflow, stage) '
+            f"(rate({c.QUALITY_GATE.name}{{{job}}}[5m])) > -1",
+        },
+        {
+            "record": f"persona_model:{c.LLM_ERRORS.family}:ratio_rate5m",
+            "expr": f"sum by (job, persona, model) (rate({c.LLM_ERRORS.name}{{{job}}}[5m]))\n/\n"
+            f"sum by (job, persona, model) (rate({c.LLM_REQUESTS.name}{{{job}}}[5m])) > -1",
+        },
+    ]
+    for quantile in (0.5, 0.95):
+        rules.append(
+            {
+                "record": f"workflow_stage:{c.STAGE_DURATION.name}:p{round(quantile * 100)}_rate5m",
+                "expr": f"histogram_quantile({quantile:g}, sum by (job, workflow, stage, le) "
+                f"(rate({c.STAGE_DURATION.name}_bucket{{{job}}}[5m])))",
+            }
+        )
+    # Fleet-wide budgets: the same persona served by several exporters, summed.
+    rules += [
+        {
+            "record": f"persona_period:{c.BUDGET_USED.name}:sum",
+            "expr": f"sum by (job, persona, period) ({c.BUDGET_USED.name}{{{job}}})",
+        },
+        {
+            "record": f"persona_period:{c.BUDGET_LIMIT.name}:sum",
+            "expr": f"sum by (job, persona, period) ({c.BUDGET_LIMIT.name}{{{job}}})",
+        },
+        {
+            "record": f"persona:{c.BUDGET_REMAINING.name}:sum",
+            "expr": f"sum by (job, persona) ({c.BUDGET_REMAINING.name}{{{job}}})",
+        },
+    ]
+    return rules
+
+
+def rules_document(config: RulesConfig | None = None) -> dict[str, Any]:
+    config = config or RulesConfig()
+    return {
+        "groups": [
+            {"name": "hypertool.rules", "interval": "30s", "rules": recording_rules(config)},
+            {"name": "hypertool.alerts", "rules": alert_rules(config)},
+        ]
+    }
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+HEADER = (
+    "# Generated by `hypertool-exporter bundle build` from exporter/hypertool_exporter/"
+    "bundle/rules.py.\n# Do not edit: change RulesConfig or the generator and rebuild.\n"
+)
+
+
+def render_rules(config: RulesConfig | None = None) -> str:
+    body = yaml.dump(rules_document(config), Dumper=_Dumper, sort_keys=False, width=4096)
+    return HEADER + body
+
+
+def fast_config(**overrides: Any) -> RulesConfig:
+    """The shipped config with every ``for`` set to 0s (and any overrides), for tests."""
+    zero = {name: "0s" for name in RulesConfig.__dataclass_fields__ if name.endswith("_for")}
+    return replace(RulesConfig(), **{**zero, **overrides})
+
+
+def write_rules(root: Path) -> Path:
+    path = root / "alerts" / "hypertool.rules.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_rules(), encoding="utf-8")
+    return path

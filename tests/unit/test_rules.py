@@ -1,0 +1,94 @@
+"""The generated rules: in sync, valid for promtool, tested, and consistent with the catalog."""
+
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from hypertool_exporter.bundle import lint, rules
+from support import REPO, require_binary
+
+RULES = REPO / "alerts" / "hypertool.rules.yml"
+DOCUMENT = yaml.safe_load(RULES.read_text())
+ALERTS = [r for g in DOCUMENT["groups"] for r in g["rules"] if "alert" in r]
+RECORDED = {r["record"] for g in DOCUMENT["groups"] for r in g["rules"] if "record" in r}
+
+
+def test_committed_rules_match_the_generator():
+    assert RULES.read_text() == rules.render_rules(), "run `make bundle` and commit alerts/"
+
+
+def run_tool(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def test_promtool_check_rules():
+    run_tool(require_binary("promtool"), "check", "rules", str(RULES))
+
+
+def test_promtool_unit_tests_pass():
+    out = run_tool(
+        require_binary("promtool"),
+        "test",
+        "rules",
+        str(REPO / "alerts" / "tests" / "hypertool.rules.test.yml"),
+    )
+    assert "SUCCESS" in out.stdout + out.stderr
+
+
+def test_every_alert_has_a_promtool_test():
+    tests = (REPO / "alerts" / "tests" / "hypertool.rules.test.yml").read_text()
+    for alert in {a["alert"] for a in ALERTS}:
+        assert f"alertname: {alert}" in tests, alert
+
+
+def test_alertmanager_config_is_valid():
+    run_tool(require_binary("amtool"), "check-config", str(REPO / "alerts" / "alertmanager.yml"))
+
+
+def test_deploy_prometheus_config_is_valid():
+    run_tool(require_binary("promtool"), "check", "config", str(REPO / "deploy" / "prometheus.yml"))
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [r for g in DOCUMENT["groups"] for r in g["rules"]],
+    ids=lambda r: r.get("alert") or r.get("record"),
+)
+def test_rules_name_only_what_the_exporter_emits(rule):
+    assert lint.check_expr(rule["expr"], RECORDED) == []
+
+
+def test_lint_catches_unknown_names_and_values():
+    assert lint.check_expr("rate(hypertool_persona_tokens_total[5m])", set()) == [
+        "unknown metric hypertool_persona_tokens_total"
+    ]
+    assert lint.check_expr('hypertool_workflow_quality_gate_total{result="failure"}', set()) == [
+        'result="failure" is never emitted'
+    ]
+    assert lint.check_expr("persona:nothing:rate5m", set()) == [
+        "unknown recording rule persona:nothing:rate5m"
+    ]
+
+
+def test_alert_shape_follows_the_mixin_style():
+    runbook = (REPO / "docs" / "runbook.md").read_text()
+    sections = {h.lower() for h in re.findall(r"^## (\S+)", runbook, re.M)}
+    for alert in ALERTS:
+        assert re.fullmatch(r"[A-Z][A-Za-z]+", alert["alert"])
+        assert alert["labels"]["severity"] in ("critical", "warning", "info")
+        summary = alert["annotations"]["summary"]
+        assert summary.endswith(".") and "{{" not in summary
+        assert "{{" in alert["annotations"]["description"]
+        url = alert["annotations"]["runbook_url"]
+        assert url.split("#")[1] in sections, f"docs/runbook.md has no section for {url}"
+        assert 'job="hypertool"' in alert["expr"]
+
+
+def test_divisions_are_guarded():
+    for alert in ALERTS:
+        if re.search(r"^\s*/", alert["expr"], re.M) or " / on" in alert["expr"]:
+            assert "> 0" in alert["expr"], alert["alert"]
