@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 system-deps:
 	./scripts/install-system-deps.sh
 
-## demo: the exporter fed with realistic traffic on http://$(HOST):$(PORT)/metrics
-demo: $(STAMP)
-	$(BIN)/hypertool-exporter demo --host $(HOST) --port $(PORT)
+## demo: the exporter fed with realistic traffic, with a local Prometheus and
+## Alertmanager (installed from Debian packages when missing); prints the URLs.
+demo: $(STAMP) system-deps
+	$(BIN)/hypertool-exporter demo --stack --host $(HOST) --port $(PORT)
 
 ## test: lint, then every test (unit and end-to-end with a real Prometheus)
 test: $(STAMP) system-deps lint

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the demo use: a real Prometheus
-# (with promtool) and Alertmanager (with amtool). Does nothing when present.
+# (with promtool), Alertmanager (with amtool) and docker-compose (to validate
+# the compose file; no Docker engine is needed). Does nothing when present.
 set -eu
 missing=""
 command -v prometheus >/dev/null 2>&1 || missing="$missing prometheus"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
+command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"

@@ -152,7 +152,14 @@ def _add_demo(sub) -> None:
         help="journal file (default: a fresh temporary one)",
     )
     demo.add_argument("--duration", default="0", help="seconds to run; 0 runs until stopped")
-    demo.add_argument("--rate", default="4", help="workflow runs per second")
+    demo.add_argument("--rate", default="1", help="workflow runs per second")
+    demo.add_argument(
+        "--stack",
+        action="store_true",
+        help="also run a local Prometheus and Alertmanager (when installed)",
+    )
+    demo.add_argument("--prometheus-port", default="9090")
+    demo.add_argument("--alertmanager-port", default="9093")
 
 
 def _add_check_config(sub) -> None:

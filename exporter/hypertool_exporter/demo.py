@@ -5,9 +5,8 @@ backend-engineer -> testing-specialist -> devops-engineer, and others) with
 LLM calls, token spend against budgets that run low, failing gates, slow
 stages and LLM errors, so every dashboard panel and alert has data.
 
-Each session keeps a virtual clock that starts an hour in the past and never
-runs ahead of real time: persona durations and budgets look like a real
-day's, and after the first burst traffic continues at a realistic pace.
+It starts with an hour of history (so budgets are already partly spent),
+then keeps ``--rate`` workflow runs per second coming.
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ from .journal import Journal
 DEMO_CONFIG = """
 budgets:
   default: {tokens: 20000000, period: monthly}
-  backend-engineer: {tokens: 3000000, usd: 40, period: daily}
-  testing-specialist: {tokens: 600000, period: daily}
-  devops-engineer: {tokens: 5000000, period: weekly}
+  backend-engineer: {tokens: 6000000, usd: 60, period: daily}
+  testing-specialist: {tokens: 1500000, period: daily}
+  devops-engineer: {tokens: 40000000, period: weekly}
   security-auditor: {tokens: 150000000, period: total}
 pricing:
   gpt-4: {input: 0.03, output: 0.06}
@@ -71,17 +70,24 @@ MODELS = (
     ("local-llama-3", 0.05),
 )
 ERRORS = ("rate_limit", "timeout", "server_error")
+#: Runs of history written at start, spread over the last hour.
+BACKLOG_RUNS = 300
+TICK_SECONDS = 0.5
 
 
 class TrafficGenerator:
-    """Produces events for simulated sessions; deterministic for a given seed."""
+    """Produces events for simulated agent sessions; deterministic for a given seed.
 
-    def __init__(self, seed: int = 7, sessions: int = 24, now: float | None = None):
+    Each workflow run is placed so that it ends now (or, for the backlog, at
+    a point of the last hour) and runs in a session that is free at its
+    start, so each session's switches stay in time order and persona
+    durations come out as long as the stages were.
+    """
+
+    def __init__(self, seed: int = 7):
         self.random = random.Random(seed)
-        start = (time.time() if now is None else now) - 3600.0
-        self.clocks = {
-            f"agent-{i + 1}": start + self.random.uniform(0, 600) for i in range(sessions)
-        }
+        #: session -> time its last run ended
+        self.sessions: dict[str, float] = {}
 
     def _model(self) -> str:
         pick, acc = self.random.random(), 0.0
@@ -91,25 +97,35 @@ class TrafficGenerator:
                 return model
         return MODELS[0][0]
 
-    def run_workflow(self, session: str) -> list[Event]:
-        """One workflow run in ``session``, advancing its virtual clock."""
+    def _session(self, start: float) -> str:
+        for session, free_at in self.sessions.items():
+            if free_at <= start:
+                return session
+        session = f"agent-{len(self.sessions) + 1}"
+        self.sessions[session] = start
+        return session
+
+    def run_workflow(self, end: float) -> list[Event]:
+        """One workflow run ending at ``end``."""
         rnd = self.random
         name = rnd.choice(list(WORKFLOWS))
-        ts = self.clocks[session]
-        events: list[Event] = []
+        durations = []
         for stage in WORKFLOWS[name]:
-            events.append(PersonaSwitched(stage.persona, stage.chatmode, None, session, ts))
             seconds = rnd.uniform(*stage.seconds)
             if rnd.random() < stage.slow_chance:
                 seconds = rnd.uniform(320, 900)
+            durations.append(seconds)
+        ts = end - sum(durations)
+        session = self._session(ts)
+        events: list[Event] = []
+        for stage, seconds in zip(WORKFLOWS[name], durations, strict=True):
+            events.append(PersonaSwitched(stage.persona, stage.chatmode, None, session, ts))
             for _ in range(rnd.randint(1, 3)):
                 model = self._model()
-                latency = rnd.lognormvariate(0.3, 0.7)
+                latency = min(rnd.lognormvariate(0.3, 0.7), 120.0)
                 error = rnd.choice(ERRORS) if rnd.random() < 0.06 else None
                 call_ts = ts + rnd.uniform(0, seconds)
-                events.append(
-                    LLMCallFinished(stage.persona, model, min(latency, 120.0), error, call_ts)
-                )
+                events.append(LLMCallFinished(stage.persona, model, latency, error, call_ts))
                 if error is None:
                     events.append(
                         TokensUsed(
@@ -124,15 +140,23 @@ class TrafficGenerator:
             ts += seconds
             gate = "failed" if rnd.random() < stage.gate_failure else "passed"
             events.append(StageFinished(name, stage.name, stage.persona, seconds, gate, ts))
-        self.clocks[session] = ts + rnd.uniform(5, 60)
+        # The session ends in its last persona; the next run there switches away.
+        self.sessions[session] = ts
         return events
 
-    def due(self, now: float, limit: int) -> list[Event]:
-        """Runs of every session whose virtual clock has not passed ``now`` (at most ``limit``)."""
+    def backlog(self, now: float, runs: int) -> list[Event]:
+        """``runs`` runs spread over the hour before ``now``."""
+        ends = sorted(now - self.random.uniform(0, 3600) for _ in range(runs))
         events: list[Event] = []
-        for session in sorted(self.clocks, key=self.clocks.get)[:limit]:
-            if self.clocks[session] <= now:
-                events.extend(self.run_workflow(session))
+        for end in ends:
+            events.extend(self.run_workflow(end))
+        return events
+
+    def tick(self, now: float, runs: int) -> list[Event]:
+        """``runs`` runs ending at ``now``."""
+        events: list[Event] = []
+        for _ in range(runs):
+            events.extend(self.run_workflow(now))
         return events
 
 
@@ -161,17 +185,40 @@ def run_demo(args, port: int, load_config: Callable[[str | None], Config]) -> in
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"demo: metrics at http://{args.host}:{port}/metrics, journal {journal_path}", flush=True)
+    stack = None
+    urls = {"Exporter metrics": f"http://{args.host}:{port}/metrics"}
+    if args.stack:
+        from .demo_stack import start_stack
+
+        stack = start_stack(
+            journal_path.parent / "stack",
+            f"{args.host}:{port}",
+            args.host,
+            int(args.prometheus_port),
+            int(args.alertmanager_port),
+        )
+        urls.update(stack.urls)
+    print("hypertool demo running; open:", flush=True)
+    for name, url in urls.items():
+        print(f"  {name:18s} {url}", flush=True)
+    for note in stack.notes if stack else ():
+        print(f"  note: {note}", flush=True)
+    print(f"  journal            {journal_path}", flush=True)
+    print("Stop with Ctrl-C.", flush=True)
     generator = TrafficGenerator()
     deadline = time.monotonic() + duration if duration > 0 else None
+    owed = 0.0
     with Journal(journal_path) as journal:
-        while not stop.is_set():
-            events = generator.due(time.time(), limit=max(1, int(rate)))
-            if events:
-                journal.append(events)
+        journal.append(generator.backlog(time.time(), BACKLOG_RUNS))
+        while not stop.wait(TICK_SECONDS):
+            owed += rate * TICK_SECONDS
+            runs, owed = int(owed), owed - int(owed)
+            if runs:
+                journal.append(generator.tick(time.time(), runs))
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            stop.wait(1.0)
     stop.set()
+    if stack is not None:
+        stack.stop()
     server.join(15)
     return 0

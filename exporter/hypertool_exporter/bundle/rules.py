@@ -27,6 +27,8 @@ class RulesConfig:
     runbook_base_url: str = (
         "https://github.com/hypertool/hypertool-exporter/blob/main/docs/runbook.md"
     )
+    #: Evaluation interval of the recording rules (dashboards read them).
+    recording_interval: str = "30s"
     #: How long remaining must stay below zero before PersonaTokenBudgetExceeded fires.
     budget_exceeded_for: str = "1m"
     #: Fraction of the limit under which PersonaTokenBudgetNearlyExhausted fires.
@@ -265,7 +267,11 @@ def rules_document(config: RulesConfig | None = None) -> dict[str, Any]:
     config = config or RulesConfig()
     return {
         "groups": [
-            {"name": "hypertool.rules", "interval": "30s", "rules": recording_rules(config)},
+            {
+                "name": "hypertool.rules",
+                "interval": config.recording_interval,
+                "rules": recording_rules(config),
+            },
             {"name": "hypertool.alerts", "rules": alert_rules(config)},
         ]
     }
@@ -294,8 +300,10 @@ def render_rules(config: RulesConfig | None = None) -> str:
 
 
 def fast_config(**overrides: Any) -> RulesConfig:
-    """The shipped config with every ``for`` set to 0s (and any overrides), for tests."""
+    """The shipped config with every ``for`` set to 0s, recording rules evaluated every
+    second (and any overrides), for tests against a live Prometheus."""
     zero = {name: "0s" for name in RulesConfig.__dataclass_fields__ if name.endswith("_for")}
+    zero["recording_interval"] = "1s"
     return replace(RulesConfig(), **{**zero, **overrides})
 
 

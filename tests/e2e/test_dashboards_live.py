@@ -1,0 +1,94 @@
+"""Every query of every dashboard panel, against a real Prometheus that scrapes
+the exporter fed by the demo, parses and returns data."""
+
+import subprocess
+import time
+
+import pytest
+from dashboard_queries import DASHBOARD_FILES, load, panel_queries, substitute
+
+from hypertool_exporter.bundle.rules import fast_config, render_rules
+from support import (
+    CLI,
+    PrometheusProcess,
+    deploy_prometheus_config,
+    free_port,
+    http_get,
+    wait_for,
+)
+
+RATE_INTERVAL = "10s"  # Grafana's $__rate_interval for a 1 s scrape and a short range
+
+
+@pytest.fixture(scope="module")
+def live_prometheus(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dashboards")
+    port = free_port()
+    demo = subprocess.Popen(
+        [
+            *CLI,
+            "demo",
+            "--port",
+            str(port),
+            "--rate",
+            "5",
+            "--journal",
+            str(tmp / "journal.sqlite"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rules = tmp / "hypertool.rules.yml"
+    rules.write_text(render_rules(fast_config()))
+    try:
+        wait_for(
+            lambda: http_get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200,
+            30,
+            "the demo exporter",
+        )
+        prometheus = PrometheusProcess(
+            tmp / "prom", deploy_prometheus_config([f"127.0.0.1:{port}"], [rules])
+        )
+        started = time.time()
+        # Enough scrapes for rates over $__rate_interval and a few rule evaluations.
+        wait_for(
+            lambda: (
+                time.time() - started > 15
+                and prometheus.query(
+                    "workflow_stage:hypertool_workflow_stage_duration_seconds:p95_rate5m"
+                )
+            ),
+            60,
+            "recording rules to produce data",
+        )
+        yield prometheus, started
+    finally:
+        if "prometheus" in locals():
+            prometheus.stop()
+        demo.terminate()
+        demo.wait(20)
+
+
+QUERIES = [
+    (path.name, panel["title"], target["refId"], target)
+    for path in DASHBOARD_FILES
+    for panel, target in panel_queries(load(path))
+]
+
+
+@pytest.mark.parametrize(
+    ("dashboard", "title", "ref", "target"), QUERIES, ids=[f"{d}:{t}:{r}" for d, t, r, _ in QUERIES]
+)
+def test_panel_query_returns_data(live_prometheus, dashboard, title, ref, target):
+    prometheus, started = live_prometheus
+    dash = load(DASHBOARD_FILES[0].parent / dashboard)
+    range_ = f"{int(time.time() - started) + 5}s"
+    expr = substitute(target["expr"], dash, RATE_INTERVAL, range_)
+    if target.get("instant"):
+        result = prometheus.api("query", query=expr)["result"]
+    else:
+        now = time.time()
+        result = prometheus.api(
+            "query_range", query=expr, start=str(now - 30), end=str(now), step="2"
+        )["result"]
+    assert result, f"{title} [{ref}] returned no data for: {expr}"
