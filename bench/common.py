@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import subprocess
 import time
@@ -42,11 +43,17 @@ def interleaved_commands(
 def per_call(fn: Callable[[], None], calls: int, repeats: int = 5) -> float:
     """Best-of-``repeats`` seconds per call of ``fn`` over ``calls`` calls."""
     best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # as timeit does: collection pauses are noise here
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            best = min(best, (time.perf_counter() - start) / calls)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return best
 
 

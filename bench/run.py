@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: cli, restart. Absolute times on a shared machine are noise;
+NAME is any of: cli, restart, tracing. Absolute times on a shared machine are noise;
 read the ratio column.
 """
 
@@ -19,9 +19,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_cli
 import bench_restart
+import bench_tracing
 from common import table
 
-BENCHMARKS = {"cli": bench_cli.run, "restart": bench_restart.run}
+BENCHMARKS = {
+    "cli": bench_cli.run,
+    "restart": bench_restart.run,
+    "tracing": bench_tracing.run,
+}
 
 
 def main() -> int:

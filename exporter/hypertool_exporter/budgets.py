@@ -61,11 +61,12 @@ class Budget:
 
 @dataclass(slots=True)
 class Usage:
-    """What a persona used in the period starting at ``period_start``."""
+    """What a persona used in the period ``[period_start, period_end)``."""
 
     period_start: float
     tokens: int = 0
     usd: float = 0.0
+    period_end: float = float("inf")
 
 
 class BudgetBook:
@@ -85,13 +86,18 @@ class BudgetBook:
         """Add usage at time ``ts``. Usage from an earlier period than the one
         on record is too late to matter for the current budget and is dropped
         from the budget (the counters still have it)."""
+        usage = self.usage.get(persona)
+        if usage is not None and usage.period_start <= ts < usage.period_end:
+            usage.tokens += tokens  # the common case: no calendar arithmetic
+            usage.usd += usd
+            return
         budget = self.budget_for(persona)
         if budget is None:
             return
         start = period_start(ts, budget.period)
-        usage = self.usage.get(persona)
         if usage is None or start > usage.period_start:
-            usage = self.usage[persona] = Usage(start)
+            end = period_end(ts, budget.period)
+            usage = self.usage[persona] = Usage(start, 0, 0.0, float("inf") if end is None else end)
         elif start < usage.period_start:
             return
         usage.tokens += tokens
@@ -118,4 +124,10 @@ class BudgetBook:
         return {p: [u.period_start, u.tokens, u.usd] for p, u in self.usage.items()}
 
     def load_json(self, data: dict) -> None:
-        self.usage = {p: Usage(float(v[0]), int(v[1]), float(v[2])) for p, v in data.items()}
+        self.usage = {}
+        for persona, (start, tokens, usd) in data.items():
+            budget = self.budget_for(persona)
+            end = period_end(float(start), budget.period) if budget is not None else None
+            self.usage[persona] = Usage(
+                float(start), int(tokens), float(usd), float("inf") if end is None else end
+            )

@@ -197,6 +197,14 @@ LLM_ERRORS = _spec(
     ("persona", "model"),
     group="llm",
 )
+LLM_USAGE_UNKNOWN = _spec(
+    "hypertool_llm_usage_unknown_total",
+    "counter",
+    "Successful LLM calls whose response reported no token usage; their tokens are not "
+    "counted (never estimated).",
+    ("persona", "model"),
+    group="llm",
+)
 LLM_UNPRICED_TOKENS = _spec(
     "hypertool_llm_unpriced_tokens_total",
     "counter",
@@ -304,6 +312,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     LLM_DURATION,
     LLM_REQUESTS,
     LLM_ERRORS,
+    LLM_USAGE_UNKNOWN,
     LLM_UNPRICED_TOKENS,
     BUILD_INFO,
     EVENTS_APPLIED,

@@ -17,12 +17,15 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from .config import Config
 from .events import (
+    MAX_SECONDS,
+    MAX_TOKENS,
     Event,
     EventError,
     LLMCallFinished,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
+    trace_id_value,
 )
 from .exposition import StateCollector
 from .journal import Journal
@@ -31,6 +34,8 @@ from .state import MetricState
 from .tailer import JournalTailer
 
 DEFAULT_PORT = 9464
+#: Raw label combinations whose validated form is cached per recording method.
+MAX_CACHED_LABELS = 10_000
 
 
 class PersonaMetricsCollector:
@@ -58,6 +63,12 @@ class PersonaMetricsCollector:
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
         self.tailer: JournalTailer | None = None
+        # Exemplars need the current span; look it up only once tracing is in use.
+        self._tracing = _tracing_module()
+        self._meter_provider = None
+        # Raw label values seen before -> their validated form (in-process only).
+        self._token_labels: dict[tuple, tuple[str, str, str]] = {}
+        self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
             self._journal = Journal(journal)
             self.tailer = JournalTailer(self.state, journal)
@@ -80,6 +91,19 @@ class PersonaMetricsCollector:
             self.state.reject(exc.code)
             raise
 
+    def _trace(self, trace_id: str | None) -> str | None:
+        """The given trace id (validated), else the current span's when tracing is on."""
+        if trace_id is not None:
+            return trace_id_value("trace_id", trace_id)
+        tracing = self._tracing
+        if tracing is None or tracing._state.provider is None:
+            return None
+        return tracing.current_trace_id()
+
+    def _cache(self, cache: dict, raw: tuple, validated: tuple) -> None:
+        if self._journal is None and len(cache) < MAX_CACHED_LABELS:
+            cache[raw] = validated
+
     def switch_persona(
         self,
         from_persona: str | None,
@@ -89,19 +113,14 @@ class PersonaMetricsCollector:
         session: str = "default",
     ) -> None:
         """Record a switch; ``from_persona=None`` lets the session's current persona stand."""
-        self.record(
-            self._parsed(
-                lambda: PersonaSwitched.parse(
-                    {
-                        "to_persona": to_persona,
-                        "from_persona": from_persona,
-                        "chatmode": chatmode,
-                        "session": session,
-                        "ts": self._clock(),
-                    }
-                )
-            )
-        )
+        raw = {
+            "to_persona": to_persona,
+            "from_persona": from_persona,
+            "chatmode": chatmode,
+            "session": session,
+            "ts": self._clock(),
+        }
+        self.record(self._parsed(lambda: PersonaSwitched.parse(raw)))
 
     def record_token_usage(
         self,
@@ -112,26 +131,62 @@ class PersonaMetricsCollector:
         output_tokens: int = 0,
         *,
         tokens: int | None = None,
+        trace_id: str | None = None,
     ) -> None:
-        """Record token usage. ``tokens=`` (the seed API's single count) is taken as input."""
+        """Record token usage. ``tokens=`` (the seed API's single count) is taken as input.
+
+        ``trace_id`` (default: the current span's, when tracing is on) becomes the
+        exemplar of the samples, never a label.
+
+        The hot path of the library: labels seen before are not validated
+        again, and the fold runs without building an event.
+        """
         if tokens is not None:
             if input_tokens or output_tokens:
                 raise EventError("tokens", tokens, "give tokens= or input_tokens/output_tokens")
             input_tokens = tokens
-        self.record(
-            self._parsed(
-                lambda: TokensUsed.parse(
-                    {
-                        "persona": persona,
-                        "chatmode": chatmode,
-                        "model": model,
-                        "input_tokens": input_tokens,
-                        "output_tokens": output_tokens,
-                        "ts": self._clock(),
-                    }
-                )
+        labels = self._token_labels.get((persona, chatmode, model))
+        if (
+            labels is None
+            or type(input_tokens) is not int
+            or type(output_tokens) is not int
+            or not 0 <= input_tokens <= MAX_TOKENS
+            or not 0 <= output_tokens <= MAX_TOKENS
+        ):
+            raw = {
+                "persona": persona,
+                "chatmode": chatmode,
+                "model": model,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "ts": self._clock(),
+                "trace_id": self._parsed(lambda: self._trace(trace_id)),
+            }
+            event = self._parsed(lambda: TokensUsed.parse(raw))
+            self.record(event)
+            self._cache(
+                self._token_labels,
+                (persona, chatmode, model),
+                (event.persona, event.chatmode, event.model),
             )
-        )
+            return
+        if trace_id is not None or self._tracing_on():
+            trace_id = self._parsed(lambda: self._trace(trace_id))
+        state = self.state
+        with state.lock:
+            state.add_tokens_locked(
+                labels[0],
+                labels[1],
+                labels[2],
+                input_tokens,
+                output_tokens,
+                self._clock(),
+                trace_id,
+            )
+
+    def _tracing_on(self) -> bool:
+        tracing = self._tracing
+        return tracing is not None and tracing._state.provider is not None
 
     def record_workflow_stage(
         self,
@@ -140,21 +195,48 @@ class PersonaMetricsCollector:
         persona: str,
         duration_seconds: float,
         quality_gate_passed: bool | None = None,
+        *,
+        trace_id: str | None = None,
     ) -> None:
         """Record a finished stage; ``quality_gate_passed=None`` means no gate was checked."""
-        self.record(
-            self._parsed(
-                lambda: StageFinished.parse(
-                    {
-                        "workflow": workflow,
-                        "stage": stage,
-                        "persona": persona,
-                        "duration_seconds": duration_seconds,
-                        "gate": quality_gate_passed,
-                        "ts": self._clock(),
-                    }
-                )
+        labels = self._stage_labels.get((workflow, stage, persona))
+        if (
+            labels is not None
+            and type(duration_seconds) is float
+            and 0.0 <= duration_seconds <= MAX_SECONDS
+            and quality_gate_passed in (None, True, False)
+        ):
+            gate = (
+                None
+                if quality_gate_passed is None
+                else ("passed" if quality_gate_passed else "failed")
             )
+            event = StageFinished(
+                labels[0],
+                labels[1],
+                labels[2],
+                duration_seconds,
+                gate,
+                self._clock(),
+                self._parsed(lambda: self._trace(trace_id)),
+            )
+            self.record(event)
+            return
+        raw = {
+            "workflow": workflow,
+            "stage": stage,
+            "persona": persona,
+            "duration_seconds": duration_seconds,
+            "gate": quality_gate_passed,
+            "ts": self._clock(),
+            "trace_id": self._parsed(lambda: self._trace(trace_id)),
+        }
+        event = self._parsed(lambda: StageFinished.parse(raw))
+        self.record(event)
+        self._cache(
+            self._stage_labels,
+            (workflow, stage, persona),
+            (event.workflow, event.stage, event.persona),
         )
 
     def record_llm_call(
@@ -167,23 +249,29 @@ class PersonaMetricsCollector:
         input_tokens: int | None = None,
         output_tokens: int | None = None,
         chatmode: str = "default",
+        trace_id: str | None = None,
+        usage_unknown: bool = False,
     ) -> None:
-        """Record one LLM call's latency and outcome, and its tokens when known."""
-        self.record(
-            self._parsed(
-                lambda: LLMCallFinished.parse(
-                    {
-                        "persona": persona,
-                        "model": model,
-                        "duration_seconds": duration_seconds,
-                        "error_type": error_type,
-                        "ts": self._clock(),
-                    }
-                )
-            )
-        )
+        """Record one LLM call's latency and outcome, and its tokens when known.
+
+        ``usage_unknown=True`` counts a successful call whose usage was not
+        reported (``hypertool_llm_usage_unknown_total``); nothing is estimated.
+        """
+        trace_id = self._parsed(lambda: self._trace(trace_id))
+        raw = {
+            "persona": persona,
+            "model": model,
+            "duration_seconds": duration_seconds,
+            "error_type": error_type,
+            "ts": self._clock(),
+            "trace_id": trace_id,
+            "usage_unknown": usage_unknown,
+        }
+        self.record(self._parsed(lambda: LLMCallFinished.parse(raw)))
         if input_tokens is not None or output_tokens is not None:
-            self.record_token_usage(persona, chatmode, model, input_tokens or 0, output_tokens or 0)
+            self.record_token_usage(
+                persona, chatmode, model, input_tokens or 0, output_tokens or 0, trace_id=trace_id
+            )
 
     # -- serving ------------------------------------------------------------
 
@@ -193,6 +281,26 @@ class PersonaMetricsCollector:
             self._server = ExporterHTTPServer((host, port), self.registry)
             self._server.start_in_thread()
         return self._server.port
+
+    def otel_meter_provider(self, *, set_global: bool = False):
+        """An OpenTelemetry ``MeterProvider`` whose instruments appear on this
+        collector's ``/metrics`` (a ``PrometheusMetricReader`` on the same registry).
+
+        Host-app instrumentations that emit OTel metrics (``gen_ai.client.token.usage``
+        and friends) then share one scrape with ours. ``set_global`` installs it
+        as OpenTelemetry's global meter provider.
+        """
+        if self._meter_provider is None:
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+            from opentelemetry.sdk.metrics import MeterProvider
+
+            reader = PrometheusMetricReader(registry=self.registry)
+            self._meter_provider = MeterProvider(metric_readers=[reader])
+            if set_global:
+                from opentelemetry import metrics
+
+                metrics.set_meter_provider(self._meter_provider)
+        return self._meter_provider
 
     def close(self) -> None:
         """Stop serving and the tailer (taking a final snapshot)."""
@@ -205,6 +313,15 @@ class PersonaMetricsCollector:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+
+def _tracing_module():
+    """The tracing module when OpenTelemetry's SDK is installed (it is a dependency)."""
+    try:
+        from . import tracing
+    except ImportError:  # pragma: no cover
+        return None
+    return tracing
 
 
 _default: PersonaMetricsCollector | None = None

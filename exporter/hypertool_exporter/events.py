@@ -117,6 +117,31 @@ def timestamp_value(field: str, value: Any) -> float:
     return number
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def trace_id_value(field: str, value: Any) -> str | None:
+    """Validate an OpenTelemetry trace id (32 lower-case hex digits, not all zero).
+
+    It becomes an exemplar, never a label: one per bucket, replaced by newer ones.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 32 or not _HEX.issuperset(value):
+        raise EventError(field, value, "must be 32 lower-case hex digits")
+    if value == "0" * 32:
+        raise EventError(field, value, "must not be all zeros (an invalid trace)")
+    return value
+
+
+def flag_value(field: str, value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise EventError(field, value, "must be true or false")
+
+
 def gate_value(field: str, value: Any) -> str | None:
     """Validate a quality-gate verdict: passed, failed or absent (no gate)."""
     if value is None:
@@ -205,7 +230,7 @@ class PersonaSwitched(_Event):
 class TokensUsed(_Event):
     """A persona used tokens of a model; priced and charged to its budget by the fold."""
 
-    __slots__ = ("chatmode", "input_tokens", "model", "output_tokens", "persona", "ts")
+    __slots__ = ("chatmode", "input_tokens", "model", "output_tokens", "persona", "trace_id", "ts")
     TYPE = "tokens_used"
 
     def __init__(
@@ -216,6 +241,7 @@ class TokensUsed(_Event):
         output_tokens: int = 0,
         chatmode: str = "default",
         ts: float = 0.0,
+        trace_id: str | None = None,
     ):
         self._set(
             persona=persona,
@@ -224,6 +250,7 @@ class TokensUsed(_Event):
             output_tokens=output_tokens,
             chatmode=chatmode,
             ts=ts,
+            trace_id=trace_id,
         )
 
     @classmethod
@@ -235,13 +262,14 @@ class TokensUsed(_Event):
             output_tokens=count_value("output_tokens", raw.get("output_tokens", 0)),
             chatmode=label_value("chatmode", raw.get("chatmode", "default")),
             ts=timestamp_value("ts", raw.get("ts")),
+            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
         )
 
 
 class StageFinished(_Event):
     """A workflow stage ended; ``gate`` is the quality-gate verdict, if one was checked."""
 
-    __slots__ = ("duration_seconds", "gate", "persona", "stage", "ts", "workflow")
+    __slots__ = ("duration_seconds", "gate", "persona", "stage", "trace_id", "ts", "workflow")
     TYPE = "stage_finished"
 
     def __init__(
@@ -252,6 +280,7 @@ class StageFinished(_Event):
         duration_seconds: float,
         gate: str | None = None,
         ts: float = 0.0,
+        trace_id: str | None = None,
     ):
         self._set(
             workflow=workflow,
@@ -260,6 +289,7 @@ class StageFinished(_Event):
             duration_seconds=duration_seconds,
             gate=gate,
             ts=ts,
+            trace_id=trace_id,
         )
 
     @classmethod
@@ -271,6 +301,7 @@ class StageFinished(_Event):
             duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
             gate=gate_value("gate", raw.get("gate")),
             ts=timestamp_value("ts", raw.get("ts")),
+            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
         )
 
 
@@ -279,9 +310,19 @@ class LLMCallFinished(_Event):
 
     Tokens are reported separately as ``TokensUsed`` so that a call's usage
     and its latency can come from different places (streaming, batch APIs).
+    ``usage_unknown`` marks a successful call whose response carried no token
+    usage: it is counted, never estimated.
     """
 
-    __slots__ = ("duration_seconds", "error_type", "model", "persona", "ts")
+    __slots__ = (
+        "duration_seconds",
+        "error_type",
+        "model",
+        "persona",
+        "trace_id",
+        "ts",
+        "usage_unknown",
+    )
     TYPE = "llm_call_finished"
 
     def __init__(
@@ -291,6 +332,8 @@ class LLMCallFinished(_Event):
         duration_seconds: float,
         error_type: str | None = None,
         ts: float = 0.0,
+        trace_id: str | None = None,
+        usage_unknown: bool = False,
     ):
         self._set(
             persona=persona,
@@ -298,6 +341,8 @@ class LLMCallFinished(_Event):
             duration_seconds=duration_seconds,
             error_type=error_type,
             ts=ts,
+            trace_id=trace_id,
+            usage_unknown=usage_unknown,
         )
 
     @classmethod
@@ -309,6 +354,8 @@ class LLMCallFinished(_Event):
             duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
             error_type=None if error_type is None else label_value("error_type", error_type),
             ts=timestamp_value("ts", raw.get("ts")),
+            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
+            usage_unknown=flag_value("usage_unknown", raw.get("usage_unknown")),
         )
 
 
@@ -341,6 +388,6 @@ def event_to_dict(event: Event) -> dict[str, Any]:
     body: dict[str, Any] = {"type": event.TYPE}
     for name in event.__slots__:
         value = getattr(event, name)
-        if value is not None:
+        if value is not None and value is not False:
             body[name] = value
     return body

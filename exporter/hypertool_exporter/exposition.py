@@ -20,6 +20,7 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
 from . import __version__
@@ -60,6 +61,7 @@ class StateCollector(Collector):
             ]
             folded = dict(state.guard.folded)
             journal = state.journal_status
+            exemplars = dict(state.exemplars)
 
         for spec in c.CATALOG:
             if spec.kind == "counter":
@@ -74,12 +76,31 @@ class StateCollector(Collector):
                     rows = counters[spec.name]
                 for key, value in rows:
                     family.add_metric(list(key), value)
+                    found = exemplars.get((spec.name, key, -1)) if exemplars else None
+                    if found is not None:
+                        last = family.samples[-1]
+                        family.samples[-1] = Sample(
+                            last.name,
+                            last.labels,
+                            last.value,
+                            last.timestamp,
+                            Exemplar({"trace_id": found[0]}, found[1], found[2]),
+                        )
                 yield family
             elif spec.kind == "histogram":
                 family = _family(spec)
                 bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
                 for key, cumulative, total in histograms[spec.name]:
-                    family.add_metric(list(key), list(zip(bounds, cumulative, strict=True)), total)
+                    buckets: list = list(zip(bounds, cumulative, strict=True))
+                    if exemplars:
+                        for index in range(len(buckets)):
+                            found = exemplars.get((spec.name, key, index))
+                            if found is not None:
+                                buckets[index] = (
+                                    *buckets[index],
+                                    Exemplar({"trace_id": found[0]}, found[1], found[2]),
+                                )
+                    family.add_metric(list(key), buckets, total)
                 yield family
         yield from self._budget_families(budgets, now)
         if journal is not None:

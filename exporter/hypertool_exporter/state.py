@@ -25,6 +25,9 @@ from .labels import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
+#: Label combinations whose fold plan is cached (the label caps bound them anyway).
+MAX_CACHED_PLANS = 100_000
+_TOKENS_APPLIED = ("tokens_used",)
 
 LabelKey = tuple[str, ...]
 
@@ -39,9 +42,12 @@ class Histogram:
         self.counts = [0] * (len(bounds) + 1)
         self.sum = 0.0
 
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+    def observe(self, value: float) -> int:
+        """Count ``value``; returns the index of its bucket."""
+        index = bisect.bisect_left(self.bounds, value)
+        self.counts[index] += 1
         self.sum += value
+        return index
 
     @property
     def count(self) -> int:
@@ -86,6 +92,12 @@ class MetricState:
         self.sessions: dict[str, tuple[str, str, float]] = {}
         #: Set when a tailer follows a journal into this state.
         self.journal_status: JournalStatus | None = None
+        #: (metric, label key, bucket index or -1) -> (trace id, value, time): the
+        #: latest sample recorded inside a trace, shown as an OpenMetrics exemplar.
+        #: Not snapshotted: exemplars point at recent traces only.
+        self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
+        self._token_plans: dict[tuple[str, str, str], tuple] = {}
+        self._bind_series()
         self._handlers: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self._persona_switched,
             TokensUsed: self._tokens_used,
@@ -100,27 +112,47 @@ class MetricState:
         handler = self._handlers[type(event)]
         with self.lock:
             handler(event)
-            self._inc(c.EVENTS_APPLIED.name, (event.TYPE,))
+
+    def _count_applied(self, kind: str) -> None:
+        self._inc(c.EVENTS_APPLIED.name, (kind,))
 
     def reject(self, reason: str) -> None:
         """Count an event that failed validation (``reason`` from REJECT_REASONS)."""
         with self.lock:
             self._inc(c.EVENTS_REJECTED.name, (reason,))
 
+    def _bind_series(self) -> None:
+        """Direct references to the hottest series dicts (rebound after a restore)."""
+        self._tokens = self.counters[c.PERSONA_TOKENS.name]
+        self._costs = self.counters[c.PERSONA_COST.name]
+        self._applied = self.counters[c.EVENTS_APPLIED.name]
+
     def count_journal_error(self) -> None:
         with self.lock:
             self._inc(c.JOURNAL_ERRORS.name, ())
 
-    def _inc(self, name: str, key: LabelKey, amount: float = 1.0) -> None:
+    def _inc(
+        self, name: str, key: LabelKey, amount: float = 1.0, trace: tuple[str, float] | None = None
+    ) -> None:
         series = self.counters[name]
         series[key] = series.get(key, 0.0) + amount
+        if trace is not None:
+            self.exemplars[(name, key, -1)] = (trace[0], amount, trace[1])
 
-    def _observe(self, spec: c.MetricSpec, key: LabelKey, value: float) -> None:
+    def _observe(
+        self,
+        spec: c.MetricSpec,
+        key: LabelKey,
+        value: float,
+        trace: tuple[str, float] | None = None,
+    ) -> None:
         series = self.histograms[spec.name]
         hist = series.get(key)
         if hist is None:
             hist = series[key] = Histogram(spec.buckets)
-        hist.observe(value)
+        index = hist.observe(value)
+        if trace is not None:
+            self.exemplars[(spec.name, key, index)] = (trace[0], value, trace[1])
 
     def _persona_switched(self, ev: PersonaSwitched) -> None:
         admit = self.guard.admit
@@ -139,29 +171,82 @@ class MetricState:
         if len(self.sessions) >= MAX_SESSIONS:
             self.sessions.pop(next(iter(self.sessions)))
         self.sessions[ev.session] = (to_persona, chatmode, ev.ts)
+        self._count_applied(ev.TYPE)
 
     def _tokens_used(self, ev: TokensUsed) -> None:
+        self.add_tokens_locked(
+            ev.persona, ev.chatmode, ev.model, ev.input_tokens, ev.output_tokens, ev.ts, ev.trace_id
+        )
+
+    def _token_plan(self, persona: str, chatmode: str, model: str) -> tuple:
+        """Everything a tokens event for these labels touches, worked out once:
+        admitted label values, series keys and price."""
         admit = self.guard.admit
-        persona = admit("persona", ev.persona)
-        chatmode = admit("chatmode", ev.chatmode)
-        model = admit("model", ev.model)
-        if ev.input_tokens:
-            self._inc(c.PERSONA_TOKENS.name, (persona, chatmode, model, "input"), ev.input_tokens)
-        if ev.output_tokens:
-            self._inc(c.PERSONA_TOKENS.name, (persona, chatmode, model, "output"), ev.output_tokens)
-        cost = self.prices.cost(ev.model, ev.input_tokens, ev.output_tokens)
-        if cost is None:
+        p, m, model_label = (
+            admit("persona", persona),
+            admit("chatmode", chatmode),
+            admit("model", model),
+        )
+        plan = (
+            (p, m, model_label, "input"),
+            (p, m, model_label, "output"),
+            (p, m, model_label),
+            self.prices.lookup(model),
+            (model_label,),
+            p,
+        )
+        if len(self._token_plans) < MAX_CACHED_PLANS:
+            self._token_plans[(persona, chatmode, model)] = plan
+        return plan
+
+    def add_tokens_locked(
+        self,
+        persona: str,
+        chatmode: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        ts: float,
+        trace_id: str | None,
+    ) -> None:
+        """The fold of a tokens event, from validated fields; the caller holds the lock.
+
+        This is the hot path of the in-process API, so it works from a cached
+        plan and touches the counters directly.
+        """
+        plan = self._token_plans.get((persona, chatmode, model))
+        if plan is None:
+            plan = self._token_plan(persona, chatmode, model)
+        in_key, out_key, cost_key, price, unpriced_key, budget_persona = plan
+        tokens = self._tokens
+        if input_tokens:
+            tokens[in_key] = tokens.get(in_key, 0.0) + input_tokens
+        if output_tokens:
+            tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
+        if price is None:
             cost = 0.0
-            self._inc(c.LLM_UNPRICED_TOKENS.name, (model,), ev.input_tokens + ev.output_tokens)
-        self._inc(c.PERSONA_COST.name, (persona, chatmode, model), cost)
-        self.budgets.charge(persona, ev.ts, ev.input_tokens + ev.output_tokens, cost)
+            unpriced = self.counters[c.LLM_UNPRICED_TOKENS.name]
+            unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
+        else:
+            cost = (input_tokens * price.input + output_tokens * price.output) / 1000.0
+        costs = self._costs
+        costs[cost_key] = costs.get(cost_key, 0.0) + cost
+        self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
+        applied = self._applied
+        applied[_TOKENS_APPLIED] = applied.get(_TOKENS_APPLIED, 0.0) + 1.0
+        if trace_id is not None:
+            if input_tokens:
+                self.exemplars[(c.PERSONA_TOKENS.name, in_key, -1)] = (trace_id, input_tokens, ts)
+            if output_tokens:
+                self.exemplars[(c.PERSONA_TOKENS.name, out_key, -1)] = (trace_id, output_tokens, ts)
 
     def _stage_finished(self, ev: StageFinished) -> None:
         admit = self.guard.admit
         workflow = admit("workflow", ev.workflow)
         stage = admit("stage", ev.stage)
         persona = admit("persona", ev.persona)
-        self._observe(c.STAGE_DURATION, (workflow, stage, persona), ev.duration_seconds)
+        trace = (ev.trace_id, ev.ts) if ev.trace_id else None
+        self._observe(c.STAGE_DURATION, (workflow, stage, persona), ev.duration_seconds, trace)
         if ev.gate is not None:
             gates = self.counters[c.QUALITY_GATE.name]
             # Both results exist from the first verdict on, so failure ratios
@@ -169,14 +254,19 @@ class MetricState:
             for result in c.GATE_RESULTS:
                 gates.setdefault((workflow, stage, result), 0.0)
             gates[(workflow, stage, ev.gate)] += 1.0
+        self._count_applied(ev.TYPE)
 
     def _llm_call_finished(self, ev: LLMCallFinished) -> None:
         admit = self.guard.admit
         key = (admit("persona", ev.persona), admit("model", ev.model))
-        self._observe(c.LLM_DURATION, key, ev.duration_seconds)
-        self._inc(c.LLM_REQUESTS.name, key)
+        trace = (ev.trace_id, ev.ts) if ev.trace_id else None
+        self._observe(c.LLM_DURATION, key, ev.duration_seconds, trace)
+        self._inc(c.LLM_REQUESTS.name, key, 1.0, trace)
+        if ev.usage_unknown:
+            self._inc(c.LLM_USAGE_UNKNOWN.name, key)
         errors = self.counters[c.LLM_ERRORS.name]
         errors[key] = errors.get(key, 0.0) + (ev.error_type is not None)
+        self._count_applied(ev.TYPE)
 
     # -- snapshots ----------------------------------------------------------
 
@@ -220,3 +310,5 @@ class MetricState:
             }
             self.budgets.load_json(data.get("budgets", {}))
             self.guard.load_json(data.get("guard", {}))
+            self._token_plans.clear()
+            self._bind_series()

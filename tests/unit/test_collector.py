@@ -106,6 +106,7 @@ def feed_everything(collector):
     collector.record_token_usage("testing-specialist", "test", "unpriced-model", 1, 1)
     collector.record_workflow_stage("release", "test", "testing-specialist", 5.0, False)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.3)
+    collector.record_llm_call("testing-specialist", "gpt-4", 0.2, usage_unknown=True)
     collector.state.reject("malformed")
     collector.state.guard.folded["persona"] = 1
 
@@ -116,7 +117,7 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config, 
     port = collector.serve(port=0)
     try:
         wait_for(
-            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 6,
+            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 7,
             what="the tailer to apply the journal",
         )
         _, text = http_get(f"http://127.0.0.1:{port}/metrics")

@@ -1,0 +1,225 @@
+"""OpenTelemetry tracing: one ``init_tracing`` for OTLP backends and Langfuse.
+
+Configuration comes from the environment, as OpenTelemetry users expect:
+
+- ``LANGFUSE_PUBLIC_KEY`` and ``LANGFUSE_SECRET_KEY`` (``LANGFUSE_HOST``
+  defaults to the Langfuse cloud) send spans over OTLP/HTTP to
+  ``{host}/api/public/otel/v1/traces`` with Basic auth;
+- otherwise ``OTEL_EXPORTER_OTLP_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``
+  (and the other standard ``OTEL_EXPORTER_OTLP_*`` variables) select any OTLP
+  backend: Tempo, Jaeger, an OpenTelemetry Collector;
+- with neither, tracing is a no-op: one warning, no network, metrics still
+  recorded.
+
+Every span started while a persona or chat mode is known carries them as
+``user.id`` / ``langfuse.user.id`` and ``session.id`` / ``langfuse.session.id``,
+so Langfuse groups traces by persona (user) and chat mode (session).
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextvars
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+from . import __version__
+
+log = logging.getLogger(__name__)
+
+LANGFUSE_CLOUD = "https://cloud.langfuse.com"
+LANGFUSE_PATH = "/api/public/otel/v1/traces"
+#: Set to "true" to record prompts and completions on LLM spans (off by default).
+CAPTURE_CONTENT_ENV = "HYPERTOOL_CAPTURE_CONTENT"
+INSTRUMENTATION = "hypertool_exporter"
+
+#: The persona and chat mode of the work in progress, for span attributes.
+current_persona: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hypertool_persona", default=None
+)
+current_chatmode: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hypertool_chatmode", default=None
+)
+
+
+def identity_attributes(persona: str | None, chatmode: str | None) -> dict[str, str]:
+    """Span attributes naming the persona (user) and chat mode (session)."""
+    attributes = {}
+    if persona:
+        attributes["user.id"] = attributes["langfuse.user.id"] = persona
+    if chatmode:
+        attributes["session.id"] = attributes["langfuse.session.id"] = chatmode
+    return attributes
+
+
+class PersonaSpanProcessor(SpanProcessor):
+    """Stamps every span, not only the root, with the current persona and chat mode."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if span.attributes and "user.id" in span.attributes:
+            return  # our own spans are created with them
+        attributes = identity_attributes(current_persona.get(), current_chatmode.get())
+        if attributes:
+            span.set_attributes(attributes)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
+
+
+@dataclass
+class TracingState:
+    provider: TracerProvider | None = None
+    tracer: trace.Tracer | None = None
+    exporter: SpanExporter | None = None
+    destination: str = "none"
+    capture_content: bool = False
+
+
+_state = TracingState()
+
+
+def _langfuse_exporter(env: Mapping[str, str]) -> tuple[SpanExporter, str]:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    host = env.get("LANGFUSE_HOST") or env.get("LANGFUSE_BASE_URL") or LANGFUSE_CLOUD
+    endpoint = host.rstrip("/") + LANGFUSE_PATH
+    credentials = f"{env['LANGFUSE_PUBLIC_KEY']}:{env['LANGFUSE_SECRET_KEY']}"
+    token = base64.b64encode(credentials.encode()).decode()
+    return OTLPSpanExporter(
+        endpoint=endpoint, headers={"Authorization": f"Basic {token}"}
+    ), endpoint
+
+
+def _parse_headers(text: str) -> dict[str, str]:
+    """``OTEL_EXPORTER_OTLP_HEADERS`` format: ``key=value,key2=value2`` (URL-encoded)."""
+    from urllib.parse import unquote
+
+    headers = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if sep and key.strip():
+            headers[unquote(key.strip()).lower()] = unquote(value.strip())
+    return headers
+
+
+def _otlp_exporter(env: Mapping[str, str]) -> tuple[SpanExporter, str] | None:
+    endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    if not endpoint:
+        base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if not base:
+            return None
+        # As the specification says: the generic endpoint gets the signal's path.
+        endpoint = base.rstrip("/") + "/v1/traces"
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    headers = _parse_headers(
+        env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS") or env.get("OTEL_EXPORTER_OTLP_HEADERS", "")
+    )
+    # Timeout, compression and certificates come from the standard
+    # OTEL_EXPORTER_OTLP_* variables, read by the exporter itself.
+    return OTLPSpanExporter(endpoint=endpoint, headers=headers or None), endpoint
+
+
+def init_tracing(
+    service_name: str = "hypertool",
+    *,
+    exporter: SpanExporter | None = None,
+    env: Mapping[str, str] | None = None,
+    set_global: bool = True,
+) -> TracingState:
+    """Configure span export once per process; returns what was configured.
+
+    ``exporter`` overrides the environment (tests, custom backends).
+    ``set_global`` also installs the provider as OpenTelemetry's global one,
+    so other instrumentations' spans nest with ours.
+    """
+    env = os.environ if env is None else env
+    destination = "custom exporter"
+    if exporter is None:
+        if env.get("LANGFUSE_PUBLIC_KEY") and env.get("LANGFUSE_SECRET_KEY"):
+            exporter, destination = _langfuse_exporter(env)
+        else:
+            found = _otlp_exporter(env)
+            if found is None:
+                log.warning(
+                    "tracing is not configured: spans are not exported (set "
+                    "OTEL_EXPORTER_OTLP_ENDPOINT, or LANGFUSE_PUBLIC_KEY and "
+                    "LANGFUSE_SECRET_KEY); metrics are recorded as usual"
+                )
+                _state.provider, _state.exporter, _state.destination = None, None, "none"
+                _state.tracer = None
+                return _state
+            exporter, destination = found
+    shutdown_tracing()
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": env.get("OTEL_SERVICE_NAME", service_name),
+                "service.version": __version__,
+            }
+        )
+    )
+    provider.add_span_processor(PersonaSpanProcessor())
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    if set_global:
+        trace.set_tracer_provider(provider)
+    _state.provider, _state.exporter, _state.destination = provider, exporter, destination
+    _state.tracer = None
+    _state.capture_content = env.get(CAPTURE_CONTENT_ENV, "").lower() in ("1", "true", "yes")
+    log.info("tracing: exporting spans to %s", destination)
+    return _state
+
+
+def get_tracer() -> trace.Tracer:
+    """Our tracer: from the configured provider, else OpenTelemetry's global one
+    (a proxy that stays a no-op until the host app configures a provider).
+
+    Cached: creating a tracer costs tens of microseconds, more than a span.
+    """
+    tracer = _state.tracer
+    if tracer is None:
+        if _state.provider is not None:
+            tracer = _state.provider.get_tracer(INSTRUMENTATION, __version__)
+        else:
+            tracer = trace.get_tracer(INSTRUMENTATION, __version__)
+        _state.tracer = tracer
+    return tracer
+
+
+def capture_content() -> bool:
+    return _state.capture_content
+
+
+def current_trace_id() -> str | None:
+    """Hex trace id of the current span, or None outside a recorded span."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid or not context.trace_flags.sampled:
+        return None
+    return format(context.trace_id, "032x")
+
+
+def flush(timeout_millis: int = 10_000) -> bool:
+    """Export every finished span now; True when all were exported in time."""
+    if _state.provider is None:
+        return True
+    return _state.provider.force_flush(timeout_millis)
+
+
+def shutdown_tracing() -> None:
+    """Flush and stop the exporter (also runs at interpreter exit)."""
+    if _state.provider is not None:
+        _state.provider.shutdown()
+        _state.provider = None
+        _state.tracer = None
+
+
+atexit.register(shutdown_tracing)

@@ -1,0 +1,365 @@
+"""Traces to a local OTLP receiver (Langfuse-style and plain OTLP), exemplars, OTel metrics."""
+
+import asyncio
+import base64
+import logging
+from types import SimpleNamespace
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from otlp_receiver import OTLPReceiver
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+from hypertool_exporter import tracing
+from hypertool_exporter.collector import PersonaMetricsCollector
+from hypertool_exporter.llm import ObservableLLM, observe_llm
+from hypertool_exporter.workflow import WorkflowTracer
+from support import http_get
+
+
+@pytest.fixture
+def collector(registry, example_config):
+    return PersonaMetricsCollector(registry, config=example_config)
+
+
+@pytest.fixture
+def receiver():
+    server = OTLPReceiver()
+    yield server
+    tracing.shutdown_tracing()
+    server.stop()
+
+
+@pytest.fixture
+def memory():
+    exporter = InMemorySpanExporter()
+    tracing.init_tracing(exporter=exporter, set_global=False)
+    yield exporter
+    tracing.shutdown_tracing()
+
+
+def openai_response(prompt_tokens=600, completion_tokens=250):
+    usage = SimpleNamespace(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    return SimpleNamespace(model="gpt-4-0613", usage=usage, choices=["ok"])
+
+
+class RateLimitError(Exception):
+    pass
+
+
+def run_release(collector):
+    """A two-stage workflow with three LLM calls, one of which fails."""
+    chat = ObservableLLM(lambda **kw: openai_response(), "gpt-4", collector=collector)
+
+    @observe_llm(model="claude-sonnet-4", collector=collector)
+    def claude(**kw):
+        return {"usage": {"input_tokens": 100, "output_tokens": 20}}
+
+    @observe_llm(model="gpt-4", collector=collector)
+    def failing(**kw):
+        raise RateLimitError("slow down")
+
+    with WorkflowTracer("package-release", chatmode="release", collector=collector) as wf:
+        with wf.stage("implement", "backend-engineer") as stage:
+            chat(messages=[{"role": "user", "content": "secret prompt"}])
+            stage.passed = True
+        with pytest.raises(RateLimitError), wf.stage("test", "testing-specialist"):
+            claude()
+            failing()
+
+
+def test_langfuse_export_basic_auth_span_tree_and_identity(receiver, collector):
+    env = {
+        "LANGFUSE_PUBLIC_KEY": "pk-lf-test",
+        "LANGFUSE_SECRET_KEY": "sk-lf-test",
+        "LANGFUSE_HOST": receiver.url,
+    }
+    state = tracing.init_tracing(env=env, set_global=False)
+    assert state.destination == f"{receiver.url}/api/public/otel/v1/traces"
+    run_release(collector)
+    assert tracing.flush()
+
+    path, headers = receiver.requests[0]
+    assert path == "/api/public/otel/v1/traces"
+    expected = base64.b64encode(b"pk-lf-test:sk-lf-test").decode()
+    assert headers["authorization"] == f"Basic {expected}"
+
+    (workflow,) = receiver.by_name("workflow package-release")
+    implement, test = receiver.by_name("stage implement")[0], receiver.by_name("stage test")[0]
+    chats = receiver.by_name("chat gpt-4") + receiver.by_name("chat claude-sonnet-4")
+    assert workflow.parent_id is None
+    assert implement.parent_id == test.parent_id == workflow.span_id
+    assert {s.trace_id for s in receiver.spans} == {workflow.trace_id}
+    ok, failed = sorted(receiver.by_name("chat gpt-4"), key=lambda s: "error.type" in s.attributes)
+    assert ok.parent_id == implement.span_id and failed.parent_id == test.span_id
+
+    # Every span carries persona (user) and chat mode (session), the root included.
+    for span in receiver.spans:
+        assert span.attributes["langfuse.session.id"] == span.attributes["session.id"] == "release"
+        assert span.attributes["langfuse.user.id"] == span.attributes["user.id"]
+    assert workflow.attributes["user.id"] == "backend-engineer"
+    assert failed.attributes["user.id"] == "testing-specialist"
+
+    for span in chats:
+        assert span.attributes["gen_ai.operation.name"] == "chat"
+        assert span.attributes["langfuse.observation.type"] == "generation"
+    assert ok.attributes["gen_ai.request.model"] == "gpt-4"
+    assert ok.attributes["gen_ai.response.model"] == "gpt-4-0613"
+    assert (
+        ok.attributes["gen_ai.usage.input_tokens"],
+        ok.attributes["gen_ai.usage.output_tokens"],
+    ) == (600, 250)
+    assert failed.attributes["error.type"] == "RateLimitError"
+    assert failed.status_code == 2  # STATUS_CODE_ERROR
+    assert test.attributes["hypertool.quality_gate.result"] == "failed"
+    assert implement.attributes["hypertool.quality_gate.result"] == "passed"
+    # Prompt capture is off by default.
+    assert all("gen_ai.prompt" not in s.attributes for s in receiver.spans)
+    assert workflow.resource["service.name"] == "hypertool"
+
+
+def test_plain_otlp_endpoint_and_opt_in_content_capture(receiver, collector):
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+        "HYPERTOOL_CAPTURE_CONTENT": "true",
+        "OTEL_SERVICE_NAME": "release-bot",
+    }
+    tracing.init_tracing(env=env, set_global=False)
+    run_release(collector)
+    assert tracing.flush()
+    assert receiver.requests[0][0] == "/v1/traces"
+    ok = next(s for s in receiver.by_name("chat gpt-4") if "error.type" not in s.attributes)
+    assert "secret prompt" in ok.attributes["gen_ai.prompt"]
+    assert ok.resource["service.name"] == "release-bot"
+
+
+def test_metrics_recorded_through_the_collector(memory, collector, registry):
+    run_release(collector)
+    get = registry.get_sample_value
+    assert (
+        get("hypertool_llm_requests_total", {"persona": "backend-engineer", "model": "gpt-4"}) == 1
+    )
+    assert (
+        get(
+            "hypertool_llm_request_errors_total",
+            {"persona": "testing-specialist", "model": "gpt-4"},
+        )
+        == 1
+    )
+    assert (
+        get(
+            "hypertool_persona_tokens_used_total",
+            {
+                "persona": "backend-engineer",
+                "chatmode": "release",
+                "model": "gpt-4",
+                "token_type": "output",
+            },
+        )
+        == 250
+    )
+    assert get(
+        "hypertool_persona_cost_usd_total",
+        {"persona": "backend-engineer", "chatmode": "release", "model": "gpt-4"},
+    ) == pytest.approx(0.033)
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "package-release", "stage": "test", "result": "failed"},
+        )
+        == 1
+    )
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "package-release", "stage": "implement", "result": "passed"},
+        )
+        == 1
+    )
+
+
+def test_exemplars_carry_the_trace_id_in_openmetrics(memory, collector):
+    run_release(collector)
+    port = collector.serve(port=0)
+    try:
+        _, text = http_get(
+            f"http://127.0.0.1:{port}/metrics",
+            {"Accept": "application/openmetrics-text; version=1.0.0"},
+        )
+    finally:
+        collector.close()
+    assert tracing.flush()
+    trace_ids = {format(s.context.trace_id, "032x") for s in memory.get_finished_spans()}
+    assert len(trace_ids) == 1
+    (trace_id,) = trace_ids
+    exemplars = {}
+    for family in om_parse(text):
+        for s in family.samples:
+            if s.exemplar is not None:
+                exemplars.setdefault(family.name, []).append(s.exemplar.labels["trace_id"])
+    assert set(exemplars) >= {
+        "hypertool_llm_request_duration_seconds",
+        "hypertool_workflow_stage_duration_seconds",
+        "hypertool_llm_requests",
+        "hypertool_persona_tokens_used",
+    }
+    assert {t for ids in exemplars.values() for t in ids} == {trace_id}
+
+
+def test_streams_sync_async_and_anthropic_events(memory, collector, registry):
+    def stream(**kw):
+        yield {"choices": ["Hel"]}
+        yield {"choices": ["lo"]}
+        yield {"choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 3}}
+
+    chunks = list(ObservableLLM(stream, "gpt-4", "p", "m", collector=collector)())
+    assert len(chunks) == 3
+
+    async def anthropic(**kw):
+        async def events():
+            yield SimpleNamespace(
+                type="message_start",
+                message=SimpleNamespace(usage=SimpleNamespace(input_tokens=11, output_tokens=1)),
+            )
+            yield SimpleNamespace(type="content_block_delta", delta="hi")
+            yield SimpleNamespace(type="message_delta", usage=SimpleNamespace(output_tokens=5))
+
+        return events()
+
+    async def consume():
+        wrapped = ObservableLLM(anthropic, "claude-sonnet-4", "p", "m", collector=collector)
+        return [e async for e in await wrapped()]
+
+    assert len(asyncio.run(consume())) == 3
+    get = registry.get_sample_value
+    labels = {"persona": "p", "chatmode": "m"}
+    assert (
+        get(
+            "hypertool_persona_tokens_used_total",
+            {**labels, "model": "gpt-4", "token_type": "input"},
+        )
+        == 7
+    )
+    assert (
+        get(
+            "hypertool_persona_tokens_used_total",
+            {**labels, "model": "claude-sonnet-4", "token_type": "input"},
+        )
+        == 11
+    )
+    assert (
+        get(
+            "hypertool_persona_tokens_used_total",
+            {**labels, "model": "claude-sonnet-4", "token_type": "output"},
+        )
+        == 5
+    )
+    assert tracing.flush()
+    spans = {s.name: s for s in memory.get_finished_spans()}
+    assert spans["chat claude-sonnet-4"].attributes["gen_ai.usage.output_tokens"] == 5
+
+
+def test_unknown_usage_is_counted_not_estimated(memory, collector, registry):
+    ObservableLLM(lambda: "just text", "gpt-4", "p", collector=collector)()
+    assert (
+        registry.get_sample_value(
+            "hypertool_llm_usage_unknown_total", {"persona": "p", "model": "gpt-4"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "hypertool_persona_tokens_used_total",
+            {"persona": "p", "chatmode": "default", "model": "gpt-4", "token_type": "input"},
+        )
+        is None
+    )
+
+
+def test_async_workflow_and_trace_stage_verdicts(memory, collector, registry):
+    async def build(x):
+        await asyncio.sleep(0)
+        return x * 2
+
+    async def main():
+        async with WorkflowTracer("nightly", collector=collector) as wf:
+            doubled = await wf.trace_stage(
+                "build", "devops-engineer", build, 21, quality_gate=lambda r: r == 42
+            )
+            result = wf.trace_stage("lint", "qa", lambda: "warnings", passed=False)
+            untouched = wf.trace_stage("notify", "qa", lambda: None)
+        return doubled, result, untouched
+
+    assert asyncio.run(main()) == (42, "warnings", None)
+    get = registry.get_sample_value
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "nightly", "stage": "build", "result": "passed"},
+        )
+        == 1
+    )
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "nightly", "stage": "lint", "result": "failed"},
+        )
+        == 1
+    )
+    assert (
+        get(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "nightly", "stage": "notify", "result": "passed"},
+        )
+        is None
+    )
+    assert (
+        get(
+            "hypertool_workflow_stage_duration_seconds_count",
+            {"workflow": "nightly", "stage": "notify", "persona": "qa"},
+        )
+        == 1
+    )
+    assert tracing.flush()
+    names = [s.name for s in memory.get_finished_spans()]
+    assert names == ["stage build", "stage lint", "stage notify", "workflow nightly"]
+
+
+def test_unconfigured_tracing_is_a_quiet_no_op(collector, registry, caplog):
+    caplog.set_level(logging.WARNING, logger="hypertool_exporter.tracing")
+    state = tracing.init_tracing(env={}, set_global=False)
+    assert state.destination == "none" and state.provider is None
+    assert len([r for r in caplog.records if "not configured" in r.message]) == 1
+    run_release(collector)  # no exporter, no network: must still work
+    assert tracing.flush()
+    assert (
+        registry.get_sample_value(
+            "hypertool_llm_requests_total", {"persona": "backend-engineer", "model": "gpt-4"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            "hypertool_workflow_quality_gate_total",
+            {"workflow": "package-release", "stage": "test", "result": "failed"},
+        )
+        == 1
+    )
+
+
+def test_host_app_otel_counter_appears_on_metrics(collector):
+    provider = collector.otel_meter_provider()
+    counter = provider.get_meter("host-app").create_counter(
+        "gen_ai.client.token.usage", unit="{token}", description="tokens used"
+    )
+    counter.add(42, {"gen_ai.token.type": "input", "gen_ai.request.model": "gpt-4"})
+    port = collector.serve(port=0)
+    try:
+        _, text = http_get(f"http://127.0.0.1:{port}/metrics")
+    finally:
+        collector.close()
+        provider.shutdown()
+    lines = [line for line in text.splitlines() if line.startswith("gen_ai_client_token_usage")]
+    assert lines and any(line.endswith(" 42.0") for line in lines), text[-2000:]
+    assert 'gen_ai_token_type="input"' in lines[0]
+    assert "hypertool_exporter_build_info" in text  # one scrape, both worlds
