@@ -15,6 +15,7 @@ from pathlib import Path
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
+from . import tracing
 from .config import Config
 from .events import (
     MAX_SECONDS,
@@ -29,6 +30,7 @@ from .events import (
 )
 from .exposition import StateCollector
 from .journal import Journal
+from .render import FastExposition
 from .server import ExporterHTTPServer
 from .state import MetricState
 from .tailer import JournalTailer
@@ -36,6 +38,8 @@ from .tailer import JournalTailer
 DEFAULT_PORT = 9464
 #: Raw label combinations whose validated form is cached per recording method.
 MAX_CACHED_LABELS = 10_000
+#: Token records queued for the fold before the recording call folds them itself.
+MAX_QUEUED = 50_000
 
 
 class PersonaMetricsCollector:
@@ -57,17 +61,21 @@ class PersonaMetricsCollector:
     ):
         self.state = MetricState(config, clock)
         self.registry = registry if registry is not None else CollectorRegistry()
-        self.registry.register(StateCollector(self.state))
+        self._state_collector = StateCollector(self.state)
+        self.registry.register(self._state_collector)
         self._clock = clock
         self._server: ExporterHTTPServer | None = None
         self._journal: Journal | None = None
         self._journal_lock = threading.Lock()
         self.tailer: JournalTailer | None = None
         # Exemplars need the current span; look it up only once tracing is in use.
-        self._tracing = _tracing_module()
+        self._tracing = tracing
         self._meter_provider = None
         # Raw label values seen before -> their validated form (in-process only).
         self._token_labels: dict[tuple, tuple[str, str, str]] = {}
+        self._token_queue = self.state.token_queue
+        self._queue_tokens = self._token_queue.append
+        self._tracing_state = tracing._state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
             self._journal = Journal(journal)
@@ -95,8 +103,7 @@ class PersonaMetricsCollector:
         """The given trace id (validated), else the current span's when tracing is on."""
         if trace_id is not None:
             return trace_id_value("trace_id", trace_id)
-        tracing = self._tracing
-        if tracing is None or tracing._state.provider is None:
+        if self._tracing_state.provider is None:
             return None
         return tracing.current_trace_id()
 
@@ -170,23 +177,13 @@ class PersonaMetricsCollector:
                 (event.persona, event.chatmode, event.model),
             )
             return
-        if trace_id is not None or self._tracing_on():
+        if trace_id is not None or self._tracing_state.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
-        state = self.state
-        with state.lock:
-            state.add_tokens_locked(
-                labels[0],
-                labels[1],
-                labels[2],
-                input_tokens,
-                output_tokens,
-                self._clock(),
-                trace_id,
-            )
-
-    def _tracing_on(self) -> bool:
-        tracing = self._tracing
-        return tracing is not None and tracing._state.provider is not None
+        # Queued, not folded: the state folds the queue at the next scrape or
+        # snapshot (or when it grows long), so the caller pays for one append.
+        self._queue_tokens((labels, input_tokens, output_tokens, self._clock(), trace_id))
+        if len(self._token_queue) > MAX_QUEUED:
+            self.state.drain()
 
     def record_workflow_stage(
         self,
@@ -278,7 +275,11 @@ class PersonaMetricsCollector:
     def serve(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` from this process in a daemon thread; returns the port."""
         if self._server is None:
-            self._server = ExporterHTTPServer((host, port), self.registry)
+            self._server = ExporterHTTPServer(
+                (host, port),
+                self.registry,
+                exposition=FastExposition(self.state, self.registry, self._state_collector),
+            )
             self._server.start_in_thread()
         return self._server.port
 
@@ -313,15 +314,6 @@ class PersonaMetricsCollector:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-
-
-def _tracing_module():
-    """The tracing module when OpenTelemetry's SDK is installed (it is a dependency)."""
-    try:
-        from . import tracing
-    except ImportError:  # pragma: no cover
-        return None
-    return tracing
 
 
 _default: PersonaMetricsCollector | None = None

@@ -1,8 +1,10 @@
-"""Renders ``MetricState`` as prometheus_client metric families at scrape time.
+"""A consistent view of ``MetricState`` at scrape time, and its prometheus_client form.
 
-A custom collector (the client_python pattern for pulled state): nothing is
-registered per series, so the fold stays plain dict updates and the scrape
-builds fresh families from a consistent copy taken under the state's lock.
+``take_snapshot`` copies everything a scrape shows under the state's lock
+(after folding queued records) into plain rows per catalog metric. Two
+renderers read those rows: ``StateCollector`` (a prometheus_client custom
+collector, for any registry and encoder) and ``render.StateRenderer`` (the
+fast text path that ``/metrics`` uses).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import os
 import platform
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -26,134 +29,157 @@ from prometheus_client.utils import floatToGoString
 from . import __version__
 from . import catalog as c
 from .budgets import period_end
-from .state import MetricState
+from .state import LabelKey, MetricState
+
+#: An exemplar as stored in the state: (trace id, value, time).
+RawExemplar = tuple[str, float, float]
+
+BUDGET_SPECS = (
+    c.BUDGET_LIMIT,
+    c.BUDGET_USED,
+    c.BUDGET_REMAINING,
+    c.BUDGET_RESET,
+    c.COST_BUDGET_LIMIT,
+    c.COST_BUDGET_USED,
+    c.COST_BUDGET_REMAINING,
+)
 
 
-def _family(spec: c.MetricSpec) -> Metric:
-    labels = list(spec.labels)
-    if spec.kind == "counter":
-        return CounterMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
-    if spec.kind == "gauge":
-        return GaugeMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
-    if spec.kind == "histogram":
-        return HistogramMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
-    raise ValueError(f"no plain family for kind {spec.kind!r}")
+@dataclass
+class Family:
+    """One metric's rows. Counters and gauges: (key, value, exemplar or None).
+    Histograms: (key, cumulative bucket counts, sum, {bucket index: exemplar})."""
+
+    spec: c.MetricSpec
+    rows: list = field(default_factory=list)
 
 
-class StateCollector(Collector):
-    """Yields every catalog metric from a ``MetricState``."""
+def take_snapshot(state: MetricState) -> list[Family]:
+    """Every family a scrape shows, in catalog order, from one consistent copy."""
+    state.drain()
+    now = state.clock()
+    with state.lock:
+        counters = {name: list(series.items()) for name, series in state.counters.items()}
+        histograms = {
+            name: [(k, h.cumulative(), h.sum) for k, h in series.items()]
+            for name, series in state.histograms.items()
+        }
+        budgets = [
+            (persona, state.budgets.snapshot_at(persona, now))
+            for persona in state.budgets.personas()
+        ]
+        folded = dict(state.guard.folded)
+        journal = state.journal_status
+        exemplars = dict(state.exemplars) if state.exemplars else {}
 
-    def __init__(self, state: MetricState):
-        self.state = state
-
-    def collect(self) -> Iterator[Metric]:
-        state = self.state
-        now = state.clock()
-        with state.lock:
-            counters = {name: list(series.items()) for name, series in state.counters.items()}
-            histograms = {
-                name: [(k, h.cumulative(), h.sum) for k, h in series.items()]
-                for name, series in state.histograms.items()
-            }
-            budgets = [
-                (persona, state.budgets.snapshot_at(persona, now))
-                for persona in state.budgets.personas()
-            ]
-            folded = dict(state.guard.folded)
-            journal = state.journal_status
-            exemplars = dict(state.exemplars)
-
-        for spec in c.CATALOG:
-            if spec.kind == "counter":
-                family = _family(spec)
-                if spec is c.LABEL_VALUES_FOLDED:
-                    rows = [((kind,), float(n)) for kind, n in sorted(folded.items())]
-                elif spec is c.JOURNAL_ERRORS:
-                    if journal is None:
-                        continue
-                    rows = [((), dict(counters[spec.name]).get((), 0.0))]
-                else:
-                    rows = counters[spec.name]
-                for key, value in rows:
-                    family.add_metric(list(key), value)
-                    found = exemplars.get((spec.name, key, -1)) if exemplars else None
-                    if found is not None:
-                        last = family.samples[-1]
-                        family.samples[-1] = Sample(
-                            last.name,
-                            last.labels,
-                            last.value,
-                            last.timestamp,
-                            Exemplar({"trace_id": found[0]}, found[1], found[2]),
-                        )
-                yield family
-            elif spec.kind == "histogram":
-                family = _family(spec)
-                bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
-                for key, cumulative, total in histograms[spec.name]:
-                    buckets: list = list(zip(bounds, cumulative, strict=True))
-                    if exemplars:
-                        for index in range(len(buckets)):
-                            found = exemplars.get((spec.name, key, index))
-                            if found is not None:
-                                buckets[index] = (
-                                    *buckets[index],
-                                    Exemplar({"trace_id": found[0]}, found[1], found[2]),
-                                )
-                    family.add_metric(list(key), buckets, total)
-                yield family
-        yield from self._budget_families(budgets, now)
-        if journal is not None:
-            yield from self._journal_families(journal)
-        info = InfoMetricFamily(c.BUILD_INFO.family, c.BUILD_INFO.help)
-        info.add_metric([], {"version": __version__, "python_version": platform.python_version()})
-        yield info
-
-    @staticmethod
-    def _journal_families(journal) -> Iterator[Metric]:
+    families: dict[str, Family] = {spec.name: Family(spec) for spec in c.CATALOG}
+    for name, rows in counters.items():
+        spec = c.BY_NAME[name]
+        if spec is c.JOURNAL_ERRORS:
+            if journal is not None:
+                families[name].rows = [((), dict(rows).get((), 0.0), None)]
+            continue
+        if exemplars:
+            families[name].rows = [(k, v, exemplars.get((name, k, -1))) for k, v in rows]
+        else:
+            families[name].rows = [(k, v, None) for k, v in rows]
+    families[c.LABEL_VALUES_FOLDED.name].rows = [
+        ((kind,), float(n), None) for kind, n in sorted(folded.items())
+    ]
+    for name, rows in histograms.items():
+        out = families[name].rows
+        for key, cumulative, total in rows:
+            found = {}
+            if exemplars:
+                for index in range(len(cumulative)):
+                    ex = exemplars.get((name, key, index))
+                    if ex is not None:
+                        found[index] = ex
+            out.append((key, cumulative, total, found))
+    for persona, (budget, usage) in budgets:
+        period = budget.period
+        if budget.tokens is not None:
+            families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens, None))
+            families[c.BUDGET_USED.name].rows.append(((persona, period), usage.tokens, None))
+            families[c.BUDGET_REMAINING.name].rows.append(
+                ((persona,), budget.tokens - usage.tokens, None)
+            )
+        if budget.usd is not None:
+            families[c.COST_BUDGET_LIMIT.name].rows.append(((persona, period), budget.usd, None))
+            families[c.COST_BUDGET_USED.name].rows.append(((persona, period), usage.usd, None))
+            families[c.COST_BUDGET_REMAINING.name].rows.append(
+                ((persona,), budget.usd - usage.usd, None)
+            )
+        end = period_end(now, period)
+        if end is not None:
+            families[c.BUDGET_RESET.name].rows.append(((persona,), end - now, None))
+    journal_specs = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
+    if journal is not None:
         size = 0
         for suffix in ("", "-wal"):
             with contextlib.suppress(OSError):
                 size += os.stat(f"{journal.path}{suffix}").st_size
-        values = (
+        for spec, value in (
             (c.JOURNAL_LAG_EVENTS, journal.lag_events),
             (c.JOURNAL_LAG_SECONDS, journal.lag_seconds),
             (c.JOURNAL_SIZE, size),
             (c.JOURNAL_LAST_SNAPSHOT, journal.last_snapshot),
             (c.JOURNAL_LAST_COMPACTION, journal.last_compaction),
-        )
-        for spec, value in values:
-            family = _family(spec)
-            family.add_metric([], float(value))
-            yield family
+        ):
+            families[spec.name].rows = [((), float(value), None)]
+    families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0, None)]
+    return [
+        families[spec.name]
+        for spec in c.CATALOG
+        if spec.name not in journal_specs or journal is not None
+    ]
 
-    @staticmethod
-    def _budget_families(budgets, now: float) -> Iterator[Metric]:
-        families = {
-            spec.name: _family(spec)
-            for spec in (
-                c.BUDGET_LIMIT,
-                c.BUDGET_USED,
-                c.BUDGET_REMAINING,
-                c.BUDGET_RESET,
-                c.COST_BUDGET_LIMIT,
-                c.COST_BUDGET_USED,
-                c.COST_BUDGET_REMAINING,
+
+def _exemplar(raw: RawExemplar | None) -> Exemplar | None:
+    if raw is None:
+        return None
+    return Exemplar({"trace_id": raw[0]}, raw[1], raw[2])
+
+
+def to_metric(family: Family) -> Metric:
+    """The prometheus_client form of one family."""
+    spec = family.spec
+    labels = list(spec.labels)
+    if spec.kind == "info":
+        metric = InfoMetricFamily(spec.family, spec.help, labels=[])
+        for key, _value, _ex in family.rows:
+            metric.add_metric([], dict(zip(spec.labels, key, strict=True)))
+        return metric
+    if spec.kind == "histogram":
+        metric = HistogramMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
+        bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
+        for key, cumulative, total, found in family.rows:
+            buckets: list = list(zip(bounds, cumulative, strict=True))
+            for index, raw in found.items():
+                buckets[index] = (*buckets[index], _exemplar(raw))
+            metric.add_metric(list(key), buckets, total)
+        return metric
+    cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
+    metric = cls(spec.family, spec.help, labels=labels, unit=spec.unit)
+    for key, value, raw in family.rows:
+        metric.add_metric(list(key), value)
+        if raw is not None:
+            last = metric.samples[-1]
+            metric.samples[-1] = Sample(
+                last.name, last.labels, last.value, last.timestamp, _exemplar(raw)
             )
-        }
-        for persona, (budget, usage) in budgets:
-            period = budget.period
-            if budget.tokens is not None:
-                families[c.BUDGET_LIMIT.name].add_metric([persona, period], budget.tokens)
-                families[c.BUDGET_USED.name].add_metric([persona, period], usage.tokens)
-                families[c.BUDGET_REMAINING.name].add_metric(
-                    [persona], budget.tokens - usage.tokens
-                )
-            if budget.usd is not None:
-                families[c.COST_BUDGET_LIMIT.name].add_metric([persona, period], budget.usd)
-                families[c.COST_BUDGET_USED.name].add_metric([persona, period], usage.usd)
-                families[c.COST_BUDGET_REMAINING.name].add_metric([persona], budget.usd - usage.usd)
-            end = period_end(now, period)
-            if end is not None:
-                families[c.BUDGET_RESET.name].add_metric([persona], end - now)
-        yield from families.values()
+    return metric
+
+
+class StateCollector(Collector):
+    """Yields every catalog metric from a ``MetricState`` (prometheus_client's way)."""
+
+    def __init__(self, state: MetricState):
+        self.state = state
+
+    def collect(self) -> Iterator[Metric]:
+        for family in take_snapshot(self.state):
+            yield to_metric(family)
+
+
+__all__ = ["Family", "LabelKey", "StateCollector", "take_snapshot", "to_metric"]

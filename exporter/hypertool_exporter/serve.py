@@ -23,6 +23,7 @@ from .config import Config
 from .events import Event
 from .exposition import StateCollector
 from .journal import Journal, JournalError, default_journal_path
+from .render import FastExposition
 from .server import ExporterHTTPServer
 from .state import MetricState
 from .tailer import JournalTailer
@@ -30,14 +31,16 @@ from .tailer import JournalTailer
 log = logging.getLogger("hypertool_exporter")
 
 
-def build_registry(state: MetricState) -> CollectorRegistry:
-    """A private registry with the state collector and the standard process metrics."""
+def build_exposition(state: MetricState) -> tuple[CollectorRegistry, FastExposition]:
+    """A private registry with the state collector and the standard process
+    metrics, and the fast renderer ``/metrics`` serves it with."""
     registry = CollectorRegistry()
-    registry.register(StateCollector(state))
+    state_collector = StateCollector(state)
+    registry.register(state_collector)
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
-    return registry
+    return registry, FastExposition(state, registry, state_collector)
 
 
 class JournalIngest:
@@ -102,9 +105,11 @@ def run_server(
     token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
     ingest = JournalIngest(path)
     try:
+        registry, exposition = build_exposition(state)
         server = ExporterHTTPServer(
             (host, port),
-            build_registry(state),
+            registry,
+            exposition=exposition,
             ingest=ingest,
             reject=state.reject,
             ingest_token=token,

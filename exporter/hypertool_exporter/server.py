@@ -21,6 +21,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from . import __version__
 from .events import Event, EventError, parse_event
+from .render import FastExposition
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,10 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         ingest: Ingest | None = None,
         reject: Reject | None = None,
         ingest_token: str | None = None,
+        exposition: FastExposition | None = None,
     ):
         self.registry = registry
+        self.exposition = exposition
         self.ingest = ingest
         self.reject = reject
         self.ingest_token = ingest_token
@@ -108,7 +111,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _metrics(self) -> None:
         encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-        body = encoder(self.server.registry)
+        exposition = self.server.exposition
+        if exposition is not None:
+            body, content_type = exposition.render(
+                content_type.startswith("application/openmetrics-text")
+            )
+        else:
+            body = encoder(self.server.registry)
         headers = {}
         if "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body, compresslevel=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,10 @@ class MetricState:
         #: Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
         self._token_plans: dict[tuple[str, str, str], tuple] = {}
+        #: Token records from the in-process hot path, waiting for ``drain``:
+        #: (validated labels, input, output, ts, trace id). deque appends and
+        #: pops are atomic, so producers need no lock.
+        self.token_queue: deque[tuple] = deque()
         self._bind_series()
         self._handlers: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self._persona_switched,
@@ -112,6 +117,21 @@ class MetricState:
         handler = self._handlers[type(event)]
         with self.lock:
             handler(event)
+
+    def drain(self) -> None:
+        """Fold the queued token records (before a scrape or a snapshot reads state)."""
+        queue = self.token_queue
+        if not queue:
+            return
+        pop = queue.popleft
+        add = self.add_tokens_locked
+        with self.lock:
+            while True:
+                try:
+                    labels, input_tokens, output_tokens, ts, trace_id = pop()
+                except IndexError:
+                    return
+                add(labels[0], labels[1], labels[2], input_tokens, output_tokens, ts, trace_id)
 
     def _count_applied(self, kind: str) -> None:
         self._inc(c.EVENTS_APPLIED.name, (kind,))
@@ -272,6 +292,7 @@ class MetricState:
 
     def to_json(self) -> dict:
         """All state as JSON-ready data, for journal snapshots."""
+        self.drain()
         with self.lock:
             return {
                 "counters": {

@@ -1,0 +1,177 @@
+"""Fast ``/metrics`` text for the state: the Prometheus text format and OpenMetrics.
+
+prometheus_client's ``generate_latest`` builds a ``Sample`` object per sample
+and formats its labels on every scrape, which takes seconds at tens of
+thousands of series. Here each series' name-and-labels prefix is rendered
+and escaped once, cached, and a scrape only joins prefixes with values. The
+output parses to exactly the samples ``StateCollector`` + ``generate_latest``
+give (a test compares them), with exemplars in OpenMetrics.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.registry import CollectorRegistry
+from prometheus_client.utils import floatToGoString
+
+from . import catalog as c
+from .exposition import Family, take_snapshot
+from .state import LabelKey, MetricState
+
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+
+def escape_label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _escape_help(text: str, openmetrics: bool) -> str:
+    text = text.replace("\\", "\\\\").replace("\n", "\\n")
+    return text.replace('"', '\\"') if openmetrics else text
+
+
+def _value(value: float) -> str:
+    text = repr(value)
+    if text[-1] in "fn":  # inf, -inf, nan
+        return {"inf": "+Inf", "-inf": "-Inf", "nan": "NaN"}[text]
+    return text
+
+
+def _labels(names: tuple[str, ...], key: LabelKey, extra: str = "") -> str:
+    parts = [f'{n}="{escape_label_value(v)}"' for n, v in zip(names, key, strict=True)]
+    if extra:
+        parts.append(extra)
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _exemplar(raw: tuple[str, float, float]) -> str:
+    trace_id, value, ts = raw
+    return f' # {{trace_id="{escape_label_value(trace_id)}"}} {_value(float(value))} {ts!r}'
+
+
+class StateRenderer:
+    """Renders a ``MetricState``; caches per-series prefixes across scrapes."""
+
+    def __init__(self, state: MetricState):
+        self.state = state
+        self._prefixes: dict[tuple[str, LabelKey], str] = {}
+        self._hist: dict[tuple[str, LabelKey], tuple[list[str], str, str]] = {}
+        self._headers: dict[tuple[str, bool], str] = {}
+
+    def _header(self, spec: c.MetricSpec, openmetrics: bool) -> str:
+        cached = self._headers.get((spec.name, openmetrics))
+        if cached is not None:
+            return cached
+        if openmetrics:
+            kind = "info" if spec.kind == "info" else spec.kind
+            name = spec.family
+            lines = [f"# HELP {name} {_escape_help(spec.help, True)}", f"# TYPE {name} {kind}"]
+            if spec.unit:
+                lines.append(f"# UNIT {name} {spec.unit}")
+        else:
+            kind = "gauge" if spec.kind == "info" else spec.kind
+            name = spec.name
+            lines = [f"# HELP {name} {_escape_help(spec.help, False)}", f"# TYPE {name} {kind}"]
+        header = "\n".join(lines) + "\n"
+        self._headers[(spec.name, openmetrics)] = header
+        return header
+
+    def _prefix(self, sample: str, names: tuple[str, ...], key: LabelKey) -> str:
+        prefix = f"{sample}{_labels(names, key)} "
+        self._prefixes[(sample, key)] = prefix
+        return prefix
+
+    def _histogram_prefixes(self, spec: c.MetricSpec, key: LabelKey):
+        bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
+        buckets = [
+            f"{spec.name}_bucket{_labels(spec.labels, key, 'le=' + chr(34) + le + chr(34))} "
+            for le in bounds
+        ]
+        labels = _labels(spec.labels, key)
+        entry = (buckets, f"{spec.name}_count{labels} ", f"{spec.name}_sum{labels} ")
+        self._hist[(spec.name, key)] = entry
+        return entry
+
+    def render(self, openmetrics: bool = False) -> str:
+        """The state's families (no trailing ``# EOF``: the caller adds it)."""
+        out: list[str] = []
+        append = out.append
+        prefixes = self._prefixes
+        for family in take_snapshot(self.state):
+            spec = family.spec
+            append(self._header(spec, openmetrics))
+            if spec.kind == "histogram":
+                self._render_histogram(family, openmetrics, append)
+                continue
+            if spec.kind == "info":
+                sample, names = spec.name, spec.labels
+            elif spec.kind == "counter":
+                sample, names = spec.family + "_total", spec.labels
+            else:
+                sample, names = spec.name, spec.labels
+            for key, value, exemplar in family.rows:
+                prefix = prefixes.get((sample, key)) or self._prefix(sample, names, key)
+                if exemplar is not None and openmetrics:
+                    append(f"{prefix}{_value(float(value))}{_exemplar(exemplar)}\n")
+                else:
+                    append(f"{prefix}{_value(float(value))}\n")
+        return "".join(out)
+
+    def _render_histogram(self, family: Family, openmetrics: bool, append) -> None:
+        spec = family.spec
+        cache = self._hist
+        for key, cumulative, total, exemplars in family.rows:
+            entry = cache.get((spec.name, key)) or self._histogram_prefixes(spec, key)
+            buckets, count_prefix, sum_prefix = entry
+            if exemplars and openmetrics:
+                for index, (prefix, value) in enumerate(zip(buckets, cumulative, strict=True)):
+                    raw = exemplars.get(index)
+                    suffix = _exemplar(raw) if raw is not None else ""
+                    append(f"{prefix}{float(value)!r}{suffix}\n")
+            else:
+                append(
+                    "".join(
+                        f"{prefix}{float(value)!r}\n"
+                        for prefix, value in zip(buckets, cumulative, strict=True)
+                    )
+                )
+            append(f"{count_prefix}{float(cumulative[-1])!r}\n{sum_prefix}{_value(total)}\n")
+
+
+class RegistryWithout:
+    """A registry's other collectors (process metrics, OTel reader, ...), for the
+    encoders, without our state collector, which ``StateRenderer`` renders."""
+
+    def __init__(self, registry: CollectorRegistry, skip: object):
+        self.registry = registry
+        self.skip = skip
+
+    def collect(self):
+        registry = self.registry
+        with registry._lock:  # prometheus_client's own registry lock
+            collectors = [col for col in registry._collector_to_names if col is not self.skip]
+        for collector in collectors:
+            yield from collector.collect()
+
+
+class FastExposition:
+    """``/metrics`` bodies: the state through ``StateRenderer``, everything else
+    in the registry through prometheus_client's encoders."""
+
+    def __init__(self, state: MetricState, registry: CollectorRegistry, state_collector: object):
+        self.renderer = StateRenderer(state)
+        self.others = RegistryWithout(registry, state_collector)
+
+    def render(self, openmetrics: bool) -> tuple[bytes, str]:
+        if openmetrics:
+            from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+
+            others = om_latest(self.others).decode()
+            if others.endswith("# EOF\n"):
+                others = others[: -len("# EOF\n")]
+            body = others + self.renderer.render(True) + "# EOF\n"
+            return body.encode(), OPENMETRICS_CONTENT_TYPE
+        from prometheus_client.exposition import generate_latest
+
+        body = generate_latest(self.others).decode() + self.renderer.render(False)
+        return body.encode(), TEXT_CONTENT_TYPE
