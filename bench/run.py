@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: cli, restart, tracing. Absolute times on a shared machine are noise;
-read the ratio column.
+NAME is any of: hotpath-render, ingest, cli, restart, tracing. Absolute times on a
+shared machine are noise; read the ratio column.
 """
 
 from __future__ import annotations
@@ -18,11 +18,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_cli
+import bench_exposition
+import bench_ingest
 import bench_restart
 import bench_tracing
 from common import table
 
 BENCHMARKS = {
+    "hotpath-render": bench_exposition.run,
+    "ingest": bench_ingest.run,
     "cli": bench_cli.run,
     "restart": bench_restart.run,
     "tracing": bench_tracing.run,

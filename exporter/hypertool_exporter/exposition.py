@@ -47,11 +47,13 @@ BUDGET_SPECS = (
 
 @dataclass
 class Family:
-    """One metric's rows. Counters and gauges: (key, value, exemplar or None).
-    Histograms: (key, cumulative bucket counts, sum, {bucket index: exemplar})."""
+    """One metric's rows: counters and gauges (key, value); histograms (key,
+    cumulative bucket counts, sum). ``exemplars`` maps a counter's key, or a
+    histogram's (key, bucket index), to its latest exemplar."""
 
     spec: c.MetricSpec
     rows: list = field(default_factory=list)
+    exemplars: dict = field(default_factory=dict)
 
 
 def take_snapshot(state: MetricState) -> list[Family]:
@@ -77,42 +79,32 @@ def take_snapshot(state: MetricState) -> list[Family]:
         spec = c.BY_NAME[name]
         if spec is c.JOURNAL_ERRORS:
             if journal is not None:
-                families[name].rows = [((), dict(rows).get((), 0.0), None)]
+                families[name].rows = [((), dict(rows).get((), 0.0))]
             continue
-        if exemplars:
-            families[name].rows = [(k, v, exemplars.get((name, k, -1))) for k, v in rows]
-        else:
-            families[name].rows = [(k, v, None) for k, v in rows]
+        families[name].rows = rows
     families[c.LABEL_VALUES_FOLDED.name].rows = [
-        ((kind,), float(n), None) for kind, n in sorted(folded.items())
+        ((kind,), float(n)) for kind, n in sorted(folded.items())
     ]
     for name, rows in histograms.items():
-        out = families[name].rows
-        for key, cumulative, total in rows:
-            found = {}
-            if exemplars:
-                for index in range(len(cumulative)):
-                    ex = exemplars.get((name, key, index))
-                    if ex is not None:
-                        found[index] = ex
-            out.append((key, cumulative, total, found))
+        families[name].rows = rows
+    for (name, key, index), raw in exemplars.items():
+        family = families[name]
+        family.exemplars[key if index < 0 else (key, index)] = raw
     for persona, (budget, usage) in budgets:
         period = budget.period
         if budget.tokens is not None:
-            families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens, None))
-            families[c.BUDGET_USED.name].rows.append(((persona, period), usage.tokens, None))
+            families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
+            families[c.BUDGET_USED.name].rows.append(((persona, period), usage.tokens))
             families[c.BUDGET_REMAINING.name].rows.append(
-                ((persona,), budget.tokens - usage.tokens, None)
+                ((persona,), budget.tokens - usage.tokens)
             )
         if budget.usd is not None:
-            families[c.COST_BUDGET_LIMIT.name].rows.append(((persona, period), budget.usd, None))
-            families[c.COST_BUDGET_USED.name].rows.append(((persona, period), usage.usd, None))
-            families[c.COST_BUDGET_REMAINING.name].rows.append(
-                ((persona,), budget.usd - usage.usd, None)
-            )
+            families[c.COST_BUDGET_LIMIT.name].rows.append(((persona, period), budget.usd))
+            families[c.COST_BUDGET_USED.name].rows.append(((persona, period), usage.usd))
+            families[c.COST_BUDGET_REMAINING.name].rows.append(((persona,), budget.usd - usage.usd))
         end = period_end(now, period)
         if end is not None:
-            families[c.BUDGET_RESET.name].rows.append(((persona,), end - now, None))
+            families[c.BUDGET_RESET.name].rows.append(((persona,), end - now))
     journal_specs = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
     if journal is not None:
         size = 0
@@ -126,8 +118,8 @@ def take_snapshot(state: MetricState) -> list[Family]:
             (c.JOURNAL_LAST_SNAPSHOT, journal.last_snapshot),
             (c.JOURNAL_LAST_COMPACTION, journal.last_compaction),
         ):
-            families[spec.name].rows = [((), float(value), None)]
-    families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0, None)]
+            families[spec.name].rows = [((), float(value))]
+    families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0)]
     return [
         families[spec.name]
         for spec in c.CATALOG
@@ -147,22 +139,28 @@ def to_metric(family: Family) -> Metric:
     labels = list(spec.labels)
     if spec.kind == "info":
         metric = InfoMetricFamily(spec.family, spec.help, labels=[])
-        for key, _value, _ex in family.rows:
+        for key, _value in family.rows:
             metric.add_metric([], dict(zip(spec.labels, key, strict=True)))
         return metric
     if spec.kind == "histogram":
         metric = HistogramMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
         bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
-        for key, cumulative, total, found in family.rows:
+        exemplars = family.exemplars
+        for key, cumulative, total in family.rows:
             buckets: list = list(zip(bounds, cumulative, strict=True))
-            for index, raw in found.items():
-                buckets[index] = (*buckets[index], _exemplar(raw))
+            if exemplars:
+                for index in range(len(buckets)):
+                    raw = exemplars.get((key, index))
+                    if raw is not None:
+                        buckets[index] = (*buckets[index], _exemplar(raw))
             metric.add_metric(list(key), buckets, total)
         return metric
     cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
     metric = cls(spec.family, spec.help, labels=labels, unit=spec.unit)
-    for key, value, raw in family.rows:
+    exemplars = family.exemplars
+    for key, value in family.rows:
         metric.add_metric(list(key), value)
+        raw = exemplars.get(key) if exemplars else None
         if raw is not None:
             last = metric.samples[-1]
             metric.samples[-1] = Sample(

@@ -54,8 +54,10 @@ class StateRenderer:
 
     def __init__(self, state: MetricState):
         self.state = state
-        self._prefixes: dict[tuple[str, LabelKey], str] = {}
-        self._hist: dict[tuple[str, LabelKey], tuple[list[str], str, str]] = {}
+        #: sample name -> label key -> 'name{labels} '
+        self._prefixes: dict[str, dict[LabelKey, str]] = {}
+        #: histogram name -> label key -> (bucket prefixes, count prefix, sum prefix)
+        self._hist: dict[str, dict[LabelKey, tuple[list[str], str, str]]] = {}
         self._headers: dict[tuple[str, bool], str] = {}
 
     def _header(self, spec: c.MetricSpec, openmetrics: bool) -> str:
@@ -63,9 +65,8 @@ class StateRenderer:
         if cached is not None:
             return cached
         if openmetrics:
-            kind = "info" if spec.kind == "info" else spec.kind
             name = spec.family
-            lines = [f"# HELP {name} {_escape_help(spec.help, True)}", f"# TYPE {name} {kind}"]
+            lines = [f"# HELP {name} {_escape_help(spec.help, True)}", f"# TYPE {name} {spec.kind}"]
             if spec.unit:
                 lines.append(f"# UNIT {name} {spec.unit}")
         else:
@@ -76,63 +77,64 @@ class StateRenderer:
         self._headers[(spec.name, openmetrics)] = header
         return header
 
-    def _prefix(self, sample: str, names: tuple[str, ...], key: LabelKey) -> str:
-        prefix = f"{sample}{_labels(names, key)} "
-        self._prefixes[(sample, key)] = prefix
-        return prefix
-
-    def _histogram_prefixes(self, spec: c.MetricSpec, key: LabelKey):
-        bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
-        buckets = [
-            f"{spec.name}_bucket{_labels(spec.labels, key, 'le=' + chr(34) + le + chr(34))} "
-            for le in bounds
-        ]
-        labels = _labels(spec.labels, key)
-        entry = (buckets, f"{spec.name}_count{labels} ", f"{spec.name}_sum{labels} ")
-        self._hist[(spec.name, key)] = entry
-        return entry
-
     def render(self, openmetrics: bool = False) -> str:
         """The state's families (no trailing ``# EOF``: the caller adds it)."""
         out: list[str] = []
         append = out.append
-        prefixes = self._prefixes
         for family in take_snapshot(self.state):
             spec = family.spec
             append(self._header(spec, openmetrics))
             if spec.kind == "histogram":
                 self._render_histogram(family, openmetrics, append)
                 continue
-            if spec.kind == "info":
-                sample, names = spec.name, spec.labels
-            elif spec.kind == "counter":
-                sample, names = spec.family + "_total", spec.labels
+            sample = spec.family + "_total" if spec.kind == "counter" else spec.name
+            prefixes = self._prefixes.get(sample)
+            if prefixes is None:
+                prefixes = self._prefixes[sample] = {}
+            rows = family.rows
+            missing = [key for key, _ in rows if key not in prefixes]
+            for key in missing:
+                prefixes[key] = f"{sample}{_labels(spec.labels, key)} "
+            exemplars = family.exemplars if openmetrics else None
+            if spec.kind == "counter" and not exemplars:
+                # Counters of the fold are finite floats: repr is their exposition.
+                append("".join([f"{prefixes[key]}{value!r}\n" for key, value in rows]))
             else:
-                sample, names = spec.name, spec.labels
-            for key, value, exemplar in family.rows:
-                prefix = prefixes.get((sample, key)) or self._prefix(sample, names, key)
-                if exemplar is not None and openmetrics:
-                    append(f"{prefix}{_value(float(value))}{_exemplar(exemplar)}\n")
-                else:
-                    append(f"{prefix}{_value(float(value))}\n")
+                for key, value in rows:
+                    raw = exemplars.get(key) if exemplars else None
+                    suffix = _exemplar(raw) if raw is not None else ""
+                    append(f"{prefixes[key]}{_value(float(value))}{suffix}\n")
         return "".join(out)
 
     def _render_histogram(self, family: Family, openmetrics: bool, append) -> None:
         spec = family.spec
-        cache = self._hist
-        for key, cumulative, total, exemplars in family.rows:
-            entry = cache.get((spec.name, key)) or self._histogram_prefixes(spec, key)
+        cache = self._hist.get(spec.name)
+        if cache is None:
+            cache = self._hist[spec.name] = {}
+        bucket_labels = [f'le="{floatToGoString(b)}"' for b in spec.buckets] + ['le="+Inf"']
+        exemplars = family.exemplars if openmetrics else None
+        for key, cumulative, total in family.rows:
+            entry = cache.get(key)
+            if entry is None:
+                labels = _labels(spec.labels, key)
+                entry = cache[key] = (
+                    [f"{spec.name}_bucket{_labels(spec.labels, key, le)} " for le in bucket_labels],
+                    f"{spec.name}_count{labels} ",
+                    f"{spec.name}_sum{labels} ",
+                )
             buckets, count_prefix, sum_prefix = entry
-            if exemplars and openmetrics:
+            if exemplars:
                 for index, (prefix, value) in enumerate(zip(buckets, cumulative, strict=True)):
-                    raw = exemplars.get(index)
+                    raw = exemplars.get((key, index))
                     suffix = _exemplar(raw) if raw is not None else ""
                     append(f"{prefix}{float(value)!r}{suffix}\n")
             else:
                 append(
                     "".join(
-                        f"{prefix}{float(value)!r}\n"
-                        for prefix, value in zip(buckets, cumulative, strict=True)
+                        [
+                            f"{prefix}{float(value)!r}\n"
+                            for prefix, value in zip(buckets, cumulative, strict=True)
+                        ]
                     )
                 )
             append(f"{count_prefix}{float(cumulative[-1])!r}\n{sum_prefix}{_value(total)}\n")

@@ -1,0 +1,231 @@
+"""Journal ingest: throughput of a running exporter, event-to-visible latency,
+and exporter memory at 10k and 50k series.
+
+- Throughput: 200,000 events appended in batches of 1,000 while ``serve``
+  runs; events applied per second until all are visible, against the rate at
+  which the same events can be appended to SQLite (same run).
+- Latency: under a steady background load of 2,000 events/s, a probe event
+  every 100 ms; the time from its commit to a scrape that shows it. Target:
+  p99 at most 1 s.
+- Memory: resident set size of ``serve`` holding 10k and 50k token series
+  after a scrape (prefix caches filled), against ``serve`` with an empty journal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from common import Result
+
+from hypertool_exporter.events import TokensUsed
+from hypertool_exporter.journal import Journal
+
+_APPLIED = re.compile(
+    r'^hypertool_exporter_events_applied_total\{type="tokens_used"\} (\S+)$', re.M
+)
+_PROBE = re.compile(
+    r'^hypertool_persona_tokens_used_total\{[^}]*persona="probe"[^}]*\} (\S+)$', re.M
+)
+CONFIG = "limits: {max_label_values: 100000}\n"
+
+
+class Serve:
+    def __init__(self, journal: Path, port: int, config: Path):
+        self.port = port
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hypertool_exporter.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--journal",
+                str(journal),
+                "--config",
+                str(config),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=os.environ.copy(),
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.scrape()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("serve did not start")
+
+    def scrape(self) -> str:
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read().decode()
+
+    def applied(self) -> float:
+        match = _APPLIED.search(self.scrape())
+        return float(match.group(1)) if match else 0.0
+
+    def rss_bytes(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def _events(count: int, personas: int = 30) -> list[TokensUsed]:
+    now = time.time()
+    return [
+        TokensUsed(f"persona-{i % personas}", "gpt-4o", 100, 20, f"mode-{i % 7}", now)
+        for i in range(count)
+    ]
+
+
+def throughput(tmp: Path, config: Path, count: int) -> Result:
+    events = _events(count)
+    baseline_journal = Journal(tmp / "append-only.sqlite")
+    start = time.perf_counter()
+    for i in range(0, count, 1000):
+        baseline_journal.append(events[i : i + 1000])
+    append_rate = count / (time.perf_counter() - start)
+    baseline_journal.close()
+
+    serve = Serve(tmp / "throughput.sqlite", 19_480, config)
+    try:
+        with Journal(tmp / "throughput.sqlite") as journal:
+            start = time.perf_counter()
+            for i in range(0, count, 1000):
+                journal.append(events[i : i + 1000])
+            while serve.applied() < count:
+                time.sleep(0.05)
+            applied_rate = count / (time.perf_counter() - start)
+    finally:
+        serve.stop()
+    return Result(
+        f"ingest: {count:,} events applied/s vs appended/s",
+        applied_rate,
+        append_rate,
+        "ev/s",
+        "(same order)",
+        None,
+    )
+
+
+def latency(tmp: Path, config: Path, seconds: float) -> Result:
+    serve = Serve(tmp / "latency.sqlite", 19_481, config)
+    stop = threading.Event()
+    written: list[float] = []
+    seen: dict[int, float] = {}
+
+    def background() -> None:
+        with Journal(tmp / "latency.sqlite") as journal:
+            while not stop.is_set():
+                journal.append(_events(50))
+                time.sleep(0.025)
+
+    def poll() -> None:
+        while not stop.is_set() or len(seen) < len(written):
+            match = _PROBE.search(serve.scrape())
+            count = int(float(match.group(1))) if match else 0
+            now = time.perf_counter()
+            for k in range(1, count + 1):
+                seen.setdefault(k, now)
+            if stop.is_set() and time.perf_counter() - stop_time[0] > 10:
+                return
+            time.sleep(0.01)
+
+    stop_time = [0.0]
+    threads = [threading.Thread(target=background), threading.Thread(target=poll)]
+    for t in threads:
+        t.start()
+    try:
+        with Journal(tmp / "latency.sqlite") as journal:
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                journal.append([TokensUsed("probe", "gpt-4o", 1, 0, "default", time.time())])
+                written.append(time.perf_counter())
+                time.sleep(0.1)
+        stop_time[0] = time.perf_counter()
+        stop.set()
+        for t in threads:
+            t.join(30)
+    finally:
+        serve.stop()
+    delays = sorted(seen[i + 1] - t for i, t in enumerate(written) if i + 1 in seen)
+    p50 = statistics.median(delays)
+    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
+    return Result(
+        f"event-to-visible p99 vs p50 ({len(delays)} probes, 2,000 ev/s load)",
+        p99,
+        p50,
+        "s",
+        "p99 <= 1 s",
+        p99 <= 1.0 and len(delays) == len(written),
+    )
+
+
+def memory(tmp: Path, config: Path, series: int) -> Result:
+    personas, modes, models = {10_000: (25, 20, 10), 50_000: (50, 25, 20)}[series]
+    now = time.time()
+    events = [
+        TokensUsed(f"persona-{p}", f"model-{mo}", 10, 5, f"mode-{m}", now)
+        for p in range(personas)
+        for m in range(modes)
+        for mo in range(models)
+    ]
+    path = tmp / f"memory-{series}.sqlite"
+    with Journal(path) as journal:
+        for i in range(0, len(events), 5000):
+            journal.append(events[i : i + 5000])
+    empty = Serve(tmp / f"empty-{series}.sqlite", 19_482, config)
+    empty.scrape()
+    baseline = empty.rss_bytes()
+    empty.stop()
+    full = Serve(path, 19_483, config)
+    try:
+        full.scrape()
+        rss = full.rss_bytes()
+    finally:
+        full.stop()
+    return Result(
+        f"exporter RSS, {series:,} token series (+ cost series) vs empty",
+        rss / 2**20,
+        baseline / 2**20,
+        "MiB",
+        "(bounded)",
+        None,
+    )
+
+
+def run(quick: bool = False) -> list[Result]:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        config = tmp / "config.yml"
+        config.write_text(CONFIG)
+        results = [
+            throughput(tmp, config, 50_000 if quick else 200_000),
+            latency(tmp, config, 3 if quick else 10),
+        ]
+        for series in (10_000,) if quick else (10_000, 50_000):
+            results.append(memory(tmp, config, series))
+    return results
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from common import table
+
+    print(table(run(quick=os.environ.get("QUICK") == "1")))
