@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, cli, restart, tracing. Absolute times on a
+NAME is any of: hotpath-render, ingest, load, cli, restart, tracing. Absolute times on a
 shared machine are noise; read the ratio column.
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_cli
 import bench_exposition
 import bench_ingest
+import bench_load
 import bench_restart
 import bench_tracing
 from common import table
@@ -27,6 +28,7 @@ from common import table
 BENCHMARKS = {
     "hotpath-render": bench_exposition.run,
     "ingest": bench_ingest.run,
+    "load": bench_load.run,
     "cli": bench_cli.run,
     "restart": bench_restart.run,
     "tracing": bench_tracing.run,

@@ -285,8 +285,16 @@ JOURNAL_ERRORS = _spec(
     group="exporter",
 )
 
+JOURNAL_UP = _spec(
+    "hypertool_exporter_journal_up",
+    "gauge",
+    "1 when the exporter can read its journal, 0 while it cannot (see its log).",
+    group="exporter",
+)
+
 #: Metrics that exist only when the exporter follows a journal.
 JOURNAL_METRICS = (
+    JOURNAL_UP,
     JOURNAL_LAG_EVENTS,
     JOURNAL_LAG_SECONDS,
     JOURNAL_SIZE,

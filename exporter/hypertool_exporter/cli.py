@@ -64,6 +64,13 @@ def _add_serve(sub) -> None:
     _config_arg(serve)
     _journal_arg(serve)
     serve.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        default=_env("WEB_CONFIG_FILE"),
+        metavar="FILE",
+        help="TLS and basic auth, in exporter-toolkit's format [env HYPERTOOL_WEB_CONFIG_FILE]",
+    )
+    serve.add_argument(
         "--log-level",
         default=_env("LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -393,10 +400,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in RECORDING:
         return _record(args)
     if args.command == "serve":
+        from .config import ConfigError
         from .serve import run_server
+        from .webconfig import load_web_config
 
         config = _load_config(args.config)
-        return run_server(config, args.host, _port(args.port), args.journal, args.log_level)
+        try:
+            web = load_web_config(args.web_config_file)
+        except ConfigError as exc:
+            return _fail(f"web config: {exc}")
+        return run_server(
+            config, args.host, _port(args.port), args.journal, args.log_level, web=web
+        )
     if args.command == "stats":
         from .stats import print_stats
 

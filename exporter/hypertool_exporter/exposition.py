@@ -112,6 +112,7 @@ def take_snapshot(state: MetricState) -> list[Family]:
             with contextlib.suppress(OSError):
                 size += os.stat(f"{journal.path}{suffix}").st_size
         for spec, value in (
+            (c.JOURNAL_UP, 1.0 if journal.up else 0.0),
             (c.JOURNAL_LAG_EVENTS, journal.lag_events),
             (c.JOURNAL_LAG_SECONDS, journal.lag_seconds),
             (c.JOURNAL_SIZE, size),

@@ -10,6 +10,9 @@ give (a test compares them), with exemplars in OpenMetrics.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
@@ -163,8 +166,25 @@ class FastExposition:
     def __init__(self, state: MetricState, registry: CollectorRegistry, state_collector: object):
         self.renderer = StateRenderer(state)
         self.others = RegistryWithout(registry, state_collector)
+        self._lock = threading.Lock()
+        #: openmetrics? -> (monotonic time the render started, body, content type)
+        self._last: dict[bool, tuple[float, bytes, str]] = {}
 
     def render(self, openmetrics: bool) -> tuple[bytes, str]:
+        """One render at a time; scrapes that arrived before a render started
+        share its result, so a burst of concurrent scrapes costs about two
+        renders instead of one each, and never sees data older than its request."""
+        arrived = time.monotonic()
+        with self._lock:
+            last = self._last.get(openmetrics)
+            if last is not None and last[0] >= arrived:
+                return last[1], last[2]
+            started = time.monotonic()
+            body, content_type = self._render(openmetrics)
+            self._last[openmetrics] = (started, body, content_type)
+            return body, content_type
+
+    def _render(self, openmetrics: bool) -> tuple[bytes, str]:
         if openmetrics:
             from prometheus_client.openmetrics.exposition import generate_latest as om_latest
 

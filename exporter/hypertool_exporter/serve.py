@@ -27,6 +27,7 @@ from .render import FastExposition
 from .server import ExporterHTTPServer
 from .state import MetricState
 from .tailer import JournalTailer
+from .webconfig import WebConfig
 
 log = logging.getLogger("hypertool_exporter")
 
@@ -44,18 +45,31 @@ def build_exposition(state: MetricState) -> tuple[CollectorRegistry, FastExposit
 
 
 class JournalIngest:
-    """Appends ingested batches to the journal in one transaction each."""
+    """Appends ingested batches to the journal in one transaction each.
+
+    The journal is opened on first use (and again after a failure), so a
+    journal that is broken at start-up does not stop the exporter.
+    """
 
     def __init__(self, path: Path):
-        self._journal = Journal(path)
+        self._path = path
+        self._journal: Journal | None = None
         self._lock = threading.Lock()
 
     def __call__(self, events: Sequence[Event]) -> None:
         with self._lock:
-            self._journal.append(events)
+            if self._journal is None:
+                self._journal = Journal(self._path)
+            try:
+                self._journal.append(events)
+            except JournalError:
+                self._journal.close()
+                self._journal = None
+                raise
 
     def close(self) -> None:
-        self._journal.close()
+        if self._journal is not None:
+            self._journal.close()
 
 
 def _clock():
@@ -81,6 +95,7 @@ def run_server(
     *,
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
+    web: WebConfig | None = None,
 ) -> int:
     """Run until SIGTERM/SIGINT (or ``stop`` is set). Returns the exit code."""
     logging.basicConfig(
@@ -100,8 +115,10 @@ def run_server(
         tailer.open()
         tailer.catch_up()
     except JournalError as exc:
-        log.error("%s", exc)
-        return 1
+        # Serve anyway: /metrics reports the broken journal
+        # (hypertool_exporter_journal_up 0) and the tailer keeps retrying.
+        log.error("journal unusable, serving without it and retrying: %s", exc)
+        tailer.mark_down()
     token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
     ingest = JournalIngest(path)
     try:
@@ -113,6 +130,7 @@ def run_server(
             ingest=ingest,
             reject=state.reject,
             ingest_token=token,
+            web=web,
         )
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
@@ -124,7 +142,8 @@ def run_server(
     tailer.start()
     server.start_in_thread()
     log.info(
-        "serving http://%s:%d/metrics from journal %s (ingest %s)",
+        "serving %s://%s:%d/metrics from journal %s (ingest %s)",
+        server.scheme,
         host,
         server.port,
         path,

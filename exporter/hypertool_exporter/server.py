@@ -11,6 +11,7 @@ import gzip
 import hmac
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from prometheus_client.registry import CollectorRegistry
 from . import __version__
 from .events import Event, EventError, parse_event
 from .render import FastExposition
+from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ Reject = Callable[[str], None]
 class ExporterHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: Listen backlog; the stdlib's 5 drops connections under bursts of
+    #: concurrent scrapes and ingest clients (clients then wait 1 s to retry).
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -55,13 +60,25 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         reject: Reject | None = None,
         ingest_token: str | None = None,
         exposition: FastExposition | None = None,
+        web: WebConfig | None = None,
     ):
         self.registry = registry
         self.exposition = exposition
         self.ingest = ingest
         self.reject = reject
         self.ingest_token = ingest_token
+        self.web = web or WebConfig()
         super().__init__(address, _Handler)
+        if self.web.ssl_context is not None:
+            # The handshake runs in each request's thread, on its first read,
+            # so a slow client cannot hold up the accept loop.
+            self.socket = self.web.ssl_context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.web.ssl_context is not None else "http"
 
     @property
     def port(self) -> int:
@@ -76,6 +93,29 @@ class ExporterHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ExporterHTTPServer
     server_version = f"hypertool-exporter/{__version__}"
+    #: Seconds a connection may stay silent (slow or stuck clients).
+    timeout = 30
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
+            log.debug("connection from %s dropped: %s", self.client_address[0], exc)
+
+    def _authorized(self) -> bool:
+        """Basic auth (web config), except for /healthz and ingest, which has its token."""
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz" or (self.command == "POST" and path == "/v1/events"):
+            return True
+        if self.server.web.check_basic_auth(self.headers.get("Authorization")):
+            return True
+        self._send(
+            401,
+            b"unauthorized\n",
+            "text/plain; charset=utf-8",
+            {"WWW-Authenticate": 'Basic realm="hypertool-exporter"'},
+        )
+        return False
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -85,6 +125,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        for key, value in self.server.web.headers.items():
             self.send_header(key, value)
         self.end_headers()
         if self.command != "HEAD":
@@ -98,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        if not self._authorized():
+            return
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._metrics()
@@ -125,6 +169,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body, content_type, headers)
 
     def do_POST(self) -> None:
+        if not self._authorized():
+            return
         if self.path.split("?", 1)[0] != "/v1/events":
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return

@@ -27,7 +27,7 @@ from .labels import LabelGuard
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
 #: Label combinations whose fold plan is cached (the label caps bound them anyway).
-MAX_CACHED_PLANS = 100_000
+MAX_CACHED_PLANS = 20_000
 _TOKENS_APPLIED = ("tokens_used",)
 
 LabelKey = tuple[str, ...]
@@ -67,6 +67,7 @@ class JournalStatus:
     """How far the exporter is behind its journal; written by the tailer."""
 
     path: Path
+    up: bool = True
     lag_events: int = 0
     lag_seconds: float = 0.0
     last_snapshot: float = 0.0

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between compactions.
 COMPACTION_INTERVAL = 3600.0
+#: Seconds between attempts to reopen a journal that failed.
+RETRY_SECONDS = 5.0
 
 
 class JournalTailer:
@@ -124,24 +126,47 @@ class JournalTailer:
         """Poll until stopped; snapshots and compacts on the way, snapshots at the end."""
         while not self._stop.is_set():
             read = 0
+            if self._journal is None and not self._reopen():
+                self._stop.wait(RETRY_SECONDS)
+                continue
             try:
                 read = self.step()
                 self._housekeeping()
+                self.status.up = True
             except JournalError as exc:
                 log.error("%s", exc)
-                self.state.count_journal_error()
+                self.mark_down()
             if read < self.batch:
                 self._stop.wait(self.poll_interval)
+        if self._journal is None:
+            return
         try:
             self.snapshot()
         except JournalError as exc:
             log.error("final snapshot failed: %s", exc)
             self.state.count_journal_error()
 
-    def start(self) -> None:
-        if self._journal is None:
+    def mark_down(self) -> None:
+        """The journal could not be used: report it and let ``run`` retry."""
+        self.state.count_journal_error()
+        self.status.up = False
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def _reopen(self) -> bool:
+        try:
             self.open()
-            self.catch_up()
+        except JournalError as exc:
+            log.error("%s (retrying in %.0f s)", exc, RETRY_SECONDS)
+            self.mark_down()
+            return False
+        self.status.up = True
+        log.info("journal %s is readable again", self.path)
+        return True
+
+    def start(self) -> None:
+        """Follow the journal in a daemon thread (opening it there if needed)."""
         self._thread = threading.Thread(target=self.run, name="journal-tailer", daemon=True)
         self._thread.start()
 

@@ -59,6 +59,8 @@ class RulesConfig:
     llm_error_for: str = "5m"
     #: How long the exporter may be down or absent before paging.
     exporter_down_for: str = "5m"
+    #: How long the journal may be unreadable before paging.
+    journal_down_for: str = "5m"
     #: Journal lag, in seconds, above which the exporter is falling behind.
     journal_lag_seconds: float = 60.0
     journal_lag_for: str = "10m"
@@ -189,6 +191,15 @@ def alert_rules(config: RulesConfig) -> list[dict[str, Any]]:
             "Prometheus has not scraped job {{ $labels.job }}"
             "{{ with $labels.instance }} at {{ . }}{{ else }} (no target at all){{ end }} "
             f"for {config.exporter_down_for}.",
+        ),
+        _alert(
+            "HypertoolExporterJournalDown",
+            f"{c.JOURNAL_UP.name}{{{job}}} == 0",
+            config.journal_down_for,
+            "critical",
+            "A hypertool exporter cannot read its journal.",
+            "{{ $labels.instance }} has not been able to read its journal for "
+            f"{config.journal_down_for}; recorded events are not being applied.",
         ),
         _alert(
             "HypertoolExporterJournalLagging",

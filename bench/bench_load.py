@@ -1,0 +1,81 @@
+"""Load test on loopback: /metrics and /v1/events under concurrent clients.
+
+Eight scrapers and eight ingest writers (batches of 20 events) for 20 s
+against ``serve``; p99 latency of each endpoint against its median in the
+same run, and the error count (target: zero).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from common import Result
+from load import run_load
+
+TOKEN = "load-test-token-0123456789"
+
+
+def run(quick: bool = False) -> list[Result]:
+    seconds = 5 if quick else 20
+    with tempfile.TemporaryDirectory() as tmp:
+        port = 19_490
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hypertool_exporter.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--journal",
+                str(Path(tmp) / "journal.sqlite"),
+            ],
+            env={**os.environ, "HYPERTOOL_INGEST_TOKEN": TOKEN},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            report = run_load(port, TOKEN, seconds, scrapers=8, writers=8)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    results = []
+    for kind in ("metrics", "ingest"):
+        values = report.latencies[kind]
+        results.append(
+            Result(
+                f"load {seconds} s, 8+8 clients: {kind} p99 vs median ({len(values)} requests)",
+                report.p99(kind),
+                statistics.median(values),
+                "s",
+                "0 errors",
+                not report.errors,
+            )
+        )
+    results.append(
+        Result(
+            "load: errors / requests",
+            len(report.errors),
+            report.count("metrics") + report.count("ingest"),
+            "",
+            "0",
+            not report.errors,
+        )
+    )
+    return results

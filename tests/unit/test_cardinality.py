@@ -1,0 +1,51 @@
+"""A cardinality bomb: 100,000 distinct persona names keep series and memory bounded."""
+
+import tracemalloc
+
+from prometheus_client import CollectorRegistry
+
+from hypertool_exporter import catalog as c
+from hypertool_exporter.collector import MAX_CACHED_LABELS, PersonaMetricsCollector
+from hypertool_exporter.config import parse_config
+from hypertool_exporter.state import MAX_CACHED_PLANS
+
+CAP = 1000
+
+
+def bomb(collector: PersonaMetricsCollector, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        collector.record_token_usage(f"persona-{i}", "default", "gpt-4", 1, 1)
+        collector.record_llm_call(f"persona-{i}", "gpt-4", 0.1)
+    collector.state.drain()
+
+
+def test_label_cap_bounds_series_and_memory():
+    collector = PersonaMetricsCollector(
+        CollectorRegistry(),
+        config=parse_config("budgets:\n  default: {tokens: 10, period: daily}\n"),
+    )
+    bomb(collector, 0, 30_000)  # past every cache's cap
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    bomb(collector, 30_000, 100_000)
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    growth = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert growth < 2 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB for 70,000 new names"
+
+    state = collector.state
+    personas = {key[0] for key in state.counters[c.PERSONA_TOKENS.name]}
+    assert len(personas) == CAP + 1 and c.OVERFLOW_VALUE in personas
+    assert len(state.histograms[c.LLM_DURATION.name]) == CAP + 1
+    # Every folded value is counted (once per label occurrence).
+    assert state.guard.folded["persona"] == 2 * (100_000 - CAP)
+    # The overflow series still counts every token.
+    total = sum(v for k, v in state.counters[c.PERSONA_TOKENS.name].items() if k[3] == "input")
+    assert total == 100_000
+    assert len(state.budgets.usage) <= CAP + 1
+    assert len(collector._token_labels) <= MAX_CACHED_LABELS
+    assert len(state._token_plans) <= MAX_CACHED_PLANS
+    registry = collector.registry
+    assert registry.get_sample_value(c.LABEL_VALUES_FOLDED.name, {"label": "persona"}) == 2 * (
+        100_000 - CAP
+    )
