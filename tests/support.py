@@ -162,7 +162,7 @@ def deploy_prometheus_config(
 class PrometheusProcess:
     """A real Prometheus server (Debian package) with the given config."""
 
-    def __init__(self, workdir: Path, config: dict):
+    def __init__(self, workdir: Path, config: dict, extra_args: tuple[str, ...] = ()):
         binary = require_binary("prometheus")
         self.port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
@@ -178,6 +178,7 @@ class PrometheusProcess:
                 f"--config.file={self.config_path}",
                 f"--storage.tsdb.path={workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
+                *extra_args,
             ],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,

@@ -106,6 +106,9 @@ def _add_tokens(sub) -> None:
     tokens.add_argument("--input", dest="input_tokens", default="0", help="input tokens")
     tokens.add_argument("--output", dest="output_tokens", default="0", help="output tokens")
     tokens.add_argument("--chatmode", default=_env("CHATMODE", "default"))
+    tokens.add_argument(
+        "--trace-id", default=None, help="OpenTelemetry trace id, shown as the samples' exemplar"
+    )
     _journal_arg(tokens)
 
 
@@ -116,6 +119,9 @@ def _add_stage(sub) -> None:
     stage.add_argument("--persona", required=True)
     stage.add_argument("--seconds", required=True, help="stage duration in seconds")
     stage.add_argument("--gate", default="none", help="quality gate: passed, failed or none")
+    stage.add_argument(
+        "--trace-id", default=None, help="OpenTelemetry trace id, shown as the samples' exemplar"
+    )
     _journal_arg(stage)
 
 
@@ -126,6 +132,9 @@ def _add_llm(sub) -> None:
     llm.add_argument("--seconds", required=True, help="call latency in seconds")
     llm.add_argument(
         "--error", dest="error_type", default=None, help="error type when the call failed"
+    )
+    llm.add_argument(
+        "--trace-id", default=None, help="OpenTelemetry trace id, shown as the samples' exemplar"
     )
     _journal_arg(llm)
 
@@ -232,6 +241,7 @@ _FAST_SPECS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str | None, s
             "--output": ("output_tokens", None, "0"),
             "--chatmode": ("chatmode", "CHATMODE", "default"),
             "--journal": ("journal", "JOURNAL", None),
+            "--trace-id": ("trace_id", None, None),
         },
     ),
     "stage": (
@@ -241,6 +251,7 @@ _FAST_SPECS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str | None, s
             "--seconds": ("seconds", None, None),
             "--gate": ("gate", None, "none"),
             "--journal": ("journal", "JOURNAL", None),
+            "--trace-id": ("trace_id", None, None),
         },
     ),
     "llm": (
@@ -250,6 +261,7 @@ _FAST_SPECS: dict[str, tuple[tuple[str, ...], dict[str, tuple[str, str | None, s
             "--seconds": ("seconds", None, None),
             "--error": ("error_type", None, None),
             "--journal": ("journal", "JOURNAL", None),
+            "--trace-id": ("trace_id", None, None),
         },
     ),
 }
@@ -331,6 +343,7 @@ def _record(args: argparse.Namespace) -> int:
                     "chatmode": args.chatmode,
                     "input_tokens": args.input_tokens,
                     "output_tokens": args.output_tokens,
+                    "trace_id": args.trace_id,
                 }
             )
         elif args.command == "stage":
@@ -342,6 +355,7 @@ def _record(args: argparse.Namespace) -> int:
                     "persona": args.persona,
                     "duration_seconds": args.seconds,
                     "gate": gate,
+                    "trace_id": args.trace_id,
                 }
             )
         else:
@@ -351,6 +365,7 @@ def _record(args: argparse.Namespace) -> int:
                     "model": args.model,
                     "duration_seconds": args.seconds,
                     "error_type": args.error_type,
+                    "trace_id": args.trace_id,
                 }
             )
     except EventError as exc:
