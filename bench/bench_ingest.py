@@ -16,15 +16,12 @@ from __future__ import annotations
 import os
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from common import Result
+from common import Result, Serve
 
 from hypertool_exporter.events import TokensUsed
 from hypertool_exporter.journal import Journal
@@ -36,55 +33,6 @@ _PROBE = re.compile(
     r'^hypertool_persona_tokens_used_total\{[^}]*persona="probe"[^}]*\} (\S+)$', re.M
 )
 CONFIG = "limits: {max_label_values: 100000}\n"
-
-
-class Serve:
-    def __init__(self, journal: Path, port: int, config: Path):
-        self.port = port
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hypertool_exporter.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--journal",
-                str(journal),
-                "--config",
-                str(config),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=os.environ.copy(),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.scrape()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("serve did not start")
-
-    def scrape(self) -> str:
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.read().decode()
-
-    def applied(self) -> float:
-        match = _APPLIED.search(self.scrape())
-        return float(match.group(1)) if match else 0.0
-
-    def rss_bytes(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
 
 
 def _events(count: int, personas: int = 30) -> list[TokensUsed]:

@@ -7,16 +7,11 @@ same run, and the error count (target: zero).
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from common import Result
+from common import Result, Serve
 from load import run_load
 
 TOKEN = "load-test-token-0123456789"
@@ -25,36 +20,11 @@ TOKEN = "load-test-token-0123456789"
 def run(quick: bool = False) -> list[Result]:
     seconds = 5 if quick else 20
     with tempfile.TemporaryDirectory() as tmp:
-        port = 19_490
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hypertool_exporter.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--journal",
-                str(Path(tmp) / "journal.sqlite"),
-            ],
-            env={**os.environ, "HYPERTOOL_INGEST_TOKEN": TOKEN},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        serve = Serve(Path(tmp) / "journal.sqlite", 19_490, env={"HYPERTOOL_INGEST_TOKEN": TOKEN})
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            report = run_load(port, TOKEN, seconds, scrapers=8, writers=8)
+            report = run_load(serve.port, TOKEN, seconds, scrapers=8, writers=8)
         finally:
-            proc.terminate()
-            proc.wait(30)
+            serve.stop()
     results = []
     for kind in ("metrics", "ingest"):
         values = report.latencies[kind]

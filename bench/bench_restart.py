@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import Result
+from common import Result, serve_argv
 
 from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from hypertool_exporter.journal import Journal
@@ -66,16 +66,7 @@ def applied(port: int) -> float:
 def time_start(journal: Path, expected: int, port: int) -> float:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hypertool_exporter.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--journal",
-            str(journal),
-        ],
+        serve_argv(port, journal),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),

@@ -159,36 +159,56 @@ def deploy_prometheus_config(
     return config
 
 
-class PrometheusProcess:
-    """A real Prometheus server (Debian package) with the given config."""
+class _ConfiguredServer:
+    """A Debian-packaged server with a YAML config, on a free loopback port,
+    awaited until its ``/-/ready`` answers, and stopped cleanly."""
+
+    binary_name = ""
+    config_name = ""
 
     def __init__(self, workdir: Path, config: dict, extra_args: tuple[str, ...] = ()):
-        binary = require_binary("prometheus")
-        self.port = free_port()
-        workdir.mkdir(parents=True, exist_ok=True)
         import yaml
 
-        self.config_path = workdir / "prometheus.yml"
+        binary = require_binary(self.binary_name)
+        self.port = free_port()
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.config_path = workdir / self.config_name
         self.config_path.write_text(yaml.safe_dump(config))
-        self.log = workdir / "prometheus.log"
+        self.log = workdir / f"{self.binary_name}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={self.config_path}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                *extra_args,
-            ],
+            [binary, f"--config.file={self.config_path}", *self.args(workdir), *extra_args],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
-        wait_for(self._ready, 60, "Prometheus to be ready")
+        wait_for(self._ready, 60, f"{self.binary_name} to be ready")
+
+    def args(self, workdir: Path) -> list[str]:
+        raise NotImplementedError
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
-            raise AssertionError(f"prometheus exited: {self.log.read_text()[-2000:]}")
+            raise AssertionError(f"{self.binary_name} exited: {self.log.read_text()[-2000:]}")
         return http_get(f"http://127.0.0.1:{self.port}/-/ready", timeout=1)[0] == 200
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self._log_file.close()
+
+
+class PrometheusProcess(_ConfiguredServer):
+    """A real Prometheus server (Debian package) with the given config."""
+
+    binary_name = "prometheus"
+    config_name = "prometheus.yml"
+
+    def args(self, workdir: Path) -> list[str]:
+        return [
+            f"--storage.tsdb.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+        ]
 
     def api(self, path: str, **params: str) -> dict:
         import json
@@ -203,49 +223,19 @@ class PrometheusProcess:
     def query(self, expr: str) -> list[dict]:
         return self.api("query", query=expr)["result"]
 
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self._log_file.close()
 
-
-class AlertmanagerProcess:
+class AlertmanagerProcess(_ConfiguredServer):
     """A real Alertmanager (Debian package) with the given config, clustering off."""
 
-    def __init__(self, workdir: Path, config: dict):
-        binary = require_binary("prometheus-alertmanager")
-        self.port = free_port()
-        workdir.mkdir(parents=True, exist_ok=True)
-        import yaml
+    binary_name = "prometheus-alertmanager"
+    config_name = "alertmanager.yml"
 
-        self.config_path = workdir / "alertmanager.yml"
-        self.config_path.write_text(yaml.safe_dump(config))
-        self.log = workdir / "alertmanager.log"
-        self._log_file = open(self.log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={self.config_path}",
-                f"--storage.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )
-        wait_for(self._ready, 60, "Alertmanager to be ready")
-
-    def _ready(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"alertmanager exited: {self.log.read_text()[-2000:]}")
-        return http_get(f"http://127.0.0.1:{self.port}/-/ready", timeout=1)[0] == 200
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(30)
-        self._log_file.close()
+    def args(self, workdir: Path) -> list[str]:
+        return [
+            f"--storage.path={workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+        ]
 
 
 class WebhookReceiver:
