@@ -9,6 +9,7 @@ PORT   ?= 9464
 .PHONY: demo test lint unit e2e system-deps bundle bench clean
 
 $(STAMP): pyproject.toml
+	./scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

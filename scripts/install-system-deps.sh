@@ -9,6 +9,8 @@ command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose"
+# Debian's python3 lacks venv/ensurepip until python3-venv is installed.
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$missing python3-venv"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 echo "installing Debian packages:$missing"

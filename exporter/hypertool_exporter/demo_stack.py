@@ -8,6 +8,7 @@ directory, and stop with the demo.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 import urllib.request
@@ -65,6 +66,17 @@ def _ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
     return False
 
 
+def _available(host: str, port: int) -> int:
+    """``port`` when free, else any free port (say, a system Prometheus holds 9090)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+            return port
+        except OSError:
+            sock.bind((host, 0))
+            return sock.getsockname()[1]
+
+
 def start_stack(
     workdir: Path,
     exporter: str,
@@ -78,6 +90,8 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     prometheus = shutil.which("prometheus")
+    prometheus_port = _available(host, prometheus_port)
+    alertmanager_port = _available(host, alertmanager_port)
     am_address = f"{host}:{alertmanager_port}"
     if alertmanager:
         config = workdir / "alertmanager.yml"
