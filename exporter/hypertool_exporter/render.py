@@ -167,22 +167,33 @@ class FastExposition:
         self.renderer = StateRenderer(state)
         self.others = RegistryWithout(registry, state_collector)
         self._lock = threading.Lock()
-        #: openmetrics? -> (monotonic time the render started, body, content type)
+        #: openmetrics? -> (monotonic time the render started, body, content type),
+        #: kept only while other scrapes wait, so an idle exporter holds no body.
         self._last: dict[bool, tuple[float, bytes, str]] = {}
+        self._waiting = 0
+        self._count_lock = threading.Lock()
 
     def render(self, openmetrics: bool) -> tuple[bytes, str]:
         """One render at a time; scrapes that arrived before a render started
         share its result, so a burst of concurrent scrapes costs about two
         renders instead of one each, and never sees data older than its request."""
         arrived = time.monotonic()
-        with self._lock:
-            last = self._last.get(openmetrics)
-            if last is not None and last[0] >= arrived:
-                return last[1], last[2]
-            started = time.monotonic()
-            body, content_type = self._render(openmetrics)
-            self._last[openmetrics] = (started, body, content_type)
-            return body, content_type
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            with self._lock:
+                last = self._last.get(openmetrics)
+                if last is not None and last[0] >= arrived:
+                    return last[1], last[2]
+                started = time.monotonic()
+                body, content_type = self._render(openmetrics)
+                self._last[openmetrics] = (started, body, content_type)
+                return body, content_type
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self._last.clear()
 
     def _render(self, openmetrics: bool) -> tuple[bytes, str]:
         if openmetrics:

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from . import tracing
 from .events import EventError
@@ -127,36 +128,36 @@ class WorkflowTracer:
             **tracing.identity_attributes(persona, chatmode),
         }
         started = time.perf_counter()
-        handle: Stage | None = None
+        # start_span + attach rather than start_as_current_span: two fewer
+        # generator-based context managers on a path measured in microseconds.
+        span = tracing.get_tracer().start_span(f"stage {stage_name}", attributes=attributes)
+        context_token = otel_context.attach(set_span_in_context(span))
+        handle = Stage(stage_name, persona, span)
+        handle.passed = passed
         error: BaseException | None = None
         try:
-            with tracing.get_tracer().start_as_current_span(
-                f"stage {stage_name}",
-                attributes=attributes,
-            ) as span:
-                handle = Stage(stage_name, persona, span)
-                handle.passed = passed
-                try:
-                    yield handle
-                except BaseException as exc:
-                    error = exc
-                    handle.passed = False
-                    raise
-                finally:
-                    if handle.passed is not None:
-                        span.set_attribute(
-                            "hypertool.quality_gate.result", "passed" if handle.passed else "failed"
-                        )
-                    if handle.passed is False and error is None:
-                        span.set_status(Status(StatusCode.ERROR, "quality gate failed"))
-                    trace_id = _trace_id(span)
+            yield handle
+        except BaseException as exc:
+            error = exc
+            handle.passed = False
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:200]))
+            raise
         finally:
+            if handle.passed is not None:
+                span.set_attribute(
+                    "hypertool.quality_gate.result", "passed" if handle.passed else "failed"
+                )
+            if handle.passed is False and error is None:
+                span.set_status(Status(StatusCode.ERROR, "quality gate failed"))
+            trace_id = _trace_id(span)
+            span.end()
+            otel_context.detach(context_token)
             tracing.current_chatmode.reset(chatmode_token)
             tracing.current_persona.reset(persona_token)
-            if handle is not None:
-                self._record(
-                    stage_name, persona, time.perf_counter() - started, handle.passed, trace_id
-                )
+            self._record(
+                stage_name, persona, time.perf_counter() - started, handle.passed, trace_id
+            )
 
     def trace_stage(
         self,

@@ -115,3 +115,31 @@ def test_fast_exposition_skips_only_the_state_collector(example_config):
     assert content_type.startswith("text/plain; version=0.0.4")
     text = body.decode()
     assert text.count("# TYPE hypertool_persona_tokens_used_total counter") == 1
+
+
+def test_concurrent_scrapes_share_renders_and_nothing_stays_cached(example_config):
+    import threading
+    import time
+
+    collector, registry = make(example_config)
+    exposition = FastExposition(collector.state, registry, collector._state_collector)
+    renders = []
+    real = exposition._render
+
+    def slow_render(openmetrics):
+        renders.append(time.monotonic())
+        time.sleep(0.2)
+        return real(openmetrics)
+
+    exposition._render = slow_render
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(exposition.render(False))) for _ in range(12)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 12 and all(body for body, _ in results)
+    assert len(renders) <= 3  # a burst costs about two renders, not twelve
+    assert exposition._last == {}  # idle: no body kept in memory
