@@ -241,6 +241,7 @@ LABEL_VALUES_FOLDED = _spec(
     f"Label values replaced by {OVERFLOW_VALUE!r} because the label reached its cap of "
     "distinct values.",
     ("label",),
+    closed_values={"label": ("persona", "chatmode", "model", "workflow", "stage")},
     group="exporter",
 )
 

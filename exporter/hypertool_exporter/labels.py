@@ -7,9 +7,10 @@ fold counts them, so the overflow is visible instead of silent.
 
 from __future__ import annotations
 
+from . import catalog as c
 from .catalog import OVERFLOW_VALUE
 
-GUARDED_KINDS = ("persona", "chatmode", "model", "workflow", "stage")
+GUARDED_KINDS = c.LABEL_VALUES_FOLDED.closed_values["label"]
 
 
 class LabelGuard:

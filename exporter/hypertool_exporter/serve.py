@@ -82,7 +82,13 @@ def _clock():
     raw = os.environ.get("HYPERTOOL_CLOCK_OFFSET_SECONDS")
     if not raw:
         return time.time
-    offset = float(raw)
+    try:
+        offset = float(raw)
+    except ValueError:
+        raise SystemExit(
+            f"hypertool-exporter: error: HYPERTOOL_CLOCK_OFFSET_SECONDS: must be a number of "
+            f"seconds (got {raw!r})"
+        ) from None
     return lambda: time.time() + offset
 
 
