@@ -155,3 +155,50 @@ def test_openmetrics_negotiation(registry, example_config):
     assert families["hypertool_persona_cost_usd"].unit == "usd"
     assert families["hypertool_exporter_build"].type == "info"
     assert status == 200 and "/metrics" in landing
+
+
+def test_journalled_collector_survives_a_restart(example_config, tmp_path):
+    journal = tmp_path / "app.sqlite"
+    first = PersonaMetricsCollector(config=example_config, journal=journal)
+    first.record_token_usage("backend-engineer", "implement", "gpt-4", 600, 250)
+    first.switch_persona(None, "backend-engineer", "implement")
+    first.close()  # final snapshot
+
+    second = PersonaMetricsCollector(config=example_config, journal=journal)
+    try:
+        second.record_token_usage("backend-engineer", "implement", "gpt-4", 100, 0)
+        wait_for(
+            lambda: (
+                second.registry.get_sample_value(
+                    "hypertool_persona_token_budget_used",
+                    {"persona": "backend-engineer", "period": "daily"},
+                )
+                == 950
+            ),
+            what="the restored state plus the new event",
+        )
+        assert (
+            second.registry.get_sample_value(
+                "hypertool_persona_switches_total",
+                {"from_persona": "none", "to_persona": "backend-engineer", "chatmode": "implement"},
+            )
+            == 1
+        )
+    finally:
+        second.close()
+
+
+def test_demo_traffic_covers_every_event_and_stays_ordered_per_session():
+    from hypertool_exporter.demo import TrafficGenerator
+
+    events = TrafficGenerator(seed=1).backlog(NOW, 50)
+    assert {type(e).TYPE for e in events} == set(c.EVENT_TYPES)
+    last: dict[str, float] = {}
+    for event in events:
+        session = getattr(event, "session", None)
+        if session is not None:
+            assert event.ts >= last.get(session, 0.0)
+            last[session] = event.ts
+    assert any(getattr(e, "gate", None) == "failed" for e in events)
+    assert any(getattr(e, "error_type", None) for e in events)
+    assert TrafficGenerator(seed=1).backlog(NOW, 50) == events  # deterministic
