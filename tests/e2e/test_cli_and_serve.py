@@ -185,6 +185,20 @@ def test_http_ingest_is_all_or_nothing_and_needs_the_token(tmp_path, config_file
         assert body["field"] == "[1].input_tokens" and body["value"] == -3
         status, body = post(exporter.port, [good, good], token=TOKEN)
         assert (status, body) == (202, {"accepted": 2})
+        # Bytes that are not UTF-8, and a lone surrogate, are refused by name.
+        raw = urllib.request.Request(
+            f"http://127.0.0.1:{exporter.port}/v1/events",
+            method="POST",
+            data=b'{"type": "tokens_used", "persona": "\xff\xfe", "model": "m"}',
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        try:
+            urllib.request.urlopen(raw, timeout=5)
+            raise AssertionError("accepted bytes that are not UTF-8")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 400 and json.loads(exc.read())["field"] == "body"
+        status, body = post(exporter.port, {**good, "persona": "\udcff"}, token=TOKEN)
+        assert status == 400 and body["field"] == "persona" and "UTF-8" in body["error"]
         values = wait_for(
             lambda: (
                 (v := exporter.scrape())
@@ -198,8 +212,9 @@ def test_http_ingest_is_all_or_nothing_and_needs_the_token(tmp_path, config_file
             sample(values, "hypertool_persona_token_budget_used", period="daily", **BACKEND) == 200
         )
         assert (
-            sample(values, "hypertool_exporter_events_rejected_total", reason="invalid_field") == 1
+            sample(values, "hypertool_exporter_events_rejected_total", reason="invalid_field") == 2
         )
+        assert sample(values, "hypertool_exporter_events_rejected_total", reason="malformed") == 1
     finally:
         exporter.stop()
 
