@@ -26,9 +26,6 @@ from common import Result, Serve
 from hypertool_exporter.events import TokensUsed
 from hypertool_exporter.journal import Journal
 
-_APPLIED = re.compile(
-    r'^hypertool_exporter_events_applied_total\{type="tokens_used"\} (\S+)$', re.M
-)
 _PROBE = re.compile(
     r'^hypertool_persona_tokens_used_total\{[^}]*persona="probe"[^}]*\} (\S+)$', re.M
 )

@@ -29,20 +29,10 @@ from prometheus_client.utils import floatToGoString
 from . import __version__
 from . import catalog as c
 from .budgets import period_end
-from .state import LabelKey, MetricState
+from .state import MetricState
 
 #: An exemplar as stored in the state: (trace id, value, time).
 RawExemplar = tuple[str, float, float]
-
-BUDGET_SPECS = (
-    c.BUDGET_LIMIT,
-    c.BUDGET_USED,
-    c.BUDGET_REMAINING,
-    c.BUDGET_RESET,
-    c.COST_BUDGET_LIMIT,
-    c.COST_BUDGET_USED,
-    c.COST_BUDGET_REMAINING,
-)
 
 
 @dataclass
@@ -181,4 +171,4 @@ class StateCollector(Collector):
             yield to_metric(family)
 
 
-__all__ = ["Family", "LabelKey", "StateCollector", "take_snapshot", "to_metric"]
+__all__ = ["Family", "StateCollector", "take_snapshot", "to_metric"]
