@@ -107,11 +107,7 @@ class _Call:
             span.set_attribute("gen_ai.response.model", self.response_model)
         if self.completion:
             span.set_attribute("gen_ai.completion", "".join(self.completion)[:MAX_CAPTURED_CHARS])
-        trace_id = (
-            format(span.get_span_context().trace_id, "032x")
-            if span.get_span_context().is_valid
-            else None
-        )
+        trace_id = tracing.trace_id_of(span)
         span.end()
         self.detach()
         known = self.usage.known

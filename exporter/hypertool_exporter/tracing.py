@@ -199,12 +199,18 @@ def capture_content() -> bool:
     return _state.capture_content
 
 
-def current_trace_id() -> str | None:
-    """Hex trace id of the current span, or None outside a recorded span."""
-    context = trace.get_current_span().get_span_context()
+def trace_id_of(span: trace.Span) -> str | None:
+    """Hex trace id of a recorded span, for exemplars; None for a no-op span or one
+    that is not sampled (its trace is never exported, so a link would be dead)."""
+    context = span.get_span_context()
     if not context.is_valid or not context.trace_flags.sampled:
         return None
     return format(context.trace_id, "032x")
+
+
+def current_trace_id() -> str | None:
+    """Hex trace id of the current span, or None outside a recorded span."""
+    return trace_id_of(trace.get_current_span())
 
 
 def flush(timeout_millis: int = 10_000) -> bool:

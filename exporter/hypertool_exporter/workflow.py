@@ -150,7 +150,7 @@ class WorkflowTracer:
                 )
             if handle.passed is False and error is None:
                 span.set_status(Status(StatusCode.ERROR, "quality gate failed"))
-            trace_id = _trace_id(span)
+            trace_id = tracing.trace_id_of(span)
             span.end()
             otel_context.detach(context_token)
             tracing.current_chatmode.reset(chatmode_token)
@@ -205,11 +205,6 @@ class WorkflowTracer:
             )
         except EventError as exc:  # never break the workflow over its metrics
             log.warning("stage not recorded: %s", exc)
-
-
-def _trace_id(span: Span) -> str | None:
-    context = span.get_span_context()
-    return format(context.trace_id, "032x") if context.is_valid else None
 
 
 __all__ = ["Stage", "WorkflowTracer"]
