@@ -90,6 +90,19 @@ class _Call:
         if tracing.capture_content() and response is not None:
             self.completion.append(str(response))
 
+    def complete(self, result: Any, *, async_streams: bool) -> Any:
+        """Hand back the call's result: a stream is wrapped and the call finishes
+        when it is exhausted; anything else finishes the call now."""
+        if async_streams and _is_async_stream(result):
+            self.detach()
+            return _observed_async_stream(result, self)
+        if _is_stream(result):
+            self.detach()
+            return _observed_stream(result, self)
+        self.observe(result)
+        self.finish()
+        return result
+
     def finish(self, error: BaseException | None = None) -> None:
         duration = time.perf_counter() - self.started
         span = self.span
@@ -166,12 +179,7 @@ class ObservableLLM:
         except BaseException as exc:
             call.finish(exc)
             raise
-        if _is_stream(result):
-            call.detach()
-            return _observed_stream(result, call)
-        call.observe(result)
-        call.finish()
-        return result
+        return call.complete(result, async_streams=False)
 
 
 class AsyncObservableLLM(ObservableLLM):
@@ -184,15 +192,7 @@ class AsyncObservableLLM(ObservableLLM):
         except BaseException as exc:
             call.finish(exc)
             raise
-        if _is_async_stream(result):
-            call.detach()
-            return _observed_async_stream(result, call)
-        if _is_stream(result):
-            call.detach()
-            return _observed_stream(result, call)
-        call.observe(result)
-        call.finish()
-        return result
+        return call.complete(result, async_streams=True)
 
 
 def _observed_stream(stream: Iterator, call: _Call) -> Iterator:
