@@ -29,11 +29,11 @@ from .events import (
     trace_id_value,
 )
 from .exposition import StateCollector
-from .journal import Journal
 from .render import FastExposition
 from .server import ExporterHTTPServer
 from .state import MetricState
 from .tailer import JournalTailer
+from .writer import JournalWriter
 
 DEFAULT_PORT = 9464
 #: Raw label combinations whose validated form is cached per recording method.
@@ -65,20 +65,18 @@ class PersonaMetricsCollector:
         self.registry.register(self._state_collector)
         self._clock = clock
         self._server: ExporterHTTPServer | None = None
-        self._journal: Journal | None = None
-        self._journal_lock = threading.Lock()
+        self._writer: JournalWriter | None = None
         self.tailer: JournalTailer | None = None
-        # Exemplars need the current span; look it up only once tracing is in use.
-        self._tracing = tracing
         self._meter_provider = None
         # Raw label values seen before -> their validated form (in-process only).
         self._token_labels: dict[tuple, tuple[str, str, str]] = {}
         self._token_queue = self.state.token_queue
         self._queue_tokens = self._token_queue.append
+        # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing_state = tracing._state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
-            self._journal = Journal(journal)
+            self._writer = JournalWriter(journal, open_now=True)
             self.tailer = JournalTailer(self.state, journal)
             self.tailer.start()
 
@@ -86,11 +84,10 @@ class PersonaMetricsCollector:
 
     def record(self, event: Event) -> None:
         """Record a validated event: fold it now, or append it to the journal."""
-        if self._journal is None:
+        if self._writer is None:
             self.state.apply(event)
         else:
-            with self._journal_lock:
-                self._journal.append([event])
+            self._writer([event])
 
     def _parsed(self, parse: Callable[[], Event]) -> Event:
         try:
@@ -108,7 +105,7 @@ class PersonaMetricsCollector:
         return tracing.current_trace_id()
 
     def _cache(self, cache: dict, raw: tuple, validated: tuple) -> None:
-        if self._journal is None and len(cache) < MAX_CACHED_LABELS:
+        if self._writer is None and len(cache) < MAX_CACHED_LABELS:
             cache[raw] = validated
 
     def switch_persona(
@@ -311,9 +308,9 @@ class PersonaMetricsCollector:
             self._server = None
         if self.tailer is not None:
             self.tailer.stop()
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 _default: PersonaMetricsCollector | None = None

@@ -13,21 +13,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 from .config import Config
-from .events import Event
 from .exposition import StateCollector
-from .journal import Journal, JournalError, default_journal_path
+from .journal import JournalError, default_journal_path
 from .render import FastExposition
 from .server import ExporterHTTPServer
 from .state import MetricState
 from .tailer import JournalTailer
 from .webconfig import WebConfig
+from .writer import JournalWriter
 
 log = logging.getLogger("hypertool_exporter")
 
@@ -42,34 +41,6 @@ def build_exposition(state: MetricState) -> tuple[CollectorRegistry, FastExposit
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     return registry, FastExposition(state, registry, state_collector)
-
-
-class JournalIngest:
-    """Appends ingested batches to the journal in one transaction each.
-
-    The journal is opened on first use (and again after a failure), so a
-    journal that is broken at start-up does not stop the exporter.
-    """
-
-    def __init__(self, path: Path):
-        self._path = path
-        self._journal: Journal | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self, events: Sequence[Event]) -> None:
-        with self._lock:
-            if self._journal is None:
-                self._journal = Journal(self._path)
-            try:
-                self._journal.append(events)
-            except JournalError:
-                self._journal.close()
-                self._journal = None
-                raise
-
-    def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
 
 
 def _clock():
@@ -126,7 +97,8 @@ def run_server(
         log.error("journal unusable, serving without it and retrying: %s", exc)
         tailer.mark_down()
     token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
-    ingest = JournalIngest(path)
+    # Opened on first use, so a journal broken at start-up does not stop serving.
+    ingest = JournalWriter(path)
     try:
         registry, exposition = build_exposition(state)
         server = ExporterHTTPServer(

@@ -1,0 +1,45 @@
+"""Appends from many threads of one process to a journal, through one connection.
+
+The HTTP ingest of ``serve`` and the journalled in-process collector both
+write this way. A failed append closes the connection; the next append opens
+it again, so a journal that was briefly unusable does not stay broken.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from .events import Event
+from .journal import Journal, JournalError
+
+
+class JournalWriter:
+    """Thread-safe appends of event batches, one transaction each.
+
+    ``open_now`` opens the journal at once, so a bad path fails at start-up;
+    otherwise it is opened on first use.
+    """
+
+    def __init__(self, path: str | Path, *, open_now: bool = False):
+        self._path = path
+        self._journal: Journal | None = Journal(path) if open_now else None
+        self._lock = threading.Lock()
+
+    def __call__(self, events: Sequence[Event]) -> None:
+        with self._lock:
+            if self._journal is None:
+                self._journal = Journal(self._path)
+            try:
+                self._journal.append(events)
+            except JournalError:
+                self._journal.close()
+                self._journal = None
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
