@@ -67,21 +67,6 @@ class PanelSpec:
     time_from: str | None = None
 
 
-def _targets(queries: list[Query]) -> list[g.Target]:
-    targets = []
-    for index, q in enumerate(queries):
-        target = g.Target(
-            expr=q.expr,
-            legendFormat=q.legend,
-            refId=chr(ord("A") + index),
-            instant=q.instant,
-            format=q.fmt,
-            datasource=DS,
-        )
-        targets.append(target)
-    return targets
-
-
 def _field_defaults(spec: PanelSpec) -> dict[str, Any]:
     defaults: dict[str, Any] = {"unit": spec.unit}
     defaults["thresholds"] = spec.thresholds or _steps((GREEN, None))
@@ -118,7 +103,9 @@ def build(spec: PanelSpec, pos: g.GridPos, panel_id: int) -> g.Panel:
         "title": spec.title,
         "description": spec.description,
         "dataSource": DS,
-        "targets": _targets(spec.queries),
+        # Targets come from _target_json (extraJson): grafanalib's Target
+        # carries fields of old Grafana versions.
+        "targets": [],
         "gridPos": pos,
         "id": panel_id,
         "timeFrom": spec.time_from,
