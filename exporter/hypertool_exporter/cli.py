@@ -280,11 +280,8 @@ def _fast_parse(argv: list[str]):
 
     positionals, options = _FAST_SPECS[argv[0]]
     values: dict[str, str | None] = {
-        dest: _env(env) if env else None for dest, env, _ in options.values()
+        dest: _env(env, default) if env else default for dest, env, default in options.values()
     }
-    for dest, _env_name, default in options.values():
-        if values[dest] is None:
-            values[dest] = default
     given: list[str] = []
     args = argv[1:]
     i = 0
