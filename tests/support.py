@@ -20,6 +20,17 @@ T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "hypertool_exporter.cli"]
+#: The README's example: 600 input and 250 output tokens of gpt-4 (0.033 USD).
+EXAMPLE_TOKENS = (
+    "tokens",
+    "backend-engineer",
+    "--model",
+    "gpt-4",
+    "--input",
+    "600",
+    "--output",
+    "250",
+)
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from support import ExporterProcess, run_cli, sample, wait_for
+from support import EXAMPLE_TOKENS, ExporterProcess, run_cli, sample, wait_for
 
 BACKEND = {"persona": "backend-engineer"}
 
@@ -16,14 +16,7 @@ def record_example(journal):
     env = {"HYPERTOOL_JOURNAL": str(journal)}
     run_cli("switch", "backend-engineer", "--chatmode", "implement", env=env)
     run_cli(
-        "tokens",
-        "backend-engineer",
-        "--model",
-        "gpt-4",
-        "--input",
-        "600",
-        "--output",
-        "250",
+        *EXAMPLE_TOKENS,
         "--chatmode",
         "implement",
         env=env,

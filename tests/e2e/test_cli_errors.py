@@ -2,7 +2,7 @@
 
 import pytest
 
-from support import run_cli
+from support import EXAMPLE_TOKENS, run_cli
 
 
 @pytest.mark.parametrize(
@@ -70,14 +70,7 @@ def test_stats_reads_the_journal_alone(tmp_path, config_file):
     env = {"HYPERTOOL_JOURNAL": str(tmp_path / "journal.sqlite")}
     run_cli("switch", "backend-engineer", env=env)
     run_cli(
-        "tokens",
-        "backend-engineer",
-        "--model",
-        "gpt-4",
-        "--input",
-        "600",
-        "--output",
-        "250",
+        *EXAMPLE_TOKENS,
         env=env,
     )
     run_cli(

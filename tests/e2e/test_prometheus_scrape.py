@@ -3,6 +3,7 @@
 import time
 
 from support import (
+    EXAMPLE_TOKENS,
     ExporterProcess,
     PrometheusProcess,
     deploy_prometheus_config,
@@ -15,14 +16,7 @@ def test_prometheus_scrapes_the_exporter(tmp_path, config_file):
     journal = tmp_path / "journal.sqlite"
     env = {"HYPERTOOL_JOURNAL": str(journal)}
     run_cli(
-        "tokens",
-        "backend-engineer",
-        "--model",
-        "gpt-4",
-        "--input",
-        "600",
-        "--output",
-        "250",
+        *EXAMPLE_TOKENS,
         env=env,
     )
     exporter = ExporterProcess(journal, config_file)
