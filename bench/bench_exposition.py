@@ -22,9 +22,9 @@ from common import Result, per_call
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.exposition import generate_latest
 
-from hypertool_exporter.collector import PersonaMetricsCollector
-from hypertool_exporter.config import parse_config
-from hypertool_exporter.render import StateRenderer
+from hypertool_exporter.exposition.textformat import StateRenderer
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.model.config import parse_config
 
 CONFIG = """
 budgets:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from common import Result, Serve
 
-from hypertool_exporter.events import TokensUsed
-from hypertool_exporter.journal import Journal
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.events import TokensUsed
 
 _PROBE = re.compile(
     r'^hypertool_persona_tokens_used_total\{[^}]*persona="probe"[^}]*\} (\S+)$', re.M

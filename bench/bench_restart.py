@@ -20,10 +20,15 @@ from pathlib import Path
 
 from common import Result, serve_argv
 
-from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from hypertool_exporter.journal import Journal
-from hypertool_exporter.state import MetricState
-from hypertool_exporter.tailer import JournalTailer
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.tailer import JournalTailer
+from hypertool_exporter.model.events import (
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+)
 
 TARGET_SECONDS = 3.0
 

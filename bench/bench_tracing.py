@@ -14,9 +14,9 @@ from common import Result, per_call
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from hypertool_exporter import tracing
-from hypertool_exporter.collector import PersonaMetricsCollector
-from hypertool_exporter.workflow import WorkflowTracer
+from hypertool_exporter.instrument import tracing
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.instrument.workflow import WorkflowTracer
 
 TARGET_US = 50.0
 

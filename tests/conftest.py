@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry
 
-from hypertool_exporter.config import parse_config
+from hypertool_exporter.model.config import parse_config
 
 EXAMPLE_CONFIG = """\
 budgets:

@@ -1,16 +1,21 @@
 """hypertool-exporter: Prometheus metrics and traces for LLM persona systems.
 
-Heavy modules load on first use: ``import hypertool_exporter`` and the
-recording CLI commands stay fast and never import prometheus_client.
+The public API is re-exported here and loaded on first use, so ``import
+hypertool_exporter`` and the recording CLI commands stay fast and never
+import prometheus_client or OpenTelemetry. The subpackages are the data path:
+``model`` (events, catalog, budgets, pricing, config) -> ``journal`` -> ``fold``
+-> ``exposition`` / ``http``; ``instrument`` and ``cli`` produce events,
+``app`` wires one exporter together, ``bundle`` generates the shipped files.
 """
 
 from __future__ import annotations
 
+from ._version import __version__
+
 TYPE_CHECKING = False
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "Config",
     "ObservableLLM",
     "PersonaMetricsCollector",
     "WorkflowTracer",
@@ -18,24 +23,29 @@ __all__ = [
     "flush",
     "get_persona_metrics_collector",
     "init_tracing",
+    "load_config",
     "observe_llm",
 ]
 
+#: Public name -> the module that defines it.
 _LAZY = {
-    "PersonaMetricsCollector": "collector",
-    "get_persona_metrics_collector": "collector",
-    "ObservableLLM": "llm",
-    "observe_llm": "llm",
-    "WorkflowTracer": "workflow",
-    "init_tracing": "tracing",
-    "flush": "tracing",
+    "PersonaMetricsCollector": "instrument.collector",
+    "get_persona_metrics_collector": "instrument.collector",
+    "ObservableLLM": "instrument.llm",
+    "observe_llm": "instrument.llm",
+    "WorkflowTracer": "instrument.workflow",
+    "init_tracing": "instrument.tracing",
+    "flush": "instrument.tracing",
+    "Config": "model.config",
+    "load_config": "model.config",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .collector import PersonaMetricsCollector, get_persona_metrics_collector
-    from .llm import ObservableLLM, observe_llm
-    from .tracing import flush, init_tracing
-    from .workflow import WorkflowTracer
+    from .instrument.collector import PersonaMetricsCollector, get_persona_metrics_collector
+    from .instrument.llm import ObservableLLM, observe_llm
+    from .instrument.tracing import flush, init_tracing
+    from .instrument.workflow import WorkflowTracer
+    from .model.config import Config, load_config
 
 
 def __getattr__(name: str) -> object:

@@ -9,10 +9,7 @@ UTC midnight (HYPERTOOL_CLOCK_OFFSET_SECONDS), so the reset comes within the tes
 import time
 
 import yaml
-
-from hypertool_exporter.budgets import period_end
-from hypertool_exporter.bundle.rules import fast_config, render_rules
-from support import (
+from harness.support import (
     REPO,
     AlertmanagerProcess,
     ExporterProcess,
@@ -22,6 +19,9 @@ from support import (
     run_cli,
     wait_for,
 )
+
+from hypertool_exporter.bundle.rules import fast_config, render_rules
+from hypertool_exporter.model.budgets import period_end
 
 SECONDS_BEFORE_MIDNIGHT = 40
 

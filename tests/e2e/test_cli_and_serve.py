@@ -6,8 +6,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-
-from support import EXAMPLE_TOKENS, ExporterProcess, run_cli, sample, wait_for
+from harness.support import EXAMPLE_TOKENS, ExporterProcess, run_cli, sample, wait_for
 
 BACKEND = {"persona": "backend-engineer"}
 

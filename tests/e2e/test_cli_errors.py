@@ -1,8 +1,7 @@
 """Bad input and unusable journals give clear errors and non-zero exits."""
 
 import pytest
-
-from support import EXAMPLE_TOKENS, run_cli
+from harness.support import EXAMPLE_TOKENS, run_cli
 
 
 @pytest.mark.parametrize(

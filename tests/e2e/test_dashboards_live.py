@@ -5,10 +5,8 @@ import subprocess
 import time
 
 import pytest
-from dashboard_queries import DASHBOARD_FILES, load, panel_queries, substitute
-
-from hypertool_exporter.bundle.rules import fast_config, render_rules
-from support import (
+from harness.dashboard_queries import DASHBOARD_FILES, load, panel_queries, substitute
+from harness.support import (
     CLI,
     PrometheusProcess,
     deploy_prometheus_config,
@@ -16,6 +14,8 @@ from support import (
     http_get,
     wait_for,
 )
+
+from hypertool_exporter.bundle.rules import fast_config, render_rules
 
 RATE_INTERVAL = "10s"  # Grafana's $__rate_interval for a 1 s scrape and a short range
 

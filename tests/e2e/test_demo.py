@@ -6,7 +6,7 @@ import re
 import subprocess
 import urllib.request
 
-from support import CLI, free_port, require_binary, wait_for
+from harness.support import CLI, free_port, require_binary, wait_for
 
 
 def test_demo_stack_serves_and_is_scraped(tmp_path):

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 
-from support import ExporterProcess, sample, wait_for
+from harness.support import ExporterProcess, sample, wait_for
 
 WORKERS = 8
 PER_WORKER = 250
@@ -15,7 +15,7 @@ PER_WORKER = 250
 # connection (a fresh interpreter per event would take minutes on 2 cores).
 WORKER = """
 import sys
-from hypertool_exporter.cli import main
+from hypertool_exporter.cli.main import main
 journal, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for i in range(count):
     code = main(["tokens", f"persona-{worker}", "--model", "gpt-4", "--input", "3",

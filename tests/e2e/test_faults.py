@@ -13,9 +13,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from harness.support import CLI, ExporterProcess, http_get, run_cli, sample, samples, wait_for
 
-from hypertool_exporter.journal import Journal
-from support import CLI, ExporterProcess, http_get, run_cli, sample, samples, wait_for
+from hypertool_exporter.journal.store import Journal
 
 TOKEN = "fault-test-token-0123456789"
 
@@ -182,8 +182,8 @@ def test_sigkill_during_ingest_loses_nothing_acknowledged(tmp_path):
 
 WRITER = """
 import sys
-from hypertool_exporter.events import TokensUsed
-from hypertool_exporter.journal import Journal
+from hypertool_exporter.model.events import TokensUsed
+from hypertool_exporter.journal.store import Journal
 path, total = sys.argv[1], int(sys.argv[2])
 with Journal(path) as journal:
     for start in range(0, total, 500):

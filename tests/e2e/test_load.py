@@ -1,9 +1,8 @@
 """A shortened load test (the full one is `python bench/run.py load`): concurrent
 scrapes and ingest batches on loopback, zero errors, every event applied."""
 
+from harness.support import ExporterProcess, sample, wait_for
 from load import run_load
-
-from support import ExporterProcess, sample, wait_for
 
 TOKEN = "load-test-token-0123456789"
 

@@ -2,7 +2,7 @@
 
 import time
 
-from support import (
+from harness.support import (
     EXAMPLE_TOKENS,
     ExporterProcess,
     PrometheusProcess,

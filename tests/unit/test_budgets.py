@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hypertool_exporter.budgets import Budget, BudgetBook, period_end, period_start
+from hypertool_exporter.model.budgets import Budget, BudgetBook, period_end, period_start
 
 
 def ts(*args) -> float:

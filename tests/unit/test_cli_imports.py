@@ -6,7 +6,7 @@ import sys
 
 PROBE = """
 import json, sys
-from hypertool_exporter.cli import main
+from hypertool_exporter.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted({m.split(".")[0] for m in sys.modules}
                & {"prometheus_client", "opentelemetry", "yaml", "grafanalib", "argparse",
@@ -57,7 +57,7 @@ def test_recording_commands_import_nothing_heavy(tmp_path):
 
 
 def test_fast_parser_and_argparse_agree():
-    from hypertool_exporter import cli
+    from hypertool_exporter.cli import main as cli
 
     argv = ["stage", "wf", "st", "--persona", "qa", "--seconds=3", "--journal", "x.sqlite"]
     fast = vars(cli._fast_parse(argv))

@@ -1,11 +1,11 @@
 import pytest
+from harness.support import http_get, wait_for
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
 
-from hypertool_exporter import catalog as c
-from hypertool_exporter.collector import PersonaMetricsCollector
-from hypertool_exporter.events import EventError
-from support import http_get, wait_for
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.model import catalog as c
+from hypertool_exporter.model.events import EventError
 
 NOW = 1_795_000_000.0  # a fixed clock: 2026-11-18
 
@@ -189,7 +189,7 @@ def test_journalled_collector_survives_a_restart(example_config, tmp_path):
 
 
 def test_demo_traffic_covers_every_event_and_stays_ordered_per_session():
-    from hypertool_exporter.demo import TrafficGenerator
+    from hypertool_exporter.cli.demo import TrafficGenerator
 
     events = TrafficGenerator(seed=1).backlog(NOW, 50)
     assert {type(e).TYPE for e in events} == set(c.EVENT_TYPES)

@@ -5,8 +5,7 @@ import re
 import subprocess
 
 import yaml
-
-from support import REPO, require_binary
+from harness.support import REPO, require_binary
 
 COMPOSE = REPO / "docker-compose.observability.yml"
 

@@ -1,7 +1,7 @@
 import pytest
 
-from hypertool_exporter.budgets import Budget
-from hypertool_exporter.config import ConfigError, load_config, parse_config
+from hypertool_exporter.model.budgets import Budget
+from hypertool_exporter.model.config import ConfigError, load_config, parse_config
 
 
 def test_example_config(example_config):

@@ -4,11 +4,12 @@ and parsed by Grafana's own published models (grafana-foundation-sdk)."""
 import re
 
 import pytest
-from dashboard_queries import DASHBOARD_FILES, load, panel_queries
 from grafana_foundation_sdk.cog import plugins
 from grafana_foundation_sdk.models import dashboard as sdk
+from harness import promql_lint as lint
+from harness.dashboard_queries import DASHBOARD_FILES, load, panel_queries
 
-from hypertool_exporter.bundle import dashboards, lint, rules
+from hypertool_exporter.bundle import dashboards, rules
 
 MODERN_TYPES = {"timeseries", "stat", "gauge", "bargauge", "piechart", "heatmap", "table"}
 RECORDED = {r["record"] for r in rules.recording_rules(rules.RulesConfig())}

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from hypertool_exporter.events import (
+from hypertool_exporter.model.events import (
     EventError,
     PersonaSwitched,
     StageFinished,

@@ -1,7 +1,8 @@
 """Generated files are committed; they must match their generators."""
 
+from harness.support import REPO
+
 from hypertool_exporter.bundle import docs
-from support import REPO
 
 
 def test_readme_metric_table_is_in_sync():

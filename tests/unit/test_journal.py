@@ -1,10 +1,10 @@
 import multiprocessing
 
-from hypertool_exporter import catalog as c
-from hypertool_exporter.events import TokensUsed
-from hypertool_exporter.journal import Journal
-from hypertool_exporter.state import MetricState
-from hypertool_exporter.tailer import JournalTailer
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.tailer import JournalTailer
+from hypertool_exporter.model import catalog as c
+from hypertool_exporter.model.events import TokensUsed
 
 
 def append_many(path: str, worker: int, count: int) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from hypertool_exporter.pricing import Price, PriceTable
+from hypertool_exporter.model.pricing import Price, PriceTable
 
 
 def test_example_cost():

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hypertool_exporter.config import parse_config
-from hypertool_exporter.events import (
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.events import (
     EVENT_CLASSES,
     EventError,
     LLMCallFinished,
@@ -19,7 +20,6 @@ from hypertool_exporter.events import (
     event_to_dict,
     parse_event,
 )
-from hypertool_exporter.state import MetricState
 
 CONFIG = parse_config("""
 budgets:

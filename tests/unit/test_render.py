@@ -3,6 +3,7 @@
 import string
 
 from conftest import EXAMPLE_CONFIG
+from harness.support import http_get
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -11,11 +12,15 @@ from prometheus_client.openmetrics.exposition import generate_latest as om_lates
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families as text_parse
 
-from hypertool_exporter.collector import PersonaMetricsCollector
-from hypertool_exporter.config import parse_config
-from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from hypertool_exporter.render import FastExposition, StateRenderer
-from support import http_get
+from hypertool_exporter.exposition.textformat import FastExposition, StateRenderer
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.events import (
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+)
 
 NOW = 1_795_000_000.0
 TRACE = "0af7651916cd43dd8448eb211c80319c"

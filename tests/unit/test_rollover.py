@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from hypertool_exporter.events import TokensUsed
-from hypertool_exporter.exposition import StateCollector
-from hypertool_exporter.journal import Journal
-from hypertool_exporter.state import MetricState
-from hypertool_exporter.tailer import JournalTailer
+from hypertool_exporter.exposition.snapshot import StateCollector
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.tailer import JournalTailer
+from hypertool_exporter.model.events import TokensUsed
 
 
 def ts(*args) -> float:

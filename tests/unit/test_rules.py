@@ -5,9 +5,10 @@ import subprocess
 
 import pytest
 import yaml
+from harness import promql_lint as lint
+from harness.support import REPO, require_binary
 
-from hypertool_exporter.bundle import lint, rules
-from support import REPO, require_binary
+from hypertool_exporter.bundle import rules
 
 RULES = REPO / "alerts" / "hypertool.rules.yml"
 DOCUMENT = yaml.safe_load(RULES.read_text())

@@ -1,9 +1,14 @@
 import random
 
-from hypertool_exporter import catalog as c
-from hypertool_exporter.config import parse_config
-from hypertool_exporter.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from hypertool_exporter.state import MetricState
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.model import catalog as c
+from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.events import (
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+)
 
 
 def hist(state, spec, key):

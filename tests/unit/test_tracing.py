@@ -6,15 +6,15 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from harness.otlp_receiver import OTLPReceiver
+from harness.support import http_get
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from otlp_receiver import OTLPReceiver
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 
-from hypertool_exporter import tracing
-from hypertool_exporter.collector import PersonaMetricsCollector
-from hypertool_exporter.llm import ObservableLLM, observe_llm
-from hypertool_exporter.workflow import WorkflowTracer
-from support import http_get
+from hypertool_exporter.instrument import tracing
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.instrument.llm import ObservableLLM, observe_llm
+from hypertool_exporter.instrument.workflow import WorkflowTracer
 
 
 @pytest.fixture
@@ -326,7 +326,7 @@ def test_async_workflow_and_trace_stage_verdicts(memory, collector, registry):
 
 
 def test_unconfigured_tracing_is_a_quiet_no_op(collector, registry, caplog):
-    caplog.set_level(logging.WARNING, logger="hypertool_exporter.tracing")
+    caplog.set_level(logging.WARNING, logger="hypertool_exporter.instrument.tracing")
     state = tracing.init_tracing(env={}, set_global=False)
     assert state.destination == "none" and state.provider is None
     assert len([r for r in caplog.records if "not configured" in r.message]) == 1

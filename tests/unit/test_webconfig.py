@@ -8,11 +8,11 @@ import threading
 import bcrypt
 import pytest
 import trustme
+from harness.support import free_port
 
-from hypertool_exporter.config import ConfigError, parse_config
-from hypertool_exporter.serve import run_server
-from hypertool_exporter.webconfig import load_web_config
-from support import free_port
+from hypertool_exporter.app import run_server
+from hypertool_exporter.http.webconfig import load_web_config
+from hypertool_exporter.model.config import ConfigError, parse_config
 
 PASSWORD = "correct horse battery staple"
 
@@ -171,7 +171,7 @@ def test_bad_web_config_names_the_field(certs, text, field, words):
 
 
 def test_cli_rejects_a_bad_web_config(tmp_path):
-    from support import run_cli
+    from harness.support import run_cli
 
     bad = write(tmp_path, "basic_auth_users: {alice: plaintext}\n")
     result = run_cli(

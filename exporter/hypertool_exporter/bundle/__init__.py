@@ -1,1 +1,8 @@
-"""Generators for everything shipped as code: docs tables, dashboards, rules."""
+"""Everything shipped as code: dashboards, alert and recording rules, docs tables.
+
+``config`` (one object for every threshold and selector), ``grafana`` (the
+panel toolkit), ``dashboards`` (one module per dashboard), ``rules``,
+``docs`` and ``build``.
+
+May import: ``model`` (the catalog), grafanalib and PyYAML.
+"""

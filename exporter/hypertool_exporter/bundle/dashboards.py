@@ -19,7 +19,7 @@ from typing import Any
 import grafanalib.core as g
 from grafanalib._gen import DashboardEncoder
 
-from .. import catalog as c
+from ..model import catalog as c
 
 SCHEMA_VERSION = 39
 TAG = "hypertool"

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .. import catalog as c
+from ..model import catalog as c
 
 
 @dataclass(frozen=True)

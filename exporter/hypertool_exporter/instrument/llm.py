@@ -21,8 +21,8 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from ..model.events import EventError
 from . import tracing
-from .events import EventError
 from .usage import Usage, extract_usage, response_model
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,9 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import CollectorRegistry
 
-from . import __version__
-from .events import Event, EventError, parse_event
-from .render import FastExposition
+from .._version import __version__
+from ..exposition.textformat import FastExposition
+from ..model.events import Event, EventError, parse_event
 from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from support import REPO
+from harness.support import REPO
 
 DASHBOARD_FILES = sorted((REPO / "dashboards").glob("*.json"))
 

@@ -16,10 +16,10 @@ import threading
 import time
 from pathlib import Path
 
-from .config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from .events import EventError, parse_event
-from .journal import Journal, JournalError
-from .state import JournalStatus, MetricState
+from ..fold.state import JournalStatus, MetricState
+from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
+from ..model.events import EventError, parse_event
+from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)
 

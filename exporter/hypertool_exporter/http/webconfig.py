@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError
+from ..model.config import ConfigError
 
 _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from .events import Event
-from .journal import Journal, JournalError
+from ..model.events import Event
+from .store import Journal, JournalError
 
 
 class JournalWriter:

@@ -26,10 +26,10 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
-from . import __version__
-from . import catalog as c
-from .budgets import period_end
-from .state import MetricState
+from .._version import __version__
+from ..fold.state import MetricState
+from ..model import catalog as c
+from ..model.budgets import period_end
 
 #: An exemplar as stored in the state: (trace id, value, time).
 RawExemplar = tuple[str, float, float]

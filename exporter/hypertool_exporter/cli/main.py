@@ -316,14 +316,14 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
-    from .events import (
+    from ..journal.store import Journal, JournalError, default_journal_path
+    from ..model.events import (
         EventError,
         LLMCallFinished,
         PersonaSwitched,
         StageFinished,
         TokensUsed,
     )
-    from .journal import Journal, JournalError, default_journal_path
 
     raw: dict
     try:
@@ -387,7 +387,7 @@ def _port(value: str) -> int:
 
 
 def _load_config(path: str | None):
-    from .config import ConfigError, load_config
+    from ..model.config import ConfigError, load_config
 
     try:
         return load_config(path)
@@ -405,16 +405,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(first if first in RECORDING else None)
     args = parser.parse_args(argv)
     if args.version:
-        from . import __version__
+        from .._version import __version__
 
         print(f"hypertool-exporter {__version__}")
         return 0
     if args.command in RECORDING:
         return _record(args)
     if args.command == "serve":
-        from .config import ConfigError
-        from .serve import run_server
-        from .webconfig import load_web_config
+        from ..app import run_server
+        from ..http.webconfig import load_web_config
+        from ..model.config import ConfigError
 
         config = _load_config(args.config)
         try:
@@ -437,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.file}: ok")
         return 0
     if args.command == "bundle":
-        from .bundle.build import build_all
+        from ..bundle.build import build_all
 
         for path in build_all(args.root):
             print(f"wrote {path}")

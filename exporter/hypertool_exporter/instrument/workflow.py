@@ -24,8 +24,8 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
+from ..model.events import EventError
 from . import tracing
-from .events import EventError
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .budgets import period_start
-from .config import Config
-from .journal import Journal, JournalError, default_journal_path
+from ..journal.store import Journal, JournalError, default_journal_path
+from ..model.budgets import period_start
+from ..model.config import Config
 
 _SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, parse_config
-from .events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from .journal import Journal
+from ..journal.store import Journal
+from ..model.config import Config, parse_config
+from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 
 DEMO_CONFIG = """
 budgets:
@@ -162,7 +162,7 @@ class TrafficGenerator:
 
 def run_demo(args, port: int, load_config: Callable[[str | None], Config]) -> int:
     """Serve /metrics in a thread and feed it demo traffic until stopped."""
-    from .serve import run_server
+    from ..app import run_server
 
     config = load_config(args.config) if args.config else parse_config(DEMO_CONFIG, "<demo>")
     journal_path = (

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import catalog as c
-from .budgets import BudgetBook
-from .config import Config
-from .events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from .labels import LabelGuard
+from ..model import catalog as c
+from ..model.budgets import BudgetBook
+from ..model.config import Config
+from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 
-from .events import event_to_dict
+from ..model.events import event_to_dict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from pathlib import Path
     from typing import Any
 
-    from .events import Event
+    from ..model.events import Event
 
 SCHEMA_VERSION = 1
 

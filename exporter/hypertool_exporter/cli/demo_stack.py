@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .bundle.rules import render_rules
+from ..bundle.rules import render_rules
 
 ALERTMANAGER_CONFIG = {
     "route": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .. import catalog as c
+from hypertool_exporter.model import catalog as c
 
 _NAME = re.compile(
     r"(?<![\w:\"'])([a-zA-Z_:][a-zA-Z0-9_:]*)(?=\s*(?:\{|\[|\)|$|\s|,|/|\*|\+|-|>|<|=))"

@@ -15,9 +15,14 @@ from pathlib import Path
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
-from . import tracing
-from .config import Config
-from .events import (
+from ..exposition.snapshot import StateCollector
+from ..exposition.textformat import FastExposition
+from ..fold.state import MetricState
+from ..http.server import ExporterHTTPServer
+from ..journal.tailer import JournalTailer
+from ..journal.writer import JournalWriter
+from ..model.config import Config
+from ..model.events import (
     MAX_SECONDS,
     MAX_TOKENS,
     Event,
@@ -28,12 +33,7 @@ from .events import (
     TokensUsed,
     trace_id_value,
 )
-from .exposition import StateCollector
-from .render import FastExposition
-from .server import ExporterHTTPServer
-from .state import MetricState
-from .tailer import JournalTailer
-from .writer import JournalWriter
+from . import tracing
 
 DEFAULT_PORT = 9464
 #: Raw label combinations whose validated form is cached per recording method.

@@ -7,8 +7,8 @@ fold counts them, so the overflow is visible instead of silent.
 
 from __future__ import annotations
 
-from . import catalog as c
-from .catalog import OVERFLOW_VALUE
+from ..model import catalog as c
+from ..model.catalog import OVERFLOW_VALUE
 
 GUARDED_KINDS = c.LABEL_VALUES_FOLDED.closed_values["label"]
 

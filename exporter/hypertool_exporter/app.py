@@ -18,15 +18,15 @@ from pathlib import Path
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
-from .config import Config
-from .exposition import StateCollector
-from .journal import JournalError, default_journal_path
-from .render import FastExposition
-from .server import ExporterHTTPServer
-from .state import MetricState
-from .tailer import JournalTailer
-from .webconfig import WebConfig
-from .writer import JournalWriter
+from .exposition.snapshot import StateCollector
+from .exposition.textformat import FastExposition
+from .fold.state import MetricState
+from .http.server import ExporterHTTPServer
+from .http.webconfig import WebConfig
+from .journal.store import JournalError, default_journal_path
+from .journal.tailer import JournalTailer
+from .journal.writer import JournalWriter
+from .model.config import Config
 
 log = logging.getLogger("hypertool_exporter")
 

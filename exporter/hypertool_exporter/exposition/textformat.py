@@ -16,9 +16,9 @@ import time
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
-from . import catalog as c
-from .exposition import Family, take_snapshot
-from .state import LabelKey, MetricState
+from ..fold.state import LabelKey, MetricState
+from ..model import catalog as c
+from .snapshot import Family, take_snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "hypertool_exporter.cli"]
 #: The README's example: 600 input and 250 output tokens of gpt-4 (0.033 USD).
 EXAMPLE_TOKENS = (

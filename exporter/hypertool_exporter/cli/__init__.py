@@ -1,0 +1,10 @@
+"""The ``hypertool-exporter`` command line.
+
+``commands`` (the one table of commands and options that both parsers are
+built from), ``main`` (parsing and dispatch), ``record`` (the recording
+commands), ``stats``, ``demo`` and ``demo_stack``.
+
+May import: anything in the package. The recording commands import only
+``model.events`` and ``journal.store`` (and what they import), so a persona
+switch costs milliseconds. This file imports nothing.
+"""

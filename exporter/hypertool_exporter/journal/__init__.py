@@ -1,0 +1,10 @@
+"""The durable journal: an append-only SQLite file of validated events.
+
+``store`` (open, append, read, snapshots, compaction), ``rollup`` (typed
+events to per-day rows, in one place), ``writer`` (thread-safe appends) and
+``tailer`` (follows the journal into the fold, with its status).
+
+May import: ``model`` (``store`` and ``rollup``: ``model.events`` and the
+standard library only, since the recording CLI imports them) and ``fold``
+(``tailer``). This file imports nothing.
+"""
