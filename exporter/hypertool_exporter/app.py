@@ -1,8 +1,10 @@
-"""``hypertool-exporter serve``: fold the journal, serve HTTP, stop cleanly.
+"""The one assembly: config -> state -> (journal tailer) -> registry -> ``/metrics``.
 
-Wires the pieces together: config -> state -> tailer (restore snapshot,
-catch up) -> registry -> HTTP server. SIGTERM and SIGINT stop it with a
-final snapshot, so the next start replays almost nothing.
+``hypertool-exporter serve`` (``run_server``), ``demo`` and
+``PersonaMetricsCollector.serve()`` all build their exporter here, so what a
+scrape shows does not depend on how the exporter was started. ``run_server``
+adds the daemon's life cycle: logging, HTTP ingest into the journal, SIGTERM
+and SIGINT with a final snapshot, so the next start replays almost nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
@@ -21,7 +24,7 @@ from prometheus_client.registry import CollectorRegistry
 from .exposition.snapshot import StateCollector
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
-from .http.server import ExporterHTTPServer
+from .http.server import ExporterHTTPServer, Ingest
 from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.tailer import JournalTailer
@@ -30,20 +33,109 @@ from .model.config import Config
 
 log = logging.getLogger("hypertool_exporter")
 
-
-def build_exposition(state: MetricState) -> tuple[CollectorRegistry, FastExposition]:
-    """A private registry with the state collector and the standard process
-    metrics, and the fast renderer ``/metrics`` serves it with."""
-    registry = CollectorRegistry()
-    state_collector = StateCollector(state)
-    registry.register(state_collector)
-    ProcessCollector(registry=registry)
-    PlatformCollector(registry=registry)
-    GCCollector(registry=registry)
-    return registry, FastExposition(state, registry, state_collector)
+#: Port registered for this exporter in Prometheus' default port allocations.
+DEFAULT_PORT = 9464
 
 
-def _clock():
+class Exporter:
+    """One exporter's parts, wired once: the fold's state, an optional tailer
+    that follows a journal into it, a registry holding the state's collector,
+    and the fast renderer ``/metrics`` serves.
+
+    ``registry``: given, it is the caller's (prometheus_client's default one
+    already carries the process metrics); otherwise a private registry gets
+    the state collector and the standard process, platform and GC collectors.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+        journal: str | Path | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.config = config or Config()
+        self.state = MetricState(self.config, clock)
+        self.tailer = (
+            JournalTailer(
+                self.state,
+                journal,
+                snapshot_interval=self.config.snapshot_interval,
+                retention_days=self.config.retention_days,
+            )
+            if journal is not None
+            else None
+        )
+        self.state_collector = StateCollector(
+            self.state, self.tailer.status if self.tailer is not None else None
+        )
+        if registry is None:
+            registry = CollectorRegistry()
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self.registry = registry
+        registry.register(self.state_collector)
+        self.exposition = FastExposition(registry, self.state_collector)
+        self.server: ExporterHTTPServer | None = None
+
+    def catch_up(self) -> None:
+        """Restore the journal's snapshot and apply what follows it, now.
+
+        A journal that cannot be used does not stop the exporter: ``/metrics``
+        reports it (``hypertool_exporter_journal_up 0``) and the tailer retries.
+        """
+        assert self.tailer is not None, "no journal to catch up with"
+        try:
+            self.tailer.open()
+            self.tailer.catch_up()
+        except JournalError as exc:
+            log.error("journal unusable, serving without it and retrying: %s", exc)
+            self.tailer.mark_down()
+
+    def serve(
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        ingest: Ingest | None = None,
+        ingest_token: str | None = None,
+        web: WebConfig | None = None,
+    ) -> ExporterHTTPServer:
+        """Serve ``/``, ``/metrics`` and ``/healthz`` (and ingest, when given) in
+        a daemon thread; follow the journal, if any, in another."""
+        if self.server is None:
+            self.server = ExporterHTTPServer(
+                (host, port),
+                exposition=self.exposition,
+                ingest=ingest,
+                reject=self.state.reject,
+                ingest_token=ingest_token,
+                web=web,
+            )
+            self.server.start_in_thread()
+            if self.tailer is not None:
+                self.tailer.start()
+        return self.server
+
+    def follow(self) -> None:
+        """Follow the journal in a thread without serving (an in-process collector
+        whose app serves the registry itself)."""
+        if self.tailer is not None:
+            self.tailer.start()
+
+    def close(self) -> None:
+        """Stop serving, then the tailer (which takes a final snapshot)."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        if self.tailer is not None:
+            self.tailer.stop()
+
+
+def clock_from_env() -> Callable[[], float]:
     """Wall clock, shifted by ``HYPERTOOL_CLOCK_OFFSET_SECONDS`` when set.
 
     The offset moves the exporter's idea of "now" (budget periods and their
@@ -80,36 +172,14 @@ def run_server(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    path = Path(journal) if journal else default_journal_path()
-    state = MetricState(config, clock=_clock())
-    tailer = JournalTailer(
-        state,
-        path,
-        snapshot_interval=config.snapshot_interval,
-        retention_days=config.retention_days,
-    )
-    try:
-        tailer.open()
-        tailer.catch_up()
-    except JournalError as exc:
-        # Serve anyway: /metrics reports the broken journal
-        # (hypertool_exporter_journal_up 0) and the tailer keeps retrying.
-        log.error("journal unusable, serving without it and retrying: %s", exc)
-        tailer.mark_down()
+    path = Path(journal) if journal else Path(default_journal_path())
+    exporter = Exporter(config, journal=path, clock=clock_from_env())
+    exporter.catch_up()
     token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path)
     try:
-        registry, exposition = build_exposition(state)
-        server = ExporterHTTPServer(
-            (host, port),
-            registry,
-            exposition=exposition,
-            ingest=ingest,
-            reject=state.reject,
-            ingest_token=token,
-            web=web,
-        )
+        server = exporter.serve(host, port, ingest=ingest, ingest_token=token, web=web)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
         return 1
@@ -117,8 +187,6 @@ def run_server(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-    tailer.start()
-    server.start_in_thread()
     log.info(
         "serving %s://%s:%d/metrics from journal %s (ingest %s)",
         server.scheme,
@@ -131,8 +199,9 @@ def run_server(
         ready.set()
     stop.wait()
     log.info("stopping")
-    server.shutdown()
-    server.server_close()
-    tailer.stop()
+    exporter.close()
     ingest.close()
     return 0
+
+
+__all__ = ["DEFAULT_PORT", "Exporter", "clock_from_env", "run_server"]

@@ -12,7 +12,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as om_lates
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families as text_parse
 
-from hypertool_exporter.exposition.textformat import FastExposition, StateRenderer
+from hypertool_exporter.exposition.textformat import StateRenderer
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.events import (
@@ -113,9 +113,9 @@ def test_any_label_value_round_trips(persona, model):
 
 
 def test_fast_exposition_skips_only_the_state_collector(example_config):
-    collector, registry = make(example_config)
+    collector, _ = make(example_config)
     feed(collector)
-    exposition = FastExposition(collector.state, registry, collector._state_collector)
+    exposition = collector.exporter.exposition
     body, content_type = exposition.render(False)
     assert content_type.startswith("text/plain; version=0.0.4")
     text = body.decode()
@@ -126,8 +126,8 @@ def test_concurrent_scrapes_share_renders_and_nothing_stays_cached(example_confi
     import threading
     import time
 
-    collector, registry = make(example_config)
-    exposition = FastExposition(collector.state, registry, collector._state_collector)
+    collector, _ = make(example_config)
+    exposition = collector.exporter.exposition
     renders = []
     real = exposition._render
 

@@ -100,7 +100,7 @@ def test_compaction_drops_old_snapshotted_events_only(example_config, tmp_path):
     again.catch_up()
     key = ("qa", "default", "gpt-4", "input")
     assert restarted.counters["hypertool_persona_tokens_used_total"][key] == 56
-    assert restarted.journal_status.lag_events == 0
+    assert again.status.lag_events == 0
     again.stop()
 
 
@@ -112,8 +112,8 @@ def test_lag_is_reported_while_behind(tmp_path):
     tailer = JournalTailer(state, path, batch=10)
     tailer.open()
     tailer.step()
-    assert state.journal_status.lag_events == 15
-    assert state.journal_status.lag_seconds > 1e9  # the events are from 1970
+    assert tailer.status.lag_events == 15
+    assert tailer.status.lag_seconds > 1e9  # the events are from 1970
     tailer.catch_up()
-    assert (state.journal_status.lag_events, state.journal_status.lag_seconds) == (0, 0.0)
+    assert (tailer.status.lag_events, tailer.status.lag_seconds) == (0, 0.0)
     tailer.stop()

@@ -1,18 +1,17 @@
 """A consistent view of ``MetricState`` at scrape time, and its prometheus_client form.
 
 ``take_snapshot`` copies everything a scrape shows under the state's lock
-(after folding queued records) into plain rows per catalog metric. Two
+(after folding queued events) into plain rows per catalog metric. Two
 renderers read those rows: ``StateCollector`` (a prometheus_client custom
-collector, for any registry and encoder) and ``render.StateRenderer`` (the
-fast text path that ``/metrics`` uses).
+collector, for any registry and encoder) and ``textformat.StateRenderer``
+(the fast text path that ``/metrics`` uses).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import platform
 from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from prometheus_client.core import (
@@ -28,6 +27,7 @@ from prometheus_client.utils import floatToGoString
 
 from .._version import __version__
 from ..fold.state import MetricState
+from ..journal.tailer import JournalStatus
 from ..model import catalog as c
 from ..model.budgets import period_end
 
@@ -46,8 +46,12 @@ class Family:
     exemplars: dict = field(default_factory=dict)
 
 
-def take_snapshot(state: MetricState) -> list[Family]:
-    """Every family a scrape shows, in catalog order, from one consistent copy."""
+def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> list[Family]:
+    """Every family a scrape shows, in catalog order, from one consistent copy.
+
+    ``journal`` is the status of the tailer that follows a journal into
+    ``state``; without one, the journal metrics are left out.
+    """
     state.drain()
     now = state.clock()
     with state.lock:
@@ -61,7 +65,6 @@ def take_snapshot(state: MetricState) -> list[Family]:
             for persona in state.budgets.personas()
         ]
         folded = dict(state.guard.folded)
-        journal = state.journal_status
         exemplars = dict(state.exemplars) if state.exemplars else {}
 
     families: dict[str, Family] = {spec.name: Family(spec) for spec in c.CATALOG}
@@ -97,15 +100,11 @@ def take_snapshot(state: MetricState) -> list[Family]:
             families[c.BUDGET_RESET.name].rows.append(((persona,), end - now))
     journal_specs = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
     if journal is not None:
-        size = 0
-        for suffix in ("", "-wal"):
-            with contextlib.suppress(OSError):
-                size += os.stat(f"{journal.path}{suffix}").st_size
         for spec, value in (
             (c.JOURNAL_UP, 1.0 if journal.up else 0.0),
             (c.JOURNAL_LAG_EVENTS, journal.lag_events),
             (c.JOURNAL_LAG_SECONDS, journal.lag_seconds),
-            (c.JOURNAL_SIZE, size),
+            (c.JOURNAL_SIZE, journal.size_bytes),
             (c.JOURNAL_LAST_SNAPSHOT, journal.last_snapshot),
             (c.JOURNAL_LAST_COMPACTION, journal.last_compaction),
         ):
@@ -160,15 +159,26 @@ def to_metric(family: Family) -> Metric:
     return metric
 
 
+#: The ``StateCollector`` whose families are being rendered by another path
+#: (``textformat.FastExposition``) in the current context, so that rendering
+#: the rest of its registry through prometheus_client's public encoders does
+#: not render them twice.
+rendered_elsewhere: ContextVar[object | None] = ContextVar("rendered_elsewhere", default=None)
+
+
 class StateCollector(Collector):
     """Yields every catalog metric from a ``MetricState`` (prometheus_client's way)."""
 
-    def __init__(self, state: MetricState):
+    def __init__(self, state: MetricState, journal: JournalStatus | None = None):
         self.state = state
+        self.journal = journal
 
     def collect(self) -> Iterator[Metric]:
-        for family in take_snapshot(self.state):
+        """Fresh metric families from one snapshot of the state (custom-collector style)."""
+        if rendered_elsewhere.get() is self:
+            return
+        for family in take_snapshot(self.state, self.journal):
             yield to_metric(family)
 
 
-__all__ = ["Family", "StateCollector", "take_snapshot", "to_metric"]
+__all__ = ["Family", "StateCollector", "rendered_elsewhere", "take_snapshot", "to_metric"]

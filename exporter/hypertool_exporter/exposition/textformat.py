@@ -17,14 +17,16 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from ..fold.state import LabelKey, MetricState
+from ..journal.tailer import JournalStatus
 from ..model import catalog as c
-from .snapshot import Family, take_snapshot
+from .snapshot import Family, StateCollector, rendered_elsewhere, take_snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 
 def escape_label_value(value: str) -> str:
+    """A label value escaped as both text formats want it."""
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
@@ -55,8 +57,9 @@ def _exemplar(raw: tuple[str, float, float]) -> str:
 class StateRenderer:
     """Renders a ``MetricState``; caches per-series prefixes across scrapes."""
 
-    def __init__(self, state: MetricState):
+    def __init__(self, state: MetricState, journal: JournalStatus | None = None):
         self.state = state
+        self.journal = journal
         #: sample name -> label key -> 'name{labels} '
         self._prefixes: dict[str, dict[LabelKey, str]] = {}
         #: histogram name -> label key -> (bucket prefixes, count prefix, sum prefix)
@@ -84,7 +87,7 @@ class StateRenderer:
         """The state's families (no trailing ``# EOF``: the caller adds it)."""
         out: list[str] = []
         append = out.append
-        for family in take_snapshot(self.state):
+        for family in take_snapshot(self.state, self.journal):
             spec = family.spec
             append(self._header(spec, openmetrics))
             if spec.kind == "histogram":
@@ -143,29 +146,14 @@ class StateRenderer:
             append(f"{count_prefix}{float(cumulative[-1])!r}\n{sum_prefix}{_value(total)}\n")
 
 
-class RegistryWithout:
-    """A registry's other collectors (process metrics, OTel reader, ...), for the
-    encoders, without our state collector, which ``StateRenderer`` renders."""
-
-    def __init__(self, registry: CollectorRegistry, skip: object):
-        self.registry = registry
-        self.skip = skip
-
-    def collect(self):
-        registry = self.registry
-        with registry._lock:  # prometheus_client's own registry lock
-            collectors = [col for col in registry._collector_to_names if col is not self.skip]
-        for collector in collectors:
-            yield from collector.collect()
-
-
 class FastExposition:
     """``/metrics`` bodies: the state through ``StateRenderer``, everything else
     in the registry through prometheus_client's encoders."""
 
-    def __init__(self, state: MetricState, registry: CollectorRegistry, state_collector: object):
-        self.renderer = StateRenderer(state)
-        self.others = RegistryWithout(registry, state_collector)
+    def __init__(self, registry: CollectorRegistry, state_collector: StateCollector):
+        self.renderer = StateRenderer(state_collector.state, state_collector.journal)
+        self.registry = registry
+        self.state_collector = state_collector
         self._lock = threading.Lock()
         #: openmetrics? -> (monotonic time the render started, body, content type),
         #: kept only while other scrapes wait, so an idle exporter holds no body.
@@ -195,16 +183,34 @@ class FastExposition:
                 if self._waiting == 0:
                     self._last.clear()
 
-    def _render(self, openmetrics: bool) -> tuple[bytes, str]:
+    def _others(self, openmetrics: bool) -> str:
+        """The registry's other collectors (process metrics, an OTel reader, ...)
+        through prometheus_client's encoders, with the state collector standing
+        aside because ``StateRenderer`` renders it."""
         if openmetrics:
-            from prometheus_client.openmetrics.exposition import generate_latest as om_latest
+            from prometheus_client.openmetrics.exposition import generate_latest
+        else:
+            from prometheus_client.exposition import generate_latest
+        token = rendered_elsewhere.set(self.state_collector)
+        try:
+            text = generate_latest(self.registry).decode()
+        finally:
+            rendered_elsewhere.reset(token)
+        if openmetrics and text.endswith("# EOF\n"):
+            text = text[: -len("# EOF\n")]
+        return text
 
-            others = om_latest(self.others).decode()
-            if others.endswith("# EOF\n"):
-                others = others[: -len("# EOF\n")]
-            body = others + self.renderer.render(True) + "# EOF\n"
-            return body.encode(), OPENMETRICS_CONTENT_TYPE
-        from prometheus_client.exposition import generate_latest
-
-        body = generate_latest(self.others).decode() + self.renderer.render(False)
+    def _render(self, openmetrics: bool) -> tuple[bytes, str]:
+        body = self._others(openmetrics) + self.renderer.render(openmetrics)
+        if openmetrics:
+            return (body + "# EOF\n").encode(), OPENMETRICS_CONTENT_TYPE
         return body.encode(), TEXT_CONTENT_TYPE
+
+
+__all__ = [
+    "OPENMETRICS_CONTENT_TYPE",
+    "TEXT_CONTENT_TYPE",
+    "FastExposition",
+    "StateRenderer",
+    "escape_label_value",
+]

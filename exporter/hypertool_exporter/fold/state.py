@@ -1,10 +1,13 @@
-"""The one fold: ``apply(event)`` turns events into metric state.
+"""The one fold: validated events in, metric and budget state out.
 
-The in-process API, the journal tailer and HTTP ingest all call the same
-``MetricState.apply``, so a restart is a replay and tests can feed events
-directly. State is plain Python containers keyed by label tuples; the
-collector renders it at scrape time. A lock keeps a scrape from seeing half
-an event.
+Every producer ends here through one of two doors that lead to the same
+``_fold``: ``apply(event)`` folds now (the journal tailer, the in-process API),
+``enqueue(event)`` queues an event for the next ``drain`` (the in-process token
+hot path, which then costs the caller one deque append). A scrape or a
+snapshot drains first, so it sees every event recorded before it. A restart
+is a replay, and tests can feed events directly. State is plain Python
+containers keyed by label tuples; ``exposition`` renders it at scrape time. A
+lock keeps a scrape from seeing half an event.
 """
 
 from __future__ import annotations
@@ -14,21 +17,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
-from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import (
+    GATE_RESULTS,
+    NO_PERSONA,
+    Event,
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+)
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
 #: Label combinations whose fold plan is cached (the label caps bound them anyway).
 MAX_CACHED_PLANS = 20_000
-_TOKENS_APPLIED = ("tokens_used",)
+#: Queued events past which the producer should ``drain`` (bounds memory between scrapes).
+MAX_QUEUED = 50_000
+_TOKENS_APPLIED = (TokensUsed.TYPE,)
 
 LabelKey = tuple[str, ...]
 
@@ -62,18 +73,6 @@ class Histogram:
         return out
 
 
-@dataclass
-class JournalStatus:
-    """How far the exporter is behind its journal; written by the tailer."""
-
-    path: Path
-    up: bool = True
-    lag_events: int = 0
-    lag_seconds: float = 0.0
-    last_snapshot: float = 0.0
-    last_compaction: float = 0.0
-
-
 class MetricState:
     """All metric values of one exporter, updated only through ``apply``."""
 
@@ -92,17 +91,17 @@ class MetricState:
         }
         #: session -> (persona, chatmode, since)
         self.sessions: dict[str, tuple[str, str, float]] = {}
-        #: Set when a tailer follows a journal into this state.
-        self.journal_status: JournalStatus | None = None
         #: (metric, label key, bucket index or -1) -> (trace id, value, time): the
         #: latest sample recorded inside a trace, shown as an OpenMetrics exemplar.
         #: Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
         self._token_plans: dict[tuple[str, str, str], tuple] = {}
-        #: Token records from the in-process hot path, waiting for ``drain``:
-        #: (validated labels, input, output, ts, trace id). deque appends and
-        #: pops are atomic, so producers need no lock.
-        self.token_queue: deque[tuple] = deque()
+        #: Validated events waiting for ``drain``. deque appends and pops are
+        #: atomic, so producers need no lock.
+        self.queue: deque[Event] = deque()
+        #: ``enqueue(event)``: queue a validated event for the next ``drain``
+        #: (the deque's own append: no Python frame on the hot path).
+        self.enqueue: Callable[[Event], None] = self.queue.append
         self._bind_series()
         self._handlers: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self._persona_switched,
@@ -114,25 +113,32 @@ class MetricState:
     # -- the fold ---------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        """Fold one validated event into the metrics."""
-        handler = self._handlers[type(event)]
+        """Fold one validated event now (after any queued ones, to keep their order)."""
         with self.lock:
-            handler(event)
+            if self.queue:
+                self._drain_locked()
+            self._fold(event)
 
     def drain(self) -> None:
-        """Fold the queued token records (before a scrape or a snapshot reads state)."""
-        queue = self.token_queue
-        if not queue:
+        """Fold the queued events (before a scrape or a snapshot reads state)."""
+        if not self.queue:
             return
-        pop = queue.popleft
-        add = self.add_tokens_locked
         with self.lock:
-            while True:
-                try:
-                    labels, input_tokens, output_tokens, ts, trace_id = pop()
-                except IndexError:
-                    return
-                add(labels[0], labels[1], labels[2], input_tokens, output_tokens, ts, trace_id)
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
+        pop = self.queue.popleft
+        fold = self._fold
+        while True:
+            try:
+                event = pop()
+            except IndexError:
+                return
+            fold(event)
+
+    def _fold(self, event: Event) -> None:
+        """The fold of one event; the caller holds the lock."""
+        self._handlers[type(event)](event)
 
     def _count_applied(self, kind: str) -> None:
         self._inc(c.EVENTS_APPLIED.name, (kind,))
@@ -149,6 +155,7 @@ class MetricState:
         self._applied = self.counters[c.EVENTS_APPLIED.name]
 
     def count_journal_error(self) -> None:
+        """Count a failed journal read or write (the tailer's, or ingest's)."""
         with self.lock:
             self._inc(c.JOURNAL_ERRORS.name, ())
 
@@ -185,7 +192,7 @@ class MetricState:
         elif previous is not None:
             from_persona = previous[0]
         else:
-            from_persona = c.NO_PERSONA
+            from_persona = NO_PERSONA
         if previous is not None and ev.ts >= previous[2]:
             self._observe(c.PERSONA_DURATION, (previous[0], previous[1]), ev.ts - previous[2])
         self._inc(c.PERSONA_SWITCHES.name, (from_persona, to_persona, chatmode))
@@ -193,11 +200,6 @@ class MetricState:
             self.sessions.pop(next(iter(self.sessions)))
         self.sessions[ev.session] = (to_persona, chatmode, ev.ts)
         self._count_applied(ev.TYPE)
-
-    def _tokens_used(self, ev: TokensUsed) -> None:
-        self.add_tokens_locked(
-            ev.persona, ev.chatmode, ev.model, ev.input_tokens, ev.output_tokens, ev.ts, ev.trace_id
-        )
 
     def _token_plan(self, persona: str, chatmode: str, model: str) -> tuple:
         """Everything a tokens event for these labels touches, worked out once:
@@ -220,21 +222,10 @@ class MetricState:
             self._token_plans[(persona, chatmode, model)] = plan
         return plan
 
-    def add_tokens_locked(
-        self,
-        persona: str,
-        chatmode: str,
-        model: str,
-        input_tokens: int,
-        output_tokens: int,
-        ts: float,
-        trace_id: str | None,
-    ) -> None:
-        """The fold of a tokens event, from validated fields; the caller holds the lock.
-
-        This is the hot path of the in-process API, so it works from a cached
-        plan and touches the counters directly.
-        """
+    def _tokens_used(self, ev: TokensUsed) -> None:
+        """The most frequent event, so it works from a cached plan and touches
+        the counters directly."""
+        persona, model, input_tokens, output_tokens, chatmode, ts, trace_id = ev
         plan = self._token_plans.get((persona, chatmode, model))
         if plan is None:
             plan = self._token_plan(persona, chatmode, model)
@@ -249,7 +240,7 @@ class MetricState:
             unpriced = self.counters[c.LLM_UNPRICED_TOKENS.name]
             unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
         else:
-            cost = (input_tokens * price.input + output_tokens * price.output) / 1000.0
+            cost = price.cost(input_tokens, output_tokens)
         costs = self._costs
         costs[cost_key] = costs.get(cost_key, 0.0) + cost
         self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
@@ -272,7 +263,7 @@ class MetricState:
             gates = self.counters[c.QUALITY_GATE.name]
             # Both results exist from the first verdict on, so failure ratios
             # are 0 rather than absent while nothing has failed yet.
-            for result in c.GATE_RESULTS:
+            for result in GATE_RESULTS:
                 gates.setdefault((workflow, stage, result), 0.0)
             gates[(workflow, stage, ev.gate)] += 1.0
         self._count_applied(ev.TYPE)
@@ -334,3 +325,6 @@ class MetricState:
             self.guard.load_json(data.get("guard", {}))
             self._token_plans.clear()
             self._bind_series()
+
+
+__all__ = ["MAX_QUEUED", "Histogram", "LabelKey", "MetricState"]

@@ -1,7 +1,7 @@
 """HTTP endpoints: ``/`` landing page, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
 
 Built on the stdlib's threading HTTP server, with prometheus_client's own
-encoder negotiation so ``/metrics`` speaks the Prometheus text format or
+content negotiation so ``/metrics`` speaks the Prometheus text format or
 OpenMetrics as the scraper's Accept header asks.
 """
 
@@ -18,11 +18,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.registry import CollectorRegistry
 
 from .._version import __version__
-from ..exposition.textformat import FastExposition
-from ..model.events import Event, EventError, parse_event
+from ..exposition.textformat import OPENMETRICS_CONTENT_TYPE, FastExposition
+from ..model.events import MALFORMED, Event, EventError, parse_event
 from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -45,6 +44,8 @@ Reject = Callable[[str], None]
 
 
 class ExporterHTTPServer(ThreadingHTTPServer):
+    """The exporter's endpoints on one address; a thread per connection."""
+
     daemon_threads = True
     allow_reuse_address = True
     #: Listen backlog; the stdlib's 5 drops connections under bursts of
@@ -54,15 +55,13 @@ class ExporterHTTPServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        registry: CollectorRegistry,
         *,
+        exposition: FastExposition,
         ingest: Ingest | None = None,
         reject: Reject | None = None,
         ingest_token: str | None = None,
-        exposition: FastExposition | None = None,
         web: WebConfig | None = None,
     ):
-        self.registry = registry
         self.exposition = exposition
         self.ingest = ingest
         self.reject = reject
@@ -85,6 +84,7 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         return self.server_address[1]
 
     def start_in_thread(self) -> threading.Thread:
+        """Serve in a daemon thread; returns it."""
         thread = threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True)
         thread.start()
         return thread
@@ -154,14 +154,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
     def _metrics(self) -> None:
-        encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-        exposition = self.server.exposition
-        if exposition is not None:
-            body, content_type = exposition.render(
-                content_type.startswith("application/openmetrics-text")
-            )
-        else:
-            body = encoder(self.server.registry)
+        _, negotiated = choose_encoder(self.headers.get("Accept", ""))
+        openmetrics = negotiated.split(";")[0] == OPENMETRICS_CONTENT_TYPE.split(";")[0]
+        body, content_type = self.server.exposition.render(openmetrics)
         headers = {}
         if "gzip" in self.headers.get("Accept-Encoding", ""):
             body = gzip.compress(body, compresslevel=1)
@@ -222,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "body",
                 raw[:40].decode("utf-8", "replace"),
                 f"not valid JSON: {exc}",
-                code="malformed",
+                code=MALFORMED,
             ) from None
         items = payload if isinstance(payload, list) else [payload]
         if len(items) > MAX_BATCH:
@@ -243,3 +238,6 @@ def _jsonable(value: Any) -> Any:
     except (TypeError, ValueError):
         return repr(value)
     return value
+
+
+__all__ = ["MAX_BATCH", "MAX_INGEST_BYTES", "ExporterHTTPServer", "Ingest", "Reject"]

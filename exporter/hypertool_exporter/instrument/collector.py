@@ -1,9 +1,11 @@
 """The public in-process API: record persona, token, workflow and LLM events.
 
 ``PersonaMetricsCollector`` keeps the seed project's method names so its
-users can switch. Each call validates its input into an event and hands it
-to the one fold; with a journal, events are appended durably instead and a
-tailer folds them, exactly as ``hypertool-exporter serve`` does.
+users can switch. Each call validates its input into an event through
+``model.events`` and hands it to the one fold; with a journal, events are
+appended durably instead and a tailer folds them, exactly as
+``hypertool-exporter serve`` does. The exporter itself (state, registry,
+``/metrics``) is ``app.Exporter``, the same assembly ``serve`` uses.
 """
 
 from __future__ import annotations
@@ -15,11 +17,8 @@ from pathlib import Path
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
-from ..exposition.snapshot import StateCollector
-from ..exposition.textformat import FastExposition
-from ..fold.state import MetricState
-from ..http.server import ExporterHTTPServer
-from ..journal.tailer import JournalTailer
+from ..app import DEFAULT_PORT, Exporter
+from ..fold.state import MAX_QUEUED
 from ..journal.writer import JournalWriter
 from ..model.config import Config
 from ..model.events import (
@@ -31,15 +30,13 @@ from ..model.events import (
     PersonaSwitched,
     StageFinished,
     TokensUsed,
+    gate_value,
     trace_id_value,
 )
 from . import tracing
 
-DEFAULT_PORT = 9464
 #: Raw label combinations whose validated form is cached per recording method.
 MAX_CACHED_LABELS = 10_000
-#: Token records queued for the fold before the recording call folds them itself.
-MAX_QUEUED = 50_000
 
 
 class PersonaMetricsCollector:
@@ -59,26 +56,23 @@ class PersonaMetricsCollector:
         journal: str | Path | None = None,
         clock: Callable[[], float] = time.time,
     ):
-        self.state = MetricState(config, clock)
-        self.registry = registry if registry is not None else CollectorRegistry()
-        self._state_collector = StateCollector(self.state)
-        self.registry.register(self._state_collector)
+        self.exporter = Exporter(config, registry=registry, journal=journal, clock=clock)
+        self.state = self.exporter.state
+        self.registry = self.exporter.registry
+        self.tailer = self.exporter.tailer
         self._clock = clock
-        self._server: ExporterHTTPServer | None = None
         self._writer: JournalWriter | None = None
-        self.tailer: JournalTailer | None = None
         self._meter_provider = None
         # Raw label values seen before -> their validated form (in-process only).
         self._token_labels: dict[tuple, tuple[str, str, str]] = {}
-        self._token_queue = self.state.token_queue
-        self._queue_tokens = self._token_queue.append
+        self._queue = self.state.queue
+        self._enqueue = self.state.enqueue
         # Exemplars need the current span; look it up only once tracing is in use.
-        self._tracing_state = tracing._state
+        self._tracing = tracing.state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
             self._writer = JournalWriter(journal, open_now=True)
-            self.tailer = JournalTailer(self.state, journal)
-            self.tailer.start()
+            self.exporter.follow()
 
     # -- recording ----------------------------------------------------------
 
@@ -100,7 +94,7 @@ class PersonaMetricsCollector:
         """The given trace id (validated), else the current span's when tracing is on."""
         if trace_id is not None:
             return trace_id_value("trace_id", trace_id)
-        if self._tracing_state.provider is None:
+        if self._tracing.provider is None:
             return None
         return tracing.current_trace_id()
 
@@ -143,7 +137,8 @@ class PersonaMetricsCollector:
         exemplar of the samples, never a label.
 
         The hot path of the library: labels seen before are not validated
-        again, and the fold runs without building an event.
+        again, and the event is queued for the fold, which runs at the next
+        scrape or snapshot (or when the queue grows long).
         """
         if tokens is not None:
             if input_tokens or output_tokens:
@@ -174,12 +169,20 @@ class PersonaMetricsCollector:
                 (event.persona, event.chatmode, event.model),
             )
             return
-        if trace_id is not None or self._tracing_state.provider is not None:
+        if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
-        # Queued, not folded: the state folds the queue at the next scrape or
-        # snapshot (or when it grows long), so the caller pays for one append.
-        self._queue_tokens((labels, input_tokens, output_tokens, self._clock(), trace_id))
-        if len(self._token_queue) > MAX_QUEUED:
+        self._enqueue(
+            TokensUsed(
+                labels[0],
+                labels[2],
+                input_tokens,
+                output_tokens,
+                labels[1],
+                self._clock(),
+                trace_id,
+            )
+        )
+        if len(self._queue) > MAX_QUEUED:
             self.state.drain()
 
     def record_workflow_stage(
@@ -200,17 +203,12 @@ class PersonaMetricsCollector:
             and 0.0 <= duration_seconds <= MAX_SECONDS
             and quality_gate_passed in (None, True, False)
         ):
-            gate = (
-                None
-                if quality_gate_passed is None
-                else ("passed" if quality_gate_passed else "failed")
-            )
             event = StageFinished(
                 labels[0],
                 labels[1],
                 labels[2],
                 duration_seconds,
-                gate,
+                gate_value("gate", quality_gate_passed),
                 self._clock(),
                 self._parsed(lambda: self._trace(trace_id)),
             )
@@ -271,14 +269,7 @@ class PersonaMetricsCollector:
 
     def serve(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` from this process in a daemon thread; returns the port."""
-        if self._server is None:
-            self._server = ExporterHTTPServer(
-                (host, port),
-                self.registry,
-                exposition=FastExposition(self.state, self.registry, self._state_collector),
-            )
-            self._server.start_in_thread()
-        return self._server.port
+        return self.exporter.serve(host, port).port
 
     def otel_meter_provider(self, *, set_global: bool = False):
         """An OpenTelemetry ``MeterProvider`` whose instruments appear on this
@@ -302,12 +293,7 @@ class PersonaMetricsCollector:
 
     def close(self) -> None:
         """Stop serving and the tailer (taking a final snapshot)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self.tailer is not None:
-            self.tailer.stop()
+        self.exporter.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -324,3 +310,6 @@ def get_persona_metrics_collector() -> PersonaMetricsCollector:
         if _default is None:
             _default = PersonaMetricsCollector(REGISTRY)
         return _default
+
+
+__all__ = ["MAX_CACHED_LABELS", "PersonaMetricsCollector", "get_persona_metrics_collector"]

@@ -23,7 +23,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from ..model.events import EventError
 from . import tracing
-from .usage import Usage, extract_usage, response_model
+from .collector import PersonaMetricsCollector, get_persona_metrics_collector
+from .usage import TokenUsage, extract_usage, response_model
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class _Call:
         self.owner = owner
         self.persona = owner.persona or tracing.current_persona.get() or "unknown"
         self.chatmode = owner.chatmode or tracing.current_chatmode.get() or "default"
-        self.usage = Usage()
+        self.usage = TokenUsage()
         self.response_model: str | None = None
         self.completion: list[str] = []
         attributes = {
@@ -160,9 +161,8 @@ class ObservableLLM:
         chatmode: str | None = None,
         *,
         system: str | None = None,
-        collector: Any = None,
+        collector: PersonaMetricsCollector | None = None,
     ):
-        from .collector import get_persona_metrics_collector
 
         self.llm_function = llm_function
         self.model = model
@@ -227,7 +227,7 @@ def observe_llm(
     chatmode: str | None = None,
     *,
     system: str | None = None,
-    collector: Any = None,
+    collector: PersonaMetricsCollector | None = None,
 ) -> Callable[[Callable], ObservableLLM]:
     """Decorator form of ``ObservableLLM``."""
 
@@ -235,3 +235,6 @@ def observe_llm(
         return ObservableLLM(function, model, persona, chatmode, system=system, collector=collector)
 
     return wrap
+
+
+__all__ = ["AsyncObservableLLM", "ObservableLLM", "observe_llm"]

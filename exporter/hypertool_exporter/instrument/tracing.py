@@ -77,6 +77,8 @@ class PersonaSpanProcessor(SpanProcessor):
 
 @dataclass
 class TracingState:
+    """The process's tracing set-up: provider, exporter, where spans go."""
+
     provider: TracerProvider | None = None
     tracer: trace.Tracer | None = None
     exporter: SpanExporter | None = None
@@ -84,7 +86,9 @@ class TracingState:
     capture_content: bool = False
 
 
-_state = TracingState()
+#: What ``init_tracing`` configured, read by the instruments (public: the
+#: collector checks ``state.provider`` on its hot path).
+state = TracingState()
 
 
 def _langfuse_exporter(env: Mapping[str, str]) -> tuple[SpanExporter, str]:
@@ -155,9 +159,9 @@ def init_tracing(
                     "OTEL_EXPORTER_OTLP_ENDPOINT, or LANGFUSE_PUBLIC_KEY and "
                     "LANGFUSE_SECRET_KEY); metrics are recorded as usual"
                 )
-                _state.provider, _state.exporter, _state.destination = None, None, "none"
-                _state.tracer = None
-                return _state
+                state.provider, state.exporter, state.destination = None, None, "none"
+                state.tracer = None
+                return state
             exporter, destination = found
     shutdown_tracing()
     provider = TracerProvider(
@@ -172,11 +176,11 @@ def init_tracing(
     provider.add_span_processor(BatchSpanProcessor(exporter))
     if set_global:
         trace.set_tracer_provider(provider)
-    _state.provider, _state.exporter, _state.destination = provider, exporter, destination
-    _state.tracer = None
-    _state.capture_content = env.get(CAPTURE_CONTENT_ENV, "").lower() in ("1", "true", "yes")
+    state.provider, state.exporter, state.destination = provider, exporter, destination
+    state.tracer = None
+    state.capture_content = env.get(CAPTURE_CONTENT_ENV, "").lower() in ("1", "true", "yes")
     log.info("tracing: exporting spans to %s", destination)
-    return _state
+    return state
 
 
 def get_tracer() -> trace.Tracer:
@@ -185,18 +189,18 @@ def get_tracer() -> trace.Tracer:
 
     Cached: creating a tracer costs tens of microseconds, more than a span.
     """
-    tracer = _state.tracer
+    tracer = state.tracer
     if tracer is None:
-        if _state.provider is not None:
-            tracer = _state.provider.get_tracer(INSTRUMENTATION, __version__)
+        if state.provider is not None:
+            tracer = state.provider.get_tracer(INSTRUMENTATION, __version__)
         else:
             tracer = trace.get_tracer(INSTRUMENTATION, __version__)
-        _state.tracer = tracer
+        state.tracer = tracer
     return tracer
 
 
 def capture_content() -> bool:
-    return _state.capture_content
+    return state.capture_content
 
 
 def trace_id_of(span: trace.Span) -> str | None:
@@ -215,17 +219,36 @@ def current_trace_id() -> str | None:
 
 def flush(timeout_millis: int = 10_000) -> bool:
     """Export every finished span now; True when all were exported in time."""
-    if _state.provider is None:
+    if state.provider is None:
         return True
-    return _state.provider.force_flush(timeout_millis)
+    return state.provider.force_flush(timeout_millis)
 
 
 def shutdown_tracing() -> None:
     """Flush and stop the exporter (also runs at interpreter exit)."""
-    if _state.provider is not None:
-        _state.provider.shutdown()
-        _state.provider = None
-        _state.tracer = None
+    if state.provider is not None:
+        state.provider.shutdown()
+        state.provider = None
+        state.tracer = None
 
 
 atexit.register(shutdown_tracing)
+
+
+__all__ = [
+    "CAPTURE_CONTENT_ENV",
+    "LANGFUSE_PATH",
+    "PersonaSpanProcessor",
+    "TracingState",
+    "capture_content",
+    "current_chatmode",
+    "current_persona",
+    "current_trace_id",
+    "flush",
+    "get_tracer",
+    "identity_attributes",
+    "init_tracing",
+    "shutdown_tracing",
+    "state",
+    "trace_id_of",
+]

@@ -18,7 +18,9 @@ _OUTPUT_FIELDS = ("completion_tokens", "output_tokens")
 
 
 @dataclass
-class Usage:
+class TokenUsage:
+    """Token counts one response (or a stream so far) reported; None where it said nothing."""
+
     input_tokens: int | None = None
     output_tokens: int | None = None
 
@@ -26,7 +28,7 @@ class Usage:
     def known(self) -> bool:
         return self.input_tokens is not None or self.output_tokens is not None
 
-    def merge(self, other: Usage | None) -> None:
+    def merge(self, other: TokenUsage | None) -> None:
         """Keep the largest count seen of each kind (streams report running totals)."""
         if other is None:
             return
@@ -50,14 +52,14 @@ def _count(obj: Any, names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _from_usage_object(usage: Any) -> Usage | None:
+def _from_usage_object(usage: Any) -> TokenUsage | None:
     if usage is None:
         return None
-    found = Usage(_count(usage, _INPUT_FIELDS), _count(usage, _OUTPUT_FIELDS))
+    found = TokenUsage(_count(usage, _INPUT_FIELDS), _count(usage, _OUTPUT_FIELDS))
     return found if found.known else None
 
 
-def extract_usage(response: Any) -> Usage | None:
+def extract_usage(response: Any) -> TokenUsage | None:
     """Token usage reported by one response or stream chunk, or None."""
     if response is None or isinstance(response, str | bytes):
         return None
@@ -76,3 +78,6 @@ def response_model(response: Any) -> str | None:
         return None
     model = _get(response, "model")
     return model if isinstance(model, str) and model else None
+
+
+__all__ = ["TokenUsage", "extract_usage", "response_model"]

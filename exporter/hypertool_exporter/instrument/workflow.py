@@ -26,6 +26,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from ..model.events import EventError
 from . import tracing
+from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,8 @@ class WorkflowTracer:
         *,
         persona: str | None = None,
         chatmode: str | None = None,
-        collector: Any = None,
+        collector: PersonaMetricsCollector | None = None,
     ):
-        from .collector import get_persona_metrics_collector
 
         self.name = name
         self.persona = persona

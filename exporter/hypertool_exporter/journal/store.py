@@ -17,6 +17,7 @@ import sqlite3
 import time
 
 from ..model.events import event_to_dict
+from .rollup import daily_row, persona_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -72,10 +73,6 @@ def default_journal_path() -> str:
     return os.path.join(user_data_dir("hypertool-exporter"), "journal.sqlite")
 
 
-def _persona_of(body: dict[str, Any]) -> str | None:
-    return body.get("persona") or body.get("to_persona")
-
-
 _ROLLUP = (
     "INSERT INTO daily (day, persona, model, input_tokens, output_tokens, switches, "
     "failed_gates) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, persona, model) DO UPDATE "
@@ -83,27 +80,6 @@ _ROLLUP = (
     "output_tokens = output_tokens + excluded.output_tokens, "
     "switches = switches + excluded.switches, failed_gates = failed_gates + excluded.failed_gates"
 )
-
-
-def _rollup_of(body: dict[str, Any]) -> tuple | None:
-    """The per-day totals an event adds to, or None when it adds to none."""
-    day = int(body["ts"] // 86400)
-    kind = body["type"]
-    if kind == "tokens_used":
-        return (
-            day,
-            body["persona"],
-            body["model"],
-            body.get("input_tokens", 0),
-            body.get("output_tokens", 0),
-            0,
-            0,
-        )
-    if kind == "persona_switched":
-        return (day, body["to_persona"], "", 0, 0, 1, 0)
-    if kind == "stage_finished" and body.get("gate") == "failed":
-        return (day, body["persona"], "", 0, 0, 0, 1)
-    return None
 
 
 class Journal:
@@ -130,6 +106,7 @@ class Journal:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
 
     def close(self) -> None:
+        """Close the connection (also on leaving a ``with`` block)."""
         self._db.close()
 
     def __enter__(self) -> Journal:
@@ -144,9 +121,8 @@ class Journal:
         """Append events atomically (all or none); returns the last id written."""
         rows, rollups = [], []
         for event in events:
-            body = event_to_dict(event)
-            rows.append((event.ts, event.TYPE, _persona_of(body), json.dumps(body)))
-            rollup = _rollup_of(body)
+            rows.append((event.ts, event.TYPE, persona_of(event), json.dumps(event_to_dict(event))))
+            rollup = daily_row(event)
             if rollup is not None:
                 rollups.append(rollup)
         try:
@@ -179,6 +155,7 @@ class Journal:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
 
     def last_id(self) -> int:
+        """Id of the newest event (0 for an empty journal)."""
         row = self._db.execute("SELECT max(id) FROM events").fetchone()
         return int(row[0] or 0)
 
@@ -245,3 +222,6 @@ class Journal:
         if row is None:
             return None
         return int(row[0]), float(row[1]), json.loads(row[2])
+
+
+__all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "default_journal_path"]

@@ -10,15 +10,18 @@ the retention window are deleted, so the file and start-up stay small.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..fold.state import JournalStatus, MetricState
+from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from ..model.events import EventError, parse_event
+from ..model.events import MALFORMED, EventError, parse_event
 from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,29 @@ log = logging.getLogger(__name__)
 COMPACTION_INTERVAL = 3600.0
 #: Seconds between attempts to reopen a journal that failed.
 RETRY_SECONDS = 5.0
+
+
+@dataclass
+class JournalStatus:
+    """How the exporter stands with its journal, kept by the tailer and shown
+    by ``exposition`` as the ``hypertool_exporter_journal_*`` gauges."""
+
+    path: Path
+    up: bool = True
+    lag_events: int = 0
+    lag_seconds: float = 0.0
+    size_bytes: int = 0
+    last_snapshot: float = 0.0
+    last_compaction: float = 0.0
+
+    def measure_size(self) -> None:
+        """Size of the journal file and its write-ahead log, read as the tailer
+        polls so that a scrape costs no file-system call."""
+        size = 0
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                size += os.stat(f"{self.path}{suffix}").st_size
+        self.size_bytes = size
 
 
 class JournalTailer:
@@ -50,7 +76,6 @@ class JournalTailer:
         self.batch = batch
         self.last_id = 0
         self.status = JournalStatus(self.path)
-        state.journal_status = self.status
         self._saved_id = 0
         self._last_snapshot = time.monotonic()
         self._last_compaction = float("-inf")
@@ -78,7 +103,7 @@ class JournalTailer:
             try:
                 event = parse_event(json.loads(body))
             except (EventError, ValueError) as exc:
-                code = exc.code if isinstance(exc, EventError) else "malformed"
+                code = exc.code if isinstance(exc, EventError) else MALFORMED
                 log.warning("journal event %d rejected: %s", row_id, exc)
                 state.reject(code)
             else:
@@ -87,6 +112,7 @@ class JournalTailer:
         self.status.lag_events, self.status.lag_seconds = self._journal.lag(
             self.last_id, time.time()
         )
+        self.status.measure_size()
         return len(rows)
 
     def catch_up(self) -> None:
@@ -171,9 +197,13 @@ class JournalTailer:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop following (the thread takes a final snapshot) and close the journal."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+
+
+__all__ = ["COMPACTION_INTERVAL", "RETRY_SECONDS", "JournalStatus", "JournalTailer"]

@@ -43,3 +43,6 @@ class JournalWriter:
             if self._journal is not None:
                 self._journal.close()
                 self._journal = None
+
+
+__all__ = ["JournalWriter"]

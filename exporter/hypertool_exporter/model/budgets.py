@@ -12,6 +12,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+#: Budget periods: UTC calendar days, ISO weeks and months, or no reset at all.
 PERIODS = ("daily", "weekly", "monthly", "total")
 
 
@@ -60,7 +61,7 @@ class Budget:
 
 
 @dataclass(slots=True)
-class Usage:
+class PeriodUsage:
     """What a persona used in the period ``[period_start, period_end)``."""
 
     period_start: float
@@ -74,7 +75,7 @@ class BudgetBook:
 
     def __init__(self, budgets: dict[str, Budget] | None = None):
         self.budgets = dict(budgets or {})
-        self.usage: dict[str, Usage] = {}
+        self.usage: dict[str, PeriodUsage] = {}
 
     def budget_for(self, persona: str) -> Budget | None:
         budget = self.budgets.get(persona)
@@ -97,7 +98,9 @@ class BudgetBook:
         start = period_start(ts, budget.period)
         if usage is None or start > usage.period_start:
             end = period_end(ts, budget.period)
-            usage = self.usage[persona] = Usage(start, 0, 0.0, float("inf") if end is None else end)
+            usage = self.usage[persona] = PeriodUsage(
+                start, 0, 0.0, float("inf") if end is None else end
+            )
         elif start < usage.period_start:
             return
         usage.tokens += tokens
@@ -109,7 +112,7 @@ class BudgetBook:
         seen = [p for p in self.usage if p not in self.budgets]
         return sorted(set(named) | {p for p in seen if self.budget_for(p) is not None})
 
-    def snapshot_at(self, persona: str, now: float) -> tuple[Budget, Usage] | None:
+    def snapshot_at(self, persona: str, now: float) -> tuple[Budget, PeriodUsage] | None:
         """The persona's budget and its usage in the period containing ``now``."""
         budget = self.budget_for(persona)
         if budget is None:
@@ -117,17 +120,22 @@ class BudgetBook:
         start = period_start(now, budget.period)
         usage = self.usage.get(persona)
         if usage is None or usage.period_start < start:
-            return budget, Usage(start)
+            return budget, PeriodUsage(start)
         return budget, usage
 
     def to_json(self) -> dict:
+        """Usage per persona as JSON-ready data, for journal snapshots."""
         return {p: [u.period_start, u.tokens, u.usd] for p, u in self.usage.items()}
 
     def load_json(self, data: dict) -> None:
+        """Restore usage written by ``to_json``."""
         self.usage = {}
         for persona, (start, tokens, usd) in data.items():
             budget = self.budget_for(persona)
             end = period_end(float(start), budget.period) if budget is not None else None
-            self.usage[persona] = Usage(
+            self.usage[persona] = PeriodUsage(
                 float(start), int(tokens), float(usd), float("inf") if end is None else end
             )
+
+
+__all__ = ["PERIODS", "Budget", "BudgetBook", "PeriodUsage", "period_end", "period_start"]

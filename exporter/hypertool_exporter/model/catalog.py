@@ -14,20 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .budgets import PERIODS
+from .events import (
+    EVENT_TYPES,
+    GATE_RESULTS,
+    NO_PERSONA,
+    OVERFLOW_VALUE,
+    REJECT_REASONS,
+    TOKEN_TYPES,
+)
+
 MetricKind = Literal["counter", "gauge", "histogram", "info"]
 
 PREFIX = "hypertool_"
 
-#: Label value used when a label's cap of distinct values is reached.
-OVERFLOW_VALUE = "__other__"
-#: ``from_persona`` on the first switch of a session.
-NO_PERSONA = "none"
-
-TOKEN_TYPES = ("input", "output")
-GATE_RESULTS = ("passed", "failed")
-PERIODS = ("daily", "weekly", "monthly", "total")
-EVENT_TYPES = ("persona_switched", "tokens_used", "stage_finished", "llm_call_finished")
-REJECT_REASONS = ("malformed", "unknown_type", "invalid_field")
+#: Labels whose distinct values are capped (``fold.cardinality``).
+GUARDED_LABELS = ("persona", "chatmode", "model", "workflow", "stage")
 
 PERSONA_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 STAGE_DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -241,7 +243,7 @@ LABEL_VALUES_FOLDED = _spec(
     f"Label values replaced by {OVERFLOW_VALUE!r} because the label reached its cap of "
     "distinct values.",
     ("label",),
-    closed_values={"label": ("persona", "chatmode", "model", "workflow", "stage")},
+    closed_values={"label": GUARDED_LABELS},
     group="exporter",
 )
 
@@ -339,3 +341,16 @@ def lookup_sample(sample_name: str) -> MetricSpec | None:
         if sample_name in spec.sample_names():
             return spec
     return None
+
+
+__all__ = [
+    "BY_NAME",
+    "CATALOG",
+    "GUARDED_LABELS",
+    "JOURNAL_METRICS",
+    "NO_PERSONA",
+    "OVERFLOW_VALUE",
+    "PREFIX",
+    "MetricSpec",
+    "lookup_sample",
+]

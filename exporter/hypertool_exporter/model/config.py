@@ -244,3 +244,13 @@ def load_config(path: str | Path | None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(source, None, "<file>", source, "is not UTF-8 text") from None
     return parse_config(text, source)
+
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "DEFAULT_SNAPSHOT_SECONDS",
+    "Config",
+    "ConfigError",
+    "load_config",
+    "parse_config",
+]

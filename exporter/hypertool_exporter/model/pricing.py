@@ -19,6 +19,11 @@ class Price:
     input: float
     output: float
 
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """USD cost of the tokens at this price: the one formula, used by the
+        fold and by ``stats``."""
+        return (input_tokens * self.input + output_tokens * self.output) / 1000.0
+
 
 #: List prices (USD per 1K tokens) of common models. Override in the config.
 DEFAULT_PRICES: dict[str, Price] = {
@@ -61,9 +66,11 @@ class PriceTable:
         return cls({**DEFAULT_PRICES, **overrides})
 
     def models(self) -> dict[str, Price]:
+        """Every priced model and its price."""
         return dict(self._prices)
 
     def lookup(self, model: str) -> Price | None:
+        """The model's price (exact, else longest priced prefix), or ``None``."""
         try:
             return self._cache[model]
         except KeyError:
@@ -86,6 +93,7 @@ class PriceTable:
     def cost(self, model: str, input_tokens: int, output_tokens: int) -> float | None:
         """USD cost of the tokens, or ``None`` when the model has no price."""
         price = self.lookup(model)
-        if price is None:
-            return None
-        return (input_tokens * price.input + output_tokens * price.output) / 1000.0
+        return None if price is None else price.cost(input_tokens, output_tokens)
+
+
+__all__ = ["DEFAULT_PRICES", "Price", "PriceTable"]
