@@ -1,8 +1,14 @@
-"""Recording commands stay light: no prometheus_client, OpenTelemetry, YAML or argparse."""
+"""The CLI: recording commands stay light, and both parsers built from the one
+command table agree on every command."""
 
 import json
 import subprocess
 import sys
+
+import pytest
+
+from hypertool_exporter.cli.commands import COMMANDS
+from hypertool_exporter.cli.main import fast_parse
 
 PROBE = """
 import json, sys
@@ -56,15 +62,82 @@ def test_recording_commands_import_nothing_heavy(tmp_path):
         assert probe(*args) == {"code": 0, "heavy": []}, args
 
 
-def test_fast_parser_and_argparse_agree():
-    from hypertool_exporter.cli import main as cli
+def _argparse_values(argv: list[str]) -> dict:
+    from hypertool_exporter.cli.main import build_parser
 
-    argv = ["stage", "wf", "st", "--persona", "qa", "--seconds=3", "--journal", "x.sqlite"]
-    fast = vars(cli._fast_parse(argv))
-    slow = vars(cli.build_parser().parse_args(argv))
-    assert fast == {k: v for k, v in slow.items() if k in fast}
-    assert set(fast) == set(slow)
-    # Unusual input goes to argparse, which knows the errors and --help.
-    assert cli._fast_parse(["tokens", "qa"]) is None  # --model is required
-    assert cli._fast_parse(["tokens", "qa", "--model", "m", "--bogus", "1"]) is None
-    assert cli._fast_parse(["switch", "qa", "--help"]) is None
+    values = vars(build_parser().parse_args(argv))
+    values.pop("version")
+    values.pop("command")
+    return values
+
+
+def _full_argv(command) -> list[str]:
+    """Every argument and option of ``command`` given, both option spellings used."""
+    argv = [command.name]
+    for index, opt in enumerate(command.opts):
+        if opt.flag:
+            argv.append(opt.name)
+            continue
+        value = opt.choices[-1] if opt.choices else f"v{index}"
+        argv += [f"{opt.name}={value}"] if index % 2 else [opt.name, value]
+    for arg in command.args:
+        argv.append(arg.choices[0] if arg.choices else f"{arg.dest}-value")
+    return argv
+
+
+def _minimal_argv(command) -> list[str]:
+    argv = [command.name]
+    argv += [arg.choices[0] if arg.choices else f"{arg.dest}-value" for arg in command.args]
+    for opt in command.opts:
+        if opt.required:
+            argv += [opt.name, "1"]
+    return argv
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+def test_fast_parser_and_argparse_agree_on_every_command(command, monkeypatch):
+    for opt in command.opts:
+        if opt.env is not None:
+            monkeypatch.delenv(f"HYPERTOOL_{opt.env}", raising=False)
+    for argv in (_full_argv(command), _minimal_argv(command)):
+        parsed = fast_parse(argv)
+        assert parsed is not None, argv
+        assert parsed[0] is command
+        assert parsed[1] == _argparse_values(argv), argv
+
+
+def test_both_parsers_read_the_environment_alike(monkeypatch):
+    monkeypatch.setenv("HYPERTOOL_CHATMODE", "from-env")
+    monkeypatch.setenv("HYPERTOOL_JOURNAL", "env.sqlite")
+    argv = ["tokens", "qa", "--model", "m"]
+    _, values = fast_parse(argv)
+    assert values["chatmode"] == "from-env" and values["journal"] == "env.sqlite"
+    assert values == _argparse_values(argv)
+
+
+def test_unusual_input_goes_to_argparse():
+    assert fast_parse(["tokens", "qa"]) is None  # --model is required
+    assert fast_parse(["tokens", "qa", "--model", "m", "--bogus", "1"]) is None
+    assert fast_parse(["switch", "qa", "--help"]) is None
+    assert fast_parse(["stats", "--since", "year"]) is None  # not a choice
+    assert fast_parse(["stats", "--json=yes"]) is None  # a flag takes no value
+    assert fast_parse(["bundle", "destroy"]) is None
+
+
+def test_a_mistyped_option_is_named_with_a_suggestion():
+    from harness.support import run_cli
+
+    result = run_cli("tokens", "qa", "--modle", "gpt-4", check=False)
+    assert result.returncode == 2
+    assert "unknown option --modle; did you mean --model?" in result.stderr
+
+
+def test_every_option_has_help_and_its_env_var_in_help():
+    for command in COMMANDS:
+        for opt in command.opts:
+            text = opt.help_text()
+            assert opt.help, (command.name, opt.name)
+            if opt.env:
+                assert f"[env HYPERTOOL_{opt.env}]" in text
+            if opt.default is not None and not opt.flag:
+                assert text.count("(default:") == 1

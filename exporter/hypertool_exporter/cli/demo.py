@@ -17,13 +17,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..journal.store import Journal
-from ..model.config import Config, parse_config
+from ..model.config import parse_config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from .commands import Command
 
 DEMO_CONFIG = """
 budgets:
@@ -38,7 +39,9 @@ pricing:
 
 
 @dataclass(frozen=True)
-class Stage:
+class StagePlan:
+    """A simulated stage: who runs it, how long it takes, how often its gate fails."""
+
     name: str
     persona: str
     chatmode: str
@@ -47,20 +50,20 @@ class Stage:
     slow_chance: float = 0.0
 
 
-WORKFLOWS: dict[str, tuple[Stage, ...]] = {
+WORKFLOWS: dict[str, tuple[StagePlan, ...]] = {
     "package-release": (
-        Stage("implement", "backend-engineer", "implement", (30, 240), 0.05),
-        Stage("test", "testing-specialist", "test", (20, 180), 0.25),
-        Stage("deploy", "devops-engineer", "deploy", (10, 120), 0.05, slow_chance=0.15),
+        StagePlan("implement", "backend-engineer", "implement", (30, 240), 0.05),
+        StagePlan("test", "testing-specialist", "test", (20, 180), 0.25),
+        StagePlan("deploy", "devops-engineer", "deploy", (10, 120), 0.05, slow_chance=0.15),
     ),
     "code-review": (
-        Stage("review", "security-auditor", "review", (15, 90), 0.10),
-        Stage("fix", "backend-engineer", "debug", (20, 200), 0.02),
+        StagePlan("review", "security-auditor", "review", (15, 90), 0.10),
+        StagePlan("fix", "backend-engineer", "debug", (20, 200), 0.02),
     ),
     "incident-response": (
-        Stage("triage", "devops-engineer", "debug", (5, 60), 0.02),
-        Stage("fix", "backend-engineer", "debug", (30, 300), 0.08, slow_chance=0.10),
-        Stage("verify", "testing-specialist", "test", (10, 90), 0.15),
+        StagePlan("triage", "devops-engineer", "debug", (5, 60), 0.02),
+        StagePlan("fix", "backend-engineer", "debug", (30, 300), 0.08, slow_chance=0.10),
+        StagePlan("verify", "testing-specialist", "test", (10, 90), 0.15),
     ),
 }
 MODELS = (
@@ -160,11 +163,16 @@ class TrafficGenerator:
         return events
 
 
-def run_demo(args, port: int, load_config: Callable[[str | None], Config]) -> int:
-    """Serve /metrics in a thread and feed it demo traffic until stopped."""
+def run(command: Command, values: dict) -> int:
+    """``demo``: serve /metrics in a thread and feed it demo traffic until stopped."""
     from ..app import run_server
+    from .main import load_config_or_exit, port_value
 
-    config = load_config(args.config) if args.config else parse_config(DEMO_CONFIG, "<demo>")
+    args = SimpleNamespace(**values)
+    port = port_value(args.port)
+    config = (
+        load_config_or_exit(args.config) if args.config else parse_config(DEMO_CONFIG, "<demo>")
+    )
     journal_path = (
         Path(args.journal)
         if args.journal
@@ -222,3 +230,6 @@ def run_demo(args, port: int, load_config: Callable[[str | None], Config]) -> in
         stack.stop()
     server.join(15)
     return 0
+
+
+__all__ = ["BACKLOG_RUNS", "DEMO_CONFIG", "WORKFLOWS", "StagePlan", "TrafficGenerator", "run"]

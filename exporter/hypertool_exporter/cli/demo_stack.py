@@ -150,3 +150,6 @@ def start_stack(
     else:
         stack.notes.append("Prometheus is not installed (Debian: prometheus)")
     return stack
+
+
+__all__ = ["ALERTMANAGER_CONFIG", "Stack", "start_stack"]

@@ -16,12 +16,15 @@ from pathlib import Path
 from ..journal.store import Journal, JournalError, default_journal_path
 from ..model.budgets import period_start
 from ..model.config import Config
+from .commands import Command
 
 _SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
 
 
 @dataclass
 class PersonaStats:
+    """One persona's totals over the period asked for."""
+
     persona: str
     input_tokens: int = 0
     output_tokens: int = 0
@@ -88,7 +91,16 @@ def format_table(stats: list[PersonaStats], since: str) -> str:
     return "\n".join(out)
 
 
+def run(command: Command, values: dict) -> int:
+    """``stats``: print the table (or JSON) for ``--since``."""
+    from .main import load_config_or_exit
+
+    config = load_config_or_exit(values["config"])
+    return print_stats(values["journal"], config, values["since"], values["json"])
+
+
 def print_stats(journal_path: str | None, config: Config, since: str, as_json: bool) -> int:
+    """Print per-persona totals from the journal; 1 when the journal cannot be read."""
     path = Path(journal_path) if journal_path else default_journal_path()
     try:
         with Journal(path, create=False) as journal:
@@ -101,3 +113,6 @@ def print_stats(journal_path: str | None, config: Config, since: str, as_json: b
     else:
         print(format_table(stats, since))
     return 0
+
+
+__all__ = ["PersonaStats", "collect_stats", "format_table", "print_stats", "run"]

@@ -1,0 +1,302 @@
+"""Every command and option of the CLI, declared once.
+
+``main`` builds two parsers from this table: a fast one for well-formed
+command lines (no argparse, which costs about 10 ms of start-up on every
+persona switch) and an argparse tree for ``--help`` and error messages. A
+test parses every command with both and requires the same result.
+
+Stdlib only, and no ``typing`` or ``dataclasses``: the recording commands
+import this on their fast path.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV_PREFIX = "HYPERTOOL_"
+
+
+class Arg:
+    """A positional argument; ``dest`` is the name the handler receives."""
+
+    __slots__ = ("choices", "dest", "help", "metavar")
+
+    def __init__(
+        self,
+        dest: str,
+        help: str,
+        metavar: str | None = None,
+        *,
+        choices: tuple[str, ...] | None = None,
+    ):
+        self.dest = dest
+        self.help = help
+        self.metavar = metavar or dest.upper()
+        self.choices = choices
+
+
+class Opt:
+    """An option. ``env`` names its ``HYPERTOOL_*`` variable; ``flag=True``
+    makes it a switch without a value; ``absent`` is a value that means "not
+    given" (``--gate none``)."""
+
+    __slots__ = ("absent", "choices", "default", "dest", "env", "flag", "help", "name", "required")
+
+    def __init__(
+        self,
+        name: str,
+        dest: str,
+        help: str,
+        *,
+        default: str | None = None,
+        env: str | None = None,
+        required: bool = False,
+        choices: tuple[str, ...] | None = None,
+        flag: bool = False,
+        absent: str | None = None,
+    ):
+        self.name = name
+        self.dest = dest
+        self.help = help
+        self.default = default
+        self.env = env
+        self.required = required
+        self.choices = choices
+        self.flag = flag
+        self.absent = absent
+
+    def initial(self) -> str | bool | None:
+        """The value before the command line is read: the environment, else the default."""
+        if self.flag:
+            return False
+        if self.env is not None:
+            return os.environ.get(ENV_PREFIX + self.env, self.default)
+        return self.default
+
+    def help_text(self) -> str:
+        """Help with the environment variable and the default, each said once."""
+        parts = [self.help]
+        if self.env is not None:
+            parts.append(f"[env {ENV_PREFIX}{self.env}]")
+        if self.required:
+            parts.append("(required)")
+        elif self.default is not None and not self.flag:
+            parts.append(f"(default: {self.default})")
+        return " ".join(parts)
+
+
+class Command:
+    """A subcommand: its arguments, options and the function that runs it
+    (``module:function`` inside ``hypertool_exporter.cli``, imported on use)."""
+
+    __slots__ = ("args", "handler", "help", "name", "opts", "recording")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        handler: str,
+        args: tuple[Arg, ...] = (),
+        opts: tuple[Opt, ...] = (),
+        *,
+        recording: bool = False,
+    ):
+        self.name = name
+        self.help = help
+        self.handler = handler
+        self.args = args
+        self.opts = opts
+        self.recording = recording
+
+
+def _journal() -> Opt:
+    return Opt(
+        "--journal",
+        "journal",
+        "journal file (default: journal.sqlite in the user data directory)",
+        env="JOURNAL",
+    )
+
+
+def _config(help: str = "config file with budgets and pricing") -> Opt:
+    return Opt("--config", "config", help, env="CONFIG")
+
+
+def _trace_id() -> Opt:
+    return Opt("--trace-id", "trace_id", "OpenTelemetry trace id, shown as the samples' exemplar")
+
+
+def _host() -> Opt:
+    return Opt("--host", "host", "address to bind", default="127.0.0.1", env="HOST")
+
+
+def _port() -> Opt:
+    return Opt("--port", "port", "port to bind", default="9464", env="PORT")
+
+
+def _chatmode(help: str) -> Opt:
+    return Opt("--chatmode", "chatmode", help, default="default", env="CHATMODE")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        "serve",
+        "fold the journal and serve /metrics",
+        "main:run_serve",
+        opts=(
+            _host(),
+            _port(),
+            _config(),
+            _journal(),
+            Opt(
+                "--web.config.file",
+                "web_config_file",
+                "TLS and basic auth, in exporter-toolkit's format",
+                env="WEB_CONFIG_FILE",
+            ),
+            Opt(
+                "--log-level",
+                "log_level",
+                "log verbosity",
+                default="info",
+                env="LOG_LEVEL",
+                choices=("debug", "info", "warning", "error"),
+            ),
+        ),
+    ),
+    Command(
+        "switch",
+        "record a persona switch",
+        "record:run",
+        args=(Arg("to_persona", "persona switched to", "PERSONA"),),
+        opts=(
+            Opt(
+                "--from",
+                "from_persona",
+                "persona switched from (default: the session's current one)",
+            ),
+            _chatmode("chat mode entered"),
+            Opt(
+                "--session",
+                "session",
+                "session whose persona changes",
+                default="default",
+                env="SESSION",
+            ),
+            _journal(),
+        ),
+        recording=True,
+    ),
+    Command(
+        "tokens",
+        "record token usage",
+        "record:run",
+        args=(Arg("persona", "persona that used the tokens"),),
+        opts=(
+            Opt("--model", "model", "model that used them", required=True),
+            Opt("--input", "input_tokens", "input (prompt) tokens", default="0"),
+            Opt("--output", "output_tokens", "output (completion) tokens", default="0"),
+            _chatmode("chat mode the tokens were used in"),
+            _trace_id(),
+            _journal(),
+        ),
+        recording=True,
+    ),
+    Command(
+        "stage",
+        "record a finished workflow stage",
+        "record:run",
+        args=(Arg("workflow", "workflow name"), Arg("stage", "stage name")),
+        opts=(
+            Opt("--persona", "persona", "persona that ran the stage", required=True),
+            Opt("--seconds", "duration_seconds", "stage duration in seconds", required=True),
+            Opt(
+                "--gate",
+                "gate",
+                "quality-gate verdict: passed, failed or none (no gate)",
+                default="none",
+                absent="none",
+            ),
+            _trace_id(),
+            _journal(),
+        ),
+        recording=True,
+    ),
+    Command(
+        "llm",
+        "record one LLM call",
+        "record:run",
+        args=(Arg("persona", "persona that made the call"),),
+        opts=(
+            Opt("--model", "model", "model called", required=True),
+            Opt("--seconds", "duration_seconds", "call latency in seconds", required=True),
+            Opt("--error", "error_type", "error type, when the call failed"),
+            _trace_id(),
+            _journal(),
+        ),
+        recording=True,
+    ),
+    Command(
+        "stats",
+        "spend by persona, from the journal (no exporter needed)",
+        "stats:run",
+        opts=(
+            Opt(
+                "--since",
+                "since",
+                "period to total, from its start (UTC)",
+                default="today",
+                choices=("today", "week", "month"),
+            ),
+            Opt("--json", "json", "print JSON instead of a table", flag=True),
+            _config(),
+            _journal(),
+        ),
+    ),
+    Command(
+        "demo",
+        "serve /metrics fed with realistic demo traffic",
+        "demo:run",
+        opts=(
+            _host(),
+            _port(),
+            _config("config file (default: the demo's own budgets)"),
+            Opt("--journal", "journal", "journal file (default: a fresh temporary one)"),
+            Opt("--duration", "duration", "seconds to run; 0 runs until stopped", default="0"),
+            Opt("--rate", "rate", "workflow runs per second", default="1"),
+            Opt(
+                "--stack",
+                "stack",
+                "also run a local Prometheus and Alertmanager (when installed)",
+                flag=True,
+            ),
+            Opt(
+                "--prometheus-port", "prometheus_port", "Prometheus port (--stack)", default="9090"
+            ),
+            Opt(
+                "--alertmanager-port",
+                "alertmanager_port",
+                "Alertmanager port (--stack)",
+                default="9093",
+            ),
+        ),
+    ),
+    Command(
+        "check-config",
+        "validate a config file",
+        "main:run_check_config",
+        args=(Arg("file", "config file to check", "FILE"),),
+    ),
+    Command(
+        "bundle",
+        "regenerate the dashboards, rules and README metric table",
+        "main:run_bundle",
+        args=(Arg("action", "what to do", choices=("build",)),),
+        opts=(Opt("--root", "root", "repository root to write into", default="."),),
+    ),
+)
+
+BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+
+
+__all__ = ["BY_NAME", "COMMANDS", "ENV_PREFIX", "Arg", "Command", "Opt"]

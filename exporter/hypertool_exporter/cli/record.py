@@ -1,0 +1,58 @@
+"""The recording commands (``switch``, ``tokens``, ``stage``, ``llm``): one event
+validated through ``model.events``, appended to the journal, exit.
+
+Each command's option names are the event's field names (see ``commands``),
+so the command line maps onto the event without a table of its own. Imports
+``model.events`` and ``journal.store`` only: no prometheus_client, no
+OpenTelemetry, no YAML, so a persona switch costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..journal.store import Journal, JournalError, default_journal_path
+from ..model.events import EventError, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .commands import Command
+
+#: The event each recording command records.
+EVENTS = {
+    "switch": PersonaSwitched,
+    "tokens": TokensUsed,
+    "stage": StageFinished,
+    "llm": LLMCallFinished,
+}
+
+EXIT_NOT_RECORDED = 1
+EXIT_USAGE = 2
+
+
+def run(command: Command, values: dict) -> int:
+    """Record the command's event; 0 when it is in the journal, 2 for bad input,
+    1 when the journal refused it (the message says it was NOT recorded)."""
+    event_class = EVENTS[command.name]
+    absent = {opt.dest: opt.absent for opt in command.opts if opt.absent is not None}
+    raw = {
+        name: values[name]
+        for name in event_class._fields
+        if values.get(name) is not None and values.get(name) != absent.get(name)
+    }
+    try:
+        event = event_class.parse(raw)
+    except EventError as exc:
+        print(f"hypertool-exporter: error: {command.name}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    path = values.get("journal") or default_journal_path()
+    try:
+        with Journal(path) as journal:
+            journal.append([event])
+    except JournalError as exc:
+        print(f"hypertool-exporter: error: event NOT recorded: {exc}", file=sys.stderr)
+        return EXIT_NOT_RECORDED
+    return 0
+
+
+__all__ = ["EVENTS", "run"]
