@@ -9,6 +9,7 @@ UTC midnight (HYPERTOOL_CLOCK_OFFSET_SECONDS), so the reset comes within the tes
 import time
 
 import yaml
+from harness.fast_rules import fast_config
 from harness.support import (
     REPO,
     AlertmanagerProcess,
@@ -20,7 +21,7 @@ from harness.support import (
     wait_for,
 )
 
-from hypertool_exporter.bundle.rules import fast_config, render_rules
+from hypertool_exporter.bundle.rules import render_rules
 from hypertool_exporter.model.budgets import period_end
 
 SECONDS_BEFORE_MIDNIGHT = 40

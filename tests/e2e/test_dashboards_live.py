@@ -6,6 +6,7 @@ import time
 
 import pytest
 from harness.dashboard_queries import DASHBOARD_FILES, load, panel_queries, substitute
+from harness.fast_rules import fast_config
 from harness.support import (
     CLI,
     PrometheusProcess,
@@ -15,7 +16,7 @@ from harness.support import (
     wait_for,
 )
 
-from hypertool_exporter.bundle.rules import fast_config, render_rules
+from hypertool_exporter.bundle.rules import render_rules
 
 RATE_INTERVAL = "10s"  # Grafana's $__rate_interval for a 1 s scrape and a short range
 

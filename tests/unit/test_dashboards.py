@@ -10,18 +10,29 @@ from harness import promql_lint as lint
 from harness.dashboard_queries import DASHBOARD_FILES, load, panel_queries
 
 from hypertool_exporter.bundle import dashboards, rules
+from hypertool_exporter.bundle.config import BundleConfig
+from hypertool_exporter.bundle.grafana import render_json
 
 MODERN_TYPES = {"timeseries", "stat", "gauge", "bargauge", "piechart", "heatmap", "table"}
-RECORDED = {r["record"] for r in rules.recording_rules(rules.RulesConfig())}
+RECORDED = {r["record"] for r in rules.recording_rules(BundleConfig())}
 DASHES = {path.name: load(path) for path in DASHBOARD_FILES}
 
 
 def test_three_dashboards_are_committed_and_in_sync():
-    assert sorted(DASHES) == sorted(f"{make().slug}.json" for make in dashboards.DASHBOARDS)
-    for make in dashboards.DASHBOARDS:
-        spec = make()
+    specs = dashboards.specs()
+    assert sorted(DASHES) == sorted(f"{spec.slug}.json" for spec in specs)
+    for spec in specs:
         committed = (DASHBOARD_FILES[0].parent / f"{spec.slug}.json").read_text()
-        assert committed == dashboards.render_json(spec), "run `make bundle` and commit"
+        assert committed == render_json(spec), "run `make bundle` and commit"
+
+
+def test_dashboard_colours_change_where_the_alerts_fire():
+    config = BundleConfig(budget_nearly_exhausted_ratio=0.2, gate_failure_ratio=0.3)
+    panels = {p.title: p for spec in dashboards.specs(config) for p in spec.panels}
+    remaining = panels["Budget remaining"].thresholds["steps"]
+    assert [s["value"] for s in remaining] == [None, 0.2, config.budget_low_ratio]
+    gate = panels["Quality-gate pass rate"].thresholds["steps"]
+    assert gate[1]["value"] == pytest.approx(0.7)
 
 
 def test_uids_and_titles_are_stable_and_unique():

@@ -1,0 +1,163 @@
+"""LLM Cost and Budgets: spend by persona and model, tokens, and budgets against
+their limits."""
+
+from __future__ import annotations
+
+from ...model import catalog as c
+from ..config import BundleConfig
+from ..grafana import (
+    GREEN,
+    JOB,
+    MODEL,
+    PERSONA,
+    RANGE,
+    RATE,
+    RED,
+    YELLOW,
+    DashboardSpec,
+    PanelSpec,
+    Query,
+    steps,
+)
+
+
+def dashboard(config: BundleConfig) -> DashboardSpec:
+    """The dashboard, with thresholds from ``config``."""
+    cost_model = f"{c.PERSONA_COST.name}{{{JOB}, {PERSONA}, {MODEL}}}"
+    used = f"{c.BUDGET_USED.name}{{{JOB}, {PERSONA}}}"
+    limit = f"{c.BUDGET_LIMIT.name}{{{JOB}, {PERSONA}}}"
+    usage_thresholds = steps(
+        (GREEN, None),
+        (YELLOW, 1 - config.budget_low_ratio),
+        (RED, 1 - config.budget_nearly_exhausted_ratio),
+    )
+    panels = [
+        PanelSpec(
+            "stat",
+            "Cost in range",
+            "US dollars spent in the selected time range.",
+            [Query(f"sum(increase({cost_model}[{RANGE}]))")],
+            "currencyUSD",
+            width=6,
+        ),
+        PanelSpec(
+            "stat",
+            "Cost, month to date",
+            "US dollars spent since the 1st of the month.",
+            [Query(f"sum(increase({cost_model}[{RANGE}]))")],
+            "currencyUSD",
+            width=6,
+            time_from="now/M",
+        ),
+        PanelSpec(
+            "stat",
+            "Cost rate",
+            "Current spend in US dollars per hour.",
+            [Query(f"sum(rate({cost_model}[{RATE}])) * 3600")],
+            "currencyUSD",
+            width=6,
+        ),
+        PanelSpec(
+            "stat",
+            "Unpriced tokens",
+            "Tokens of models missing from the pricing table (counted at $0).",
+            [Query(f"sum(increase({c.LLM_UNPRICED_TOKENS.name}{{{JOB}, {MODEL}}}[{RANGE}]))")],
+            "short",
+            width=6,
+            thresholds=steps((GREEN, None), (YELLOW, 1)),
+        ),
+        PanelSpec(
+            "timeseries",
+            "Cost trend by persona",
+            "US dollars per hour.",
+            [Query(f"sum by (persona) (rate({cost_model}[{RATE}])) * 3600", "{{persona}}")],
+            "currencyUSD",
+        ),
+        PanelSpec(
+            "piechart",
+            "Cost by model",
+            "Share of spend in the range.",
+            [Query(f"sum by (model) (increase({cost_model}[{RANGE}]))", "{{model}}", instant=True)],
+            "currencyUSD",
+        ),
+        PanelSpec(
+            "timeseries",
+            "Tokens by model",
+            "Input and output tokens per second.",
+            [
+                Query(
+                    f"sum by (model, token_type) (rate({c.PERSONA_TOKENS.name}"
+                    f"{{{JOB}, {PERSONA}, {MODEL}}}[{RATE}]))",
+                    "{{model}} {{token_type}}",
+                )
+            ],
+            "short",
+        ),
+        PanelSpec(
+            "bargauge",
+            "Budget used",
+            "Share of each persona's token budget used in its current period.",
+            [
+                Query(
+                    f"sum by (persona, period) ({used})\n/\nsum by (persona, period) ({limit})",
+                    "{{persona}} ({{period}})",
+                    instant=True,
+                )
+            ],
+            "percentunit",
+            thresholds=usage_thresholds,
+            min=0,
+            max=1,
+        ),
+        PanelSpec(
+            "table",
+            "Budget used vs limit",
+            "Tokens used and the limit, per period.",
+            [
+                Query(f"sum by (persona, period) ({used})", instant=True, fmt="table"),
+                Query(f"sum by (persona, period) ({limit})", instant=True, fmt="table"),
+            ],
+            "short",
+            options={"sortBy": [{"displayName": "Value #A", "desc": True}]},
+        ),
+        PanelSpec(
+            "table",
+            "Time to exhaustion",
+            "At the last hour's burn rate, when each persona's budget runs out "
+            "(only personas that are burning).",
+            [
+                Query(
+                    f"sum by (persona) ({c.BUDGET_REMAINING.name}{{{JOB}, {PERSONA}}})\n/\n"
+                    f"sum by (persona) (persona:{c.PERSONA_TOKENS.family}:rate1h"
+                    f"{{{JOB}, {PERSONA}}}) > 0",
+                    instant=True,
+                    fmt="table",
+                )
+            ],
+            "s",
+        ),
+        PanelSpec(
+            "table",
+            "Top spenders",
+            "Personas by US dollars spent in the range.",
+            [
+                Query(
+                    f"topk(10, sum by (persona) (increase({cost_model}[{RANGE}])))",
+                    instant=True,
+                    fmt="table",
+                )
+            ],
+            "currencyUSD",
+            width=24,
+        ),
+    ]
+    return DashboardSpec(
+        "llm-cost-budgets",
+        "Hypertool / LLM Cost and Budgets",
+        "Spend by persona and model, tokens, and budgets against their limits.",
+        ["persona", "model"],
+        panels,
+    )
+
+
+__all__ = ["dashboard"]
