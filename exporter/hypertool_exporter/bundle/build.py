@@ -11,3 +11,6 @@ def build_all(root: str | Path) -> list[Path]:
     """Write all generated files under the repository ``root``; returns their paths."""
     base = Path(root)
     return [docs.write_readme(base), rules.write_rules(base), *dashboards.write_dashboards(base)]
+
+
+__all__ = ["build_all"]

@@ -47,3 +47,6 @@ def write_readme(root: Path) -> Path:
     path = root / "README.md"
     path.write_text(render_readme(path.read_text(encoding="utf-8")), encoding="utf-8")
     return path
+
+
+__all__ = ["BEGIN", "END", "metrics_table", "render_readme", "write_readme"]
