@@ -21,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from common import Result, Serve
+from common import Result, applied_tokens
+from harness.support import ExporterProcess
 
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.events import TokensUsed
@@ -49,13 +50,13 @@ def throughput(tmp: Path, config: Path, count: int) -> Result:
     append_rate = count / (time.perf_counter() - start)
     baseline_journal.close()
 
-    serve = Serve(tmp / "throughput.sqlite", 19_480, config)
+    serve = ExporterProcess(tmp / "throughput.sqlite", config, ready_timeout=120)
     try:
         with Journal(tmp / "throughput.sqlite") as journal:
             start = time.perf_counter()
             for i in range(0, count, 1000):
                 journal.append(events[i : i + 1000])
-            while serve.applied() < count:
+            while applied_tokens(serve.text()) < count:
                 time.sleep(0.05)
             applied_rate = count / (time.perf_counter() - start)
     finally:
@@ -71,7 +72,7 @@ def throughput(tmp: Path, config: Path, count: int) -> Result:
 
 
 def latency(tmp: Path, config: Path, seconds: float) -> Result:
-    serve = Serve(tmp / "latency.sqlite", 19_481, config)
+    serve = ExporterProcess(tmp / "latency.sqlite", config, ready_timeout=120)
     stop = threading.Event()
     written: list[float] = []
     seen: dict[int, float] = {}
@@ -84,7 +85,7 @@ def latency(tmp: Path, config: Path, seconds: float) -> Result:
 
     def poll() -> None:
         while not stop.is_set() or len(seen) < len(written):
-            match = _PROBE.search(serve.scrape())
+            match = _PROBE.search(serve.text())
             count = int(float(match.group(1))) if match else 0
             now = time.perf_counter()
             for k in range(1, count + 1):
@@ -136,13 +137,13 @@ def memory(tmp: Path, config: Path, series: int) -> Result:
     with Journal(path) as journal:
         for i in range(0, len(events), 5000):
             journal.append(events[i : i + 5000])
-    empty = Serve(tmp / f"empty-{series}.sqlite", 19_482, config)
-    empty.scrape()
+    empty = ExporterProcess(tmp / f"empty-{series}.sqlite", config, ready_timeout=120)
+    empty.text()
     baseline = empty.rss_bytes()
     empty.stop()
-    full = Serve(path, 19_483, config)
+    full = ExporterProcess(path, config, ready_timeout=120)
     try:
-        full.scrape()
+        full.text()
         rss = full.rss_bytes()
     finally:
         full.stop()

@@ -11,7 +11,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import Result, Serve
+from common import Result
+from harness.support import ExporterProcess
 from load import run_load
 
 TOKEN = "load-test-token-0123456789"
@@ -20,7 +21,11 @@ TOKEN = "load-test-token-0123456789"
 def run(quick: bool = False) -> list[Result]:
     seconds = 5 if quick else 20
     with tempfile.TemporaryDirectory() as tmp:
-        serve = Serve(Path(tmp) / "journal.sqlite", 19_490, env={"HYPERTOOL_INGEST_TOKEN": TOKEN})
+        serve = ExporterProcess(
+            Path(tmp) / "journal.sqlite",
+            env={"HYPERTOOL_INGEST_TOKEN": TOKEN},
+            ready_timeout=120,
+        )
         try:
             report = run_load(serve.port, TOKEN, seconds, scrapers=8, writers=8)
         finally:

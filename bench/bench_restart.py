@@ -18,7 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import Result, serve_argv
+from common import Result
+from harness.support import free_port, serve_argv
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
@@ -130,8 +131,8 @@ def run(quick: bool = False) -> list[Result]:
         tailer.stop()
         stats_seconds = time_stats(big)
         stats_baseline = time_stats(empty)
-        baseline = min(time_start(empty, 0, 19_464 + i) for i in range(3))
-        restart = min(time_start(big, count, 19_470 + i) for i in range(3))
+        baseline = min(time_start(empty, 0, free_port()) for _ in range(3))
+        restart = min(time_start(big, count, free_port()) for _ in range(3))
     per_event_us = fold_seconds / count * 1e6
     return [
         Result(

@@ -77,74 +77,13 @@ def table(results: list[Result]) -> str:
     )
 
 
-def serve_argv(port: int, journal, config=None) -> list[str]:
-    """The command line of ``hypertool-exporter serve`` for a benchmark."""
-    import sys
+def applied_tokens(metrics_text: str) -> float:
+    """``tokens_used`` events applied, read from a /metrics body."""
+    import re
 
-    argv = [
-        sys.executable,
-        "-m",
-        "hypertool_exporter.cli",
-        "serve",
-        "--port",
-        str(port),
-        "--journal",
-        str(journal),
-    ]
-    if config is not None:
-        argv += ["--config", str(config)]
-    return argv
-
-
-class Serve:
-    """``serve`` as a subprocess on loopback, awaited until it answers."""
-
-    def __init__(self, journal, port: int, config=None, env: dict | None = None):
-        import os
-
-        self.port = port
-        self.proc = subprocess.Popen(
-            serve_argv(port, journal, config),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.scrape()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.05)
-
-    def scrape(self) -> str:
-        import urllib.request
-
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.read().decode()
-
-    def applied(self) -> float:
-        import re
-
-        match = re.search(
-            r'^hypertool_exporter_events_applied_total\{type="tokens_used"\} (\S+)$',
-            self.scrape(),
-            re.M,
-        )
-        return float(match.group(1)) if match else 0.0
-
-    def rss_bytes(self) -> int:
-        from pathlib import Path
-
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
+    match = re.search(
+        r'^hypertool_exporter_events_applied_total\{type="tokens_used"\} (\S+)$',
+        metrics_text,
+        re.M,
+    )
+    return float(match.group(1)) if match else 0.0

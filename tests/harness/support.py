@@ -107,8 +107,20 @@ def require_binary(name: str) -> str:
     return path
 
 
+def serve_argv(port: int, journal: Path, config: Path | None = None) -> list[str]:
+    """The command line of ``hypertool-exporter serve`` on loopback."""
+    args = [*CLI, "serve", "--port", str(port), "--journal", str(journal)]
+    if config is not None:
+        args += ["--config", str(config)]
+    return args
+
+
 class ExporterProcess:
-    """``hypertool-exporter serve`` as a subprocess, awaited until it answers."""
+    """``hypertool-exporter serve`` as a subprocess, awaited until it answers.
+
+    Used by the end-to-end tests and by the benchmarks; ``ready_timeout`` is
+    longer in the benchmarks, which may run on a loaded machine.
+    """
 
     def __init__(
         self,
@@ -116,12 +128,11 @@ class ExporterProcess:
         config: Path | None = None,
         env: dict | None = None,
         port: int | None = None,
+        ready_timeout: float = 30.0,
     ):
         self.port = port or free_port()
         self.journal = journal
-        args = [*CLI, "serve", "--port", str(self.port), "--journal", str(journal)]
-        if config is not None:
-            args += ["--config", str(config)]
+        args = serve_argv(self.port, journal, config)
         self.log = journal.parent / f"exporter-{self.port}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
@@ -130,7 +141,7 @@ class ExporterProcess:
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
-        wait_for(self._ready, 30, "exporter to answer /healthz")
+        wait_for(self._ready, ready_timeout, "exporter to answer /healthz")
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
@@ -138,7 +149,19 @@ class ExporterProcess:
         return http_get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)[0] == 200
 
     def scrape(self) -> dict:
+        """Samples of /metrics, parsed (see ``samples``)."""
         return scrape(self.port)
+
+    def text(self) -> str:
+        """The raw /metrics body."""
+        return http_get(f"http://127.0.0.1:{self.port}/metrics", timeout=10)[1]
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the exporter process."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS line in /proc/PID/status")
 
     def stop(self, sig: int | None = None) -> None:
         if self.proc.poll() is None:

@@ -128,13 +128,13 @@ class MetricState:
 
     def _drain_locked(self) -> None:
         pop = self.queue.popleft
-        fold = self._fold
+        handlers = self._handlers  # _fold, inlined: this loop runs per queued event
         while True:
             try:
                 event = pop()
             except IndexError:
                 return
-            fold(event)
+            handlers[type(event)](event)
 
     def _fold(self, event: Event) -> None:
         """The fold of one event; the caller holds the lock."""

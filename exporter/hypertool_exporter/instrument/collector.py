@@ -30,6 +30,7 @@ from ..model.events import (
     PersonaSwitched,
     StageFinished,
     TokensUsed,
+    from_validated,
     gate_value,
     trace_id_value,
 )
@@ -171,15 +172,11 @@ class PersonaMetricsCollector:
             return
         if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
+        persona, chatmode, model = labels
         self._enqueue(
-            TokensUsed(
-                labels[0],
-                labels[2],
-                input_tokens,
-                output_tokens,
-                labels[1],
-                self._clock(),
-                trace_id,
+            from_validated(
+                TokensUsed,
+                (persona, model, input_tokens, output_tokens, chatmode, self._clock(), trace_id),
             )
         )
         if len(self._queue) > MAX_QUEUED:
