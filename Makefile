@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 9464
 
-.PHONY: demo test lint unit e2e system-deps bundle bench clean
+.PHONY: demo test lint unit e2e system-deps bundle bench dist clean
 
 $(STAMP): pyproject.toml
 	./scripts/install-system-deps.sh
@@ -41,5 +41,9 @@ e2e: $(STAMP) system-deps
 bundle: $(STAMP)
 	$(BIN)/hypertool-exporter bundle build
 
+## dist: a wheel of the package in dist/ (install it with pip install dist/*.whl)
+dist: $(STAMP)
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dist
