@@ -16,6 +16,7 @@ TYPE_CHECKING = False
 
 __all__ = [
     "Config",
+    "EventError",
     "ObservableLLM",
     "PersonaMetricsCollector",
     "WorkflowTracer",
@@ -37,6 +38,7 @@ _LAZY = {
     "init_tracing": "instrument.tracing",
     "flush": "instrument.tracing",
     "Config": "model.config",
+    "EventError": "model.fields",
     "load_config": "model.config",
 }
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .instrument.tracing import flush, init_tracing
     from .instrument.workflow import WorkflowTracer
     from .model.config import Config, load_config
+    from .model.fields import EventError
 
 
 def __getattr__(name: str) -> object:

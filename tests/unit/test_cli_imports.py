@@ -34,6 +34,7 @@ APPEND_PATH = {
     "hypertool_exporter.journal.store",
     "hypertool_exporter.model",
     "hypertool_exporter.model.events",
+    "hypertool_exporter.model.fields",
 }
 
 

@@ -5,7 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.model import catalog as c
-from hypertool_exporter.model.events import EventError
+from hypertool_exporter.model.fields import EventError
 
 NOW = 1_795_000_000.0  # a fixed clock: 2026-11-18
 

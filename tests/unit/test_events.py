@@ -3,14 +3,13 @@ import math
 import pytest
 
 from hypertool_exporter.model.events import (
-    EventError,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
     event_to_dict,
-    normalize_persona,
     parse_event,
 )
+from hypertool_exporter.model.fields import EventError, normalize_persona
 
 
 def tokens(**over):

@@ -13,13 +13,13 @@ from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.events import (
     EVENT_CLASSES,
-    EventError,
     LLMCallFinished,
     StageFinished,
     TokensUsed,
     event_to_dict,
     parse_event,
 )
+from hypertool_exporter.model.fields import EventError
 
 CONFIG = parse_config("""
 budgets:

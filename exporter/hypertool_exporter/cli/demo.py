@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from ..journal.store import Journal
 from ..model.config import parse_config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.fields import FAILED, PASSED
 from .commands import Command
 
 DEMO_CONFIG = """
@@ -141,7 +142,7 @@ class TrafficGenerator:
                         )
                     )
             ts += seconds
-            gate = "failed" if rnd.random() < stage.gate_failure else "passed"
+            gate = FAILED if rnd.random() < stage.gate_failure else PASSED
             events.append(StageFinished(name, stage.name, stage.persona, seconds, gate, ts))
         # The session ends in its last persona; the next run there switches away.
         self.sessions[session] = ts

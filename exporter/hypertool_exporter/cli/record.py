@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 
 from ..journal.store import Journal, JournalError, default_journal_path
-from ..model.events import EventError, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.fields import EventError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

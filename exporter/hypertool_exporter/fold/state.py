@@ -22,15 +22,8 @@ from typing import Any
 from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
-from ..model.events import (
-    GATE_RESULTS,
-    NO_PERSONA,
-    Event,
-    LLMCallFinished,
-    PersonaSwitched,
-    StageFinished,
-    TokensUsed,
-)
+from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.fields import GATE_RESULTS, NO_PERSONA
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.

@@ -21,7 +21,8 @@ from prometheus_client.exposition import choose_encoder
 
 from .._version import __version__
 from ..exposition.textformat import OPENMETRICS_CONTENT_TYPE, FastExposition
-from ..model.events import MALFORMED, Event, EventError, parse_event
+from ..model.events import Event, parse_event
+from ..model.fields import MALFORMED, EventError
 from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)

@@ -22,18 +22,14 @@ from ..fold.state import MAX_QUEUED
 from ..journal.writer import JournalWriter
 from ..model.config import Config
 from ..model.events import (
-    MAX_SECONDS,
-    MAX_TOKENS,
     Event,
-    EventError,
     LLMCallFinished,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
     from_validated,
-    gate_value,
-    trace_id_value,
 )
+from ..model.fields import MAX_SECONDS, MAX_TOKENS, EventError, gate_value, trace_id_value
 from . import tracing
 
 #: Raw label combinations whose validated form is cached per recording method.

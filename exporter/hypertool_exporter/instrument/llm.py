@@ -21,7 +21,7 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ..model.events import EventError
+from ..model.fields import EventError
 from . import tracing
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 from .usage import TokenUsage, extract_usage, response_model

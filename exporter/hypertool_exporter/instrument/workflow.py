@@ -24,7 +24,7 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
-from ..model.events import EventError
+from ..model.fields import EventError, gate_value
 from . import tracing
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 
@@ -146,7 +146,7 @@ class WorkflowTracer:
         finally:
             if handle.passed is not None:
                 span.set_attribute(
-                    "hypertool.quality_gate.result", "passed" if handle.passed else "failed"
+                    "hypertool.quality_gate.result", gate_value("gate", handle.passed)
                 )
             if handle.passed is False and error is None:
                 span.set_status(Status(StatusCode.ERROR, "quality gate failed"))

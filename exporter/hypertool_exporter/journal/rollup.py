@@ -10,7 +10,8 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 
 from __future__ import annotations
 
-from ..model.events import FAILED, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.fields import FAILED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from ..model.events import MALFORMED, EventError, parse_event
+from ..model.events import parse_event
+from ..model.fields import MALFORMED, EventError
 from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)

@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .budgets import PERIODS
-from .events import (
-    EVENT_TYPES,
-    GATE_RESULTS,
-    NO_PERSONA,
-    OVERFLOW_VALUE,
-    REJECT_REASONS,
-    TOKEN_TYPES,
-)
+from .events import EVENT_TYPES
+from .fields import GATE_RESULTS, NO_PERSONA, OVERFLOW_VALUE, REJECT_REASONS, TOKEN_TYPES
 
 MetricKind = Literal["counter", "gauge", "histogram", "info"]
 

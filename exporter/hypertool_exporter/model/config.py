@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from .budgets import PERIODS, Budget
-from .events import normalize_persona
+from .fields import normalize_persona
 from .pricing import Price, PriceTable
 
 DEFAULT_MAX_LABEL_VALUES = 1000
