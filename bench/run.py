@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, load, cli, restart, tracing. Absolute times on a
+NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing. Absolute times on a
 shared machine are noise; read the ratio column.
 """
 
@@ -22,6 +22,7 @@ import bench_cli
 import bench_exposition
 import bench_ingest
 import bench_load
+import bench_pricing
 import bench_restart
 import bench_tracing
 from common import table
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "cli": bench_cli.run,
     "restart": bench_restart.run,
     "tracing": bench_tracing.run,
+    "pricing": bench_pricing.run,
 }
 
 

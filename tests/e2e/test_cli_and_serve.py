@@ -6,7 +6,16 @@ import urllib.error
 import urllib.request
 
 import pytest
-from harness.support import EXAMPLE_TOKENS, ExporterProcess, run_cli, sample, wait_for
+from harness.support import (
+    EXAMPLE_TOKENS,
+    ExporterProcess,
+    run_cli,
+    sample,
+    wait_for,
+)
+from harness.support import (
+    post_events as post,
+)
 
 BACKEND = {"persona": "backend-engineer"}
 
@@ -137,23 +146,6 @@ def test_live_events_and_sigkill_restart_keep_exact_values(tmp_path, config_file
         assert_example_values(exporter.scrape())
     finally:
         exporter.stop()
-
-
-def post(port, body, token=None):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/events",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {token}"} if token else {}),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 TOKEN = "s3cret-token-for-tests"

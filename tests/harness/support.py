@@ -63,6 +63,27 @@ def http_get(url: str, headers: dict | None = None, timeout: float = 5.0) -> tup
         return response.status, response.read().decode()
 
 
+def post_events(port: int, body: object, token: str | None = None) -> tuple[int, dict]:
+    """POST ``body`` as JSON to ``/v1/events``; (status, decoded JSON answer)."""
+    import json
+    import urllib.error
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
     """Samples of /metrics as {(name, sorted labels): value}."""
     _, text = http_get(f"http://127.0.0.1:{port}/metrics")

@@ -104,6 +104,17 @@ def feed_everything(collector):
     collector.switch_persona(None, "backend-engineer", "implement")
     collector.record_token_usage("testing-specialist", "test", "gpt-4", 100, 10)
     collector.record_token_usage("testing-specialist", "test", "unpriced-model", 1, 1)
+    collector.record_token_usage(  # priced by genai-prices, every token type
+        "testing-specialist",
+        "test",
+        "gpt-4o-mini",
+        10,
+        5,
+        cache_read_tokens=4,
+        cache_write_tokens=1,
+        reasoning_tokens=2,
+    )
+    collector.record_token_usage("testing-specialist", "test", "routed-model", 3, 2, cost_usd=0.01)
     collector.record_workflow_stage("release", "test", "testing-specialist", 5.0, False)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.3)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.2, usage_unknown=True)
@@ -117,7 +128,7 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config, 
     port = collector.serve(port=0)
     try:
         wait_for(
-            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 7,
+            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 9,
             what="the tailer to apply the journal",
         )
         _, text = http_get(f"http://127.0.0.1:{port}/metrics")

@@ -7,9 +7,31 @@ from hypertool_exporter.model.config import ConfigError, load_config, parse_conf
 def test_example_config(example_config):
     assert example_config.budgets["backend-engineer"] == Budget("daily", tokens=5000)
     assert example_config.budgets["default"] == Budget("monthly", tokens=100000)
-    assert example_config.prices.cost("gpt-4", 1000, 0) == 0.03
-    # Defaults stay available next to overrides.
-    assert example_config.prices.lookup("claude-sonnet-4") is not None
+    assert example_config.prices.cost("gpt-4", 0.0, 1000, 0) == 0.03
+    # The price database stays available next to the overrides.
+    assert example_config.prices.lookup("claude-sonnet-4", 1.8e9) is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "reason"),
+    [
+        ("pricing:\n  m: {input: 1}\n", "pricing.m.output", "is required"),
+        ("pricing:\n  m: {input: 1, output: 2, cached: 1}\n", "pricing.m.cached", "unknown field"),
+        ("pricing:\n  m: {input: 1, output: -2}\n", "pricing.m.output", "not negative"),
+    ],
+)
+def test_bad_pricing_entries_name_the_field(text, field, reason):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "p.yml")
+    assert field in str(info.value) and reason in str(info.value)
+
+
+def test_pricing_takes_cache_rates():
+    config = parse_config(
+        "pricing:\n  m: {input: 1, output: 2, cache_read: 0.1, cache_write: 1.25}\n"
+    )
+    price = config.prices.lookup("m", 0.0)
+    assert (price.cache_read, price.cache_write) == (0.1, 1.25)
 
 
 def test_persona_keys_are_normalised():

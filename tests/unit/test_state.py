@@ -50,7 +50,9 @@ def test_tokens_cost_budget_and_unpriced_models(example_config):
         round(state.counters[c.PERSONA_COST.name][("backend-engineer", "default", "gpt-4")], 9)
         == 0.033
     )
-    assert state.counters[c.LLM_UNPRICED_TOKENS.name] == {("my-local-model",): 15}
+    assert state.counters[c.PERSONA_UNPRICED_TOKENS.name] == {
+        ("backend-engineer", "my-local-model"): 15
+    }
     assert state.budgets.usage["backend-engineer"].tokens == 865
 
 

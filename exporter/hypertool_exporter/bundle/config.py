@@ -57,6 +57,12 @@ class BundleConfig:
     #: Journal lag, in seconds, above which the exporter is falling behind.
     journal_lag_seconds: float = 60.0
     journal_lag_for: str = "10m"
+    #: Window in which tokens of an unpriced model raise HypertoolUnpricedModel.
+    unpriced_window: str = "1h"
+    unpriced_for: str = "0s"
+    #: Age in days of the genai-prices data past which HypertoolPriceDataStale fires.
+    price_data_max_age_days: float = 90.0
+    price_data_stale_for: str = "1h"
     #: Share of quality gates passing that a dashboard shows as healthy (green
     #: from here; red under 1 - gate_failure_ratio, where the alert fires).
     gate_pass_target_ratio: float = 0.95

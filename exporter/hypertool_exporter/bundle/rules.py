@@ -161,6 +161,27 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "The oldest event not yet applied by {{ $labels.instance }} is "
             "{{ $value | humanizeDuration }} old.",
         ),
+        _alert(
+            "HypertoolUnpricedModel",
+            f"sum by (job, instance, persona, model) "
+            f"(increase({c.PERSONA_UNPRICED_TOKENS.name}{{{job}}}[{config.unpriced_window}])) > 0",
+            config.unpriced_for,
+            "warning",
+            "Tokens of a model without a price are being recorded; their cost is not counted.",
+            "{{ $labels.instance }} recorded {{ $value | humanize }} tokens of model "
+            "{{ $labels.model }} (persona {{ $labels.persona }}) with no price in the last "
+            f"{config.unpriced_window}.",
+        ),
+        _alert(
+            "HypertoolPriceDataStale",
+            f"time() - {c.PRICE_DATA_TIMESTAMP.name}{{{job}}}\n"
+            f"> {config.price_data_max_age_days * 86400:.0f}",
+            config.price_data_stale_for,
+            "warning",
+            "The price data the exporter uses is old.",
+            "The newest price change in the genai-prices data of {{ $labels.instance }} is "
+            "{{ $value | humanizeDuration }} old.",
+        ),
     ]
     return [_runbook(config, rule) for rule in rules]
 

@@ -194,8 +194,33 @@ COMMANDS: tuple[Command, ...] = (
         args=(Arg("persona", "persona that used the tokens"),),
         opts=(
             Opt("--model", "model", "model that used them", required=True),
-            Opt("--input", "input_tokens", "input (prompt) tokens", default="0"),
-            Opt("--output", "output_tokens", "output (completion) tokens", default="0"),
+            Opt(
+                "--input",
+                "input_tokens",
+                "input (prompt) tokens, cache reads and writes included",
+                default="0",
+            ),
+            Opt(
+                "--output",
+                "output_tokens",
+                "output (completion) tokens, reasoning included",
+                default="0",
+            ),
+            Opt(
+                "--cache-read", "cache_read_tokens", "of the input: read from a cache", default="0"
+            ),
+            Opt(
+                "--cache-write",
+                "cache_write_tokens",
+                "of the input: written to a cache",
+                default="0",
+            ),
+            Opt("--reasoning", "reasoning_tokens", "of the output: reasoning", default="0"),
+            Opt(
+                "--cost-usd",
+                "cost_usd",
+                "the provider's reported cost of the call, used instead of an estimate",
+            ),
             _chatmode("chat mode the tokens were used in"),
             _trace_id(),
             _journal(),

@@ -68,11 +68,18 @@ WORKFLOWS: dict[str, tuple[StagePlan, ...]] = {
     ),
 }
 MODELS = (
-    ("gpt-4o", 0.45),
-    ("claude-sonnet-4", 0.30),
-    ("gpt-4o-mini", 0.20),
+    ("gpt-4o", 0.40),
+    ("claude-sonnet-4", 0.25),
+    ("gpt-4o-mini", 0.15),
+    ("o4-mini", 0.08),
+    ("llama-3.1-70b", 0.07),
     ("local-llama-3", 0.05),
 )
+#: Models whose provider reports the cost of each call (an OpenRouter route):
+#: USD per 1,000 tokens, the figure the demo "reports".
+REPORTED_COST = {"llama-3.1-70b": 0.0004}
+#: Models that think before they answer: share of the output spent reasoning.
+REASONING_SHARE = {"o4-mini": 0.7}
 ERRORS = ("rate_limit", "timeout", "server_error")
 #: Runs of history written at start, spread over the last hour.
 BACKLOG_RUNS = 300
@@ -131,22 +138,38 @@ class TrafficGenerator:
                 call_ts = ts + rnd.uniform(0, seconds)
                 events.append(LLMCallFinished(stage.persona, model, latency, error, call_ts))
                 if error is None:
-                    events.append(
-                        TokensUsed(
-                            stage.persona,
-                            model,
-                            rnd.randint(400, 6000),
-                            rnd.randint(80, 1500),
-                            stage.chatmode,
-                            call_ts,
-                        )
-                    )
+                    events.append(self._tokens(stage, model, call_ts))
             ts += seconds
             gate = FAILED if rnd.random() < stage.gate_failure else PASSED
             events.append(StageFinished(name, stage.name, stage.persona, seconds, gate, ts))
         # The session ends in its last persona; the next run there switches away.
         self.sessions[session] = ts
         return events
+
+    def _tokens(self, stage: StagePlan, model: str, ts: float) -> TokensUsed:
+        """One call's usage: prompts re-read from the provider's cache more often
+        than not (written to it first, for Anthropic), reasoning for o4-mini, and
+        a provider-reported cost for the routed model."""
+        rnd = self.random
+        prompt, output = rnd.randint(400, 6000), rnd.randint(80, 1500)
+        cache_read = int(prompt * rnd.uniform(0.3, 0.8)) if rnd.random() < 0.6 else 0
+        cache_write = int((prompt - cache_read) * 0.5) if model.startswith("claude") else 0
+        reasoning = int(output * REASONING_SHARE.get(model, 0.0))
+        rate = REPORTED_COST.get(model)
+        cost = None if rate is None else round((prompt + output) * rate / 1000, 8)
+        return TokensUsed(
+            stage.persona,
+            model,
+            prompt,
+            output,
+            stage.chatmode,
+            ts,
+            None,
+            cache_read,
+            cache_write,
+            reasoning,
+            cost,
+        )
 
     def backlog(self, now: float, runs: int) -> list[Event]:
         """``runs`` runs spread over the hour before ``now``."""

@@ -13,6 +13,7 @@ import platform
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -65,6 +66,7 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
             for persona in state.budgets.personas()
         ]
         folded = dict(state.guard.folded)
+        models = sorted(state.guard.seen["model"])
         exemplars = dict(state.exemplars) if state.exemplars else {}
 
     families: dict[str, Family] = {spec.name: Family(spec) for spec in c.CATALOG}
@@ -110,11 +112,27 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
         ):
             families[spec.name].rows = [((), float(value))]
     families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0)]
+    _price_rows(families, state, models, now)
     return [
         families[spec.name]
         for spec in c.CATALOG
         if spec.name not in journal_specs or journal is not None
     ]
+
+
+def _price_rows(families: dict[str, Family], state: MetricState, models: list[str], now: float):
+    """Where each model seen gets its price now, and the age of the price data."""
+    info = families[c.MODEL_PRICE_INFO.name].rows
+    newest_data = None
+    for model in models:
+        resolved = state.prices.resolve(model, now)
+        date = ""
+        if resolved.data_timestamp is not None:
+            date = datetime.fromtimestamp(resolved.data_timestamp, UTC).date().isoformat()
+            newest_data = max(newest_data or 0.0, resolved.data_timestamp)
+        info.append(((model, resolved.source, date), 1.0))
+    if newest_data is not None:
+        families[c.PRICE_DATA_TIMESTAMP.name].rows = [((), newest_data)]
 
 
 def _exemplar(raw: RawExemplar | None) -> Exemplar | None:

@@ -23,7 +23,7 @@ from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from ..model.fields import GATE_RESULTS, NO_PERSONA
+from ..model.fields import GATE_RESULTS, NO_PERSONA, TOKEN_TYPES
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
@@ -110,7 +110,7 @@ class MetricState:
         with self.lock:
             if self.queue:
                 self._drain_locked()
-            self._fold(event)
+            self._handlers[type(event)](event)  # _fold, inlined: one frame less per event
 
     def drain(self) -> None:
         """Fold the queued events (before a scrape or a snapshot reads state)."""
@@ -196,7 +196,8 @@ class MetricState:
 
     def _token_plan(self, persona: str, chatmode: str, model: str) -> tuple:
         """Everything a tokens event for these labels touches, worked out once:
-        admitted label values, series keys and price."""
+        admitted label values, series keys, and a window over which the
+        model's resolved price holds ([valid from, valid until, price])."""
         admit = self.guard.admit
         p, m, model_label = (
             admit("persona", persona),
@@ -204,12 +205,13 @@ class MetricState:
             admit("model", model),
         )
         plan = (
-            (p, m, model_label, "input"),
-            (p, m, model_label, "output"),
+            *((p, m, model_label, token_type) for token_type in TOKEN_TYPES),
             (p, m, model_label),
-            self.prices.lookup(model),
-            (model_label,),
+            (p, model_label),
             p,
+            # [valid from, valid until, price, its per-token rates (None when
+            # unpriced or tiered)]; empty: resolved on first use.
+            [1.0, 0.0, None, None],
         )
         if len(self._token_plans) < MAX_CACHED_PLANS:
             self._token_plans[(persona, chatmode, model)] = plan
@@ -217,33 +219,90 @@ class MetricState:
 
     def _tokens_used(self, ev: TokensUsed) -> None:
         """The most frequent event, so it works from a cached plan and touches
-        the counters directly."""
-        persona, model, input_tokens, output_tokens, chatmode, ts, trace_id = ev
+        the counters directly. Token types are counted disjointly (see
+        ``model.fields.TOKEN_TYPES``); the budget is charged every billable
+        token once (input + output)."""
+        (
+            persona,
+            model,
+            input_tokens,
+            output_tokens,
+            chatmode,
+            ts,
+            trace_id,
+            cache_read,
+            cache_write,
+            reasoning,
+            reported,
+        ) = ev
         plan = self._token_plans.get((persona, chatmode, model))
         if plan is None:
             plan = self._token_plan(persona, chatmode, model)
-        in_key, out_key, cost_key, price, unpriced_key, budget_persona = plan
+        (
+            in_key,
+            out_key,
+            read_key,
+            write_key,
+            reasoning_key,
+            cost_key,
+            unpriced_key,
+            budget_persona,
+            window,
+        ) = plan
         tokens = self._tokens
-        if input_tokens:
-            tokens[in_key] = tokens.get(in_key, 0.0) + input_tokens
-        if output_tokens:
-            tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
-        if price is None:
-            cost = 0.0
-            unpriced = self.counters[c.LLM_UNPRICED_TOKENS.name]
-            unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
+        if cache_read or cache_write or reasoning:  # the parts of input and output
+            uncached = input_tokens - cache_read - cache_write
+            answered = output_tokens - reasoning
+            for key, count in (
+                (in_key, uncached),
+                (out_key, answered),
+                (read_key, cache_read),
+                (write_key, cache_write),
+                (reasoning_key, reasoning),
+            ):
+                if count:
+                    tokens[key] = tokens.get(key, 0.0) + count
+        else:  # the common case
+            uncached, answered = input_tokens, output_tokens
+            if input_tokens:
+                tokens[in_key] = tokens.get(in_key, 0.0) + input_tokens
+            if output_tokens:
+                tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
+        if reported is not None:
+            cost = reported
+            series = self.counters[c.PERSONA_REPORTED_COST.name]
+            series[cost_key] = series.get(cost_key, 0.0) + reported
         else:
-            cost = price.cost(input_tokens, output_tokens)
+            if not window[0] <= ts < window[1]:
+                resolved = self.prices.resolve(model, ts)
+                price = resolved.price
+                rates = None if price is None or price.tiers else price.per_token
+                window[:] = (resolved.valid_from, resolved.valid_until, price, rates)
+            rates = window[3]
+            if rates is not None:  # Price.per_token's rates, applied here without a call
+                cost = uncached * rates[0] + output_tokens * rates[1]
+                if cache_read or cache_write:
+                    cost += cache_read * rates[2] + cache_write * rates[3]
+            elif window[2] is not None:  # a tiered price: the tier depends on the request
+                cost = window[2].cost(input_tokens, output_tokens, cache_read, cache_write)
+            else:
+                cost = 0.0
+                unpriced = self.counters[c.PERSONA_UNPRICED_TOKENS.name]
+                unpriced[unpriced_key] = (
+                    unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
+                )
         costs = self._costs
         costs[cost_key] = costs.get(cost_key, 0.0) + cost
         self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied
         applied[_TOKENS_APPLIED] = applied.get(_TOKENS_APPLIED, 0.0) + 1.0
         if trace_id is not None:
-            if input_tokens:
-                self.exemplars[(c.PERSONA_TOKENS.name, in_key, -1)] = (trace_id, input_tokens, ts)
-            if output_tokens:
-                self.exemplars[(c.PERSONA_TOKENS.name, out_key, -1)] = (trace_id, output_tokens, ts)
+            exemplars = self.exemplars
+            for key, count in zip(
+                plan[:5], (uncached, answered, cache_read, cache_write, reasoning), strict=True
+            ):
+                if count:
+                    exemplars[(c.PERSONA_TOKENS.name, key, -1)] = (trace_id, count, ts)
 
     def _stage_finished(self, ev: StageFinished) -> None:
         admit = self.guard.admit

@@ -127,9 +127,16 @@ class PersonaMetricsCollector:
         *,
         tokens: int | None = None,
         trace_id: str | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cost_usd: float | None = None,
     ) -> None:
         """Record token usage. ``tokens=`` (the seed API's single count) is taken as input.
 
+        ``input_tokens`` counts every prompt token, the cache reads and writes
+        included; ``output_tokens`` every completion token, reasoning included.
+        ``cost_usd`` is the provider's reported cost, used instead of an estimate.
         ``trace_id`` (default: the current span's, when tracing is on) becomes the
         exemplar of the samples, never a label.
 
@@ -144,6 +151,10 @@ class PersonaMetricsCollector:
         labels = self._token_labels.get((persona, chatmode, model))
         if (
             labels is None
+            or cache_read_tokens
+            or cache_write_tokens
+            or reasoning_tokens
+            or cost_usd is not None
             or type(input_tokens) is not int
             or type(output_tokens) is not int
             or not 0 <= input_tokens <= MAX_TOKENS
@@ -155,6 +166,10 @@ class PersonaMetricsCollector:
                 "model": model,
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
+                "cache_read_tokens": cache_read_tokens,
+                "cache_write_tokens": cache_write_tokens,
+                "reasoning_tokens": reasoning_tokens,
+                "cost_usd": cost_usd,
                 "ts": self._clock(),
                 "trace_id": self._parsed(lambda: self._trace(trace_id)),
             }
@@ -172,7 +187,19 @@ class PersonaMetricsCollector:
         self._enqueue(
             from_validated(
                 TokensUsed,
-                (persona, model, input_tokens, output_tokens, chatmode, self._clock(), trace_id),
+                (
+                    persona,
+                    model,
+                    input_tokens,
+                    output_tokens,
+                    chatmode,
+                    self._clock(),
+                    trace_id,
+                    0,
+                    0,
+                    0,
+                    None,
+                ),
             )
         )
         if len(self._queue) > MAX_QUEUED:
@@ -236,8 +263,13 @@ class PersonaMetricsCollector:
         chatmode: str = "default",
         trace_id: str | None = None,
         usage_unknown: bool = False,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cost_usd: float | None = None,
     ) -> None:
-        """Record one LLM call's latency and outcome, and its tokens when known.
+        """Record one LLM call's latency and outcome, and its tokens when known
+        (the token arguments mean what they mean for ``record_token_usage``).
 
         ``usage_unknown=True`` counts a successful call whose usage was not
         reported (``hypertool_llm_usage_unknown_total``); nothing is estimated.
@@ -255,7 +287,16 @@ class PersonaMetricsCollector:
         self.record(self._parsed(lambda: LLMCallFinished.parse(raw)))
         if input_tokens is not None or output_tokens is not None:
             self.record_token_usage(
-                persona, chatmode, model, input_tokens or 0, output_tokens or 0, trace_id=trace_id
+                persona,
+                chatmode,
+                model,
+                input_tokens or 0,
+                output_tokens or 0,
+                trace_id=trace_id,
+                cache_read_tokens=cache_read_tokens,
+                cache_write_tokens=cache_write_tokens,
+                reasoning_tokens=reasoning_tokens,
+                cost_usd=cost_usd,
             )
 
     # -- serving ------------------------------------------------------------

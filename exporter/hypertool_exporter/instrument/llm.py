@@ -113,10 +113,16 @@ class _Call:
             span.set_attribute("error.type", error_type)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, str(error)[:200]))
-        if self.usage.input_tokens is not None:
-            span.set_attribute("gen_ai.usage.input_tokens", self.usage.input_tokens)
-        if self.usage.output_tokens is not None:
-            span.set_attribute("gen_ai.usage.output_tokens", self.usage.output_tokens)
+        usage = self.usage
+        for attribute, value in (
+            ("gen_ai.usage.input_tokens", usage.input_tokens),
+            ("gen_ai.usage.output_tokens", usage.output_tokens),
+            ("gen_ai.usage.cache_read.input_tokens", usage.cache_read_tokens or None),
+            ("gen_ai.usage.cache_creation.input_tokens", usage.cache_write_tokens or None),
+            ("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens or None),
+        ):
+            if value is not None:
+                span.set_attribute(attribute, value)
         if self.response_model:
             span.set_attribute("gen_ai.response.model", self.response_model)
         if self.completion:
@@ -136,6 +142,10 @@ class _Call:
                 chatmode=self.chatmode,
                 trace_id=trace_id,
                 usage_unknown=error is None and not known,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+                cost_usd=usage.cost_usd,
             )
         except EventError as exc:  # never break the caller over its metrics
             log.warning("LLM call not recorded: %s", exc)

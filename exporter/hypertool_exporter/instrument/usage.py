@@ -1,11 +1,28 @@
 """Reading token usage from LLM responses, whatever the client library.
 
-OpenAI-style (``usage.prompt_tokens`` / ``usage.completion_tokens``),
-Anthropic-style and OpenAI Responses-style (``usage.input_tokens`` /
-``usage.output_tokens``), plain dicts of either, and streams whose chunks
-carry parts of it (Anthropic's ``message_start`` / ``message_delta``, OpenAI's
-final chunk with ``stream_options={"include_usage": True}``). Nothing is ever
-estimated: a response without usage gives ``None``.
+One reader for every shape, complete responses and stream chunks alike:
+
+- OpenAI chat completions: ``usage.prompt_tokens`` (cache reads included, in
+  ``prompt_tokens_details.cached_tokens``), ``usage.completion_tokens``
+  (reasoning included, in ``completion_tokens_details.reasoning_tokens``);
+  the final stream chunk with ``stream_options={"include_usage": True}``.
+- OpenAI Responses: ``usage.input_tokens`` / ``output_tokens`` with
+  ``input_tokens_details`` / ``output_tokens_details``.
+- Anthropic: ``usage.input_tokens`` *excludes* the cache, which comes as
+  ``cache_creation_input_tokens`` and ``cache_read_input_tokens``: they are
+  added, so input means every prompt token here too. Streams carry it in
+  ``message_start`` (``message.usage``) and ``message_delta``.
+- Gemini: ``usage_metadata`` / ``usageMetadata`` with ``prompt_token_count``
+  (cache included, as ``cached_content_token_count``),
+  ``candidates_token_count`` and ``thoughts_token_count`` (added to the output
+  as reasoning).
+- A provider's own cost: OpenRouter's ``usage.cost``, LiteLLM's
+  ``_hidden_params["response_cost"]``.
+
+Plain dicts of each work too. Nothing is ever estimated: a response without
+usage gives ``None``. A test holds this reader to genai-prices'
+``extract_usage`` on complete responses (which it cannot read from streams,
+from unknown models, or for reported costs).
 """
 
 from __future__ import annotations
@@ -13,38 +30,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-_INPUT_FIELDS = ("prompt_tokens", "input_tokens")
-_OUTPUT_FIELDS = ("completion_tokens", "output_tokens")
-
 
 @dataclass
 class TokenUsage:
-    """Token counts one response (or a stream so far) reported; None where it said nothing."""
+    """Token counts one response (or a stream so far) reported; ``None`` where it
+    said nothing. Cache counts are part of ``input_tokens``, reasoning part of
+    ``output_tokens``."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float | None = None
 
     @property
     def known(self) -> bool:
         return self.input_tokens is not None or self.output_tokens is not None
 
     def merge(self, other: TokenUsage | None) -> None:
-        """Keep the largest count seen of each kind (streams report running totals)."""
+        """Keep the largest count seen of each kind (streams report running totals,
+        or the input in one chunk and the output in another)."""
         if other is None:
             return
         if other.input_tokens is not None:
             self.input_tokens = max(self.input_tokens or 0, other.input_tokens)
         if other.output_tokens is not None:
             self.output_tokens = max(self.output_tokens or 0, other.output_tokens)
+        self.cache_read_tokens = max(self.cache_read_tokens, other.cache_read_tokens)
+        self.cache_write_tokens = max(self.cache_write_tokens, other.cache_write_tokens)
+        self.reasoning_tokens = max(self.reasoning_tokens, other.reasoning_tokens)
+        if other.cost_usd is not None:
+            self.cost_usd = other.cost_usd
 
 
 def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
     if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
 
 
-def _count(obj: Any, names: tuple[str, ...]) -> int | None:
+def _count(obj: Any, *names: str) -> int | None:
+    """The first of ``names`` that ``obj`` has as a non-negative whole number."""
     for name in names:
         value = _get(obj, name)
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -52,23 +81,70 @@ def _count(obj: Any, names: tuple[str, ...]) -> int | None:
     return None
 
 
-def _from_usage_object(usage: Any) -> TokenUsage | None:
-    if usage is None:
+def _money(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
+def _gemini(meta: Any) -> TokenUsage | None:
+    prompt = _count(meta, "prompt_token_count", "promptTokenCount")
+    answer = _count(meta, "candidates_token_count", "candidatesTokenCount")
+    thoughts = _count(meta, "thoughts_token_count", "thoughtsTokenCount") or 0
+    if prompt is None and answer is None:
         return None
-    found = TokenUsage(_count(usage, _INPUT_FIELDS), _count(usage, _OUTPUT_FIELDS))
+    return TokenUsage(
+        input_tokens=prompt,
+        output_tokens=None if answer is None else answer + thoughts,
+        cache_read_tokens=_count(meta, "cached_content_token_count", "cachedContentTokenCount")
+        or 0,
+        reasoning_tokens=thoughts,
+    )
+
+
+def _usage(usage: Any) -> TokenUsage | None:
+    cache_write = _count(usage, "cache_creation_input_tokens")
+    cache_read = _count(usage, "cache_read_input_tokens")
+    if cache_write is not None or cache_read is not None:  # Anthropic: cache outside input
+        base = _count(usage, "input_tokens")
+        found = TokenUsage(
+            input_tokens=None if base is None else base + (cache_write or 0) + (cache_read or 0),
+            output_tokens=_count(usage, "output_tokens"),
+            cache_read_tokens=cache_read or 0,
+            cache_write_tokens=cache_write or 0,
+        )
+    else:  # OpenAI chat completions or Responses: cache inside input
+        prompt_details = _get(usage, "prompt_tokens_details") or _get(usage, "input_tokens_details")
+        output_details = _get(usage, "completion_tokens_details") or _get(
+            usage, "output_tokens_details"
+        )
+        found = TokenUsage(
+            input_tokens=_count(usage, "prompt_tokens", "input_tokens"),
+            output_tokens=_count(usage, "completion_tokens", "output_tokens"),
+            cache_read_tokens=_count(prompt_details, "cached_tokens") or 0,
+            reasoning_tokens=_count(output_details, "reasoning_tokens") or 0,
+        )
+    found.cost_usd = _money(_get(usage, "cost"))
     return found if found.known else None
 
 
 def extract_usage(response: Any) -> TokenUsage | None:
-    """Token usage reported by one response or stream chunk, or None."""
+    """Token usage reported by one response or stream chunk, or ``None``."""
     if response is None or isinstance(response, str | bytes):
         return None
-    found = _from_usage_object(_get(response, "usage"))
+    found = _usage(_get(response, "usage"))
     if found is None:
         # Anthropic's streaming message_start carries it one level down.
         message = _get(response, "message")
         if message is not None and not isinstance(message, str):
-            found = _from_usage_object(_get(message, "usage"))
+            found = _usage(_get(message, "usage"))
+    if found is None:
+        meta = _get(response, "usage_metadata") or _get(response, "usageMetadata")
+        if meta is not None:
+            found = _gemini(meta)
+    if found is not None and found.cost_usd is None:
+        hidden = _get(response, "_hidden_params")
+        found.cost_usd = _money(_get(hidden, "response_cost"))
     return found
 
 
@@ -76,7 +152,8 @@ def response_model(response: Any) -> str | None:
     """The model that actually answered, when the response says so."""
     if response is None or isinstance(response, str | bytes):
         return None
-    model = _get(response, "model")
+    model = _get(response, "model") or _get(response, "model_version")
+    model = model or _get(response, "modelVersion")
     return model if isinstance(model, str) and model else None
 
 

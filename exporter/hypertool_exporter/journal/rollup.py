@@ -21,18 +21,45 @@ if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
 
 SECONDS_PER_DAY = 86400
 
-#: Columns of a ``daily`` row, in order: the key (day, persona, model), then the totals.
-DAILY_COLUMNS = (
-    "day",
-    "persona",
-    "model",
+#: How a row's cost is known: estimated by whoever reads it (``stats`` prices
+#: the tokens), or reported by the provider (``reported_cost_usd``).
+ESTIMATED = ""
+REPORTED = "reported"
+
+#: The key columns of a ``daily`` row, then the totals it sums.
+DAILY_KEY = ("day", "persona", "model", "cost_source")
+DAILY_TOTALS = (
     "input_tokens",
     "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "reported_cost_usd",
     "switches",
     "failed_gates",
 )
+DAILY_COLUMNS = DAILY_KEY + DAILY_TOTALS
 
-#: A ``daily`` row: (day number since the epoch, persona, model or "", totals...).
+#: The ``daily`` table: one row per UTC day, persona, model and cost source.
+DAILY_TABLE = (
+    "CREATE TABLE IF NOT EXISTS daily (day INTEGER NOT NULL, persona TEXT NOT NULL, "
+    "model TEXT NOT NULL, cost_source TEXT NOT NULL DEFAULT '', "
+    + ", ".join(
+        f"{name} {'REAL' if name.endswith('_usd') else 'INTEGER'} NOT NULL DEFAULT 0"
+        for name in DAILY_TOTALS
+    )
+    + ", PRIMARY KEY (day, persona, model, cost_source))"
+)
+
+#: Adds one row's totals to the table, in the append's transaction.
+UPSERT = (
+    f"INSERT INTO daily ({', '.join(DAILY_COLUMNS)}) VALUES "
+    f"({', '.join('?' for _ in DAILY_COLUMNS)}) "
+    f"ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET "
+    + ", ".join(f"{name} = {name} + excluded.{name}" for name in DAILY_TOTALS)
+)
+
+#: A ``daily`` row, in ``DAILY_COLUMNS`` order.
 DailyRow = tuple
 
 
@@ -41,17 +68,31 @@ def _day(ts: float) -> int:
 
 
 def _tokens(ev: TokensUsed) -> DailyRow:
-    return (_day(ev.ts), ev.persona, ev.model, ev.input_tokens, ev.output_tokens, 0, 0)
+    source = ESTIMATED if ev.cost_usd is None else REPORTED
+    return (
+        _day(ev.ts),
+        ev.persona,
+        ev.model,
+        source,
+        ev.input_tokens,
+        ev.output_tokens,
+        ev.cache_read_tokens,
+        ev.cache_write_tokens,
+        ev.reasoning_tokens,
+        ev.cost_usd or 0.0,
+        0,
+        0,
+    )
 
 
 def _switch(ev: PersonaSwitched) -> DailyRow:
-    return (_day(ev.ts), ev.to_persona, "", 0, 0, 1, 0)
+    return (_day(ev.ts), ev.to_persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 1, 0)
 
 
 def _stage(ev: StageFinished) -> DailyRow | None:
     if ev.gate != FAILED:
         return None
-    return (_day(ev.ts), ev.persona, "", 0, 0, 0, 1)
+    return (_day(ev.ts), ev.persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 0, 1)
 
 
 def _none(ev: LLMCallFinished) -> None:
@@ -76,4 +117,16 @@ def persona_of(event: Event) -> str:
     return event.to_persona if isinstance(event, PersonaSwitched) else event.persona
 
 
-__all__ = ["DAILY_COLUMNS", "SECONDS_PER_DAY", "DailyRow", "daily_row", "persona_of"]
+__all__ = [
+    "DAILY_COLUMNS",
+    "DAILY_KEY",
+    "DAILY_TABLE",
+    "DAILY_TOTALS",
+    "ESTIMATED",
+    "REPORTED",
+    "SECONDS_PER_DAY",
+    "UPSERT",
+    "DailyRow",
+    "daily_row",
+    "persona_of",
+]

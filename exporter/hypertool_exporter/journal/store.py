@@ -17,7 +17,7 @@ import sqlite3
 import time
 
 from ..model.events import event_to_dict
-from .rollup import daily_row, persona_of
+from .rollup import DAILY_TABLE, UPSERT, daily_row, persona_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -27,28 +27,17 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
 
     from ..model.events import Event
 
-SCHEMA_VERSION = 1
+#: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-PRAGMA auto_vacuum = INCREMENTAL;
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts REAL NOT NULL,
     type TEXT NOT NULL,
     persona TEXT,
     body TEXT NOT NULL
-);
--- Per-day totals kept in the same transaction as each append, so `stats`
--- answers from a few hundred rows however long the journal is.
-CREATE TABLE IF NOT EXISTS daily (
-    day INTEGER NOT NULL,
-    persona TEXT NOT NULL,
-    model TEXT NOT NULL,
-    input_tokens INTEGER NOT NULL DEFAULT 0,
-    output_tokens INTEGER NOT NULL DEFAULT 0,
-    switches INTEGER NOT NULL DEFAULT 0,
-    failed_gates INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (day, persona, model)
 );
 CREATE TABLE IF NOT EXISTS snapshot (
     k INTEGER PRIMARY KEY CHECK (k = 1),
@@ -57,6 +46,19 @@ CREATE TABLE IF NOT EXISTS snapshot (
     state TEXT NOT NULL
 );
 """
+    + DAILY_TABLE
+    + ";"
+)
+
+#: Schema 1 -> 2: the per-day table gains a key column and four totals;
+#: existing rows keep their totals (their cost is estimated, as before).
+_MIGRATE_1_TO_2 = (
+    "ALTER TABLE daily RENAME TO daily_v1;"
+    + DAILY_TABLE
+    + ";INSERT INTO daily (day, persona, model, input_tokens, output_tokens, switches, "
+    "failed_gates) SELECT day, persona, model, input_tokens, output_tokens, switches, "
+    "failed_gates FROM daily_v1; DROP TABLE daily_v1;"
+)
 
 
 class JournalError(RuntimeError):
@@ -71,15 +73,6 @@ def default_journal_path() -> str:
     from platformdirs import user_data_dir
 
     return os.path.join(user_data_dir("hypertool-exporter"), "journal.sqlite")
-
-
-_ROLLUP = (
-    "INSERT INTO daily (day, persona, model, input_tokens, output_tokens, switches, "
-    "failed_gates) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, persona, model) DO UPDATE "
-    "SET input_tokens = input_tokens + excluded.input_tokens, "
-    "output_tokens = output_tokens + excluded.output_tokens, "
-    "switches = switches + excluded.switches, failed_gates = failed_gates + excluded.failed_gates"
-)
 
 
 class Journal:
@@ -100,10 +93,37 @@ class Journal:
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
-            if create and self._db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                self._db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                self._upgrade(create)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+
+    def _upgrade(self, create: bool) -> None:
+        """Create the schema in a new file, or migrate an older one, in one
+        transaction that re-reads the version (another process may be doing the
+        same at the same moment)."""
+        db = self._db
+        if create:
+            # Takes effect only before the first table exists; outside a transaction.
+            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {self.path} has schema {version}, newer than this version's "
+                    f"{SCHEMA_VERSION}: upgrade hypertool-exporter"
+                )
+            script = {0: _SCHEMA if create else "", 1: _MIGRATE_1_TO_2}.get(version, "")
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if script:
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         """Close the connection (also on leaving a ``with`` block)."""
@@ -134,7 +154,7 @@ class Journal:
                 )
                 last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
                 if rollups:
-                    cur.executemany(_ROLLUP, rollups)
+                    cur.executemany(UPSERT, rollups)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

@@ -17,6 +17,7 @@ from typing import Literal
 from .budgets import PERIODS
 from .events import EVENT_TYPES
 from .fields import GATE_RESULTS, NO_PERSONA, OVERFLOW_VALUE, REJECT_REASONS, TOKEN_TYPES
+from .pricing import PRICE_SOURCES
 
 MetricKind = Literal["counter", "gauge", "histogram", "info"]
 
@@ -85,14 +86,17 @@ PERSONA_DURATION = _spec(
 PERSONA_TOKENS = _spec(
     "hypertool_persona_tokens_used_total",
     "counter",
-    "LLM tokens used, by persona, chat mode, model and token type (input or output).",
+    "LLM tokens used, by persona, chat mode, model and token type. The types are disjoint: "
+    "input (not from a cache), cache_read, cache_write, output (not reasoning) and reasoning; "
+    "their sum counts every billable token once.",
     ("persona", "chatmode", "model", "token_type"),
     closed_values={"token_type": TOKEN_TYPES},
 )
 PERSONA_COST = _spec(
     "hypertool_persona_cost_usd_total",
     "counter",
-    "Cost of the tokens used in US dollars, priced from the pricing table.",
+    "Cost of the tokens used in US dollars: the provider's reported cost where given, else "
+    "estimated from the config's prices or genai-prices.",
     ("persona", "chatmode", "model"),
     unit="usd",
 )
@@ -201,12 +205,36 @@ LLM_USAGE_UNKNOWN = _spec(
     ("persona", "model"),
     group="llm",
 )
-LLM_UNPRICED_TOKENS = _spec(
-    "hypertool_llm_unpriced_tokens_total",
+PERSONA_REPORTED_COST = _spec(
+    "hypertool_persona_reported_cost_usd_total",
     "counter",
-    "Tokens of models missing from the pricing table; their cost is counted as zero.",
-    ("model",),
+    "The part of the cost in US dollars that the provider reported itself (the rest of "
+    "hypertool_persona_cost_usd_total is estimated).",
+    ("persona", "chatmode", "model"),
+    unit="usd",
+)
+PERSONA_UNPRICED_TOKENS = _spec(
+    "hypertool_persona_unpriced_tokens_total",
+    "counter",
+    "Tokens of models with no price (in the config or genai-prices) and no reported cost; "
+    "their cost is not counted.",
+    ("persona", "model"),
+)
+MODEL_PRICE_INFO = _spec(
+    "hypertool_model_price_info",
+    "info",
+    "Where each model's price comes from: config, genai-prices (with the date of its price "
+    "data) or none.",
+    ("model", "source", "price_data_date"),
+    closed_values={"source": PRICE_SOURCES},
     group="llm",
+)
+PRICE_DATA_TIMESTAMP = _spec(
+    "hypertool_price_data_timestamp_seconds",
+    "gauge",
+    "Unix time of the newest price change in the genai-prices data in use (its age).",
+    unit="seconds",
+    group="exporter",
 )
 BUILD_INFO = _spec(
     "hypertool_exporter_build_info",
@@ -318,8 +346,11 @@ CATALOG: tuple[MetricSpec, ...] = (
     LLM_REQUESTS,
     LLM_ERRORS,
     LLM_USAGE_UNKNOWN,
-    LLM_UNPRICED_TOKENS,
+    PERSONA_REPORTED_COST,
+    PERSONA_UNPRICED_TOKENS,
+    MODEL_PRICE_INFO,
     BUILD_INFO,
+    PRICE_DATA_TIMESTAMP,
     EVENTS_APPLIED,
     EVENTS_REJECTED,
     LABEL_VALUES_FOLDED,

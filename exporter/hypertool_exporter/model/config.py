@@ -16,6 +16,7 @@ import yaml
 
 from .budgets import PERIODS, Budget
 from .fields import normalize_persona
+from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
 
 DEFAULT_MAX_LABEL_VALUES = 1000
@@ -39,12 +40,18 @@ class Config:
     """Everything the exporter reads from its config file."""
 
     budgets: dict[str, Budget] = field(default_factory=dict)
-    prices: PriceTable = field(default_factory=PriceTable)
+    prices: PriceTable = field(default_factory=lambda: prices_with({}))
     max_label_values: int = DEFAULT_MAX_LABEL_VALUES
     ingest_token: str | None = None
     retention_days: float = DEFAULT_RETENTION_DAYS
     snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS
     source: str | None = None
+
+
+def prices_with(overrides: dict[str, Price]) -> PriceTable:
+    """The config's prices first, then genai-prices (imported on first lookup,
+    so processes that never price, like the recording CLI, never load it)."""
+    return PriceTable(overrides, genai_prices_lookup)
 
 
 class _Reader:
@@ -122,7 +129,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             _journal(reader, node, config)
         else:
             raise reader.fail(key_node, key, key, f"unknown section; expected {_TOP_LEVEL}")
-    config.prices = PriceTable.with_overrides(overrides)
+    config.prices = prices_with(overrides)
     return config
 
 
@@ -158,24 +165,27 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
     return budgets
 
 
+_PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
+
+
 def _pricing(reader: _Reader, node: yaml.Node) -> dict[str, Price]:
     prices: dict[str, Price] = {}
     for model, _key_node, entry in reader.mapping(node, "pricing"):
         path = f"pricing.{model}"
         values: dict[str, float] = {}
         for field_name, field_key, value_node in reader.mapping(entry, path):
-            if field_name not in ("input", "output"):
+            if field_name not in _PRICE_FIELDS:
                 raise reader.fail(
                     field_key,
                     f"{path}.{field_name}",
                     field_name,
-                    "unknown field; expected input, output (USD per 1K tokens)",
+                    f"unknown field; expected {', '.join(_PRICE_FIELDS)} (USD per 1K tokens)",
                 )
             values[field_name] = reader.number(value_node, f"{path}.{field_name}")
         for required in ("input", "output"):
             if required not in values:
                 raise reader.fail(entry, f"{path}.{required}", None, "is required")
-        prices[model] = Price(values["input"], values["output"])
+        prices[model] = Price(**values)
     return prices
 
 
@@ -253,4 +263,5 @@ __all__ = [
     "ConfigError",
     "load_config",
     "parse_config",
+    "prices_with",
 ]

@@ -12,7 +12,7 @@ must start fast.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from operator import itemgetter
 
 from .fields import (
     MALFORMED,
@@ -22,6 +22,8 @@ from .fields import (
     flag_value,
     gate_value,
     label_value,
+    money_value,
+    part_value,
     seconds_value,
     timestamp_value,
     trace_id_value,
@@ -32,18 +34,24 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from typing import Any
 
 
-class _Typed:
-    """Equality and hashing that include the event's type.
+_tuple_new = tuple.__new__
 
-    Events are named tuples: immutable, and built in about 0.2 us, which the
-    in-process hot path needs (a slotted class with ``__setattr__`` guards
-    costs four times as much). Plain tuple equality would call two events of
-    different types with equal fields equal; this mixin does not.
+
+class _Typed(tuple):
+    """An event: an immutable tuple of its fields, with the event's type taken
+    into equality and hashing.
+
+    Built in about 0.2 us, which the in-process hot path needs (a slotted
+    class with ``__setattr__`` guards costs four times as much), and created
+    without ``collections.namedtuple``'s ``exec`` at import, which the
+    recording CLI's start-up budget needs. Each subclass writes its fields
+    once, as the parameters of its ``__new__``; ``_event`` derives the rest.
     """
 
     __slots__ = ()
     TYPE = ""
-    _fields: tuple[str, ...]
+    _fields: tuple[str, ...] = ()
+    _field_defaults: dict[str, Any] = {}
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and tuple.__eq__(self, other)  # type: ignore[arg-type]
@@ -52,17 +60,31 @@ class _Typed:
         return not self == other
 
     def __hash__(self) -> int:
-        return hash((type(self), tuple(self)))  # type: ignore[arg-type]
+        return hash((type(self), tuple(self)))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
+        return f"{type(self).__name__}({fields})"
+
+    def __getnewargs__(self) -> tuple:
+        return tuple(self)
 
 
-class PersonaSwitched(
-    _Typed,
-    namedtuple(
-        "PersonaSwitched",
-        ("to_persona", "chatmode", "from_persona", "session", "ts"),
-        defaults=("default", None, "default", 0.0),
-    ),
-):
+def _event(cls: type[_Typed]) -> type[_Typed]:
+    """Give an event class its field names, defaults and accessors, read from
+    the parameters of its ``__new__``."""
+    code = cls.__new__.__code__
+    names = code.co_varnames[1 : code.co_argcount]
+    defaults = cls.__new__.__defaults__ or ()
+    cls._fields = names
+    cls._field_defaults = dict(zip(names[len(names) - len(defaults) :], defaults, strict=True))
+    for index, name in enumerate(names):
+        setattr(cls, name, property(itemgetter(index), doc=f"Field {index}: {name}."))
+    return cls
+
+
+@_event
+class PersonaSwitched(_Typed):
     """A session entered ``to_persona`` in ``chatmode``.
 
     ``from_persona`` is optional: when absent the fold uses the persona the
@@ -71,6 +93,16 @@ class PersonaSwitched(
 
     __slots__ = ()
     TYPE = "persona_switched"
+
+    def __new__(
+        cls,
+        to_persona: str,
+        chatmode: str = "default",
+        from_persona: str | None = None,
+        session: str = "default",
+        ts: float = 0.0,
+    ) -> PersonaSwitched:
+        return _tuple_new(cls, (to_persona, chatmode, from_persona, session, ts))
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> PersonaSwitched:
@@ -86,44 +118,95 @@ class PersonaSwitched(
         )
 
 
-class TokensUsed(
-    _Typed,
-    namedtuple(
-        "TokensUsed",
-        ("persona", "model", "input_tokens", "output_tokens", "chatmode", "ts", "trace_id"),
-        defaults=(0, 0, "default", 0.0, None),
-    ),
-):
-    """A persona used tokens of a model; priced and charged to its budget by the fold."""
+@_event
+class TokensUsed(_Typed):
+    """A persona used tokens of a model; priced and charged to its budget by the fold.
+
+    ``input_tokens`` counts every prompt token; ``cache_read_tokens`` and
+    ``cache_write_tokens`` are the parts of it read from or written to a
+    prompt cache. ``output_tokens`` counts every completion token;
+    ``reasoning_tokens`` is the part spent on reasoning. ``cost_usd``, when
+    set, is the provider's own figure for the call and is used instead of an
+    estimate.
+    """
 
     __slots__ = ()
     TYPE = "tokens_used"
 
+    def __new__(
+        cls,
+        persona: str,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        chatmode: str = "default",
+        ts: float = 0.0,
+        trace_id: str | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cost_usd: float | None = None,
+    ) -> TokensUsed:
+        return _tuple_new(
+            cls,
+            (
+                persona,
+                model,
+                input_tokens,
+                output_tokens,
+                chatmode,
+                ts,
+                trace_id,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                cost_usd,
+            ),
+        )
+
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> TokensUsed:
+        input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
+        output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
+        cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
+        cache_write = count_value("cache_write_tokens", raw.get("cache_write_tokens", 0))
+        part_value("cache_read_tokens", cache_read, "input_tokens", input_tokens)
+        part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
+        reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
+        part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
         return cls(
             persona=label_value("persona", raw.get("persona"), persona=True),
             model=label_value("model", raw.get("model")),
-            input_tokens=count_value("input_tokens", raw.get("input_tokens", 0)),
-            output_tokens=count_value("output_tokens", raw.get("output_tokens", 0)),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             chatmode=label_value("chatmode", raw.get("chatmode", "default")),
             ts=timestamp_value("ts", raw.get("ts")),
             trace_id=trace_id_value("trace_id", raw.get("trace_id")),
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            reasoning_tokens=reasoning,
+            cost_usd=money_value("cost_usd", raw.get("cost_usd")),
         )
 
 
-class StageFinished(
-    _Typed,
-    namedtuple(
-        "StageFinished",
-        ("workflow", "stage", "persona", "duration_seconds", "gate", "ts", "trace_id"),
-        defaults=(None, 0.0, None),
-    ),
-):
+@_event
+class StageFinished(_Typed):
     """A workflow stage ended; ``gate`` is the quality-gate verdict, if one was checked."""
 
     __slots__ = ()
     TYPE = "stage_finished"
+
+    def __new__(
+        cls,
+        workflow: str,
+        stage: str,
+        persona: str,
+        duration_seconds: float,
+        gate: str | None = None,
+        ts: float = 0.0,
+        trace_id: str | None = None,
+    ) -> StageFinished:
+        return _tuple_new(cls, (workflow, stage, persona, duration_seconds, gate, ts, trace_id))
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> StageFinished:
@@ -138,22 +221,8 @@ class StageFinished(
         )
 
 
-class LLMCallFinished(
-    _Typed,
-    namedtuple(
-        "LLMCallFinished",
-        (
-            "persona",
-            "model",
-            "duration_seconds",
-            "error_type",
-            "ts",
-            "trace_id",
-            "usage_unknown",
-        ),
-        defaults=(None, 0.0, None, False),
-    ),
-):
+@_event
+class LLMCallFinished(_Typed):
     """An LLM call returned or failed. ``error_type`` is set when it failed.
 
     Tokens are reported separately as ``TokensUsed`` so that a call's usage
@@ -164,6 +233,20 @@ class LLMCallFinished(
 
     __slots__ = ()
     TYPE = "llm_call_finished"
+
+    def __new__(
+        cls,
+        persona: str,
+        model: str,
+        duration_seconds: float,
+        error_type: str | None = None,
+        ts: float = 0.0,
+        trace_id: str | None = None,
+        usage_unknown: bool = False,
+    ) -> LLMCallFinished:
+        return _tuple_new(
+            cls, (persona, model, duration_seconds, error_type, ts, trace_id, usage_unknown)
+        )
 
     @classmethod
     def parse(cls, raw: dict[str, Any]) -> LLMCallFinished:
@@ -183,7 +266,7 @@ Event = PersonaSwitched | TokensUsed | StageFinished | LLMCallFinished
 
 #: ``from_validated(TokensUsed, (persona, model, ...))``: an event from field
 #: values that were validated before, all given, in field order. It skips the
-#: named tuple's Python-level constructor (a third of the in-process hot
+#: class's Python-level constructor (a third of the in-process hot
 #: path's cost); only code that holds values from an earlier ``parse`` may
 #: use it.
 from_validated = tuple.__new__
@@ -213,11 +296,19 @@ def parse_event(raw: Any) -> Event:
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """The JSON form of an event, as stored in the journal and sent to ingest."""
+    """The JSON form of an event, as stored in the journal and sent to ingest.
+
+    Fields at their default are left out (``parse`` restores them), except the
+    timestamp, whose absence would mean "now".
+    """
     body: dict[str, Any] = {"type": event.TYPE}
+    defaults = event._field_defaults
     for name, value in zip(event._fields, event, strict=True):
-        if value is not None and value is not False:
-            body[name] = value
+        if value is None or value is False:
+            continue
+        if name != "ts" and name in defaults and value == defaults[name]:
+            continue
+        body[name] = value
     return body
 
 

@@ -26,6 +26,8 @@ MAX_LABEL_LENGTH = 128
 MAX_TOKENS = 100_000_000
 #: Longest duration accepted in one event: 31 days.
 MAX_SECONDS = 31 * 24 * 3600.0
+#: Largest provider-reported cost accepted for one event, in US dollars.
+MAX_USD = 1_000_000.0
 
 #: Reasons an event is rejected: the ``reason`` label of the rejects counter.
 MALFORMED = "malformed"
@@ -36,8 +38,12 @@ REJECT_REASONS = (MALFORMED, UNKNOWN_TYPE, INVALID_FIELD)
 PASSED = "passed"
 FAILED = "failed"
 GATE_RESULTS = (PASSED, FAILED)
-#: Kinds of tokens (the ``token_type`` label's values).
-TOKEN_TYPES = ("input", "output")
+#: Kinds of tokens (the ``token_type`` label's values). In events and APIs,
+#: ``input_tokens`` counts every prompt token, cache reads and writes included,
+#: and ``output_tokens`` every completion token, reasoning included (OpenAI's
+#: and genai-prices' convention); on the metric the five types are disjoint,
+#: so summing over ``token_type`` counts each billable token once.
+TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "reasoning")
 #: Label value used when a label's cap of distinct values is reached.
 OVERFLOW_VALUE = "__other__"
 #: ``from_persona`` on the first switch of a session.
@@ -126,6 +132,37 @@ def seconds_value(field: str, value: Any, *, maximum: float = MAX_SECONDS) -> fl
     return number
 
 
+def money_value(field: str, value: Any, *, maximum: float = MAX_USD) -> float | None:
+    """Validate an amount of US dollars (a provider-reported cost); absent is ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise EventError(field, value, "must be a number of US dollars")
+    try:
+        number = float(value)
+    except ValueError:
+        raise EventError(field, value, "must be a number of US dollars") from None
+    if not math.isfinite(number):
+        raise EventError(field, value, "must be finite")
+    if number < 0:
+        raise EventError(field, value, "must not be negative")
+    if number > maximum:
+        raise EventError(field, value, f"must be at most {maximum:.0f}")
+    return number
+
+
+def part_value(field: str, part: int, whole_field: str, whole: int) -> int:
+    """Check that a count that is part of another (cache tokens of the prompt,
+    reasoning tokens of the completion) does not exceed it."""
+    if part > whole:
+        raise EventError(
+            field,
+            part,
+            f"is part of {whole_field} and must not exceed it ({whole_field} is {whole})",
+        )
+    return part
+
+
 def timestamp_value(field: str, value: Any) -> float:
     """Validate a Unix timestamp; ``None`` means now."""
     if value is None:
@@ -181,6 +218,7 @@ __all__ = [
     "MAX_LABEL_LENGTH",
     "MAX_SECONDS",
     "MAX_TOKENS",
+    "MAX_USD",
     "NO_PERSONA",
     "OVERFLOW_VALUE",
     "PASSED",
@@ -192,7 +230,9 @@ __all__ = [
     "flag_value",
     "gate_value",
     "label_value",
+    "money_value",
     "normalize_persona",
+    "part_value",
     "seconds_value",
     "timestamp_value",
     "trace_id_value",

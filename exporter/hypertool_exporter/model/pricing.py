@@ -1,99 +1,195 @@
-"""Token prices, in US dollars per 1,000 tokens, and the cost of a call.
+"""Token prices and the cost of a call: config overrides first, then a price database.
 
-The defaults are public list prices of common models; teams with negotiated
-prices override them in the config file (``pricing:``), entry by entry.
-A model is matched exactly, else by its longest priced prefix followed by a
-separator, so dated snapshots (``gpt-4o-2024-08-06``) are priced like their
-base model without listing every variant.
+A price is in US dollars per 1,000 tokens of each type. The config's
+``pricing:`` entries win, model by model: by exact name, or for a dated
+snapshot of an entry (``gpt-4o-2024-08-06``, ``claude-sonnet-4@20250514``
+take the entry without the date, but ``gpt-4o-mini`` does not take
+``gpt-4o``'s); every other model is looked up in the price database
+(``price_database``: genai-prices, maintained by Pydantic), at the event's
+own time, since prices change. A model found in neither is unpriced: its
+cost is not estimated, its tokens are counted as unpriced.
+
+How tokens are priced (the rule stated once): ``input_tokens`` includes the
+cache reads and writes, which are priced at their own rates (the input rate
+when a model has none); the rest of the input at the input rate; all output,
+reasoning included, at the output rate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+#: Where a model's price came from (the ``source`` label of the price info metric).
+SOURCE_CONFIG = "config"
+SOURCE_DATABASE = "genai-prices"
+SOURCE_NONE = "none"
+PRICE_SOURCES = (SOURCE_CONFIG, SOURCE_DATABASE, SOURCE_NONE)
+
+#: Between a model and the date of its snapshot.
+_DATE_SEPARATORS = "-:@"
+_FOREVER = (float("-inf"), float("inf"))
 
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per 1,000 input tokens and per 1,000 output tokens."""
+    """USD per 1,000 tokens of each type. Cache rates default to the input rate.
+
+    ``tiers``: (input tokens, price) pairs, ascending. A request whose input
+    exceeds a tier's threshold is priced entirely at that tier (the "cliff"
+    model providers use for long contexts).
+    """
 
     input: float
     output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+    tiers: tuple[tuple[int, Price], ...] = ()
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        """USD cost of the tokens at this price: the one formula, used by the
-        fold and by ``stats``."""
-        return (input_tokens * self.input + output_tokens * self.output) / 1000.0
+    def at(self, input_tokens: int) -> Price:
+        """The price that applies to a request with ``input_tokens`` of input."""
+        for threshold, price in reversed(self.tiers):
+            if input_tokens > threshold:
+                return price
+        return self
+
+    @property
+    def per_token(self) -> tuple[float, float, float, float]:
+        """USD per token of (input not from a cache, output, cache read, cache
+        write): the pricing rule, stated once. Cache rates default to the input
+        rate; reasoning is output."""
+        cache_read = self.input if self.cache_read is None else self.cache_read
+        cache_write = self.input if self.cache_write is None else self.cache_write
+        return (self.input / 1000, self.output / 1000, cache_read / 1000, cache_write / 1000)
+
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        tier_input_tokens: int | None = None,
+    ) -> float:
+        """USD cost of one request's tokens at ``per_token`` rates.
+
+        ``tier_input_tokens`` selects the tier (default: ``input_tokens``, right
+        for one request); totals over many requests pass 0 for the base tier.
+        """
+        price = self
+        if price.tiers:
+            price = price.at(input_tokens if tier_input_tokens is None else tier_input_tokens)
+        uncached, output, read, write = price.per_token
+        return (
+            (input_tokens - cache_read_tokens - cache_write_tokens) * uncached
+            + output_tokens * output
+            + cache_read_tokens * read
+            + cache_write_tokens * write
+        )
 
 
-#: List prices (USD per 1K tokens) of common models. Override in the config.
-DEFAULT_PRICES: dict[str, Price] = {
-    "gpt-4": Price(0.03, 0.06),
-    "gpt-4-turbo": Price(0.01, 0.03),
-    "gpt-4o": Price(0.0025, 0.01),
-    "gpt-4o-mini": Price(0.00015, 0.0006),
-    "gpt-4.1": Price(0.002, 0.008),
-    "gpt-4.1-mini": Price(0.0004, 0.0016),
-    "gpt-4.1-nano": Price(0.0001, 0.0004),
-    "gpt-3.5-turbo": Price(0.0005, 0.0015),
-    "o3": Price(0.002, 0.008),
-    "o4-mini": Price(0.0011, 0.0044),
-    "claude-opus-4": Price(0.015, 0.075),
-    "claude-sonnet-4": Price(0.003, 0.015),
-    "claude-3-7-sonnet": Price(0.003, 0.015),
-    "claude-3-5-sonnet": Price(0.003, 0.015),
-    "claude-3-5-haiku": Price(0.0008, 0.004),
-    "claude-3-opus": Price(0.015, 0.075),
-    "claude-3-haiku": Price(0.00025, 0.00125),
-    "gemini-2.5-pro": Price(0.00125, 0.01),
-    "gemini-2.5-flash": Price(0.0003, 0.0025),
-    "gemini-1.5-pro": Price(0.00125, 0.005),
-    "gemini-1.5-flash": Price(0.000075, 0.0003),
-}
+@dataclass(frozen=True, slots=True)
+class ResolvedPrice:
+    """A model's price at some moment, where it came from, and the span of time
+    ``[valid_from, valid_until)`` over which that answer holds (so callers can
+    cache it)."""
 
-_SEPARATORS = "-:@/."
+    price: Price | None
+    source: str
+    valid_from: float = _FOREVER[0]
+    valid_until: float = _FOREVER[1]
+    #: For the database: Unix time of the newest price change its data holds.
+    data_timestamp: float | None = None
+
+
+#: ``lookup(model, ts) -> ResolvedPrice``: a price database (see ``price_database``).
+PriceDatabase = Callable[[str, float], ResolvedPrice]
+
+
+def _is_date_suffix(rest: str) -> bool:
+    """``-2024-08-06``, ``-20250514``, ``@20250514``, ``-0613``: a separator, then
+    only digits and separators."""
+    return (
+        len(rest) > 1
+        and rest[0] in _DATE_SEPARATORS
+        and all(ch.isdigit() or ch in _DATE_SEPARATORS for ch in rest)
+        and any(ch.isdigit() for ch in rest)
+    )
+
+
+def _match(prices: dict[str, Price], model: str) -> Price | None:
+    """Exact name, else the entry this model is a dated snapshot of."""
+    price = prices.get(model)
+    if price is not None:
+        return price
+    best = ""
+    for name in prices:
+        if len(name) > len(best) and model.startswith(name) and _is_date_suffix(model[len(name) :]):
+            best = name
+    return prices[best] if best else None
 
 
 class PriceTable:
-    """Looks up prices with exact and prefix matching, caching each answer."""
+    """Resolves models to prices: config overrides, then the database.
 
-    def __init__(self, prices: dict[str, Price] | None = None):
-        self._prices = dict(DEFAULT_PRICES if prices is None else prices)
-        self._cache: dict[str, Price | None] = {}
+    ``database``: a ``PriceDatabase``; ``model.config`` passes genai-prices'
+    (``price_database.genai_prices_lookup``). Without one, only the overrides
+    price anything.
+    """
 
-    @classmethod
-    def with_overrides(cls, overrides: dict[str, Price]) -> PriceTable:
-        """Default prices with the config's entries added or replaced."""
-        return cls({**DEFAULT_PRICES, **overrides})
+    def __init__(
+        self,
+        overrides: dict[str, Price] | None = None,
+        database: PriceDatabase | None = None,
+    ):
+        self._overrides = dict(overrides or {})
+        self._database = database
+        self._config_cache: dict[str, Price | None] = {}
 
-    def models(self) -> dict[str, Price]:
-        """Every priced model and its price."""
-        return dict(self._prices)
+    def overrides(self) -> dict[str, Price]:
+        """The config's prices, by model."""
+        return dict(self._overrides)
 
-    def lookup(self, model: str) -> Price | None:
-        """The model's price (exact, else longest priced prefix), or ``None``."""
+    def resolve(self, model: str, ts: float) -> ResolvedPrice:
+        """The price of ``model`` at Unix time ``ts``, and its source."""
         try:
-            return self._cache[model]
+            price = self._config_cache[model]
         except KeyError:
-            pass
-        price = self._prices.get(model)
+            price = _match(self._overrides, model)
+            if len(self._config_cache) < 10_000:
+                self._config_cache[model] = price
+        if price is not None:
+            return ResolvedPrice(price, SOURCE_CONFIG)
+        if self._database is None:
+            return ResolvedPrice(None, SOURCE_NONE)
+        return self._database(model, ts)
+
+    def lookup(self, model: str, ts: float) -> Price | None:
+        """The price of ``model`` at ``ts``, or ``None`` when it has none."""
+        return self.resolve(model, ts).price
+
+    def cost(
+        self,
+        model: str,
+        ts: float,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+    ) -> float | None:
+        """USD cost of the tokens at ``ts``, or ``None`` when the model has no price."""
+        price = self.lookup(model, ts)
         if price is None:
-            best = ""
-            for name in self._prices:
-                if (
-                    len(name) > len(best)
-                    and model.startswith(name)
-                    and model[len(name)] in _SEPARATORS
-                ):
-                    best = name
-            price = self._prices[best] if best else None
-        if len(self._cache) < 10_000:
-            self._cache[model] = price
-        return price
-
-    def cost(self, model: str, input_tokens: int, output_tokens: int) -> float | None:
-        """USD cost of the tokens, or ``None`` when the model has no price."""
-        price = self.lookup(model)
-        return None if price is None else price.cost(input_tokens, output_tokens)
+            return None
+        return price.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
 
 
-__all__ = ["DEFAULT_PRICES", "Price", "PriceTable"]
+__all__ = [
+    "PRICE_SOURCES",
+    "SOURCE_CONFIG",
+    "SOURCE_DATABASE",
+    "SOURCE_NONE",
+    "Price",
+    "PriceDatabase",
+    "PriceTable",
+    "ResolvedPrice",
+]

@@ -60,8 +60,14 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
         PanelSpec(
             "stat",
             "Unpriced tokens",
-            "Tokens of models missing from the pricing table (counted at $0).",
-            [Query(f"sum(increase({c.LLM_UNPRICED_TOKENS.name}{{{JOB}, {MODEL}}}[{RANGE}]))")],
+            "Tokens of models with no price in the config or genai-prices and no reported "
+            "cost, in the range: their cost is not counted.",
+            [
+                Query(
+                    f"sum(increase({c.PERSONA_UNPRICED_TOKENS.name}"
+                    f"{{{JOB}, {PERSONA}, {MODEL}}}[{RANGE}]))"
+                )
+            ],
             "short",
             width=6,
             thresholds=steps((GREEN, None), (YELLOW, 1)),
@@ -83,7 +89,7 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
         PanelSpec(
             "timeseries",
             "Tokens by model",
-            "Input and output tokens per second.",
+            "Tokens per second by type: input, cache_read, cache_write, output, reasoning.",
             [
                 Query(
                     f"sum by (model, token_type) (rate({c.PERSONA_TOKENS.name}"
@@ -148,7 +154,30 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
                 )
             ],
             "currencyUSD",
-            width=24,
+            width=12,
+        ),
+        PanelSpec(
+            "table",
+            "Price source",
+            "Where each model's price comes from: config, genai-prices (with the date of its "
+            "data) or none; and the share of the cost the providers reported themselves.",
+            [
+                Query(
+                    f"max by (model, source, price_data_date) "
+                    f"({c.MODEL_PRICE_INFO.name}{{{JOB}, {MODEL}}})",
+                    instant=True,
+                    fmt="table",
+                ),
+                Query(
+                    f"sum by (model) (increase({c.PERSONA_REPORTED_COST.name}"
+                    f"{{{JOB}, {PERSONA}, {MODEL}}}[{RANGE}]))\n/\n"
+                    f"sum by (model) (increase({cost_model}[{RANGE}])) > -1",
+                    instant=True,
+                    fmt="table",
+                ),
+            ],
+            "percentunit",
+            width=12,
         ),
     ]
     return DashboardSpec(

@@ -1,0 +1,202 @@
+"""Cache and reasoning tokens everywhere: validation, the journal's per-day
+rows (and their migration), ``stats``, and usage read from LLM responses."""
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import pytest
+from genai_prices import extract_usage as genai_extract_usage
+
+from hypertool_exporter.cli.stats import as_json, collect_stats, format_table
+from hypertool_exporter.instrument.usage import TokenUsage, extract_usage
+from hypertool_exporter.journal.store import SCHEMA_VERSION, Journal
+from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.events import TokensUsed, parse_event
+from hypertool_exporter.model.fields import EventError
+
+NOW = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({"cache_read_tokens": -1}, "cache_read_tokens", "must not be negative"),
+        ({"cache_write_tokens": 1.5}, "cache_write_tokens", "must be a whole number"),
+        ({"reasoning_tokens": "many"}, "reasoning_tokens", "must be a whole number"),
+        (
+            {"input_tokens": 100, "cache_read_tokens": 101},
+            "cache_read_tokens",
+            "is part of input_tokens and must not exceed it (input_tokens is 100)",
+        ),
+        (
+            {"input_tokens": 100, "cache_read_tokens": 60, "cache_write_tokens": 50},
+            "cache_write_tokens",
+            "must not exceed it",
+        ),
+        (
+            {"output_tokens": 10, "reasoning_tokens": 11},
+            "reasoning_tokens",
+            "is part of output_tokens",
+        ),
+        ({"cost_usd": -0.01}, "cost_usd", "must not be negative"),
+        ({"cost_usd": "free"}, "cost_usd", "must be a number of US dollars"),
+        ({"cost_usd": float("nan")}, "cost_usd", "must be finite"),
+    ],
+)
+def test_bad_token_counts_are_refused_by_name(fields, field, reason):
+    raw = {"type": "tokens_used", "persona": "qa", "model": "m", **fields}
+    with pytest.raises(EventError) as info:
+        parse_event(raw)
+    assert info.value.field == field
+    assert reason in str(info.value)
+
+
+def test_an_event_survives_the_journal_with_every_field(tmp_path):
+    event = TokensUsed("qa", "gpt-4o", 100, 50, "c", NOW, None, 20, 10, 5, 0.25)  # every field set
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.append([event])
+        (_, body), *_ = journal.read_after(0)
+    assert parse_event(json.loads(body)) == event
+
+
+V1_SCHEMA = """
+CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL,
+    type TEXT NOT NULL, persona TEXT, body TEXT NOT NULL);
+CREATE TABLE daily (day INTEGER NOT NULL, persona TEXT NOT NULL, model TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+    switches INTEGER NOT NULL DEFAULT 0, failed_gates INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, persona, model));
+CREATE TABLE snapshot (k INTEGER PRIMARY KEY CHECK (k = 1), last_id INTEGER NOT NULL,
+    taken_at REAL NOT NULL, state TEXT NOT NULL);
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_schema_1_journal_is_migrated_in_place_and_keeps_its_totals(tmp_path):
+    path = tmp_path / "old.sqlite"
+    day = int(NOW // 86400)
+    with sqlite3.connect(path) as db:
+        db.executescript(V1_SCHEMA)
+        db.execute("INSERT INTO daily VALUES (?, 'qa', 'gpt-4', 600, 250, 0, 0)", (day,))
+        db.execute("INSERT INTO daily VALUES (?, 'qa', '', 0, 0, 3, 1)", (day,))
+    config = parse_config("pricing:\n  gpt-4: {input: 0.03, output: 0.06}\n")
+    with Journal(path, create=False) as journal:
+        assert journal.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        [qa] = collect_stats(journal, config, "today", now=NOW)
+        journal.append([TokensUsed("qa", "gpt-4", 100, 0, ts=NOW, cache_read_tokens=40)])
+    assert (qa.input_tokens, qa.output_tokens, qa.switches, qa.failed_gates) == (600, 250, 3, 1)
+    assert qa.cost_usd == pytest.approx(0.033)
+    with Journal(path) as journal:  # opening again changes nothing
+        [qa] = collect_stats(journal, config, "today", now=NOW)
+    assert (qa.input_tokens, qa.cache_read_tokens) == (700, 40)
+
+
+def test_stats_show_cache_reasoning_and_the_cost_split(tmp_path):
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.append(
+            [
+                # gpt-4o: 2,000 x 2.50 + 8,000 x 1.25 + 500 x 10 per 1M = $0.02 estimated
+                TokensUsed("qa", "gpt-4o", 10_000, 500, ts=NOW, cache_read_tokens=8_000),
+                TokensUsed("qa", "routed", 100, 80, ts=NOW, reasoning_tokens=30, cost_usd=0.5),
+                TokensUsed("qa", "local-llama-3", 7, 3, ts=NOW),
+            ]
+        )
+        [qa] = collect_stats(journal, parse_config(""), "today", now=NOW)
+    assert qa.estimated_cost_usd == pytest.approx(0.02)
+    assert qa.reported_cost_usd == pytest.approx(0.5)
+    assert (qa.cache_read_tokens, qa.reasoning_tokens, qa.unpriced_tokens) == (8_000, 30, 10)
+    assert qa.tokens == 10_000 + 500 + 100 + 80 + 7 + 3
+    table = format_table([qa], "today")
+    for heading in ("CACHE_READ", "REASONING", "ESTIMATED", "REPORTED", "UNPRICED"):
+        assert heading in table
+    [row] = as_json([qa])
+    assert row["cost_usd"] == 0.52 and row["estimated_cost_usd"] == 0.02
+
+
+# Complete responses in each provider's wire format.
+OPENAI_CHAT = {
+    "model": "gpt-4o-2024-08-06",
+    "usage": {
+        "prompt_tokens": 1000,
+        "completion_tokens": 200,
+        "prompt_tokens_details": {"cached_tokens": 800},
+        "completion_tokens_details": {"reasoning_tokens": 50},
+    },
+}
+OPENAI_RESPONSES = {
+    "model": "gpt-5",
+    "output": [],
+    "usage": {
+        "input_tokens": 100,
+        "output_tokens": 20,
+        "input_tokens_details": {"cached_tokens": 50},
+        "output_tokens_details": {"reasoning_tokens": 10},
+    },
+}
+ANTHROPIC = {
+    "model": "claude-sonnet-4-20250514",
+    "usage": {
+        "input_tokens": 100,
+        "cache_creation_input_tokens": 300,
+        "cache_read_input_tokens": 500,
+        "output_tokens": 97,
+    },
+}
+GEMINI = {
+    "modelVersion": "gemini-2.5-pro",
+    "usageMetadata": {
+        "promptTokenCount": 1000,
+        "candidatesTokenCount": 100,
+        "cachedContentTokenCount": 400,
+        "thoughtsTokenCount": 30,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("response", "provider", "flavor"),
+    [
+        (OPENAI_CHAT, "openai", "chat"),
+        (OPENAI_RESPONSES, "openai", "responses"),
+        (ANTHROPIC, "anthropic", None),
+        (GEMINI, "google", None),
+    ],
+)
+def test_usage_reader_agrees_with_genai_prices(response, provider, flavor):
+    kwargs = {"api_flavor": flavor} if flavor else {}
+    theirs = genai_extract_usage(response, provider_id=provider, **kwargs).usage
+    ours = extract_usage(response)
+    assert ours is not None
+    assert ours.input_tokens == theirs.input_tokens
+    assert ours.output_tokens == theirs.output_tokens
+    assert ours.cache_read_tokens == theirs.cache_read_tokens
+    assert ours.cache_write_tokens == theirs.cache_write_tokens
+    assert ours.reasoning_tokens == theirs.output_reasoning_tokens
+
+
+def test_usage_from_sdk_objects_streams_and_reported_costs():
+    # SDK objects (attributes, not keys), Anthropic's stream split over two chunks.
+    start = SimpleNamespace(
+        type="message_start",
+        message=SimpleNamespace(
+            usage=SimpleNamespace(
+                input_tokens=10, cache_creation_input_tokens=0, cache_read_input_tokens=90
+            )
+        ),
+    )
+    delta = SimpleNamespace(type="message_delta", usage=SimpleNamespace(output_tokens=40))
+    usage = TokenUsage()
+    usage.merge(extract_usage(start))
+    usage.merge(extract_usage(delta))
+    assert (usage.input_tokens, usage.cache_read_tokens, usage.output_tokens) == (100, 90, 40)
+    # OpenRouter reports its cost in the usage; LiteLLM in _hidden_params.
+    routed = {"model": "x", "usage": {"prompt_tokens": 5, "completion_tokens": 1, "cost": 0.002}}
+    assert extract_usage(routed).cost_usd == 0.002
+    litellm = SimpleNamespace(
+        usage=SimpleNamespace(prompt_tokens=5, completion_tokens=1),
+        _hidden_params={"response_cost": 0.003},
+    )
+    assert extract_usage(litellm).cost_usd == 0.003
+    assert extract_usage({"choices": []}) is None
