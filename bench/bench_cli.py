@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from common import Result, interleaved_commands
+from harness.support import EXAMPLE_TOKENS
 
 TARGET = 2.5
 
@@ -29,17 +30,7 @@ def run(quick: bool = False) -> list[Result]:
         env = {**os.environ, "HYPERTOOL_JOURNAL": str(Path(tmp) / "journal.sqlite")}
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
-            "tokens": [
-                script,
-                "tokens",
-                "backend-engineer",
-                "--model",
-                "gpt-4",
-                "--input",
-                "600",
-                "--output",
-                "250",
-            ],
+            "tokens": [script, *EXAMPLE_TOKENS],
         }
         interleaved_commands(commands, 2, env)  # warm the page cache and the journal
         medians = interleaved_commands(commands, 10 if quick else 40, env)

@@ -115,14 +115,15 @@ def count_value(field: str, value: Any, *, maximum: int = MAX_TOKENS) -> int:
     return value
 
 
-def seconds_value(field: str, value: Any, *, maximum: float = MAX_SECONDS) -> float:
-    """Validate a finite, non-negative duration in seconds."""
-    if isinstance(value, bool):
-        raise EventError(field, value, "must be a number of seconds")
+def _bounded(field: str, value: Any, kind: str, maximum: float) -> float:
+    """A finite number from 0 to ``maximum``; refused as "must be ``kind``"
+    (a number of seconds, of US dollars) when it is not a number at all."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise EventError(field, value, f"must be {kind}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise EventError(field, value, "must be a number of seconds") from None
+    except ValueError:
+        raise EventError(field, value, f"must be {kind}") from None
     if not math.isfinite(number):
         raise EventError(field, value, "must be finite")
     if number < 0:
@@ -130,25 +131,18 @@ def seconds_value(field: str, value: Any, *, maximum: float = MAX_SECONDS) -> fl
     if number > maximum:
         raise EventError(field, value, f"must be at most {maximum:.0f}")
     return number
+
+
+def seconds_value(field: str, value: Any, *, maximum: float = MAX_SECONDS) -> float:
+    """Validate a finite, non-negative duration in seconds."""
+    return _bounded(field, value, "a number of seconds", maximum)
 
 
 def money_value(field: str, value: Any, *, maximum: float = MAX_USD) -> float | None:
     """Validate an amount of US dollars (a provider-reported cost); absent is ``None``."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise EventError(field, value, "must be a number of US dollars")
-    try:
-        number = float(value)
-    except ValueError:
-        raise EventError(field, value, "must be a number of US dollars") from None
-    if not math.isfinite(number):
-        raise EventError(field, value, "must be finite")
-    if number < 0:
-        raise EventError(field, value, "must not be negative")
-    if number > maximum:
-        raise EventError(field, value, f"must be at most {maximum:.0f}")
-    return number
+    return _bounded(field, value, "a number of US dollars", maximum)
 
 
 def part_value(field: str, part: int, whole_field: str, whole: int) -> int:
