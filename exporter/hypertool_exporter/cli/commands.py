@@ -109,6 +109,10 @@ class Command:
         self.recording = recording
 
 
+def _quiet() -> Opt:
+    return Opt("--quiet", "quiet", "print nothing when the event is recorded", flag=True)
+
+
 def _journal() -> Opt:
     return Opt(
         "--journal",
@@ -184,6 +188,7 @@ COMMANDS: tuple[Command, ...] = (
                 env="SESSION",
             ),
             _journal(),
+            _quiet(),
         ),
         recording=True,
     ),
@@ -224,6 +229,7 @@ COMMANDS: tuple[Command, ...] = (
             _chatmode("chat mode the tokens were used in"),
             _trace_id(),
             _journal(),
+            _quiet(),
         ),
         recording=True,
     ),
@@ -244,6 +250,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
             _trace_id(),
             _journal(),
+            _quiet(),
         ),
         recording=True,
     ),
@@ -258,6 +265,7 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--error", "error_type", "error type, when the call failed"),
             _trace_id(),
             _journal(),
+            _quiet(),
         ),
         recording=True,
     ),
@@ -289,6 +297,7 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--journal", "journal", "journal file (default: a fresh temporary one)"),
             Opt("--duration", "duration", "seconds to run; 0 runs until stopped", default="0"),
             Opt("--rate", "rate", "workflow runs per second", default="1"),
+            Opt("--keep", "keep", "keep the temporary journal directory at exit", flag=True),
             Opt(
                 "--stack",
                 "stack",

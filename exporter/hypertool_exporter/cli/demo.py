@@ -12,6 +12,7 @@ then keeps ``--rate`` workflow runs per second coming.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -189,7 +190,6 @@ class TrafficGenerator:
 
 def run(command: Command, values: dict) -> int:
     """``demo``: serve /metrics in a thread and feed it demo traffic until stopped."""
-    from ..app import run_server
     from .main import load_config_or_exit, port_value
 
     args = SimpleNamespace(**values)
@@ -197,11 +197,22 @@ def run(command: Command, values: dict) -> int:
     config = (
         load_config_or_exit(args.config) if args.config else parse_config(DEMO_CONFIG, "<demo>")
     )
-    journal_path = (
-        Path(args.journal)
-        if args.journal
-        else Path(tempfile.mkdtemp(prefix="hypertool-demo-")) / "journal.sqlite"
-    )
+    # Everything the demo makes (a journal unless one is given, the stack's
+    # configs and data) lives here and is removed at exit, unless --keep.
+    workdir = Path(tempfile.mkdtemp(prefix="hypertool-demo-"))
+    journal_path = Path(args.journal) if args.journal else workdir / "journal.sqlite"
+    try:
+        return _run(args, port, config, workdir, journal_path)
+    finally:
+        if args.keep:
+            print(f"kept {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(args: SimpleNamespace, port: int, config, workdir: Path, journal_path: Path) -> int:
+    from ..app import run_server
+
     duration = float(args.duration)
     rate = max(0.1, float(args.rate))
     stop, ready = threading.Event(), threading.Event()
@@ -223,13 +234,19 @@ def run(command: Command, values: dict) -> int:
         from .demo_stack import start_stack
 
         stack = start_stack(
-            journal_path.parent / "stack",
+            workdir / "stack",
             f"{args.host}:{port}",
             args.host,
             int(args.prometheus_port),
             int(args.alertmanager_port),
         )
         urls.update(stack.urls)
+    generator = TrafficGenerator()
+    print(f"seeding an hour of history: {BACKLOG_RUNS} workflow runs ...", end=" ", flush=True)
+    backlog = generator.backlog(time.time(), BACKLOG_RUNS)
+    with Journal(journal_path) as journal:
+        journal.append(backlog)
+    print(f"done ({len(backlog):,} events)", flush=True)
     print("hypertool demo running; open:", flush=True)
     for name, url in urls.items():
         print(f"  {name:18s} {url}", flush=True)
@@ -237,11 +254,9 @@ def run(command: Command, values: dict) -> int:
         print(f"  note: {note}", flush=True)
     print(f"  journal            {journal_path}", flush=True)
     print("Stop with Ctrl-C.", flush=True)
-    generator = TrafficGenerator()
     deadline = time.monotonic() + duration if duration > 0 else None
     owed = 0.0
     with Journal(journal_path) as journal:
-        journal.append(generator.backlog(time.time(), BACKLOG_RUNS))
         while not stop.wait(TICK_SECONDS):
             owed += rate * TICK_SECONDS
             runs, owed = int(owed), owed - int(owed)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import sys
 
 from ..journal.store import Journal, JournalError, default_journal_path
-from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import (
+    Event,
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+    event_to_dict,
+)
 from ..model.fields import EventError
 
 TYPE_CHECKING = False
@@ -53,7 +60,18 @@ def run(command: Command, values: dict) -> int:
     except JournalError as exc:
         print(f"hypertool-exporter: error: event NOT recorded: {exc}", file=sys.stderr)
         return EXIT_NOT_RECORDED
+    if not values.get("quiet"):
+        print(confirmation(event))
     return 0
 
 
-__all__ = ["EVENTS", "run"]
+def confirmation(event: Event) -> str:
+    """One short line saying what was recorded: the event's fields, minus the
+    timestamp (now) and those at their default."""
+    body = event_to_dict(event)
+    kind = body.pop("type")
+    body.pop("ts", None)
+    return f"recorded {kind}: " + ", ".join(f"{name}={value}" for name, value in body.items())
+
+
+__all__ = ["EVENTS", "confirmation", "run"]

@@ -11,94 +11,14 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 from pathlib import Path
 
-from ..journal.rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
 from ..journal.store import Journal, JournalError, default_journal_path
-from ..model.budgets import period_start
+from ..journal.totals import PersonaStats, budget_standings, collect_stats
+from ..model.budgets import Standing
 from ..model.config import Config
 from .commands import Command
-
-_SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
-
-
-@dataclass
-class PersonaStats:
-    """One persona's totals over the period asked for. Cache tokens are part of
-    the input, reasoning tokens part of the output (see ``model.fields.TOKEN_TYPES``)."""
-
-    persona: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    estimated_cost_usd: float = 0.0
-    reported_cost_usd: float = 0.0
-    unpriced_tokens: int = 0
-    switches: int = 0
-    failed_gates: int = 0
-
-    @property
-    def tokens(self) -> int:
-        """Every billable token once: what a budget counts."""
-        return self.input_tokens + self.output_tokens
-
-    @property
-    def cost_usd(self) -> float:
-        return self.estimated_cost_usd + self.reported_cost_usd
-
-
-def collect_stats(journal: Journal, config: Config, since: str, now: float | None = None):
-    """Per-persona totals since the start of today, this week or this month (UTC).
-
-    Each day's tokens are priced at that day's prices (at noon UTC), at the
-    base tier: the per-day totals do not show single requests, so long-context
-    tiers and time-of-day discounts are priced on ``/metrics`` only.
-    """
-    start = period_start(time.time() if now is None else now, _SINCE[since])
-    rows: dict[str, PersonaStats] = {}
-    for (
-        day,
-        persona,
-        model,
-        source,
-        inp,
-        out,
-        cache_read,
-        cache_write,
-        reasoning,
-        reported,
-        switches,
-        failed,
-    ) in journal.query(
-        f"SELECT {', '.join(DAILY_KEY)}, "
-        + ", ".join(f"sum({name})" for name in DAILY_TOTALS)
-        + f" FROM daily WHERE day >= ? GROUP BY {', '.join(DAILY_KEY)}",
-        (int(start // SECONDS_PER_DAY),),
-    ):
-        entry = rows.setdefault(persona, PersonaStats(persona))
-        entry.input_tokens += int(inp)
-        entry.output_tokens += int(out)
-        entry.cache_read_tokens += int(cache_read)
-        entry.cache_write_tokens += int(cache_write)
-        entry.reasoning_tokens += int(reasoning)
-        entry.switches += int(switches)
-        entry.failed_gates += int(failed)
-        if source == REPORTED:
-            entry.reported_cost_usd += float(reported)
-        elif model:
-            noon = int(day) * SECONDS_PER_DAY + SECONDS_PER_DAY / 2
-            price = config.prices.lookup(model, noon)
-            if price is None:
-                entry.unpriced_tokens += int(inp) + int(out)
-            else:
-                entry.estimated_cost_usd += price.cost(
-                    int(inp), int(out), int(cache_read), int(cache_write), 0
-                )
-    return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
-
 
 #: (column heading, value of a row): the table's columns, in order.
 _COLUMNS: tuple[tuple[str, Callable[[PersonaStats], str]], ...] = (
@@ -121,10 +41,8 @@ USD_DECIMALS = 6
 
 def _total(stats: list[PersonaStats]) -> PersonaStats:
     total = PersonaStats("TOTAL")
-    for s in stats:
-        for name in fields(PersonaStats):
-            if name.name != "persona":
-                setattr(total, name.name, getattr(total, name.name) + getattr(s, name.name))
+    for row in stats:
+        total.add(row)
     return total
 
 
@@ -158,6 +76,55 @@ def as_json(stats: list[PersonaStats]) -> list[dict]:
     return out
 
 
+BAR_WIDTH = 20
+_GREEN, _YELLOW, _RED, _RESET = "\033[32m", "\033[33m", "\033[31m", "\033[0m"
+
+
+def duration(seconds: float) -> str:
+    """``4h 12m``, ``2d 3h``, ``35m``: a time to the budget's reset, for people."""
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """A bar of Unicode blocks, full (and marked ``!``) when overspent."""
+    filled = min(width, max(0, round(fraction * width)))
+    return "\u2588" * filled + "\u2591" * (width - filled) + ("!" if fraction > 1 else " ")
+
+
+def format_budgets(standings: list[Standing], colour: bool) -> str:
+    """One line per budgeted persona: a bar, the share used, what is left and
+    when it resets. Colour (green, yellow from 75%, red from 90%) only when
+    asked, for a terminal."""
+    if not standings:
+        return ""
+    width = max(len(s.persona) for s in standings)
+    lines = ["budgets (current UTC period)"]
+    for s in standings:
+        fraction = s.fraction_used
+        if s.tokens_limit is not None:
+            amount = f"{s.tokens_used:,} of {s.tokens_limit:,} tokens"
+            left = s.tokens_limit - s.tokens_used
+            left_text = f"{left:,} left" if left >= 0 else f"OVERSPENT by {-left:,}"
+        else:
+            amount = f"${s.usd_used:,.2f} of ${s.usd_limit:,.2f}"
+            left = (s.usd_limit or 0.0) - s.usd_used
+            left_text = f"${left:,.2f} left" if left >= 0 else f"OVERSPENT by ${-left:,.2f}"
+        reset = "never resets" if s.resets_in is None else f"resets in {duration(s.resets_in)}"
+        drawn = bar(fraction)
+        if colour:
+            tint = _RED if fraction >= 0.9 else _YELLOW if fraction >= 0.75 else _GREEN
+            drawn = f"{tint}{drawn}{_RESET}"
+        lines.append(
+            f"{s.persona.ljust(width)}  {drawn} {fraction:>4.0%}  {amount} {s.period}"
+            f"  {left_text}  {reset}"
+        )
+    return "\n".join(lines)
+
+
 def run(command: Command, values: dict) -> int:
     """``stats``: print the table (or JSON) for ``--since``."""
     from .main import load_config_or_exit
@@ -172,6 +139,7 @@ def print_stats(journal_path: str | None, config: Config, since: str, json_outpu
     try:
         with Journal(path, create=False) as journal:
             stats = collect_stats(journal, config, since)
+            standings = budget_standings(journal, config, time.time())
     except JournalError as exc:
         print(f"hypertool-exporter: error: {exc}", file=sys.stderr)
         return 1
@@ -179,7 +147,19 @@ def print_stats(journal_path: str | None, config: Config, since: str, json_outpu
         print(json.dumps(as_json(stats), indent=2))
     else:
         print(format_table(stats, since))
+        budgets = format_budgets(standings, colour=sys.stdout.isatty())
+        if budgets:
+            print()
+            print(budgets)
     return 0
 
 
-__all__ = ["PersonaStats", "as_json", "collect_stats", "format_table", "print_stats", "run"]
+__all__ = [
+    "as_json",
+    "bar",
+    "duration",
+    "format_budgets",
+    "format_table",
+    "print_stats",
+    "run",
+]

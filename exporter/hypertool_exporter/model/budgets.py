@@ -70,6 +70,50 @@ class PeriodUsage:
     period_end: float = float("inf")
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where a persona stands against its budget now: what ``stats`` draws as a
+    bar in the terminal and the status page as a bar in the browser."""
+
+    persona: str
+    period: str
+    tokens_limit: int | None
+    tokens_used: int
+    usd_limit: float | None
+    usd_used: float
+    #: Seconds until the period resets; ``None`` for ``total``.
+    resets_in: float | None
+
+    @property
+    def fraction_used(self) -> float:
+        """Used / limit of the token budget (else the USD one); above 1 when overspent."""
+        if self.tokens_limit:
+            return self.tokens_used / self.tokens_limit
+        if self.usd_limit:
+            return self.usd_used / self.usd_limit
+        return 0.0
+
+    @property
+    def overspent(self) -> bool:
+        return (self.tokens_limit is not None and self.tokens_used > self.tokens_limit) or (
+            self.usd_limit is not None and self.usd_used > self.usd_limit
+        )
+
+
+def standing(persona: str, budget: Budget, usage: PeriodUsage, now: float) -> Standing:
+    """The persona's standing from its budget and its usage in the current period."""
+    end = period_end(now, budget.period)
+    return Standing(
+        persona,
+        budget.period,
+        budget.tokens,
+        usage.tokens,
+        budget.usd,
+        usage.usd,
+        None if end is None else end - now,
+    )
+
+
 class BudgetBook:
     """Budgets from the config and each persona's usage in its current period."""
 
@@ -123,6 +167,15 @@ class BudgetBook:
             return budget, PeriodUsage(start)
         return budget, usage
 
+    def standings(self, now: float) -> list[Standing]:
+        """Every budgeted persona's standing at ``now``, by persona."""
+        found = []
+        for persona in self.personas():
+            entry = self.snapshot_at(persona, now)
+            if entry is not None:
+                found.append(standing(persona, entry[0], entry[1], now))
+        return found
+
     def to_json(self) -> dict:
         """Usage per persona as JSON-ready data, for journal snapshots."""
         return {p: [u.period_start, u.tokens, u.usd] for p, u in self.usage.items()}
@@ -138,4 +191,13 @@ class BudgetBook:
             )
 
 
-__all__ = ["PERIODS", "Budget", "BudgetBook", "PeriodUsage", "period_end", "period_start"]
+__all__ = [
+    "PERIODS",
+    "Budget",
+    "BudgetBook",
+    "PeriodUsage",
+    "Standing",
+    "period_end",
+    "period_start",
+    "standing",
+]

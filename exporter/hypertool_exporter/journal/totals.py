@@ -1,0 +1,161 @@
+"""Totals read from the journal's per-day rows: spend by persona, spend by day,
+and where each budget stands.
+
+``stats`` prints them and the status page draws them, without replaying a
+single event: the per-day rows (``rollup``) are a few hundred however long
+the journal is. Costs are priced with the config's prices, else genai-prices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+
+from ..model.budgets import PeriodUsage, Standing, period_start, standing
+from ..model.config import Config
+from ..model.pricing import PriceTable
+from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
+from .store import Journal
+
+#: ``stats --since`` values and the budget periods they total.
+SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
+
+
+@dataclass
+class PersonaStats:
+    """One persona's totals over the period asked for. Cache tokens are part of
+    the input, reasoning tokens part of the output (see ``model.fields.TOKEN_TYPES``)."""
+
+    persona: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated_cost_usd: float = 0.0
+    reported_cost_usd: float = 0.0
+    unpriced_tokens: int = 0
+    switches: int = 0
+    failed_gates: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Every billable token once: what a budget counts."""
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cost_usd(self) -> float:
+        return self.estimated_cost_usd + self.reported_cost_usd
+
+    def add(self, other: PersonaStats) -> None:
+        """Add another set of totals to these (the persona stays)."""
+        for item in fields(self):
+            if item.name != "persona":
+                setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+
+def _priced_rows(
+    journal: Journal, prices: PriceTable, start: float
+) -> Iterator[tuple[int, PersonaStats]]:
+    """(day, totals of one day, persona, model and cost source) from the UTC day
+    containing ``start`` on, each priced.
+
+    A day's tokens are priced at that day's prices (at noon UTC), at the base
+    tier: the per-day totals do not show single requests, so long-context
+    tiers and time-of-day discounts are priced on ``/metrics`` only.
+    """
+    for (
+        day,
+        persona,
+        model,
+        source,
+        inp,
+        out,
+        cache_read,
+        cache_write,
+        reasoning,
+        reported,
+        switches,
+        failed,
+    ) in journal.query(
+        f"SELECT {', '.join(DAILY_KEY)}, "
+        + ", ".join(f"sum({name})" for name in DAILY_TOTALS)
+        + f" FROM daily WHERE day >= ? GROUP BY {', '.join(DAILY_KEY)}",
+        (int(start // SECONDS_PER_DAY),),
+    ):
+        entry = PersonaStats(
+            persona,
+            input_tokens=int(inp),
+            output_tokens=int(out),
+            cache_read_tokens=int(cache_read),
+            cache_write_tokens=int(cache_write),
+            reasoning_tokens=int(reasoning),
+            switches=int(switches),
+            failed_gates=int(failed),
+        )
+        if source == REPORTED:
+            entry.reported_cost_usd = float(reported)
+        elif model:
+            noon = int(day) * SECONDS_PER_DAY + SECONDS_PER_DAY / 2
+            price = prices.lookup(model, noon)
+            if price is None:
+                entry.unpriced_tokens = int(inp) + int(out)
+            else:
+                entry.estimated_cost_usd = price.cost(
+                    int(inp), int(out), int(cache_read), int(cache_write), 0
+                )
+        yield int(day), entry
+
+
+def totals_since(journal: Journal, prices: PriceTable, start: float) -> list[PersonaStats]:
+    """Per-persona totals from the UTC day containing ``start`` on, most spent first."""
+    rows: dict[str, PersonaStats] = {}
+    for _, part in _priced_rows(journal, prices, start):
+        rows.setdefault(part.persona, PersonaStats(part.persona)).add(part)
+    return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
+
+
+def collect_stats(journal: Journal, config: Config, since: str, now: float | None = None):
+    """Per-persona totals since the start of today, this week or this month (UTC)."""
+    start = period_start(time.time() if now is None else now, SINCE[since])
+    return totals_since(journal, config.prices, start)
+
+
+def daily_spend(journal: Journal, prices: PriceTable, days: int, now: float) -> list[float]:
+    """US dollars spent on each of the last ``days`` UTC days, oldest first."""
+    today = int(now // SECONDS_PER_DAY)
+    first = today - days + 1
+    spend = [0.0] * days
+    for day, part in _priced_rows(journal, prices, first * SECONDS_PER_DAY):
+        if first <= day <= today:
+            spend[day - first] += part.cost_usd
+    return spend
+
+
+def budget_standings(journal: Journal, config: Config, now: float) -> list[Standing]:
+    """Each budgeted persona's standing, from the per-day rows of its current
+    period (``total`` budgets count what the journal keeps: its retention)."""
+    found = []
+    personas = {row[0] for row in journal.query("SELECT DISTINCT persona FROM daily")} | {
+        p for p in config.budgets if p != "default"
+    }
+    for persona in sorted(personas):
+        budget = config.budgets.get(persona) or config.budgets.get("default")
+        if budget is None:
+            continue
+        start = period_start(now, budget.period)
+        mine = [r for r in totals_since(journal, config.prices, start) if r.persona == persona]
+        used = PeriodUsage(start, sum(r.tokens for r in mine), sum(r.cost_usd for r in mine))
+        found.append(standing(persona, budget, used, now))
+    return found
+
+
+__all__ = [
+    "SINCE",
+    "PersonaStats",
+    "budget_standings",
+    "collect_stats",
+    "daily_spend",
+    "totals_since",
+]

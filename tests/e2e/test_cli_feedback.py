@@ -1,0 +1,66 @@
+"""The CLI tells the user what it did: one line per recorded event, budget bars
+in `stats`, and a demo that leaves nothing behind."""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from harness.support import CLI, EXAMPLE_TOKENS, free_port, run_cli
+
+from hypertool_exporter.cli.stats import bar, duration, format_budgets
+from hypertool_exporter.model.budgets import Standing
+
+
+def test_recording_commands_confirm_in_one_line_unless_quiet(tmp_path):
+    journal = str(tmp_path / "j.sqlite")
+    out = run_cli(*EXAMPLE_TOKENS, "--cache-read", "100", "--journal", journal).stdout
+    assert out == (
+        "recorded tokens_used: persona=backend-engineer, model=gpt-4, input_tokens=600, "
+        "output_tokens=250, cache_read_tokens=100\n"
+    )
+    assert run_cli("switch", "qa", "--quiet", "--journal", journal).stdout == ""
+
+
+def test_stats_draws_budget_bars_without_colour_off_a_terminal(tmp_path, config_file):
+    journal = str(tmp_path / "j.sqlite")
+    # backend-engineer's daily budget in the example config is 5,000 tokens.
+    run_cli(
+        "tokens", "backend-engineer", "--model", "gpt-4", "--input", "5600", "--journal", journal
+    )
+    run_cli("tokens", "qa", "--model", "gpt-4", "--input", "100", "--journal", journal)
+    out = run_cli("stats", "--config", str(config_file), "--journal", journal).stdout
+    assert "\033[" not in out  # not a TTY: no colour codes
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "\u2588" * 20 + "!" in lines["backend-engineer"]
+    assert "5,600 of 5,000 tokens daily  OVERSPENT by 600" in lines["backend-engineer"]
+    assert "100 of 100,000 tokens monthly  99,900 left" in lines["qa"]  # the default budget
+
+
+def test_bars_and_durations():
+    assert bar(0.5, 10) == "\u2588" * 5 + "\u2591" * 5 + " "
+    assert bar(1.5, 4) == "\u2588" * 4 + "!"
+    assert [duration(s) for s in (59, 3600 + 120, 3 * 86400 + 7200)] == ["0m", "1h 2m", "3d 2h"]
+    usd = Standing("qa", "weekly", None, 0, 10.0, 9.5, 60.0)
+    text = format_budgets([usd], colour=True)
+    assert "$9.50 of $10.00 weekly  $0.50 left  resets in 1m" in text
+    assert "\033[31m" in text  # 95% used: red
+
+
+def test_demo_removes_its_temporary_directory_unless_kept():
+    before = set(Path(tempfile.gettempdir()).glob("hypertool-demo-*"))
+    for keep in ((), ("--keep",)):
+        done = subprocess.run(
+            [*CLI, "demo", "--port", str(free_port()), "--duration", "1", *keep],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "seeding an hour of history: 300 workflow runs ... done (" in done.stdout
+    left = set(Path(tempfile.gettempdir()).glob("hypertool-demo-*")) - before
+    assert len(left) == 1  # the kept one
+    kept = left.pop()
+    assert f"kept {kept}" in done.stdout
+    assert (kept / "journal.sqlite").exists()
+    shutil.rmtree(kept)
