@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests and the demo use: a real Prometheus
-# (with promtool), Alertmanager (with amtool) and docker-compose (to validate
+# (with promtool), Alertmanager (with amtool), Chromium (the status-page tests
+# load the page in it headless) and docker-compose (to validate
 # the compose file; no Docker engine is needed). Does nothing when present.
 set -eu
 missing=""
@@ -9,6 +10,8 @@ command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 command -v amtool >/dev/null 2>&1 || missing="$missing prometheus-alertmanager"
 command -v docker-compose >/dev/null 2>&1 || missing="$missing docker-compose"
+# A real headless browser for the status-page tests.
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 # Debian's python3 lacks venv/ensurepip until python3-venv is installed.
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || missing="$missing python3-venv"
 [ -z "$missing" ] && exit 0

@@ -22,6 +22,7 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 from .exposition.snapshot import StateCollector
+from .exposition.statuspage import StatusPage
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
 from .http.server import ExporterHTTPServer, Ingest
@@ -78,6 +79,9 @@ class Exporter:
         self.registry = registry
         registry.register(self.state_collector)
         self.exposition = FastExposition(registry, self.state_collector)
+        self.status_page = StatusPage(
+            self.state, self.config, self.tailer.status if self.tailer is not None else None
+        )
         self.server: ExporterHTTPServer | None = None
 
     def catch_up(self) -> None:
@@ -109,6 +113,7 @@ class Exporter:
             self.server = ExporterHTTPServer(
                 (host, port),
                 exposition=self.exposition,
+                status_page=self.status_page,
                 ingest=ingest,
                 reject=self.state.reject,
                 ingest_token=ingest_token,

@@ -115,13 +115,23 @@ def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subproce
     return result
 
 
+#: The Debian package that brings each binary the tests run.
+DEBIAN_PACKAGES = {
+    "prometheus": "prometheus",
+    "promtool": "prometheus",
+    "prometheus-alertmanager": "prometheus-alertmanager",
+    "amtool": "prometheus-alertmanager",
+    "chromium": "chromium",
+    "docker-compose": "docker-compose",
+}
+
+
 def require_binary(name: str) -> str:
     """Path of a system binary the test needs; in CI its absence fails, never skips."""
     path = shutil.which(name)
     if path is None:
-        message = (
-            f"{name} is not installed (Debian: apt-get install prometheus prometheus-alertmanager)"
-        )
+        package = DEBIAN_PACKAGES.get(name, name)
+        message = f"{name} is not installed (Debian: apt-get install {package})"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -212,6 +222,33 @@ def deploy_prometheus_config(
     jobs[0]["static_configs"] = [{"targets": targets}]
     config["scrape_configs"] = jobs
     return config
+
+
+def headless_chromium(url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Debian's Chromium, headless, on a fresh profile, with no network of its own
+    (the flags keep it from reaching out at start), run on ``url``."""
+    chromium = require_binary("chromium")
+    return subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--user-data-dir={workdir}",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 class _ConfiguredServer:

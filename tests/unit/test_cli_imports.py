@@ -160,3 +160,20 @@ def test_every_option_has_help_and_its_env_var_in_help():
                 assert f"[env HYPERTOOL_{opt.env}]" in text
             if opt.default is not None and not opt.flag:
                 assert text.count("(default:") == 1
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+def test_help_shows_every_option_with_its_default_and_variable(command):
+    out = subprocess.run(
+        [sys.executable, "-m", "hypertool_exporter.cli", command.name, "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(out.split())  # argparse wraps lines
+    for opt in command.opts:
+        assert opt.name in flat, (command.name, opt.name)
+        assert " ".join(opt.help_text().split()) in flat, (command.name, opt.name)
+        if opt.default is not None and not opt.flag:
+            assert flat.count(f"(default: {opt.default})") >= 1
+    assert "(default: None)" not in flat and "(default: False)" not in flat

@@ -23,13 +23,15 @@ from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from ..model.fields import GATE_RESULTS, NO_PERSONA, TOKEN_TYPES
+from ..model.fields import FAILED, GATE_RESULTS, NO_PERSONA, TOKEN_TYPES
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
 #: Label combinations whose fold plan is cached (the label caps bound them anyway).
 MAX_CACHED_PLANS = 20_000
+#: Failed quality gates remembered for the status page.
+RECENT_FAILED_GATES = 20
 #: Queued events past which the producer should ``drain`` (bounds memory between scrapes).
 MAX_QUEUED = 50_000
 _TOKENS_APPLIED = (TokensUsed.TYPE,)
@@ -89,6 +91,11 @@ class MetricState:
         #: Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
         self._token_plans: dict[tuple[str, str, str], tuple] = {}
+        #: (time, workflow, stage, persona) of the latest failed gates, newest last;
+        #: for the status page. Not snapshotted: recent history only.
+        self.recent_failed_gates: deque[tuple[float, str, str, str]] = deque(
+            maxlen=RECENT_FAILED_GATES
+        )
         #: Validated events waiting for ``drain``. deque appends and pops are
         #: atomic, so producers need no lock.
         self.queue: deque[Event] = deque()
@@ -318,6 +325,8 @@ class MetricState:
             for result in GATE_RESULTS:
                 gates.setdefault((workflow, stage, result), 0.0)
             gates[(workflow, stage, ev.gate)] += 1.0
+            if ev.gate == FAILED:
+                self.recent_failed_gates.append((ev.ts, workflow, stage, persona))
         self._count_applied(ev.TYPE)
 
     def _llm_call_finished(self, ev: LLMCallFinished) -> None:
@@ -379,4 +388,4 @@ class MetricState:
             self._bind_series()
 
 
-__all__ = ["MAX_QUEUED", "Histogram", "LabelKey", "MetricState"]
+__all__ = ["MAX_QUEUED", "RECENT_FAILED_GATES", "Histogram", "LabelKey", "MetricState"]

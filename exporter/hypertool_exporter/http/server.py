@@ -1,4 +1,4 @@
-"""HTTP endpoints: ``/`` landing page, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
+"""HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
 
 Built on the stdlib's threading HTTP server, with prometheus_client's own
 content negotiation so ``/metrics`` speaks the Prometheus text format or
@@ -20,6 +20,7 @@ from typing import Any
 from prometheus_client.exposition import choose_encoder
 
 from .._version import __version__
+from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import OPENMETRICS_CONTENT_TYPE, FastExposition
 from ..model.events import Event, parse_event
 from ..model.fields import MALFORMED, EventError
@@ -32,13 +33,6 @@ MAX_INGEST_BYTES = 8 * 1024 * 1024
 #: Most events accepted in one ingest batch.
 MAX_BATCH = 10_000
 
-_LANDING = """<!doctype html>
-<html><head><title>hypertool-exporter</title></head>
-<body><h1>hypertool-exporter {version}</h1>
-<p>Prometheus metrics for LLM persona systems.</p>
-<ul><li><a href="/metrics">/metrics</a></li><li><a href="/healthz">/healthz</a></li></ul>
-</body></html>
-"""
 
 Ingest = Callable[[Sequence[Event]], None]
 Reject = Callable[[str], None]
@@ -58,12 +52,14 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         address: tuple[str, int],
         *,
         exposition: FastExposition,
+        status_page: StatusPage,
         ingest: Ingest | None = None,
         reject: Reject | None = None,
         ingest_token: str | None = None,
         web: WebConfig | None = None,
     ):
         self.exposition = exposition
+        self.status_page = status_page
         self.ingest = ingest
         self.reject = reject
         self.ingest_token = ingest_token
@@ -149,8 +145,18 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/healthz":
             self._send(200, b"ok\n", "text/plain; charset=utf-8")
         elif path == "/":
-            body = _LANDING.format(version=__version__).encode()
-            self._send(200, body, "text/html; charset=utf-8")
+            body = self.server.status_page.render().encode()
+            self._send(
+                200,
+                body,
+                "text/html; charset=utf-8",
+                {
+                    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "no-referrer",
+                    "Cache-Control": "no-store",
+                },
+            )
         else:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
 

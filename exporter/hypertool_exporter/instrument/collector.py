@@ -10,6 +10,7 @@ appended durably instead and a tailer folds them, exactly as
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -301,8 +302,12 @@ class PersonaMetricsCollector:
 
     # -- serving ------------------------------------------------------------
 
-    def serve(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> int:
-        """Serve ``/metrics`` from this process in a daemon thread; returns the port."""
+    def serve(self, port: int | None = None, host: str = "127.0.0.1") -> int:
+        """Serve ``/``, ``/metrics`` and ``/healthz`` from this process in a daemon
+        thread; returns the port. ``port`` defaults to ``$HYPERTOOL_PORT``, else 9464,
+        as for ``hypertool-exporter serve``."""
+        if port is None:
+            port = int(os.environ.get("HYPERTOOL_PORT", DEFAULT_PORT))
         return self.exporter.serve(host, port).port
 
     def otel_meter_provider(self, *, set_global: bool = False):

@@ -1,0 +1,143 @@
+"""The status page at `/`, loaded in a real headless Chromium from an exporter fed
+with demo traffic: budgets equal to /metrics, an overspent persona shown as
+overspent, no Content-Security-Policy violation, and a screenshot."""
+
+import base64
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
+
+import bcrypt
+import pytest
+from harness.support import REPO, ExporterProcess, headless_chromium, http_get, sample, wait_for
+
+from hypertool_exporter.cli.demo import BACKLOG_RUNS, TrafficGenerator
+from hypertool_exporter.exposition.statuspage import CONTENT_SECURITY_POLICY
+from hypertool_exporter.journal.store import Journal
+
+#: backend-engineer's daily budget is far below what the demo traffic spends.
+CONFIG = """
+budgets:
+  default: {tokens: 100000000, period: monthly}
+  backend-engineer: {tokens: 5000, period: daily}
+  testing-specialist: {tokens: 50000000, usd: 5000, period: weekly}
+"""
+
+
+class Rows(HTMLParser):
+    """The budget table's rows: persona -> (class, cell texts)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: dict[str, tuple[str, list[str]]] = {}
+        self._row: tuple[str, list[str]] | None = None
+        self._persona = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and "data-persona" in attrs:
+            self._persona = attrs["data-persona"]
+            self._row = (attrs.get("class", ""), [])
+        elif tag == "td" and self._row is not None:
+            self._row[1].append("")
+
+    def handle_data(self, data):
+        if self._row is not None and self._row[1]:
+            self._row[1][-1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "tr" and self._row is not None:
+            self.rows[self._persona] = (self._row[0], [t.strip() for t in self._row[1]])
+            self._row = None
+
+
+@pytest.fixture
+def demo_exporter(tmp_path):
+    journal = tmp_path / "journal.sqlite"
+    with Journal(journal) as j:
+        j.append(TrafficGenerator().backlog(__import__("time").time(), BACKLOG_RUNS))
+    config = tmp_path / "budgets.yml"
+    config.write_text(CONFIG)
+    exporter = ExporterProcess(journal, config)
+    wait_for(
+        lambda: sample(exporter.scrape(), "hypertool_exporter_journal_lag_events") == 0,
+        what="the backlog to be applied",
+    )
+    yield exporter
+    exporter.stop()
+
+
+def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
+    url = f"http://127.0.0.1:{demo_exporter.port}/"
+    values = demo_exporter.scrape()
+    dom = headless_chromium(url, tmp_path / "profile", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "Content Security Policy" not in dom.stderr  # nothing refused: no inline style
+    rows = Rows()
+    rows.feed(dom.stdout)
+    for persona in ("backend-engineer", "testing-specialist", "devops-engineer"):
+        assert persona in rows.rows, persona
+        kind, cells = rows.rows[persona]
+        used = sample(
+            values, "hypertool_persona_token_budget_used", persona=persona, period=cells[3]
+        )
+        limit = sample(
+            values, "hypertool_persona_token_budget_limit", persona=persona, period=cells[3]
+        )
+        assert cells[2] == f"{int(used):,} / {int(limit):,} tokens", persona
+        remaining = sample(values, "hypertool_persona_token_budget_remaining", persona=persona)
+        if remaining < 0:
+            assert kind == "over" and cells[4] == f"overspent by {int(-remaining):,}", persona
+        else:
+            assert kind != "over" and cells[4] == f"{int(remaining):,} left", persona
+    assert rows.rows["backend-engineer"][0] == "over"  # 5,000 a day: the demo spends more
+    assert "No journal" not in dom.stdout and 'id="spend"' in dom.stdout
+    assert re.search(r"<td>testing-specialist</td><td class=\"n\">\$[\d,.]+</td>", dom.stdout)
+    assert "<polyline" in dom.stdout  # the 30-day spend line
+    assert re.search(
+        r'<table id="gates">.*?<td>(package-release|code-review|incident-response)',
+        dom.stdout,
+        re.S,
+    )
+
+    shot = tmp_path / "status-page.png"
+    taken = headless_chromium(
+        url,
+        tmp_path / "profile2",
+        f"--screenshot={shot}",
+        "--window-size=1100,1400",
+        "--hide-scrollbars",
+    )
+    assert taken.returncode == 0, taken.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    if os.environ.get("HYPERTOOL_UPDATE_SCREENSHOT"):
+        shutil.copy(shot, REPO / "docs" / "status-page.png")
+
+
+def test_status_page_needs_the_same_auth_as_metrics_and_sends_a_csp(tmp_path):
+    password = "status-page-password"
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(4)).decode()
+    web = tmp_path / "web.yml"
+    web.write_text(f"basic_auth_users:\n  viewer: {hashed}\n")
+    exporter = ExporterProcess(tmp_path / "j.sqlite", env={"HYPERTOOL_WEB_CONFIG_FILE": str(web)})
+    try:
+        for path in ("/", "/metrics"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                http_get(f"http://127.0.0.1:{exporter.port}{path}")
+            assert refused.value.code == 401
+        token = base64.b64encode(f"viewer:{password}".encode()).decode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{exporter.port}/", headers={"Authorization": f"Basic {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+            assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
+            page = response.read().decode()
+        assert "<script" not in page and "http://" not in page.replace("http-equiv", "")
+    finally:
+        exporter.stop()
