@@ -77,3 +77,17 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     rejected = state.counters[c.EVENTS_REJECTED.name]
     assert rejected == {("malformed",): 1.0, ("unknown_type",): 1.0}
     assert tokens_of(state, "p") == 1
+
+
+def test_starting_a_tailer_twice_runs_one_thread(tmp_path):
+    """Two threads must never share the tailer's journal connection."""
+    import threading
+
+    tailer = JournalTailer(MetricState(), tmp_path / "j.sqlite")
+    tailer.start()
+    tailer.start()
+    try:
+        running = [t for t in threading.enumerate() if t.name == "journal-tailer"]
+        assert len(running) == 1
+    finally:
+        tailer.stop()

@@ -193,7 +193,13 @@ class JournalTailer:
         return True
 
     def start(self) -> None:
-        """Follow the journal in a daemon thread (opening it there if needed)."""
+        """Follow the journal in a daemon thread (opening it there if needed).
+
+        Idempotent: a second call while the thread runs does nothing, since two
+        threads must never share the tailer's journal connection.
+        """
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._thread = threading.Thread(target=self.run, name="journal-tailer", daemon=True)
         self._thread.start()
 
