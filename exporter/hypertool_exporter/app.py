@@ -30,7 +30,7 @@ from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.tailer import JournalTailer
 from .journal.writer import JournalWriter
-from .model.config import Config
+from .model.config import MIN_TOKEN_LENGTH, Config
 
 log = logging.getLogger("hypertool_exporter")
 
@@ -118,6 +118,7 @@ class Exporter:
                 reject=self.state.reject,
                 ingest_token=ingest_token,
                 web=web,
+                clock=self.state.clock,
             )
             self.server.start_in_thread()
             if self.tailer is not None:
@@ -181,6 +182,13 @@ def run_server(
     exporter = Exporter(config, journal=path, clock=clock_from_env())
     exporter.catch_up()
     token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        log.error(
+            "HYPERTOOL_INGEST_TOKEN: must be at least %d characters (got %d); not serving",
+            MIN_TOKEN_LENGTH,
+            len(token),
+        )
+        return 2
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path)
     try:

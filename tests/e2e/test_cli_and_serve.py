@@ -168,7 +168,7 @@ def test_http_ingest_is_all_or_nothing_and_needs_the_token(tmp_path, config_file
         assert status == 400
         assert body["field"] == "[1].input_tokens" and body["value"] == -3
         status, body = post(exporter.port, [good, good], token=TOKEN)
-        assert (status, body) == (202, {"accepted": 2})
+        assert (status, body) == (202, {"accepted": 2, "new": 2, "duplicates": 0})
         # Bytes that are not UTF-8, and a lone surrogate, are refused by name.
         raw = urllib.request.Request(
             f"http://127.0.0.1:{exporter.port}/v1/events",

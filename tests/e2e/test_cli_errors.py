@@ -13,11 +13,11 @@ from harness.support import EXAMPLE_TOKENS, run_cli
         ),
         (
             ["tokens", "qa", "--model", "gpt-4", "--output", "many"],
-            "output_tokens: must be a whole number (got 'many')",
+            "output_tokens: must be a whole number (plain ASCII digits) (got 'many')",
         ),
         (
             ["stage", "w", "s", "--persona", "qa", "--seconds", "nan", "--gate", "passed"],
-            "duration_seconds: must be finite (got 'nan')",
+            "duration_seconds: must be a decimal number (plain ASCII digits) (got 'nan')",
         ),
         (
             ["stage", "w", "s", "--persona", "qa", "--seconds", "1", "--gate", "maybe"],

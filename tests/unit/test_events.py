@@ -9,7 +9,7 @@ from hypertool_exporter.model.events import (
     event_to_dict,
     parse_event,
 )
-from hypertool_exporter.model.fields import EventError, normalize_persona
+from hypertool_exporter.model.fields import EventError, normalize_persona, number_from_text
 
 
 def tokens(**over):
@@ -71,8 +71,12 @@ def test_unknown_type_and_unknown_field_are_named():
     assert info.value.code == "malformed"
 
 
-def test_numbers_as_strings_are_accepted_from_the_cli():
-    assert parse_event(tokens(input_tokens="600")).input_tokens == 600
+def test_numbers_are_integers_over_http_and_plain_digits_on_a_command_line():
+    with pytest.raises(EventError, match="input_tokens: must be a whole number"):
+        parse_event(tokens(input_tokens="600"))  # a JSON string is not a JSON integer
+    with pytest.raises(EventError, match="input_tokens: must be a whole number"):
+        parse_event(tokens(input_tokens=600.0))
+    assert number_from_text("input_tokens", "600", whole=True) == 600
 
 
 def test_gate_accepts_booleans_and_words_only():
@@ -90,6 +94,8 @@ def test_gate_accepts_booleans_and_words_only():
     with pytest.raises(EventError, match="gate: must be 'passed' or 'failed'"):
         parse_event({**raw, "gate": "maybe"})
     with pytest.raises(EventError, match="duration_seconds: must be finite"):
+        StageFinished.parse({**raw, "duration_seconds": float("inf")})
+    with pytest.raises(EventError, match="duration_seconds: must be a number of seconds"):
         StageFinished.parse({**raw, "duration_seconds": "inf"})
 
 

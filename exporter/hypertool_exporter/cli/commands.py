@@ -109,6 +109,14 @@ class Command:
         self.recording = recording
 
 
+def _event_id() -> Opt:
+    return Opt(
+        "--event-id",
+        "event_id",
+        "an id for this event: recording it again with the same id changes nothing (safe retries)",
+    )
+
+
 def _quiet() -> Opt:
     return Opt("--quiet", "quiet", "print nothing when the event is recorded", flag=True)
 
@@ -188,6 +196,7 @@ COMMANDS: tuple[Command, ...] = (
                 env="SESSION",
             ),
             _journal(),
+            _event_id(),
             _quiet(),
         ),
         recording=True,
@@ -229,6 +238,7 @@ COMMANDS: tuple[Command, ...] = (
             _chatmode("chat mode the tokens were used in"),
             _trace_id(),
             _journal(),
+            _event_id(),
             _quiet(),
         ),
         recording=True,
@@ -250,6 +260,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
             _trace_id(),
             _journal(),
+            _event_id(),
             _quiet(),
         ),
         recording=True,
@@ -265,6 +276,7 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--error", "error_type", "error type, when the call failed"),
             _trace_id(),
             _journal(),
+            _event_id(),
             _quiet(),
         ),
         recording=True,

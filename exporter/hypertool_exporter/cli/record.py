@@ -10,17 +10,21 @@ OpenTelemetry, no YAML, so a persona switch costs milliseconds.
 from __future__ import annotations
 
 import sys
+import time
 
 from ..journal.store import Journal, JournalError, default_journal_path
 from ..model.events import (
+    DECIMAL_FIELDS,
+    WHOLE_FIELDS,
     Event,
     LLMCallFinished,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
     event_to_dict,
+    key_value,
 )
-from ..model.fields import EventError
+from ..model.fields import EventError, number_from_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,19 +53,23 @@ def run(command: Command, values: dict) -> int:
         if values.get(name) is not None and values.get(name) != absent.get(name)
     }
     try:
-        event = event_class.parse(raw)
+        for name, value in raw.items():  # a command line's numbers are text
+            if name in WHOLE_FIELDS or name in DECIMAL_FIELDS:
+                raw[name] = number_from_text(name, value, whole=name in WHOLE_FIELDS)
+        event = event_class.parse(raw, time.time())
+        event_id = key_value("event_id", values.get("event_id"))
     except EventError as exc:
         print(f"hypertool-exporter: error: {command.name}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = values.get("journal") or default_journal_path()
     try:
         with Journal(path) as journal:
-            journal.append([event])
+            new = journal.append([event], [event_id])
     except JournalError as exc:
         print(f"hypertool-exporter: error: event NOT recorded: {exc}", file=sys.stderr)
         return EXIT_NOT_RECORDED
     if not values.get("quiet"):
-        print(confirmation(event))
+        print(confirmation(event) if new else f"already recorded: event id {event_id}")
     return 0
 
 

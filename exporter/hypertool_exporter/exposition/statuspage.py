@@ -121,8 +121,8 @@ class StatusPage:
         try:
             with Journal(self.journal.path, create=False) as journal:
                 prices = self.config.prices
-                month = totals_since(journal, prices, period_start(now, "monthly"))
-                today = {r.persona: r.cost_usd for r in totals_since(journal, prices, now)}
+                month = totals_since(journal, prices, period_start(now, "monthly"), now)
+                today = {r.persona: r.cost_usd for r in totals_since(journal, prices, now, now)}
                 line = daily_spend(journal, prices, SPARKLINE_DAYS, now)
         except JournalError:
             return None

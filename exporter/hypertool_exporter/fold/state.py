@@ -23,7 +23,7 @@ from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from ..model.fields import FAILED, GATE_RESULTS, NO_PERSONA, TOKEN_TYPES
+from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
@@ -76,7 +76,7 @@ class MetricState:
         self.clock = clock
         self.lock = threading.Lock()
         self.prices = self.config.prices
-        self.budgets = BudgetBook(self.config.budgets)
+        self.budgets = BudgetBook(self.config.budgets, clock)
         self.guard = LabelGuard(self.config.max_label_values)
         self.counters: dict[str, dict[LabelKey, float]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "counter"
@@ -193,12 +193,17 @@ class MetricState:
             from_persona = previous[0]
         else:
             from_persona = NO_PERSONA
-        if previous is not None and ev.ts >= previous[2]:
-            self._observe(c.PERSONA_DURATION, (previous[0], previous[1]), ev.ts - previous[2])
+        since = ev.ts
+        if previous is not None:
+            if ev.ts >= previous[2]:  # capped like an explicit duration
+                duration = min(ev.ts - previous[2], MAX_SECONDS)
+                self._observe(c.PERSONA_DURATION, (previous[0], previous[1]), duration)
+            else:  # an event out of order: the session's start never moves backwards
+                since = previous[2]
         self._inc(c.PERSONA_SWITCHES.name, (from_persona, to_persona, chatmode))
         if len(self.sessions) >= MAX_SESSIONS:
             self.sessions.pop(next(iter(self.sessions)))
-        self.sessions[ev.session] = (to_persona, chatmode, ev.ts)
+        self.sessions[ev.session] = (to_persona, chatmode, since)
         self._count_applied(ev.TYPE)
 
     def _token_plan(self, persona: str, chatmode: str, model: str) -> tuple:

@@ -7,34 +7,31 @@ OpenMetrics as the scraper's Accept header asks.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hmac
 import json
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client.exposition import choose_encoder
-
 from .._version import __version__
 from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
-from ..exposition.textformat import OPENMETRICS_CONTENT_TYPE, FastExposition
-from ..model.events import Event, parse_event
+from ..exposition.textformat import FastExposition
 from ..model.fields import MALFORMED, EventError
+from .ingest import BadRequest, idempotency_key, parse_batch, read_body
+from .negotiation import accepts_gzip, choose_format
 from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)
 
-#: Largest ingest request body accepted.
-MAX_INGEST_BYTES = 8 * 1024 * 1024
-#: Most events accepted in one ingest batch.
-MAX_BATCH = 10_000
 
-
-Ingest = Callable[[Sequence[Event]], None]
+#: ``ingest(events, keys, batch_key=...)``: append a batch; returns how many were new.
+Ingest = Callable[..., int]
 Reject = Callable[[str], None]
 
 
@@ -57,11 +54,14 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         reject: Reject | None = None,
         ingest_token: str | None = None,
         web: WebConfig | None = None,
+        clock: Callable[[], float] = time.time,
     ):
         self.exposition = exposition
         self.status_page = status_page
         self.ingest = ingest
-        self.reject = reject
+        self.reject = reject or (lambda reason: None)
+        #: The exporter's clock: an ingested event's timestamp must lie near it.
+        self.clock = clock
         self.ingest_token = ingest_token
         self.web = web or WebConfig()
         super().__init__(address, _Handler)
@@ -133,6 +133,28 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(payload).encode()
         self._send(status, body, "application/json", headers)
 
+    def handle_one_request(self) -> None:
+        """One request, answered whatever happens: an unexpected error in a
+        handler gets a 500 and one log line (the traceback only at debug)."""
+        try:
+            super().handle_one_request()
+        except (ssl.SSLError, ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:
+            log.warning(
+                "request %s %s from %s failed: %s: %s",
+                self.command,
+                (self.path or "")[:80],
+                self.client_address[0],
+                type(exc).__name__,
+                exc,
+            )
+            log.debug("traceback", exc_info=True)
+            self.close_connection = True
+            # If the response had already begun there is nothing more to say.
+            with contextlib.suppress(Exception):
+                self._json(500, {"error": "internal error"}, {"Connection": "close"})
+
     def do_HEAD(self) -> None:
         self.do_GET()
 
@@ -161,11 +183,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
     def _metrics(self) -> None:
-        _, negotiated = choose_encoder(self.headers.get("Accept", ""))
-        openmetrics = negotiated.split(";")[0] == OPENMETRICS_CONTENT_TYPE.split(";")[0]
-        body, content_type = self.server.exposition.render(openmetrics)
-        headers = {}
-        if "gzip" in self.headers.get("Accept-Encoding", ""):
+        openmetrics, content_type = choose_format(self.headers.get("Accept", ""))
+        body, _ = self.server.exposition.render(openmetrics)
+        headers = {"Vary": "Accept, Accept-Encoding"}
+        if accepts_gzip(self.headers.get("Accept-Encoding", "")):
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         self._send(200, body, content_type, headers)
@@ -184,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         supplied = self.headers.get("Authorization", "")
         expected = f"Bearer {server.ingest_token}"
-        if not hmac.compare_digest(supplied.encode(), expected.encode()):
+        if not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode()):
             self._json(
                 401,
                 {"error": "missing or wrong bearer token"},
@@ -192,51 +213,46 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._json(411, {"error": "Content-Length is required"})
+            raw = read_body(self.headers, self.rfile)
+        except BadRequest as exc:
+            self._refuse(exc.status, str(exc))
             return
-        if length > MAX_INGEST_BYTES:
-            self._json(413, {"error": f"body larger than {MAX_INGEST_BYTES} bytes"})
-            return
-        raw = self.rfile.read(length)
         try:
-            events = self._parse_batch(raw)
+            batch_key = idempotency_key(self.headers)
+            events, keys = parse_batch(raw, server.clock())
         except EventError as exc:
-            if server.reject is not None:
-                server.reject(exc.code)
+            server.reject(exc.code)
             self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
             return
         try:
-            server.ingest(events)
+            new = server.ingest(events, keys, batch_key=batch_key)
         except Exception as exc:  # the journal said no: nothing was applied
             log.error("ingest failed: %s", exc)
             self._json(503, {"error": f"events not recorded: {exc}"})
             return
-        self._json(202, {"accepted": len(events)})
+        self._json(202, {"accepted": len(events), "new": new, "duplicates": len(events) - new})
 
-    @staticmethod
-    def _parse_batch(raw: bytes) -> list[Event]:
-        try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise EventError(
-                "body",
-                raw[:40].decode("utf-8", "replace"),
-                f"not valid JSON: {exc}",
-                code=MALFORMED,
-            ) from None
-        items = payload if isinstance(payload, list) else [payload]
-        if len(items) > MAX_BATCH:
-            raise EventError("body", len(items), f"at most {MAX_BATCH} events per batch")
-        events = []
-        for index, item in enumerate(items):
-            try:
-                events.append(parse_event(item))
-            except EventError as exc:
-                field = f"[{index}].{exc.field}" if isinstance(payload, list) else exc.field
-                raise EventError(field, exc.value, exc.reason, code=exc.code) from None
-        return events
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer a malformed request, count it, log one line; close the
+        connection, whose framing can no longer be trusted."""
+        self.server.reject(MALFORMED)
+        log.warning(
+            "refused %s %s from %s: %s",
+            self.command,
+            self.path[:80],
+            self.client_address[0],
+            message,
+        )
+        self.close_connection = True
+        self._json(status, {"error": message}, {"Connection": "close"})
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+        """The standard library's answer to a request it cannot parse (bad request
+        line, headers too long or too many): counted and logged in one line too."""
+        if 400 <= code < 500:
+            self.server.reject(MALFORMED)
+            log.warning("refused request from %s: %d %s", self.client_address[0], code, message)
+        super().send_error(code, message, explain)
 
 
 def _jsonable(value: Any) -> Any:
@@ -247,4 +263,4 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-__all__ = ["MAX_BATCH", "MAX_INGEST_BYTES", "ExporterHTTPServer", "Ingest", "Reject"]
+__all__ = ["ExporterHTTPServer", "Ingest", "Reject"]

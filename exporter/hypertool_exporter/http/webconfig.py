@@ -45,6 +45,8 @@ _CLIENT_AUTH = {
     "RequireAnyClientCert": ssl.CERT_REQUIRED,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
+#: Longest Authorization header considered: longer ones are refused unread.
+MAX_AUTH_HEADER = 4096
 #: bcrypt hash of a random string, cost 10, for unknown users.
 _DUMMY_HASH = b"$2b$10$FD5zErW.1HVOg2.fcHatLuyUoQCt9aEDL.lLlZjvvtFqFKaOthtAO"
 _TLS_KEYS = {
@@ -71,11 +73,13 @@ class WebConfig:
         is remembered by its SHA-256, never in clear."""
         if not self.users:
             return True
-        if not header or not header.startswith("Basic "):
+        if not header or not header.startswith("Basic ") or len(header) > MAX_AUTH_HEADER:
             return False
         try:
             user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
+            return False
+        if len(password.encode()) > 72:  # bcrypt refuses longer passwords: none can match
             return False
         # An unknown user is checked against a fixed hash all the same, so the
         # answer takes as long and does not reveal which users exist.
@@ -86,11 +90,34 @@ class WebConfig:
         if known is None:
             import bcrypt
 
-            known = bcrypt.checkpw(password.encode(), hashed) and user in self.users
+            try:
+                known = bcrypt.checkpw(password.encode(), hashed) and user in self.users
+            except ValueError:  # a malformed hash: load_web_config refuses those
+                known = False
             with self._lock:
                 if len(self._verified) < 1000:
                     self._verified[digest] = known
         return known
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, line: int):
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (the
+    plain loader keeps the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _fail(source: str, path: str, value: Any, reason: str) -> ConfigError:
@@ -104,7 +131,9 @@ def load_web_config(path: str | Path | None) -> WebConfig:
     source = str(path)
     base = Path(path).resolve().parent
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
+    except _DuplicateKey as exc:
+        raise ConfigError(source, exc.line, exc.key, exc.key, "is given twice") from None
     except OSError as exc:
         raise _fail(source, "<file>", source, f"cannot be read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -190,14 +219,22 @@ def _tls(source: str, base: Path, value: Any) -> ssl.SSLContext:
 def _users(source: str, value: Any) -> dict[str, bytes]:
     if not isinstance(value, dict):
         raise _fail(source, "basic_auth_users", value, "must be a mapping of user: bcrypt hash")
+    import bcrypt
+
     users = {}
     for user, hashed in value.items():
-        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+        usable = isinstance(hashed, str) and hashed.startswith(("$2a$", "$2b$", "$2y$"))
+        if usable:
+            try:  # a hash bcrypt cannot read would refuse every password at run time
+                bcrypt.checkpw(b"probe", hashed.encode())
+            except ValueError:
+                usable = False
+        if not usable:
             raise _fail(
                 source,
                 f"basic_auth_users.{user}",
                 "<hidden>",
-                "must be a bcrypt hash (htpasswd -nBC 10 USER)",
+                "must be a bcrypt hash bcrypt can check (htpasswd -nBC 10 USER)",
             )
         users[str(user)] = hashed.encode()
     return users

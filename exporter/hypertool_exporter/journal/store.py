@@ -28,7 +28,11 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from ..model.events import Event
 
 #: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
-SCHEMA_VERSION = 2
+#: 3: delivery keys (idempotency keys, event ids) seen within the retention.
+SCHEMA_VERSION = 3
+
+#: Keys of batches and events already appended, so retries count once.
+_SEEN_KEYS = "CREATE TABLE IF NOT EXISTS seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL)"
 
 _SCHEMA = (
     """
@@ -48,6 +52,8 @@ CREATE TABLE IF NOT EXISTS snapshot (
 """
     + DAILY_TABLE
     + ";"
+    + _SEEN_KEYS
+    + ";"
 )
 
 #: Schema 1 -> 2: the per-day table gains a key column and four totals;
@@ -59,6 +65,7 @@ _MIGRATE_1_TO_2 = (
     "failed_gates) SELECT day, persona, model, input_tokens, output_tokens, switches, "
     "failed_gates FROM daily_v1; DROP TABLE daily_v1;"
 )
+_MIGRATE_2_TO_3 = _SEEN_KEYS + ";"
 
 
 class JournalError(RuntimeError):
@@ -114,7 +121,11 @@ class Journal:
                     f"journal {self.path} has schema {version}, newer than this version's "
                     f"{SCHEMA_VERSION}: upgrade hypertool-exporter"
                 )
-            script = {0: _SCHEMA if create else "", 1: _MIGRATE_1_TO_2}.get(version, "")
+            script = {
+                0: _SCHEMA if create else "",
+                1: _MIGRATE_1_TO_2 + _MIGRATE_2_TO_3,
+                2: _MIGRATE_2_TO_3,
+            }.get(version, "")
             for statement in script.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -137,31 +148,63 @@ class Journal:
 
     # -- writing ------------------------------------------------------------
 
-    def append(self, events: Sequence[Event]) -> int:
-        """Append events atomically (all or none); returns the last id written."""
-        rows, rollups = [], []
-        for event in events:
-            rows.append((event.ts, event.TYPE, persona_of(event), json.dumps(event_to_dict(event))))
-            rollup = daily_row(event)
-            if rollup is not None:
-                rollups.append(rollup)
+    def append(
+        self,
+        events: Sequence[Event],
+        keys: Sequence[str | None] | None = None,
+        *,
+        batch_key: str | None = None,
+    ) -> int:
+        """Append events atomically (all or none); returns how many were new.
+
+        ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
+        safe: an event whose key, or a batch whose key, the journal has seen
+        within its retention is acknowledged again and not appended twice. The
+        keys are checked and stored in the append's own transaction, so a
+        producer killed after the commit but before it heard back can retry.
+        """
+        keys = keys or [None] * len(events)
         try:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.executemany(
-                    "INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows
-                )
-                last = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
-                if rollups:
-                    cur.executemany(UPSERT, rollups)
+                appended = self._append_new(cur, events, keys, batch_key)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
-        return int(last)
+        return appended
+
+    @staticmethod
+    def _seen(cur: sqlite3.Cursor, key: str) -> bool:
+        return cur.execute("SELECT 1 FROM seen_keys WHERE key = ?", (key,)).fetchone() is not None
+
+    def _append_new(self, cur, events, keys, batch_key) -> int:
+        if batch_key is not None and self._seen(cur, "batch:" + batch_key):
+            return 0
+        rows, rollups, fresh = [], [], []
+        for event, key in zip(events, keys, strict=True):
+            if key is not None:
+                if self._seen(cur, "event:" + key) or "event:" + key in fresh:
+                    continue
+                fresh.append("event:" + key)
+            rows.append((event.ts, event.TYPE, persona_of(event), json.dumps(event_to_dict(event))))
+            rollup = daily_row(event)
+            if rollup is not None:
+                rollups.append(rollup)
+        if batch_key is not None:
+            fresh.append("batch:" + batch_key)
+        cur.executemany("INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows)
+        if rollups:
+            cur.executemany(UPSERT, rollups)
+        if fresh:
+            now = time.time()
+            cur.executemany(
+                "INSERT INTO seen_keys (key, ts) VALUES (?, ?)", [(k, now) for k in fresh]
+            )
+        return len(rows)
 
     # -- reading ------------------------------------------------------------
 
@@ -204,6 +247,7 @@ class Journal:
                 "DELETE FROM events WHERE id <= ? AND ts < ?", (applied_id, older_than)
             )
             deleted = cur.rowcount
+            self._db.execute("DELETE FROM seen_keys WHERE ts < ?", (older_than,))
             self._db.execute("PRAGMA incremental_vacuum")
         except sqlite3.Error as exc:
             raise JournalError(f"cannot compact journal {self.path}: {exc}") from exc

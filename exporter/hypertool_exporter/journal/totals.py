@@ -56,7 +56,7 @@ class PersonaStats:
 
 
 def _priced_rows(
-    journal: Journal, prices: PriceTable, start: float
+    journal: Journal, prices: PriceTable, start: float, now: float
 ) -> Iterator[tuple[int, PersonaStats]]:
     """(day, totals of one day, persona, model and cost source) from the UTC day
     containing ``start`` on, each priced.
@@ -81,8 +81,8 @@ def _priced_rows(
     ) in journal.query(
         f"SELECT {', '.join(DAILY_KEY)}, "
         + ", ".join(f"sum({name})" for name in DAILY_TOTALS)
-        + f" FROM daily WHERE day >= ? GROUP BY {', '.join(DAILY_KEY)}",
-        (int(start // SECONDS_PER_DAY),),
+        + f" FROM daily WHERE day >= ? AND day <= ? GROUP BY {', '.join(DAILY_KEY)}",
+        (int(start // SECONDS_PER_DAY), int(now // SECONDS_PER_DAY)),
     ):
         entry = PersonaStats(
             persona,
@@ -108,18 +108,22 @@ def _priced_rows(
         yield int(day), entry
 
 
-def totals_since(journal: Journal, prices: PriceTable, start: float) -> list[PersonaStats]:
-    """Per-persona totals from the UTC day containing ``start`` on, most spent first."""
+def totals_since(
+    journal: Journal, prices: PriceTable, start: float, now: float | None = None
+) -> list[PersonaStats]:
+    """Per-persona totals from the UTC day containing ``start`` to today (never a
+    later day, whatever a timestamp said), most spent first."""
     rows: dict[str, PersonaStats] = {}
-    for _, part in _priced_rows(journal, prices, start):
+    now = time.time() if now is None else now
+    for _, part in _priced_rows(journal, prices, start, now):
         rows.setdefault(part.persona, PersonaStats(part.persona)).add(part)
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
 
 
 def collect_stats(journal: Journal, config: Config, since: str, now: float | None = None):
     """Per-persona totals since the start of today, this week or this month (UTC)."""
-    start = period_start(time.time() if now is None else now, SINCE[since])
-    return totals_since(journal, config.prices, start)
+    now = time.time() if now is None else now
+    return totals_since(journal, config.prices, period_start(now, SINCE[since]), now)
 
 
 def daily_spend(journal: Journal, prices: PriceTable, days: int, now: float) -> list[float]:
@@ -127,7 +131,7 @@ def daily_spend(journal: Journal, prices: PriceTable, days: int, now: float) -> 
     today = int(now // SECONDS_PER_DAY)
     first = today - days + 1
     spend = [0.0] * days
-    for day, part in _priced_rows(journal, prices, first * SECONDS_PER_DAY):
+    for day, part in _priced_rows(journal, prices, first * SECONDS_PER_DAY, now):
         if first <= day <= today:
             spend[day - first] += part.cost_usd
     return spend
@@ -145,7 +149,7 @@ def budget_standings(journal: Journal, config: Config, now: float) -> list[Stand
         if budget is None:
             continue
         start = period_start(now, budget.period)
-        mine = [r for r in totals_since(journal, config.prices, start) if r.persona == persona]
+        mine = [r for r in totals_since(journal, config.prices, start, now) if r.persona == persona]
         used = PeriodUsage(start, sum(r.tokens for r in mine), sum(r.cost_usd for r in mine))
         found.append(standing(persona, budget, used, now))
     return found

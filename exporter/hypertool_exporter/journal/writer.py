@@ -27,12 +27,19 @@ class JournalWriter:
         self._journal: Journal | None = Journal(path) if open_now else None
         self._lock = threading.Lock()
 
-    def __call__(self, events: Sequence[Event]) -> None:
+    def __call__(
+        self,
+        events: Sequence[Event],
+        keys: Sequence[str | None] | None = None,
+        *,
+        batch_key: str | None = None,
+    ) -> int:
+        """Append a batch (see ``Journal.append``); returns how many events were new."""
         with self._lock:
             if self._journal is None:
                 self._journal = Journal(self._path)
             try:
-                self._journal.append(events)
+                return self._journal.append(events, keys, batch_key=batch_key)
             except JournalError:
                 self._journal.close()
                 self._journal = None

@@ -9,6 +9,7 @@ again from zero. Remaining may go negative: overspend is information.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -117,9 +118,16 @@ def standing(persona: str, budget: Budget, usage: PeriodUsage, now: float) -> St
 class BudgetBook:
     """Budgets from the config and each persona's usage in its current period."""
 
-    def __init__(self, budgets: dict[str, Budget] | None = None):
+    def __init__(
+        self,
+        budgets: dict[str, Budget] | None = None,
+        clock: Callable[[], float] | None = None,
+    ):
         self.budgets = dict(budgets or {})
         self.usage: dict[str, PeriodUsage] = {}
+        #: The exporter's clock: no event moves a budget into a period that has
+        #: not begun by it (a timestamp a little ahead counts as now).
+        self.clock = clock
 
     def budget_for(self, persona: str) -> Budget | None:
         budget = self.budgets.get(persona)
@@ -139,6 +147,12 @@ class BudgetBook:
         budget = self.budget_for(persona)
         if budget is None:
             return
+        if self.clock is not None:
+            ts = min(ts, self.clock())
+            if usage is not None and usage.period_start <= ts < usage.period_end:
+                usage.tokens += tokens
+                usage.usd += usd
+                return
         start = period_start(ts, budget.period)
         if usage is None or start > usage.period_start:
             end = period_end(ts, budget.period)

@@ -20,6 +20,8 @@ from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
 
 DEFAULT_MAX_LABEL_VALUES = 1000
+#: Shortest ingest token accepted, from the config file or HYPERTOOL_INGEST_TOKEN.
+MIN_TOKEN_LENGTH = 16
 #: Days of events kept in the journal for ``stats`` (the snapshot keeps the totals).
 DEFAULT_RETENTION_DAYS = 40
 DEFAULT_SNAPSHOT_SECONDS = 10.0
@@ -74,9 +76,13 @@ class _Reader:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, path, _plain(node), "must be a mapping")
         entries = []
+        seen: set[str] = set()
         for key_node, value_node in node.value:
-            key = self.scalar(key_node, path)
-            entries.append((str(key), key_node, value_node))
+            key = str(self.scalar(key_node, path))
+            if key in seen:
+                raise self.fail(key_node, f"{path}.{key}", key, "is given twice")
+            seen.add(key)
+            entries.append((key, key_node, value_node))
         return entries
 
     def number(self, node: yaml.Node, path: str, *, whole: bool = False) -> float:
@@ -210,8 +216,10 @@ def _ingest(reader: _Reader, node: yaml.Node) -> str | None:
         if field_name != "token":
             raise reader.fail(field_key, path, field_name, "unknown field; expected token")
         token = reader.scalar(value_node, path)
-        if not isinstance(token, str) or len(token) < 16:
-            raise reader.fail(value_node, path, "<hidden>", "must be a string of 16+ characters")
+        if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH:
+            raise reader.fail(
+                value_node, path, "<hidden>", f"must be a string of {MIN_TOKEN_LENGTH}+ characters"
+            )
     return token
 
 
@@ -259,6 +267,7 @@ def load_config(path: str | Path | None) -> Config:
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "DEFAULT_SNAPSHOT_SECONDS",
+    "MIN_TOKEN_LENGTH",
     "Config",
     "ConfigError",
     "load_config",

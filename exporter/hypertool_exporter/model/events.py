@@ -16,6 +16,7 @@ from operator import itemgetter
 
 from .fields import (
     MALFORMED,
+    RESERVED_PERSONAS,
     UNKNOWN_TYPE,
     EventError,
     count_value,
@@ -105,8 +106,10 @@ class PersonaSwitched(_Typed):
         return _tuple_new(cls, (to_persona, chatmode, from_persona, session, ts))
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> PersonaSwitched:
+    def parse(cls, raw: dict[str, Any], received: float | None = None) -> PersonaSwitched:
         from_persona = raw.get("from_persona")
+        if isinstance(from_persona, str) and from_persona.strip().lower() in RESERVED_PERSONAS:
+            from_persona = None  # "none": the session had no persona before
         return cls(
             to_persona=label_value("to_persona", raw.get("to_persona"), persona=True),
             chatmode=label_value("chatmode", raw.get("chatmode", "default")),
@@ -114,7 +117,7 @@ class PersonaSwitched(_Typed):
             if from_persona is None
             else label_value("from_persona", from_persona, persona=True),
             session=label_value("session", raw.get("session", "default")),
-            ts=timestamp_value("ts", raw.get("ts")),
+            ts=timestamp_value("ts", raw.get("ts"), received),
         )
 
 
@@ -165,7 +168,7 @@ class TokensUsed(_Typed):
         )
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> TokensUsed:
+    def parse(cls, raw: dict[str, Any], received: float | None = None) -> TokensUsed:
         input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
         output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
         cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
@@ -180,7 +183,7 @@ class TokensUsed(_Typed):
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             chatmode=label_value("chatmode", raw.get("chatmode", "default")),
-            ts=timestamp_value("ts", raw.get("ts")),
+            ts=timestamp_value("ts", raw.get("ts"), received),
             trace_id=trace_id_value("trace_id", raw.get("trace_id")),
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
@@ -209,14 +212,14 @@ class StageFinished(_Typed):
         return _tuple_new(cls, (workflow, stage, persona, duration_seconds, gate, ts, trace_id))
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> StageFinished:
+    def parse(cls, raw: dict[str, Any], received: float | None = None) -> StageFinished:
         return cls(
             workflow=label_value("workflow", raw.get("workflow")),
             stage=label_value("stage", raw.get("stage")),
             persona=label_value("persona", raw.get("persona"), persona=True),
             duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
             gate=gate_value("gate", raw.get("gate")),
-            ts=timestamp_value("ts", raw.get("ts")),
+            ts=timestamp_value("ts", raw.get("ts"), received),
             trace_id=trace_id_value("trace_id", raw.get("trace_id")),
         )
 
@@ -249,14 +252,14 @@ class LLMCallFinished(_Typed):
         )
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> LLMCallFinished:
+    def parse(cls, raw: dict[str, Any], received: float | None = None) -> LLMCallFinished:
         error_type = raw.get("error_type")
         return cls(
             persona=label_value("persona", raw.get("persona"), persona=True),
             model=label_value("model", raw.get("model")),
             duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
             error_type=None if error_type is None else label_value("error_type", error_type),
-            ts=timestamp_value("ts", raw.get("ts")),
+            ts=timestamp_value("ts", raw.get("ts"), received),
             trace_id=trace_id_value("trace_id", raw.get("trace_id")),
             usage_unknown=flag_value("usage_unknown", raw.get("usage_unknown")),
         )
@@ -278,8 +281,55 @@ EVENT_CLASSES: dict[str, type[Event]] = {
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)
 
 
-def parse_event(raw: Any) -> Event:
-    """Validate one raw event (a dict with a ``type`` key) into a typed event."""
+#: Numeric fields of the events, by kind: what a command line's text must
+#: convert to (``fields.number_from_text``) before ``parse``.
+WHOLE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+DECIMAL_FIELDS = ("duration_seconds", "cost_usd")
+
+#: Fields of a raw event that are about its delivery, not the event: an id
+#: that makes a retried event count once.
+ENVELOPE_FIELDS = ("event_id",)
+#: Longest ``event_id`` / idempotency key accepted.
+MAX_KEY_LENGTH = 200
+
+
+def key_value(field: str, value: Any) -> str | None:
+    """Validate an idempotency key or event id: printable ASCII, at most
+    ``MAX_KEY_LENGTH`` characters; absent is ``None``."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_KEY_LENGTH
+        or not value.isascii()
+        or not value.isprintable()
+    ):
+        raise EventError(field, value, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+    return value
+
+
+def parse_delivery(raw: Any, received: float | None = None) -> tuple[Event, str | None]:
+    """A raw event and its ``event_id``, if it has one (see ``parse_event``)."""
+    if isinstance(raw, dict) and "event_id" in raw:
+        raw = dict(raw)
+        event_id = key_value("event_id", raw.pop("event_id"))
+        return parse_event(raw, received), event_id
+    return parse_event(raw, received), None
+
+
+def parse_event(raw: Any, received: float | None = None) -> Event:
+    """Validate one raw event (a dict with a ``type`` key) into a typed event.
+
+    ``received``: the receiver's clock, for events that come from a producer
+    (their timestamp must lie near it); ``None`` for journal replay.
+    """
     if not isinstance(raw, dict):
         raise EventError("event", raw, "must be a JSON object", code=MALFORMED)
     kind = raw.get("type")
@@ -292,7 +342,7 @@ def parse_event(raw: Any) -> Event:
     if unknown:
         name = sorted(unknown)[0]
         raise EventError(name, raw[name], f"is not a field of {kind}")
-    return cls.parse(raw)
+    return cls.parse(raw, received)
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
@@ -313,8 +363,12 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 __all__ = [
+    "DECIMAL_FIELDS",
+    "ENVELOPE_FIELDS",
     "EVENT_CLASSES",
     "EVENT_TYPES",
+    "MAX_KEY_LENGTH",
+    "WHOLE_FIELDS",
     "Event",
     "LLMCallFinished",
     "PersonaSwitched",
@@ -322,5 +376,7 @@ __all__ = [
     "TokensUsed",
     "event_to_dict",
     "from_validated",
+    "key_value",
+    "parse_delivery",
     "parse_event",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import time
+import unicodedata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -28,6 +29,12 @@ MAX_TOKENS = 100_000_000
 MAX_SECONDS = 31 * 24 * 3600.0
 #: Largest provider-reported cost accepted for one event, in US dollars.
 MAX_USD = 1_000_000.0
+#: How far ahead of the receiver's clock an event's timestamp may lie (clock skew).
+MAX_FUTURE_SECONDS = 300.0
+#: How far back an event's timestamp may lie: the journal's default retention.
+MAX_PAST_SECONDS = 40 * 86400.0
+#: Persona names that mean something else: the ``from_persona`` of a first switch.
+RESERVED_PERSONAS = frozenset({"none"})
 
 #: Reasons an event is rejected: the ``reason`` label of the rejects counter.
 MALFORMED = "malformed"
@@ -49,7 +56,6 @@ OVERFLOW_VALUE = "__other__"
 #: ``from_persona`` on the first switch of a session.
 NO_PERSONA = "none"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PERSONA_SEPARATORS = re.compile(r"[\s_]+")
 
 
@@ -65,49 +71,80 @@ class EventError(ValueError):
 
 
 def normalize_persona(value: str) -> str:
-    """Canonical persona name: trimmed, lower case, spaces and underscores as hyphens.
+    """Canonical persona name: NFC, trimmed, lower case, spaces and underscores as hyphens.
 
     "Backend Engineer", "backend_engineer" and "backend-engineer" are one
     persona; without this, dashboards show them as three.
     """
-    return _PERSONA_SEPARATORS.sub("-", value.strip()).lower()
+    return _PERSONA_SEPARATORS.sub("-", unicodedata.normalize("NFC", value).strip()).lower()
 
 
 def label_value(field: str, value: Any, *, persona: bool = False) -> str:
-    """Validate a value that will become a metric label."""
+    """Validate a value that will become a metric label.
+
+    One rule for every name (persona, chat mode, model, workflow, stage): NFC
+    normalised, so names that render alike are one; only printable characters
+    (spaces included), so invisible, bidi-control and line-separator
+    characters are refused wherever they come from, before any rewriting.
+    """
     if not isinstance(value, str):
         raise EventError(field, value, "must be a string")
-    if value.strip().startswith("__"):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(field, value, "must be valid UTF-8") from None
+    if not value.isprintable():
+        bad = next(ch for ch in value if not ch.isprintable())
+        raise EventError(
+            field,
+            value,
+            f"must not contain control characters or invisible, bidi or line-separator "
+            f"characters (U+{ord(bad):04X})",
+        )
+    given = unicodedata.normalize("NFC", value).strip()
+    if given.startswith("__"):  # checked as given: normalising would hide it
         raise EventError(field, value, "must not start with '__' (reserved)")
-    text = normalize_persona(value) if persona else value.strip()
+    text = normalize_persona(given) if persona else given
     if not text:
         raise EventError(field, value, "must not be empty")
+    if persona and text in RESERVED_PERSONAS:
+        raise EventError(field, value, f"is reserved ({text!r} marks a session's first switch)")
     if len(text) > MAX_LABEL_LENGTH:
         raise EventError(
             field, value[:40] + "...", f"must be at most {MAX_LABEL_LENGTH} characters"
         )
-    if _CONTROL.search(text):
-        raise EventError(field, value, "must not contain control characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise EventError(field, value, "must be valid UTF-8") from None
     return text
 
 
+def _ascii_decimal(text: str, fraction: bool) -> bool:
+    """``-?[0-9]+`` (with ``fraction``: ``-?[0-9]+(\\.[0-9]+)?``), ASCII only: no
+    spaces, signs other than a leading minus, underscores, exponents, hex, or
+    other scripts' digits, all of which Python's ``int`` and ``float`` accept."""
+    if not text.isascii() or len(text) > 32:
+        return False
+    digits = text[1:] if text.startswith("-") else text
+    if fraction and "." in digits:
+        whole, _, part = digits.partition(".")
+        return whole.isdigit() and part.isdigit()
+    return digits.isdigit()
+
+
+def number_from_text(field: str, text: str, *, whole: bool) -> int | float:
+    """A number typed on a command line: plain ASCII decimal digits (with a
+    fraction unless ``whole``), nothing Python's ``int``/``float`` would also
+    take (spaces, ``+``, ``_``, exponents, ``nan``, other scripts' digits)."""
+    if not _ascii_decimal(text, fraction=not whole):
+        kind = "a whole number" if whole else "a decimal number"
+        raise EventError(field, text, f"must be {kind} (plain ASCII digits)")
+    return int(text) if whole else float(text)
+
+
 def count_value(field: str, value: Any, *, maximum: int = MAX_TOKENS) -> int:
-    """Validate a non-negative whole count such as a token count."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    """Validate a non-negative whole count such as a token count: an integer
+    (JSON over HTTP, Python in-process; a command line converts its text with
+    ``number_from_text`` first). ``5.0`` and ``"5"`` are not integers."""
+    if isinstance(value, bool) or not isinstance(value, int):
         raise EventError(field, value, "must be a whole number")
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            raise EventError(field, value, "must be a whole number") from None
-    if isinstance(value, float):
-        if not math.isfinite(value) or value != int(value):
-            raise EventError(field, value, "must be a whole number")
-        value = int(value)
     if value < 0:
         raise EventError(field, value, "must not be negative")
     if value > maximum:
@@ -116,14 +153,12 @@ def count_value(field: str, value: Any, *, maximum: int = MAX_TOKENS) -> int:
 
 
 def _bounded(field: str, value: Any, kind: str, maximum: float) -> float:
-    """A finite number from 0 to ``maximum``; refused as "must be ``kind``"
-    (a number of seconds, of US dollars) when it is not a number at all."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    """A finite number from 0 to ``maximum``: a JSON or Python number (a command
+    line converts its text with ``number_from_text`` first); refused as "must
+    be ``kind``" (a number of seconds, of US dollars) otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise EventError(field, value, f"must be {kind}")
-    try:
-        number = float(value)
-    except ValueError:
-        raise EventError(field, value, f"must be {kind}") from None
+    number = float(value)
     if not math.isfinite(number):
         raise EventError(field, value, "must be finite")
     if number < 0:
@@ -157,11 +192,31 @@ def part_value(field: str, part: int, whole_field: str, whole: int) -> int:
     return part
 
 
-def timestamp_value(field: str, value: Any) -> float:
-    """Validate a Unix timestamp; ``None`` means now."""
+def timestamp_value(field: str, value: Any, received: float | None = None) -> float:
+    """Validate a Unix timestamp; ``None`` means now.
+
+    ``received``: the receiver's clock when the event came in (from a producer,
+    not a journal replay). The timestamp must then lie at most
+    ``MAX_FUTURE_SECONDS`` ahead of it and ``MAX_PAST_SECONDS`` behind, so one
+    event stamped far off cannot move a budget period or a duration.
+    """
     if value is None:
-        return time.time()
+        return time.time() if received is None else received
     number = seconds_value(field, value, maximum=1e11)
+    if received is not None:
+        if number > received + MAX_FUTURE_SECONDS:
+            raise EventError(
+                field,
+                value,
+                f"is {number - received:.0f} s ahead of this clock; at most "
+                f"{MAX_FUTURE_SECONDS:.0f} s is accepted",
+            )
+        if number < received - MAX_PAST_SECONDS:
+            raise EventError(
+                field,
+                value,
+                f"is older than {MAX_PAST_SECONDS / 86400:.0f} days (the journal's retention)",
+            )
     return number
 
 
@@ -209,7 +264,9 @@ __all__ = [
     "GATE_RESULTS",
     "INVALID_FIELD",
     "MALFORMED",
+    "MAX_FUTURE_SECONDS",
     "MAX_LABEL_LENGTH",
+    "MAX_PAST_SECONDS",
     "MAX_SECONDS",
     "MAX_TOKENS",
     "MAX_USD",
@@ -217,6 +274,7 @@ __all__ = [
     "OVERFLOW_VALUE",
     "PASSED",
     "REJECT_REASONS",
+    "RESERVED_PERSONAS",
     "TOKEN_TYPES",
     "UNKNOWN_TYPE",
     "EventError",
@@ -226,6 +284,7 @@ __all__ = [
     "label_value",
     "money_value",
     "normalize_persona",
+    "number_from_text",
     "part_value",
     "seconds_value",
     "timestamp_value",

@@ -1,0 +1,115 @@
+"""The body of ``POST /v1/events``: read by RFC 9112's framing rules, parsed
+strictly, validated whole before anything is recorded.
+
+Framing: a body needs exactly one ``Content-Length`` of plain digits; a
+``Transfer-Encoding`` (chunked bodies are not accepted) is answered 411, and
+both together 400, since a request framed two ways is how request smuggling
+starts. The size limit holds whatever the headers say: the body is never read
+past it. JSON: duplicate keys and the non-standard ``NaN``/``Infinity`` are
+refused, naming them. A batch is a JSON array (or one object); each event may
+carry an ``event_id``; the ``Idempotency-Key`` header names the whole batch.
+"""
+
+from __future__ import annotations
+
+import json
+from email.message import Message
+from typing import Any, BinaryIO
+
+from ..model.events import Event, key_value, parse_delivery
+from ..model.fields import MALFORMED, EventError
+
+#: Largest ingest request body accepted.
+MAX_INGEST_BYTES = 8 * 1024 * 1024
+#: Most events accepted in one ingest batch.
+MAX_BATCH = 10_000
+
+
+class BadRequest(Exception):
+    """A request the ingest refuses before reading events; ``status`` is the answer."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def read_body(headers: Message, rfile: BinaryIO) -> bytes:
+    """The request body, framed by one plain ``Content-Length`` at most
+    ``MAX_INGEST_BYTES`` long; ``BadRequest`` otherwise."""
+    encodings = headers.get_all("Transfer-Encoding") or []
+    lengths = headers.get_all("Content-Length") or []
+    if encodings and lengths:
+        raise BadRequest(400, "Transfer-Encoding and Content-Length together are refused")
+    if encodings:
+        raise BadRequest(411, "chunked or encoded bodies are not accepted: send Content-Length")
+    if not lengths:
+        raise BadRequest(411, "Content-Length is required")
+    if len(lengths) > 1:
+        raise BadRequest(400, "more than one Content-Length")
+    text = lengths[0].strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise BadRequest(400, f"Content-Length must be plain digits (got {lengths[0]!r})")
+    length = int(text)
+    if length > MAX_INGEST_BYTES:
+        raise BadRequest(413, f"body larger than {MAX_INGEST_BYTES} bytes")
+    body = rfile.read(length)
+    if len(body) != length:
+        raise BadRequest(400, f"body ended after {len(body)} of {length} bytes")
+    return body
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise EventError(key, value, "is given twice in one object", code=MALFORMED)
+        found[key] = value
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise EventError("body", name, "is not JSON (NaN and Infinity are refused)", code=MALFORMED)
+
+
+def parse_batch(raw: bytes, received: float) -> tuple[list[Event], list[str | None]]:
+    """Events and their ``event_id``s from a body; ``EventError`` naming
+    ``[index].field`` for the first bad one (nothing is recorded then)."""
+    try:
+        payload = json.loads(raw, object_pairs_hook=_unique, parse_constant=_no_constant)
+    except EventError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EventError(
+            "body", raw[:40].decode("utf-8", "replace"), f"not valid JSON: {exc}", code=MALFORMED
+        ) from None
+    items = payload if isinstance(payload, list) else [payload]
+    if len(items) > MAX_BATCH:
+        raise EventError("body", len(items), f"at most {MAX_BATCH} events per batch")
+    events, keys = [], []
+    for index, item in enumerate(items):
+        try:
+            event, key = parse_delivery(item, received)
+        except EventError as exc:
+            field = f"[{index}].{exc.field}" if isinstance(payload, list) else exc.field
+            raise EventError(field, exc.value, exc.reason, code=exc.code) from None
+        events.append(event)
+        keys.append(key)
+    return events, keys
+
+
+def idempotency_key(headers: Message) -> str | None:
+    """The ``Idempotency-Key`` header, validated (``EventError`` when malformed)."""
+    values = headers.get_all("Idempotency-Key") or []
+    if len(values) > 1:
+        raise EventError("Idempotency-Key", values, "is given twice", code=MALFORMED)
+    return key_value("Idempotency-Key", values[0].strip()) if values else None
+
+
+__all__ = [
+    "MAX_BATCH",
+    "MAX_INGEST_BYTES",
+    "BadRequest",
+    "idempotency_key",
+    "parse_batch",
+    "read_body",
+]
