@@ -63,7 +63,9 @@ def http_get(url: str, headers: dict | None = None, timeout: float = 5.0) -> tup
         return response.status, response.read().decode()
 
 
-def post_events(port: int, body: object, token: str | None = None) -> tuple[int, dict]:
+def post_events(
+    port: int, body: object, token: str | None = None, headers: dict | None = None
+) -> tuple[int, dict]:
     """POST ``body`` as JSON to ``/v1/events``; (status, decoded JSON answer)."""
     import json
     import urllib.error
@@ -75,6 +77,7 @@ def post_events(port: int, body: object, token: str | None = None) -> tuple[int,
         headers={
             "Content-Type": "application/json",
             **({"Authorization": f"Bearer {token}"} if token else {}),
+            **(headers or {}),
         },
     )
     try:

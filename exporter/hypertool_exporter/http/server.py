@@ -246,10 +246,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._json(status, {"error": message}, {"Connection": "close"})
 
+    def parse_request(self) -> bool:
+        """The standard library's parsing, without HTTP/0.9: a request line it
+        would take for 0.9 (no version) gets a 400 with a status line."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(400, "HTTP/0.9 requests are not supported")
+            return False
+        return True
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None):
         """The standard library's answer to a request it cannot parse (bad request
-        line, headers too long or too many): counted and logged in one line too."""
-        if 400 <= code < 500:
+        line, headers too long or too many): counted and logged in one line too,
+        and always with a status line (never the bare body of HTTP/0.9)."""
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        if 400 <= code < 600:
             self.server.reject(MALFORMED)
             log.warning("refused request from %s: %d %s", self.client_address[0], code, message)
         super().send_error(code, message, explain)
