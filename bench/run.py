@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing. Absolute times on a
-shared machine are noise; read the ratio column.
+NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing, fuzz.
+Absolute times on a shared machine are noise; read the ratio column.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 import bench_cli
 import bench_exposition
+import bench_fuzz
 import bench_ingest
 import bench_load
 import bench_pricing
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "restart": bench_restart.run,
     "tracing": bench_tracing.run,
     "pricing": bench_pricing.run,
+    "fuzz": bench_fuzz.run,
 }
 
 
