@@ -8,8 +8,9 @@ from pathlib import Path
 
 from harness.support import CLI, EXAMPLE_TOKENS, free_port, run_cli
 
-from hypertool_exporter.cli.stats import bar, duration, format_budgets
+from hypertool_exporter.cli.stats import bar, format_budgets
 from hypertool_exporter.model.budgets import Standing
+from hypertool_exporter.model.budgets import human_duration as duration
 
 
 def test_recording_commands_confirm_in_one_line_unless_quiet(tmp_path):

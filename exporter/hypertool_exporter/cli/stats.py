@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..journal.store import Journal, JournalError, default_journal_path
 from ..journal.totals import PersonaStats, budget_standings, collect_stats
-from ..model.budgets import Standing
+from ..model.budgets import Standing, human_duration
 from ..model.config import Config
 from .commands import Command
 
@@ -80,15 +80,6 @@ BAR_WIDTH = 20
 _GREEN, _YELLOW, _RED, _RESET = "\033[32m", "\033[33m", "\033[31m", "\033[0m"
 
 
-def duration(seconds: float) -> str:
-    """``4h 12m``, ``2d 3h``, ``35m``: a time to the budget's reset, for people."""
-    minutes = int(seconds // 60)
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins}m" if hours else f"{mins}m"
-
-
 def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     """A bar of Unicode blocks, full (and marked ``!``) when overspent."""
     filled = min(width, max(0, round(fraction * width)))
@@ -105,15 +96,16 @@ def format_budgets(standings: list[Standing], colour: bool) -> str:
     lines = ["budgets (current UTC period)"]
     for s in standings:
         fraction = s.fraction_used
+        left = s.left
         if s.tokens_limit is not None:
             amount = f"{s.tokens_used:,} of {s.tokens_limit:,} tokens"
-            left = s.tokens_limit - s.tokens_used
             left_text = f"{left:,} left" if left >= 0 else f"OVERSPENT by {-left:,}"
         else:
             amount = f"${s.usd_used:,.2f} of ${s.usd_limit:,.2f}"
-            left = (s.usd_limit or 0.0) - s.usd_used
             left_text = f"${left:,.2f} left" if left >= 0 else f"OVERSPENT by ${-left:,.2f}"
-        reset = "never resets" if s.resets_in is None else f"resets in {duration(s.resets_in)}"
+        reset = (
+            "never resets" if s.resets_in is None else f"resets in {human_duration(s.resets_in)}"
+        )
         drawn = bar(fraction)
         if colour:
             tint = _RED if fraction >= 0.9 else _YELLOW if fraction >= 0.75 else _GREEN
@@ -157,7 +149,6 @@ def print_stats(journal_path: str | None, config: Config, since: str, json_outpu
 __all__ = [
     "as_json",
     "bar",
-    "duration",
     "format_budgets",
     "format_table",
     "print_stats",

@@ -24,7 +24,7 @@ from ..journal.store import Journal, JournalError
 from ..journal.tailer import JournalStatus
 from ..journal.totals import daily_spend, totals_since
 from ..model import catalog as c
-from ..model.budgets import Standing, period_start
+from ..model.budgets import Standing, human_duration, period_start
 from ..model.config import Config
 
 #: Days of spend the sparkline shows.
@@ -58,14 +58,6 @@ def _usd(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:,.4f}"
 
 
-def _duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
-    if days:
-        return f"{days}d {hours}h"
-    return f"{hours}h {mins}m" if hours else f"{mins}m"
-
-
 def _budget_row(s: Standing) -> str:
     fraction = s.fraction_used
     state = "over" if s.overspent else "warn" if fraction >= 0.75 else "ok"
@@ -77,15 +69,14 @@ def _budget_row(s: Standing) -> str:
         f'<rect width="100" height="12" fill="#e8e8e8"/>'
         f'<rect width="{width:.1f}" height="12" fill="{colour}"/></svg>'
     )
+    left = s.left
     if s.tokens_limit is not None:
         used = f"{s.tokens_used:,} / {s.tokens_limit:,} tokens"
-        left = s.tokens_limit - s.tokens_used
         left_text = f"{left:,} left" if left >= 0 else f"overspent by {-left:,}"
     else:
         used = f"{_usd(s.usd_used)} / {_usd(s.usd_limit or 0.0)}"
-        left = (s.usd_limit or 0.0) - s.usd_used
         left_text = f"{_usd(left)} left" if left >= 0 else f"overspent by {_usd(-left)}"
-    reset = "never" if s.resets_in is None else f"in {_duration(s.resets_in)}"
+    reset = "never" if s.resets_in is None else f"in {human_duration(s.resets_in)}"
     return (
         f'<tr class="{state}" data-persona="{_e(s.persona)}"><td>{_e(s.persona)}</td>'
         f"<td>{bar} {fraction:.0%}</td><td class=n>{_e(used)}</td><td>{_e(s.period)}</td>"

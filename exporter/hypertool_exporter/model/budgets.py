@@ -95,10 +95,26 @@ class Standing:
         return 0.0
 
     @property
+    def left(self) -> float:
+        """What is left of the token budget (else the USD one); negative when overspent."""
+        if self.tokens_limit is not None:
+            return self.tokens_limit - self.tokens_used
+        return (self.usd_limit or 0.0) - self.usd_used
+
+    @property
     def overspent(self) -> bool:
         return (self.tokens_limit is not None and self.tokens_used > self.tokens_limit) or (
             self.usd_limit is not None and self.usd_used > self.usd_limit
         )
+
+
+def human_duration(seconds: float) -> str:
+    """``4h 12m``, ``2d 3h``, ``35m``: a time to a budget's reset, for people."""
+    minutes = int(seconds // 60)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {mins}m" if hours else f"{mins}m"
 
 
 def standing(persona: str, budget: Budget, usage: PeriodUsage, now: float) -> Standing:
@@ -211,6 +227,7 @@ __all__ = [
     "BudgetBook",
     "PeriodUsage",
     "Standing",
+    "human_duration",
     "period_end",
     "period_start",
     "standing",
