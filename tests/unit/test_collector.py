@@ -102,6 +102,7 @@ def test_bad_input_raises_counts_and_keeps_what_was_recorded(registry, example_c
 def feed_everything(collector):
     collector.switch_persona(None, "testing-specialist", "test")
     collector.switch_persona(None, "backend-engineer", "implement")
+    collector.record_token_usage("devops-engineer", "deploy", "gpt-4", 10, 1)
     collector.record_token_usage("testing-specialist", "test", "gpt-4", 100, 10)
     collector.record_token_usage("testing-specialist", "test", "unpriced-model", 1, 1)
     collector.record_token_usage(  # priced by genai-prices, every token type
@@ -122,13 +123,20 @@ def feed_everything(collector):
     collector.state.guard.folded["persona"] = 1
 
 
-def test_every_catalog_entry_is_served_with_its_type_and_labels(example_config, tmp_path):
-    collector = PersonaMetricsCollector(config=example_config, journal=tmp_path / "j.sqlite")
+def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
+    from conftest import EXAMPLE_CONFIG
+
+    from hypertool_exporter.model.config import parse_config
+
+    # devops-engineer's budget is shared by a fleet, so the fleet limit is served too.
+    fleet = "  devops-engineer: {tokens: 30000, period: weekly, scope: fleet}\n"
+    config = parse_config(EXAMPLE_CONFIG.replace("budgets:\n", "budgets:\n" + fleet))
+    collector = PersonaMetricsCollector(config=config, journal=tmp_path / "j.sqlite")
     feed_everything(collector)
     port = collector.serve(port=0)
     try:
         wait_for(
-            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 9,
+            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 10,
             what="the tailer to apply the journal",
         )
         _, text = http_get(f"http://127.0.0.1:{port}/metrics")

@@ -86,10 +86,54 @@ def test_alert_shape_follows_the_mixin_style():
         assert "{{" in alert["annotations"]["description"]
         url = alert["annotations"]["runbook_url"]
         assert url.split("#")[1] in sections, f"docs/runbook.md has no section for {url}"
-        assert 'job="hypertool"' in alert["expr"]
+        if alert["alert"] == "HypertoolExporterDown":
+            assert 'up{job=~"hypertool"}' in alert["expr"]
 
 
 def test_divisions_are_guarded():
     for alert in ALERTS:
         if re.search(r"^\s*/", alert["expr"], re.M) or " / on" in alert["expr"]:
             assert "> 0" in alert["expr"], alert["alert"]
+
+
+def test_another_selector_regenerates_a_bundle_that_passes_the_whole_promtool_suite(tmp_path):
+    """bundle build --selector: every rule and dashboard query carries it, and the
+    promtool tests, with their series relabelled to match, all pass on it."""
+    from harness.support import run_cli
+
+    run_cli(
+        "bundle",
+        "build",
+        "--root",
+        str(tmp_path),
+        "--selector",
+        'job="ai-agents"',
+        "--exporter-job",
+        "ai-agents",
+    )
+    document = yaml.safe_load((tmp_path / "alerts" / "hypertool.rules.yml").read_text())
+    raw_metric = re.compile(r"(?<![\w:])(hypertool_\w+)(?![\w:])(\{[^}]*\})?")
+    for group in document["groups"]:
+        for rule in group["rules"]:
+            for name, matchers in raw_metric.findall(rule["expr"]):
+                assert 'job="ai-agents"' in matchers, (name, rule["expr"])
+            if rule["expr"].startswith("up{"):
+                assert 'up{job=~"ai-agents"}' in rule["expr"]
+    for dashboard in (tmp_path / "dashboards").glob("*.json"):
+        text = dashboard.read_text()
+        assert text.count('job=\\"ai-agents\\", job=~\\"$job\\"') > 5, dashboard.name
+    tests_dir = tmp_path / "alerts" / "tests"
+    tests_dir.mkdir()
+    for path in PROMTOOL_TESTS:
+        text = path.read_text().replace('job="hypertool"', 'job="ai-agents"')
+        text = text.replace("job: hypertool", "job: ai-agents")
+        text = text.replace("a job matching hypertool", "a job matching ai-agents")
+        text = text.replace("scraped job hypertool", "scraped job ai-agents")
+        (tests_dir / path.name).write_text(text)
+    out = run_tool(
+        require_binary("promtool"),
+        "test",
+        "rules",
+        *(str(p) for p in sorted(tests_dir.glob("*.test.yml"))),
+    )
+    assert (out.stdout + out.stderr).count("SUCCESS") == len(PROMTOOL_TESTS)

@@ -1,5 +1,7 @@
 import random
 
+import pytest
+
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config
@@ -135,3 +137,27 @@ def test_snapshot_round_trip_then_continue_equals_uninterrupted(example_config):
     for event in events[150:]:
         resumed.apply(event)
     assert resumed.to_json() == straight.to_json()
+
+
+def test_a_fleet_budget_exports_its_shared_limit_and_no_per_instance_remaining():
+    from hypertool_exporter.exposition.snapshot import take_snapshot
+
+    config = parse_config(
+        "budgets:\n  shared: {tokens: 5000, period: daily, scope: fleet}\n"
+        "  solo: {tokens: 100, period: daily}\n"
+    )
+    state = MetricState(config)
+    for persona in ("shared", "solo"):
+        state.apply(TokensUsed(persona, "m", 40, 0, "default", state.clock()))
+    rows = {f.spec.name: dict(f.rows) for f in take_snapshot(state)}
+    assert rows[c.FLEET_BUDGET_LIMIT.name] == {("shared", "daily"): 5000}
+    assert rows[c.BUDGET_LIMIT.name] == {("solo", "daily"): 100}
+    assert set(rows[c.BUDGET_REMAINING.name]) == {("solo",)}
+    assert rows[c.BUDGET_USED.name] == {("shared", "daily"): 40, ("solo", "daily"): 40}
+
+
+def test_a_budget_scope_must_be_instance_or_fleet():
+    from hypertool_exporter.model.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"budgets\.qa\.scope: must be one of instance, fleet"):
+        parse_config("budgets:\n  qa: {tokens: 1, scope: team}\n")

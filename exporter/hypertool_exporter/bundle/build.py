@@ -5,12 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import dashboards, docs, rules
+from .config import BundleConfig
 
 
-def build_all(root: str | Path) -> list[Path]:
-    """Write all generated files under the repository ``root``; returns their paths."""
+def build_all(root: str | Path, config: BundleConfig | None = None) -> list[Path]:
+    """Write all generated files under the repository ``root``; returns their paths.
+
+    ``config`` (default: the shipped one) sets the thresholds and the selector;
+    the README table is written only where a README.md is.
+    """
     base = Path(root)
-    return [docs.write_readme(base), rules.write_rules(base), *dashboards.write_dashboards(base)]
+    config = config or BundleConfig()
+    readme = [docs.write_readme(base)] if (base / "README.md").exists() else []
+    return [
+        *readme,
+        rules.write_rules(base, config),
+        *dashboards.write_dashboards(base, config),
+    ]
 
 
 __all__ = ["build_all"]

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 class BundleConfig:
     """Thresholds, selectors and durations of every rule and dashboard, in one place."""
 
-    #: Selector of the exporter's scrape job; every alert is scoped by it.
-    job: str = "hypertool"
+    #: PromQL label matchers added to every selector of the rules and dashboards
+    #: (e.g. 'job="ai-agents"'); empty matches the metrics wherever they are scraped.
+    selector: str = ""
+    #: Regex of the scrape job(s) whose ``up`` HypertoolExporterDown watches.
+    exporter_job: str = "hypertool"
     #: Where the runbook lives; each alert links to its section.
     runbook_base_url: str = (
         "https://github.com/hypertool/hypertool-exporter/blob/main/docs/runbook.md"

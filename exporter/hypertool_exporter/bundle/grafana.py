@@ -18,14 +18,12 @@ from typing import Any
 
 import grafanalib.core as g
 
-from ..model import catalog as c
+from .variables import DS, JOB, variables, with_selector
 
 SCHEMA_VERSION = 39
 TAG = "hypertool"
-DS = {"type": "prometheus", "uid": "${datasource}"}
 
 #: Label selectors the variables add to every query.
-JOB = 'job=~"$job"'
 PERSONA = 'persona=~"$persona"'
 WORKFLOW = 'workflow=~"$workflow"'
 MODEL = 'model=~"$model"'
@@ -76,13 +74,13 @@ def _field_defaults(spec: PanelSpec) -> dict[str, Any]:
     return defaults
 
 
-def _target_json(queries: list[Query]) -> list[dict[str, Any]]:
+def _target_json(queries: list[Query], selector: str = "") -> list[dict[str, Any]]:
     """Targets in the current Prometheus query schema (grafanalib's carry old fields)."""
     out = []
     for index, q in enumerate(queries):
         target = {
             "datasource": DS,
-            "expr": q.expr,
+            "expr": with_selector(q.expr, selector),
             "legendFormat": q.legend or "__auto",
             "refId": chr(ord("A") + index),
             "range": not q.instant,
@@ -96,7 +94,7 @@ def _target_json(queries: list[Query]) -> list[dict[str, Any]]:
     return out
 
 
-def build(spec: PanelSpec, pos: g.GridPos, panel_id: int) -> g.Panel:
+def build(spec: PanelSpec, pos: g.GridPos, panel_id: int, selector: str = "") -> g.Panel:
     """A grafanalib panel of the spec's kind, patched to the modern schema."""
     common = {
         "title": spec.title,
@@ -111,7 +109,7 @@ def build(spec: PanelSpec, pos: g.GridPos, panel_id: int) -> g.Panel:
     }
     extra: dict[str, Any] = {
         "fieldConfig": {"defaults": _field_defaults(spec), "overrides": []},
-        "targets": _target_json(spec.queries),
+        "targets": _target_json(spec.queries, selector),
     }
     if spec.options:
         extra["options"] = spec.options
@@ -185,64 +183,17 @@ def build(spec: PanelSpec, pos: g.GridPos, panel_id: int) -> g.Panel:
     return panel
 
 
-def _layout(specs: Iterable[PanelSpec]) -> list[g.Panel]:
+def _layout(specs: Iterable[PanelSpec], selector: str = "") -> list[g.Panel]:
     """Place panels left to right, wrapping at Grafana's 24 columns."""
     panels, x, y, row_height = [], 0, 0, 0
     for index, spec in enumerate(specs, start=1):
         if x + spec.width > 24:
             x, y, row_height = 0, y + row_height, 0
-        panels.append(build(spec, g.GridPos(h=spec.height, w=spec.width, x=x, y=y), index))
+        pos = g.GridPos(h=spec.height, w=spec.width, x=x, y=y)
+        panels.append(build(spec, pos, index, selector))
         x += spec.width
         row_height = max(row_height, spec.height)
     return panels
-
-
-def _query_variable(
-    name: str, label: str, metric: str, label_name: str, selector: str = JOB
-) -> g.Template:
-    query = f"label_values({metric}{{{selector}}}, {label_name})"
-    return g.Template(
-        name=name,
-        label=label,
-        query=query,
-        dataSource=DS,
-        includeAll=True,
-        multi=True,
-        allValue=".*",
-        default="$__all",
-        refresh=2,
-        sort=1,
-    )
-
-
-def _variables(names: list[str]) -> g.Templating:
-    datasource = g.Template(
-        name="datasource",
-        label="Data source",
-        query="prometheus",
-        type="datasource",
-        default="Prometheus",
-    )
-    job = g.Template(
-        name="job",
-        label="Job",
-        query=f"label_values({c.BUILD_INFO.name}, job)",
-        dataSource=DS,
-        includeAll=True,
-        multi=True,
-        allValue=".+",
-        default="$__all",
-        refresh=2,
-        sort=1,
-    )
-    catalogue = {
-        "persona": _query_variable("persona", "Persona", c.PERSONA_TOKENS.name, "persona"),
-        "workflow": _query_variable(
-            "workflow", "Workflow", f"{c.STAGE_DURATION.name}_count", "workflow"
-        ),
-        "model": _query_variable("model", "Model", c.LLM_REQUESTS.name, "model"),
-    }
-    return g.Templating(list=[datasource, job, *(catalogue[n] for n in names)])
 
 
 @dataclass
@@ -252,6 +203,8 @@ class DashboardSpec:
     description: str
     variables: list[str]
     panels: list[PanelSpec]
+    #: The bundle config's selector, beside every query's ``$job`` matcher.
+    selector: str = ""
 
     @property
     def uid(self) -> str:
@@ -338,8 +291,8 @@ def render(spec: DashboardSpec) -> dict[str, Any]:
         description=spec.description,
         uid=spec.uid,
         tags=[TAG],
-        panels=_layout(spec.panels),
-        templating=_variables(spec.variables),
+        panels=_layout(spec.panels, spec.selector),
+        templating=variables(spec.variables, spec.selector),
         links=_links(),
         timezone="utc",
         refresh="30s",
@@ -390,4 +343,5 @@ __all__ = [
     "render",
     "render_json",
     "steps",
+    "with_selector",
 ]

@@ -338,7 +338,22 @@ COMMANDS: tuple[Command, ...] = (
         "regenerate the dashboards, rules and README metric table",
         "main:run_bundle",
         args=(Arg("action", "what to do", choices=("build",)),),
-        opts=(Opt("--root", "root", "repository root to write into", default="."),),
+        opts=(
+            Opt("--root", "root", "repository root to write into", default="."),
+            Opt(
+                "--selector",
+                "selector",
+                "PromQL label matchers for every rule and dashboard query "
+                '(e.g. job="ai-agents"); none: the metrics wherever they are scraped',
+                default="",
+            ),
+            Opt(
+                "--exporter-job",
+                "exporter_job",
+                "regex of the scrape job(s) HypertoolExporterDown watches",
+                default="hypertool",
+            ),
+        ),
     ),
 )
 

@@ -212,8 +212,10 @@ def run_check_config(command: Command, values: dict) -> int:
 def run_bundle(command: Command, values: dict) -> int:
     """``bundle build``: regenerate every generated file."""
     from ..bundle.build import build_all
+    from ..bundle.config import BundleConfig
 
-    for path in build_all(values["root"]):
+    config = BundleConfig(selector=values["selector"], exporter_job=values["exporter_job"])
+    for path in build_all(values["root"], config):
         print(f"wrote {path}")
     return 0
 

@@ -88,11 +88,14 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
     for persona, (budget, usage) in budgets:
         period = budget.period
         if budget.tokens is not None:
-            families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
             families[c.BUDGET_USED.name].rows.append(((persona, period), usage.tokens))
-            families[c.BUDGET_REMAINING.name].rows.append(
-                ((persona,), budget.tokens - usage.tokens)
-            )
+            if budget.scope == "fleet":  # limit and remaining are the fleet's: rules add up
+                families[c.FLEET_BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
+            else:
+                families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
+                families[c.BUDGET_REMAINING.name].rows.append(
+                    ((persona,), budget.tokens - usage.tokens)
+                )
         if budget.usd is not None:
             families[c.COST_BUDGET_LIMIT.name].rows.append(((persona, period), budget.usd))
             families[c.COST_BUDGET_USED.name].rows.append(((persona, period), usage.usd))

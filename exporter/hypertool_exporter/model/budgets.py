@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 #: Budget periods: UTC calendar days, ISO weeks and months, or no reset at all.
 PERIODS = ("daily", "weekly", "monthly", "total")
+#: Who shares a budget: each exporter on its own, or the whole fleet.
+SCOPES = ("instance", "fleet")
 
 
 def period_start(ts: float, period: str) -> float:
@@ -54,11 +56,18 @@ def period_end(ts: float, period: str) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class Budget:
-    """A persona's limits for one period. Either limit may be absent."""
+    """A persona's limits for one period. Either limit may be absent.
+
+    ``scope``: ``instance`` (each exporter holds the persona to the limit on
+    its own) or ``fleet`` (the limit is shared by every exporter that reports
+    the persona; Prometheus' recording rules add their usage up and compare it
+    with the limit once).
+    """
 
     period: str
     tokens: int | None = None
     usd: float | None = None
+    scope: str = "instance"
 
 
 @dataclass(slots=True)
@@ -223,6 +232,7 @@ class BudgetBook:
 
 __all__ = [
     "PERIODS",
+    "SCOPES",
     "Budget",
     "BudgetBook",
     "PeriodUsage",

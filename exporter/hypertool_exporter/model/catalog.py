@@ -103,7 +103,16 @@ PERSONA_COST = _spec(
 BUDGET_LIMIT = _spec(
     "hypertool_persona_token_budget_limit",
     "gauge",
-    "Token budget of a persona for one period.",
+    "Token budget of a persona for one period, held on this exporter alone (scope: instance).",
+    ("persona", "period"),
+    closed_values={"period": PERIODS},
+    group="budget",
+)
+FLEET_BUDGET_LIMIT = _spec(
+    "hypertool_persona_token_budget_fleet_limit",
+    "gauge",
+    "Token budget of a persona for one period, shared by every exporter that reports the "
+    "persona (scope: fleet); its usage is added up across exporters by recording rules.",
     ("persona", "period"),
     closed_values={"period": PERIODS},
     group="budget",
@@ -334,6 +343,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     PERSONA_TOKENS,
     PERSONA_COST,
     BUDGET_LIMIT,
+    FLEET_BUDGET_LIMIT,
     BUDGET_USED,
     BUDGET_REMAINING,
     BUDGET_RESET,

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .budgets import PERIODS, Budget
+from .budgets import PERIODS, SCOPES, Budget
 from .fields import normalize_persona
 from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
@@ -153,6 +153,13 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
                 values["tokens"] = reader.number(value_node, field_path, whole=True)
             elif field_name == "usd":
                 values["usd"] = reader.number(value_node, field_path)
+            elif field_name == "scope":
+                scope = reader.scalar(value_node, field_path)
+                if scope not in SCOPES:
+                    raise reader.fail(
+                        value_node, field_path, scope, f"must be one of {', '.join(SCOPES)}"
+                    )
+                values["scope"] = scope
             elif field_name == "period":
                 period = reader.scalar(value_node, field_path)
                 if period not in PERIODS:
@@ -162,7 +169,10 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
                 values["period"] = period
             else:
                 raise reader.fail(
-                    field_key, field_path, field_name, "unknown field; expected tokens, usd, period"
+                    field_key,
+                    field_path,
+                    field_name,
+                    "unknown field; expected tokens, usd, period, scope",
                 )
         if "tokens" not in values and "usd" not in values:
             raise reader.fail(entry, path, _plain(entry), "needs tokens or usd (or both)")

@@ -19,7 +19,10 @@ DASHBOARDS = (persona.dashboard, workflow.dashboard, cost.dashboard)
 def specs(config: BundleConfig | None = None) -> list[DashboardSpec]:
     """Every dashboard's spec under ``config`` (the shipped one by default)."""
     config = config or BundleConfig()
-    return [make(config) for make in DASHBOARDS]
+    specs = [make(config) for make in DASHBOARDS]
+    for spec in specs:
+        spec.selector = config.selector
+    return specs
 
 
 def write_dashboards(root: Path, config: BundleConfig | None = None) -> list[Path]:
