@@ -19,6 +19,7 @@ from ..grafana import (
     Query,
     steps,
 )
+from ..rules import FLEET_LIMIT, FLEET_REMAINING, FLEET_USED
 
 
 def dashboard(config: BundleConfig) -> DashboardSpec:
@@ -117,14 +118,29 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
         ),
         PanelSpec(
             "table",
-            "Budget used vs limit",
-            "Tokens used and the limit, per period.",
+            "Budget used vs limit (per instance)",
+            "Tokens used and the limit, per period, of budgets each exporter holds on its own "
+            "(scope: instance).",
             [
                 Query(f"sum by (persona, period) ({used})", instant=True, fmt="table"),
                 Query(f"sum by (persona, period) ({limit})", instant=True, fmt="table"),
             ],
             "short",
             options={"sortBy": [{"displayName": "Value #A", "desc": True}]},
+        ),
+        PanelSpec(
+            "table",
+            "Fleet budgets (shared)",
+            "Budgets shared by every exporter that reports the persona (scope: fleet): usage "
+            "added up across the fleet, the limit counted once, what is left. From the "
+            "recording rules.",
+            [
+                Query(f"{FLEET_USED}{{{PERSONA}}}", instant=True, fmt="table"),
+                Query(f"{FLEET_LIMIT}{{{PERSONA}}}", instant=True, fmt="table"),
+                Query(f"{FLEET_REMAINING}{{{PERSONA}}}", instant=True, fmt="table"),
+            ],
+            "short",
+            options={"sortBy": [{"displayName": "Value #C", "desc": False}]},
         ),
         PanelSpec(
             "table",
