@@ -4,6 +4,9 @@ the protocol Mimir, Thanos Receive and VictoriaMetrics accept), which evaluates
 the shipped rules. The fleet alert reaches Alertmanager; no per-instance alert
 fires, since no host is over the budget on its own."""
 
+import json
+
+import pytest
 import yaml
 from harness.fast_rules import fast_config
 from harness.support import (
@@ -86,6 +89,18 @@ def test_a_fleet_budget_alert_travels_through_remote_write(tmp_path):
         )
         assert float(remaining["value"][1]) == -1000  # 5,000 - 3 x 2,000, the limit once
         assert central.query('ALERTS{alertname=~"PersonaToken.*"}') == []
+        # stats for the whole fleet, from the central Prometheus.
+        answer = run_cli("stats", "--prometheus", f"http://127.0.0.1:{central.port}", "--json")
+        [shared] = json.loads(answer.stdout)
+        assert (shared["persona"], shared["input_tokens"], shared["tokens"]) == (
+            "shared",
+            6000,
+            6000,
+        )
+        # gpt-4 at $30 per 1M input tokens (openai.com/api/pricing): 3 x 2,000 = $0.18
+        assert shared["cost_usd"] == pytest.approx(3 * 2000 * 30 / 1e6, abs=1e-9)
+        table = run_cli("stats", "--prometheus", f"http://127.0.0.1:{central.port}").stdout
+        assert "fleet from http://127.0.0.1" in table and "shared" in table
         assert not [
             a for _, _, a in webhook.alerts() if a["labels"]["alertname"].startswith("PersonaToken")
         ]

@@ -294,6 +294,19 @@ COMMANDS: tuple[Command, ...] = (
                 choices=("today", "week", "month"),
             ),
             Opt("--json", "json", "print JSON instead of a table", flag=True),
+            Opt(
+                "--prometheus",
+                "prometheus",
+                "answer for the whole fleet from this Prometheus (its URL) instead of the "
+                "local journal",
+                env="PROMETHEUS_URL",
+            ),
+            Opt(
+                "--selector",
+                "selector",
+                "PromQL label matchers for the fleet's series, with --prometheus",
+                default="",
+            ),
             _config(),
             _journal(),
         ),

@@ -121,8 +121,28 @@ def run(command: Command, values: dict) -> int:
     """``stats``: print the table (or JSON) for ``--since``."""
     from .main import load_config_or_exit
 
+    if values.get("prometheus"):
+        return print_fleet_stats(
+            values["prometheus"], values["since"], values["json"], values["selector"]
+        )
     config = load_config_or_exit(values["config"])
     return print_stats(values["journal"], config, values["since"], values["json"])
+
+
+def print_fleet_stats(url: str, since: str, json_output: bool, selector: str) -> int:
+    """The table (or JSON) for the whole fleet, from Prometheus; 1 when it cannot answer."""
+    from .fleet import PrometheusError, fleet_stats
+
+    try:
+        stats = fleet_stats(url, since, selector)
+    except PrometheusError as exc:
+        print(f"hypertool-exporter: error: {exc}", file=sys.stderr)
+        return 1
+    if json_output:
+        print(json.dumps(as_json(stats), indent=2))
+    else:
+        print(format_table(stats, since).replace("(UTC)", f"(UTC), fleet from {url}", 1))
+    return 0
 
 
 def print_stats(journal_path: str | None, config: Config, since: str, json_output: bool) -> int:
