@@ -2,7 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing, fuzz.
+NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing, fuzz,
+prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -24,6 +25,7 @@ import bench_fuzz
 import bench_ingest
 import bench_load
 import bench_pricing
+import bench_prometheus
 import bench_restart
 import bench_tracing
 from common import table
@@ -37,6 +39,7 @@ BENCHMARKS = {
     "tracing": bench_tracing.run,
     "pricing": bench_pricing.run,
     "fuzz": bench_fuzz.run,
+    "prometheus": bench_prometheus.run,
 }
 
 
