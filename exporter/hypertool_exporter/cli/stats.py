@@ -129,6 +129,26 @@ def run(command: Command, values: dict) -> int:
     return print_stats(values["journal"], config, values["since"], values["json"])
 
 
+def _print(
+    stats: list[PersonaStats],
+    since: str,
+    json_output: bool,
+    *,
+    source: str = "",
+    standings: list[Standing] = (),
+) -> None:
+    """JSON, or the table (naming its ``source``) with the budget bars under it."""
+    if json_output:
+        print(json.dumps(as_json(stats), indent=2))
+        return
+    table = format_table(stats, since)
+    print(table.replace("(UTC)", f"(UTC), {source}", 1) if source else table)
+    budgets = format_budgets(list(standings), colour=sys.stdout.isatty())
+    if budgets:
+        print()
+        print(budgets)
+
+
 def print_fleet_stats(url: str, since: str, json_output: bool, selector: str) -> int:
     """The table (or JSON) for the whole fleet, from Prometheus; 1 when it cannot answer."""
     from .fleet import PrometheusError, fleet_stats
@@ -138,10 +158,7 @@ def print_fleet_stats(url: str, since: str, json_output: bool, selector: str) ->
     except PrometheusError as exc:
         print(f"hypertool-exporter: error: {exc}", file=sys.stderr)
         return 1
-    if json_output:
-        print(json.dumps(as_json(stats), indent=2))
-    else:
-        print(format_table(stats, since).replace("(UTC)", f"(UTC), fleet from {url}", 1))
+    _print(stats, since, json_output, source=f"fleet from {url}")
     return 0
 
 
@@ -155,14 +172,7 @@ def print_stats(journal_path: str | None, config: Config, since: str, json_outpu
     except JournalError as exc:
         print(f"hypertool-exporter: error: {exc}", file=sys.stderr)
         return 1
-    if json_output:
-        print(json.dumps(as_json(stats), indent=2))
-    else:
-        print(format_table(stats, since))
-        budgets = format_budgets(standings, colour=sys.stdout.isatty())
-        if budgets:
-            print()
-            print(budgets)
+    _print(stats, since, json_output, standings=standings)
     return 0
 
 

@@ -85,6 +85,13 @@ class _Reader:
             entries.append((key, key_node, value_node))
         return entries
 
+    def choice(self, node: yaml.Node, path: str, choices: tuple[str, ...]) -> str:
+        """A scalar that must be one of ``choices``."""
+        value = self.scalar(node, path)
+        if value not in choices:
+            raise self.fail(node, path, value, f"must be one of {', '.join(choices)}")
+        return value
+
     def number(self, node: yaml.Node, path: str, *, whole: bool = False) -> float:
         value = self.scalar(node, path)
         kind = "a whole number" if whole else "a number"
@@ -154,19 +161,9 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
             elif field_name == "usd":
                 values["usd"] = reader.number(value_node, field_path)
             elif field_name == "scope":
-                scope = reader.scalar(value_node, field_path)
-                if scope not in SCOPES:
-                    raise reader.fail(
-                        value_node, field_path, scope, f"must be one of {', '.join(SCOPES)}"
-                    )
-                values["scope"] = scope
+                values["scope"] = reader.choice(value_node, field_path, SCOPES)
             elif field_name == "period":
-                period = reader.scalar(value_node, field_path)
-                if period not in PERIODS:
-                    raise reader.fail(
-                        value_node, field_path, period, f"must be one of {', '.join(PERIODS)}"
-                    )
-                values["period"] = period
+                values["period"] = reader.choice(value_node, field_path, PERIODS)
             else:
                 raise reader.fail(
                     field_key,
