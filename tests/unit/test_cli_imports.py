@@ -11,13 +11,14 @@ from hypertool_exporter.cli.commands import COMMANDS
 from hypertool_exporter.cli.main import fast_parse
 
 PROBE = """
-import json, sys
+import sys
 from hypertool_exporter.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted({m.split(".")[0] for m in sys.modules}
                & {"prometheus_client", "opentelemetry", "yaml", "grafanalib", "argparse",
-                  "platformdirs", "typing", "dataclasses"})
+                  "platformdirs", "typing", "dataclasses", "json", "re"})
 ours = sorted(m for m in sys.modules if m.startswith("hypertool_exporter"))
+import json  # only now: the reading above must not see it
 print(json.dumps({"code": code, "heavy": heavy, "ours": ours}))
 """
 #: The whole of the package a recording command may load: the parser, the
@@ -35,6 +36,7 @@ APPEND_PATH = {
     "hypertool_exporter.model",
     "hypertool_exporter.model.events",
     "hypertool_exporter.model.fields",
+    "hypertool_exporter.model.wire",
 }
 
 

@@ -230,3 +230,34 @@ def test_a_hash_bcrypt_cannot_check_fails_at_start_up(tmp_path):
 def test_config_loader_fuzz_answers_with_config_errors_only(text):
     with contextlib.suppress(ConfigError):  # anything else would fail the test
         parse_config(text, "fuzz.yml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    persona=st.text(min_size=1, max_size=12),
+    model=st.text(min_size=1, max_size=12),
+    inp=st.integers(0, 10**8),
+    ts=st.floats(0, 1e10),
+    cost=st.none() | st.floats(0, 1e6),
+)
+def test_the_journal_json_of_an_event_reads_back_exactly(persona, model, inp, ts, cost):
+    import json
+
+    from hypertool_exporter.model.events import event_to_dict
+    from hypertool_exporter.model.wire import event_to_json
+
+    try:
+        event = parse_event(
+            {
+                "type": "tokens_used",
+                "persona": persona,
+                "model": model,
+                "input_tokens": inp,
+                "ts": ts,
+                "cost_usd": cost,
+            }
+        )
+    except EventError:
+        return
+    assert json.loads(event_to_json(event)) == event_to_dict(event)
+    assert parse_event(json.loads(event_to_json(event))) == event

@@ -22,9 +22,9 @@ from ..model.events import (
     StageFinished,
     TokensUsed,
     event_to_dict,
-    key_value,
 )
 from ..model.fields import EventError, number_from_text
+from ..model.wire import key_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

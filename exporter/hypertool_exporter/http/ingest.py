@@ -16,8 +16,9 @@ import json
 from email.message import Message
 from typing import Any, BinaryIO
 
-from ..model.events import Event, key_value, parse_delivery
+from ..model.events import Event
 from ..model.fields import MALFORMED, EventError
+from ..model.wire import key_value, parse_delivery
 
 #: Largest ingest request body accepted.
 MAX_INGEST_BYTES = 8 * 1024 * 1024

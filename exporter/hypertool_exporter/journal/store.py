@@ -11,12 +11,11 @@ Stdlib only: the CLI imports this on its fast path.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
 
-from ..model.events import event_to_dict
+from ..model.wire import event_to_json
 from .rollup import DAILY_TABLE, UPSERT, daily_row, persona_of
 
 TYPE_CHECKING = False
@@ -190,7 +189,7 @@ class Journal:
                 if self._seen(cur, "event:" + key) or "event:" + key in fresh:
                     continue
                 fresh.append("event:" + key)
-            rows.append((event.ts, event.TYPE, persona_of(event), json.dumps(event_to_dict(event))))
+            rows.append((event.ts, event.TYPE, persona_of(event), event_to_json(event)))
             rollup = daily_row(event)
             if rollup is not None:
                 rollups.append(rollup)
@@ -264,6 +263,8 @@ class Journal:
 
     def save_snapshot(self, last_id: int, state: dict[str, Any]) -> None:
         """Store the folded state that includes every event up to ``last_id``."""
+        import json  # here, not at the top: the recording CLI never snapshots
+
         text = json.dumps(state, separators=(",", ":"))
         try:
             self._db.execute(
@@ -285,6 +286,8 @@ class Journal:
             raise JournalError(f"cannot read snapshot from {self.path}: {exc}") from exc
         if row is None:
             return None
+        import json
+
         return int(row[0]), float(row[1]), json.loads(row[2])
 
 

@@ -2,11 +2,13 @@
 
 ``events`` (the typed events: the one way raw input becomes an event),
 ``fields`` (the vocabulary and the field validators events are built from),
+``wire`` (events' JSON for the journal, and delivery keys),
 ``catalog`` (every metric), ``budgets`` (UTC periods), ``pricing`` and
 ``config``.
 
 May import: the standard library, PyYAML (``config`` only) and ``_version``;
-nothing else of this package. ``events`` and ``fields`` are on the recording
-CLI's fast path and import the standard library alone. This file imports nothing, so
+nothing else of this package. ``events``, ``fields`` and ``wire`` are on the
+recording CLI's fast path and import the standard library alone (not even
+``json`` or ``re``). This file imports nothing, so
 ``import hypertool_exporter.model.events`` stays cheap.
 """

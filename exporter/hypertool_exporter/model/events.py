@@ -292,37 +292,6 @@ WHOLE_FIELDS = (
 )
 DECIMAL_FIELDS = ("duration_seconds", "cost_usd")
 
-#: Fields of a raw event that are about its delivery, not the event: an id
-#: that makes a retried event count once.
-ENVELOPE_FIELDS = ("event_id",)
-#: Longest ``event_id`` / idempotency key accepted.
-MAX_KEY_LENGTH = 200
-
-
-def key_value(field: str, value: Any) -> str | None:
-    """Validate an idempotency key or event id: printable ASCII, at most
-    ``MAX_KEY_LENGTH`` characters; absent is ``None``."""
-    if value is None:
-        return None
-    if (
-        not isinstance(value, str)
-        or not value
-        or len(value) > MAX_KEY_LENGTH
-        or not value.isascii()
-        or not value.isprintable()
-    ):
-        raise EventError(field, value, f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
-    return value
-
-
-def parse_delivery(raw: Any, received: float | None = None) -> tuple[Event, str | None]:
-    """A raw event and its ``event_id``, if it has one (see ``parse_event``)."""
-    if isinstance(raw, dict) and "event_id" in raw:
-        raw = dict(raw)
-        event_id = key_value("event_id", raw.pop("event_id"))
-        return parse_event(raw, received), event_id
-    return parse_event(raw, received), None
-
 
 def parse_event(raw: Any, received: float | None = None) -> Event:
     """Validate one raw event (a dict with a ``type`` key) into a typed event.
@@ -364,10 +333,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 __all__ = [
     "DECIMAL_FIELDS",
-    "ENVELOPE_FIELDS",
     "EVENT_CLASSES",
     "EVENT_TYPES",
-    "MAX_KEY_LENGTH",
     "WHOLE_FIELDS",
     "Event",
     "LLMCallFinished",
@@ -376,7 +343,5 @@ __all__ = [
     "TokensUsed",
     "event_to_dict",
     "from_validated",
-    "key_value",
-    "parse_delivery",
     "parse_event",
 ]

@@ -12,9 +12,7 @@ must start fast.
 from __future__ import annotations
 
 import math
-import re
 import time
-import unicodedata
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -56,8 +54,6 @@ OVERFLOW_VALUE = "__other__"
 #: ``from_persona`` on the first switch of a session.
 NO_PERSONA = "none"
 
-_PERSONA_SEPARATORS = re.compile(r"[\s_]+")
-
 
 class EventError(ValueError):
     """An event failed validation. ``field`` and ``value`` say where and what."""
@@ -70,13 +66,33 @@ class EventError(ValueError):
         super().__init__(f"{field}: {reason} (got {value!r})")
 
 
+def _nfc(value: str) -> str:
+    """NFC form; ASCII text is already NFC, so the common case imports nothing
+    (``unicodedata`` costs the recording CLI's start-up otherwise)."""
+    if value.isascii():
+        return value
+    import unicodedata
+
+    return unicodedata.normalize("NFC", value)
+
+
 def normalize_persona(value: str) -> str:
     """Canonical persona name: NFC, trimmed, lower case, spaces and underscores as hyphens.
 
     "Backend Engineer", "backend_engineer" and "backend-engineer" are one
     persona; without this, dashboards show them as three.
     """
-    return _PERSONA_SEPARATORS.sub("-", unicodedata.normalize("NFC", value).strip()).lower()
+    out: list[str] = []
+    in_run = False
+    for ch in _nfc(value).strip():
+        if ch.isspace() or ch == "_":  # a run of spaces and underscores: one hyphen
+            if not in_run:
+                out.append("-")
+            in_run = True
+        else:
+            out.append(ch)
+            in_run = False
+    return "".join(out).lower()
 
 
 def label_value(field: str, value: Any, *, persona: bool = False) -> str:
@@ -101,7 +117,7 @@ def label_value(field: str, value: Any, *, persona: bool = False) -> str:
             f"must not contain control characters or invisible, bidi or line-separator "
             f"characters (U+{ord(bad):04X})",
         )
-    given = unicodedata.normalize("NFC", value).strip()
+    given = _nfc(value).strip()
     if given.startswith("__"):  # checked as given: normalising would hide it
         raise EventError(field, value, "must not start with '__' (reserved)")
     text = normalize_persona(given) if persona else given
