@@ -343,11 +343,22 @@ _default_lock = threading.Lock()
 
 
 def get_persona_metrics_collector() -> PersonaMetricsCollector:
-    """The process-wide collector, registered on prometheus_client's default registry."""
+    """The process-wide collector, registered on prometheus_client's default registry.
+
+    It honours the same environment as the command line: ``HYPERTOOL_CONFIG``
+    (budgets and prices) and ``HYPERTOOL_JOURNAL`` (when set, events are
+    journalled, so ``hypertool-exporter stats`` and ``serve`` see them).
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = PersonaMetricsCollector(REGISTRY)
+            from ..model.config import load_config
+
+            _default = PersonaMetricsCollector(
+                REGISTRY,
+                config=load_config(os.environ.get("HYPERTOOL_CONFIG") or None),
+                journal=os.environ.get("HYPERTOOL_JOURNAL") or None,
+            )
         return _default
 
 

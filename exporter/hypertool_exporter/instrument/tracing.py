@@ -23,6 +23,7 @@ import base64
 import contextvars
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ class TracingState:
     exporter: SpanExporter | None = None
     destination: str = "none"
     capture_content: bool = False
+    #: Set once get_tracer has tried init_tracing from the environment.
+    auto_tried: bool = False
 
 
 #: What ``init_tracing`` configured, read by the instruments (public: the
@@ -191,6 +194,9 @@ def get_tracer() -> trace.Tracer:
     """
     tracer = state.tracer
     if tracer is None:
+        if state.provider is None and not state.auto_tried and _configured(os.environ):
+            state.auto_tried = True  # the environment names a backend: set it up once
+            init_tracing()
         if state.provider is not None:
             tracer = state.provider.get_tracer(INSTRUMENTATION, __version__)
         else:
@@ -217,11 +223,32 @@ def current_trace_id() -> str | None:
     return trace_id_of(trace.get_current_span())
 
 
+def _configured(env: Mapping[str, str]) -> bool:
+    """Whether the environment names a span backend (Langfuse or any OTLP one)."""
+    langfuse = env.get("LANGFUSE_PUBLIC_KEY") and env.get("LANGFUSE_SECRET_KEY")
+    otlp = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    return bool(langfuse or otlp)
+
+
 def flush(timeout_millis: int = 10_000) -> bool:
-    """Export every finished span now; True when all were exported in time."""
-    if state.provider is None:
+    """Export every finished span now; True when all were exported in time.
+
+    Returns within ``timeout_millis`` (and a few milliseconds) whatever the
+    network does: the SDK's own flush can wait on an exporter's HTTP timeout,
+    so it runs in a daemon thread that is left to finish on its own.
+    """
+    provider = state.provider
+    if provider is None:
         return True
-    return state.provider.force_flush(timeout_millis)
+    done: list[bool] = []
+    worker = threading.Thread(
+        target=lambda: done.append(provider.force_flush(timeout_millis)),
+        name="span-flush",
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout_millis / 1000.0)
+    return bool(done and done[0])
 
 
 def shutdown_tracing() -> None:
