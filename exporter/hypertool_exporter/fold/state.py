@@ -1,9 +1,10 @@
 """The one fold: validated events in, metric and budget state out.
 
 Every producer ends here through one of two doors that lead to the same
-``_fold``: ``apply(event)`` folds now (the journal tailer, the in-process API),
-``enqueue(event)`` queues an event for the next ``drain`` (the in-process token
-hot path, which then costs the caller one deque append). A scrape or a
+handler table (one handler per event type): ``apply(event)`` folds now (the
+journal tailer, the in-process API), ``enqueue(event)`` queues an event for the
+next ``drain`` (the in-process token hot path, which then costs the caller one
+deque append). A scrape or a
 snapshot drains first, so it sees every event recorded before it. A restart
 is a replay, and tests can feed events directly. State is plain Python
 containers keyed by label tuples; ``exposition`` renders it at scrape time. A
@@ -117,7 +118,7 @@ class MetricState:
         with self.lock:
             if self.queue:
                 self._drain_locked()
-            self._handlers[type(event)](event)  # _fold, inlined: one frame less per event
+            self._handlers[type(event)](event)  # called directly: one frame less per event
 
     def drain(self) -> None:
         """Fold the queued events (before a scrape or a snapshot reads state)."""
@@ -128,17 +129,13 @@ class MetricState:
 
     def _drain_locked(self) -> None:
         pop = self.queue.popleft
-        handlers = self._handlers  # _fold, inlined: this loop runs per queued event
+        handlers = self._handlers  # bound once: this loop runs per queued event
         while True:
             try:
                 event = pop()
             except IndexError:
                 return
             handlers[type(event)](event)
-
-    def _fold(self, event: Event) -> None:
-        """The fold of one event; the caller holds the lock."""
-        self._handlers[type(event)](event)
 
     def _count_applied(self, kind: str) -> None:
         self._inc(c.EVENTS_APPLIED.name, (kind,))
