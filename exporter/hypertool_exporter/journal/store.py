@@ -183,18 +183,20 @@ class Journal:
     def _append_new(self, cur, events, keys, batch_key) -> int:
         if batch_key is not None and self._seen(cur, "batch:" + batch_key):
             return 0
-        rows, rollups, fresh = [], [], []
+        rows, rollups = [], []
+        fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
         for event, key in zip(events, keys, strict=True):
             if key is not None:
-                if self._seen(cur, "event:" + key) or "event:" + key in fresh:
+                seen_key = "event:" + key
+                if seen_key in fresh or self._seen(cur, seen_key):
                     continue
-                fresh.append("event:" + key)
+                fresh[seen_key] = None
             rows.append((event.ts, event.TYPE, persona_of(event), event_to_json(event)))
             rollup = daily_row(event)
             if rollup is not None:
                 rollups.append(rollup)
         if batch_key is not None:
-            fresh.append("batch:" + batch_key)
+            fresh["batch:" + batch_key] = None
         cur.executemany("INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows)
         if rollups:
             cur.executemany(UPSERT, rollups)
