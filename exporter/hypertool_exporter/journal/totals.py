@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
-from ..model.budgets import PeriodUsage, Standing, period_start, standing
+from ..model.budgets import BudgetBook, PeriodUsage, Standing, period_start, standing
 from ..model.config import Config
 from ..model.pricing import PriceTable
 from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
@@ -140,17 +140,21 @@ def daily_spend(journal: Journal, prices: PriceTable, days: int, now: float) -> 
 def budget_standings(journal: Journal, config: Config, now: float) -> list[Standing]:
     """Each budgeted persona's standing, from the per-day rows of its current
     period (``total`` budgets count what the journal keeps: its retention)."""
+    book = BudgetBook(config.budgets)  # the exporter's own rule for which budget applies
+    seen = {row[0] for row in journal.query("SELECT DISTINCT persona FROM daily")}
+    #: Totals per period start: personas sharing a period share one journal read.
+    totals: dict[float, dict[str, PersonaStats]] = {}
     found = []
-    personas = {row[0] for row in journal.query("SELECT DISTINCT persona FROM daily")} | {
-        p for p in config.budgets if p != "default"
-    }
-    for persona in sorted(personas):
-        budget = config.budgets.get(persona) or config.budgets.get("default")
+    for persona in sorted(seen | {p for p in config.budgets if p != "default"}):
+        budget = book.budget_for(persona)
         if budget is None:
             continue
         start = period_start(now, budget.period)
-        mine = [r for r in totals_since(journal, config.prices, start, now) if r.persona == persona]
-        used = PeriodUsage(start, sum(r.tokens for r in mine), sum(r.cost_usd for r in mine))
+        if start not in totals:
+            rows = totals_since(journal, config.prices, start, now)
+            totals[start] = {row.persona: row for row in rows}
+        row = totals[start].get(persona)
+        used = PeriodUsage(start) if row is None else PeriodUsage(start, row.tokens, row.cost_usd)
         found.append(standing(persona, budget, used, now))
     return found
 
