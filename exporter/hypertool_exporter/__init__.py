@@ -17,13 +17,17 @@ TYPE_CHECKING = False
 __all__ = [
     "Config",
     "EventError",
+    "LangfuseIntegration",
     "ObservableLLM",
     "PersonaMetricsCollector",
     "WorkflowTracer",
     "__version__",
     "flush",
+    "get_langfuse",
+    "get_langfuse_integration",
     "get_persona_metrics_collector",
     "init_tracing",
+    "initialize_observability",
     "load_config",
     "observe_llm",
 ]
@@ -35,6 +39,10 @@ _LAZY = {
     "ObservableLLM": "instrument.llm",
     "observe_llm": "instrument.llm",
     "WorkflowTracer": "instrument.workflow",
+    "LangfuseIntegration": "instrument.langfuse_api",
+    "get_langfuse": "instrument.langfuse_api",
+    "get_langfuse_integration": "instrument.langfuse_api",
+    "initialize_observability": "instrument.setup",
     "init_tracing": "instrument.tracing",
     "flush": "instrument.tracing",
     "Config": "model.config",
@@ -44,7 +52,13 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .instrument.collector import PersonaMetricsCollector, get_persona_metrics_collector
+    from .instrument.langfuse_api import (
+        LangfuseIntegration,
+        get_langfuse,
+        get_langfuse_integration,
+    )
     from .instrument.llm import ObservableLLM, observe_llm
+    from .instrument.setup import initialize_observability
     from .instrument.tracing import flush, init_tracing
     from .instrument.workflow import WorkflowTracer
     from .model.config import Config, load_config

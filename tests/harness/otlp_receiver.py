@@ -11,6 +11,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 def _value(value: AnyValue):
     kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_value(v) for v in value.array_value.values)
     return getattr(value, kind) if kind else None
 
 

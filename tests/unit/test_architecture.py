@@ -26,6 +26,7 @@ ALLOWED = {
     "app": {"model", "fold", "journal", "exposition", "http"},
     "instrument": {"model", "fold", "journal", "exposition", "http", "app"},
     "bundle": {"model"},
+    "examples": {"model", "instrument"},
 }
 
 

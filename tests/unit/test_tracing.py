@@ -363,3 +363,97 @@ def test_host_app_otel_counter_appears_on_metrics(collector):
     assert lines and any(line.endswith(" 42.0") for line in lines), text[-2000:]
     assert 'gen_ai_token_type="input"' in lines[0]
     assert "hypertool_exporter_build_info" in text  # one scrape, both worlds
+
+
+def test_captured_completion_is_the_text_not_the_response_repr(memory, collector):
+    tracing.state.capture_content = True
+    try:
+        message = SimpleNamespace(content="Here is the endpoint")
+        response = SimpleNamespace(
+            choices=[SimpleNamespace(message=message)],
+            usage=SimpleNamespace(prompt_tokens=5, completion_tokens=4),
+        )
+        ObservableLLM(lambda **kw: response, "gpt-4", "p", collector=collector)(
+            messages=[{"role": "user", "content": "Write it"}]
+        )
+
+        def deltas(**kw):
+            for text in ("Hel", "lo"):
+                yield {"choices": [{"delta": {"content": text}}]}
+            yield SimpleNamespace(type="content_block_delta", delta=SimpleNamespace(text="!"))
+
+        list(ObservableLLM(deltas, "claude-sonnet-4", "p", collector=collector)())
+    finally:
+        tracing.state.capture_content = False
+    assert tracing.flush()
+    spans = {s.name: s.attributes for s in memory.get_finished_spans()}
+    assert spans["chat gpt-4"]["gen_ai.completion"] == "Here is the endpoint"
+    assert spans["chat gpt-4"]["gen_ai.prompt"] == '[{"role": "user", "content": "Write it"}]'
+    assert spans["chat claude-sonnet-4"]["gen_ai.completion"] == "Hello!"
+
+
+def test_call_keywords_stay_with_the_wrapper(memory, collector, registry):
+    seen = []
+
+    def llm(prompt, **kwargs):
+        seen.append((prompt, kwargs))
+        return {"model": "gpt-4o-2024-08-06", "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+
+    wrapped = ObservableLLM(llm, collector=collector)  # no model: the response names it
+    wrapped("hi", persona="qa", chatmode="triage", metadata={"ticket": 7}, temperature=0)
+    assert seen == [("hi", {"temperature": 0})]
+    assert (
+        registry.get_sample_value(
+            "hypertool_persona_tokens_used_total",
+            {
+                "persona": "qa",
+                "chatmode": "triage",
+                "model": "gpt-4o-2024-08-06",
+                "token_type": "input",
+            },
+        )
+        == 3
+    )
+    assert tracing.flush()
+    [span] = memory.get_finished_spans()
+    assert span.name == "chat"
+    assert span.attributes["langfuse.observation.metadata.ticket"] == 7
+
+
+def test_facade_refuses_bad_input_by_name_and_records_nothing(memory, collector, registry):
+    from hypertool_exporter.instrument.langfuse_api import LangfuseIntegration, usage_counts
+    from hypertool_exporter.model.fields import EventError
+
+    langfuse = LangfuseIntegration(collector=collector)
+    trace = langfuse.start_trace("t", persona="qa")
+    with pytest.raises(EventError, match=r"input_tokens: must not be negative \(got -5\)"):
+        langfuse.create_generation(trace, "g", "gpt-4", usage={"input": -5, "output": 1})
+    with pytest.raises(EventError, match="usage: needs input/output"):
+        langfuse.create_generation(trace, "g", "gpt-4", usage={"words": 12})
+    with pytest.raises(ValueError, match=r"status: must be one of .* \(got 'fine'\)"):
+        langfuse.end_trace(trace, status="fine")
+    langfuse.end_trace(trace, status="error")
+    assert (
+        registry.get_sample_value(
+            "hypertool_persona_tokens_used_total",
+            {"persona": "qa", "chatmode": "default", "model": "gpt-4", "token_type": "input"},
+        )
+        is None
+    )
+    with pytest.raises(ValueError, match="secret_key: Langfuse needs both keys"):
+        LangfuseIntegration(public_key="pk-lf-1")
+    assert usage_counts({"prompt_tokens": 3, "completion_tokens": 4}) == (3, 4)
+    assert usage_counts({"input_tokens": 3, "output_tokens": 4}) == (3, 4)
+    assert usage_counts({"total": 9, "unit": "TOKENS"}) == (9, 0)
+    assert usage_counts(None) == (None, None)
+
+
+def test_budgets_built_in_code_are_checked_like_the_config_file():
+    from hypertool_exporter.model.budgets import Budget
+
+    with pytest.raises(ValueError, match=r"period: must be one of daily, .* \(got 'day'\)"):
+        Budget(period="day", tokens=5000)
+    with pytest.raises(ValueError, match=r"tokens: must be a non-negative number \(got -1\)"):
+        Budget(period="daily", tokens=-1)
+    with pytest.raises(ValueError, match=r"scope: must be one of instance, fleet"):
+        Budget(period="daily", scope="team")

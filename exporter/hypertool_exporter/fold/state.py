@@ -4,11 +4,10 @@ Every producer ends here through one of two doors that lead to the same
 handler table (one handler per event type): ``apply(event)`` folds now (the
 journal tailer, the in-process API), ``enqueue(event)`` queues an event for the
 next ``drain`` (the in-process token hot path, which then costs the caller one
-deque append). A scrape or a
-snapshot drains first, so it sees every event recorded before it. A restart
-is a replay, and tests can feed events directly. State is plain Python
-containers keyed by label tuples; ``exposition`` renders it at scrape time. A
-lock keeps a scrape from seeing half an event.
+deque append). A scrape or a snapshot drains first, so it sees every event
+recorded before it. A restart is a replay, and tests can feed events directly.
+State is plain Python containers keyed by label tuples; ``exposition`` renders
+it at scrape time. A lock keeps a scrape from seeing half an event.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
+from ..model.pricing import Price
 from .cardinality import LabelGuard
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
@@ -136,6 +136,13 @@ class MetricState:
             except IndexError:
                 return
             handlers[type(event)](event)
+
+    def set_price(self, model: str, price: Price) -> None:
+        """Price ``model`` from now on (``ObservableLLM(cost_per_1k_tokens=...)``)."""
+        with self.lock:
+            self._drain_locked()  # what was recorded before keeps its old price
+            self.prices.override(model, price)
+            self._token_plans.clear()
 
     def _count_applied(self, kind: str) -> None:
         self._inc(c.EVENTS_APPLIED.name, (kind,))

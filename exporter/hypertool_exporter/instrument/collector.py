@@ -21,6 +21,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from ..app import DEFAULT_PORT, Exporter
 from ..fold.state import MAX_QUEUED
 from ..journal.writer import JournalWriter
+from ..model.budgets import Standing, standing
 from ..model.config import Config
 from ..model.events import (
     Event,
@@ -30,7 +31,13 @@ from ..model.events import (
     TokensUsed,
     from_validated,
 )
-from ..model.fields import MAX_SECONDS, MAX_TOKENS, EventError, gate_value, trace_id_value
+from ..model.fields import (
+    MAX_SECONDS,
+    MAX_TOKENS,
+    EventError,
+    gate_value,
+    trace_id_value,
+)
 from . import tracing
 
 #: Raw label combinations whose validated form is cached per recording method.
@@ -108,7 +115,8 @@ class PersonaMetricsCollector:
         *,
         session: str = "default",
     ) -> None:
-        """Record a switch; ``from_persona=None`` lets the session's current persona stand."""
+        """Record a switch; ``from_persona=None`` lets the session's current persona
+        stand. With tracing on, it is a ``persona_switch`` span too."""
         raw = {
             "to_persona": to_persona,
             "from_persona": from_persona,
@@ -117,6 +125,13 @@ class PersonaMetricsCollector:
             "ts": self._clock(),
         }
         self.record(self._parsed(lambda: PersonaSwitched.parse(raw)))
+        attributes = {
+            "hypertool.persona.from": from_persona or "none",
+            "hypertool.persona.to": to_persona,
+            "hypertool.chatmode": chatmode,
+            **tracing.identity_attributes(to_persona, chatmode),
+        }
+        tracing.get_tracer().start_span("persona_switch", attributes=attributes).end()
 
     def record_token_usage(
         self,
@@ -299,6 +314,19 @@ class PersonaMetricsCollector:
                 reasoning_tokens=reasoning_tokens,
                 cost_usd=cost_usd,
             )
+
+    # -- reading back -------------------------------------------------------
+
+    def budget_standing(self, persona: str) -> Standing | None:
+        """Where ``persona`` stands against its budget now (``None`` when no
+        budget applies), from what this collector has folded: with a journal,
+        what its tailer has read so far (it polls every few milliseconds)."""
+        state = self.state
+        state.drain()
+        with state.lock:
+            now = state.clock()
+            entry = state.budgets.snapshot_at(persona, now)
+            return None if entry is None else standing(persona, entry[0], entry[1], now)
 
     # -- serving ------------------------------------------------------------
 

@@ -62,6 +62,22 @@ def identity_attributes(persona: str | None, chatmode: str | None) -> dict[str, 
     return attributes
 
 
+def metadata_attributes(prefix: str, metadata: Mapping[str, object] | None) -> dict[str, object]:
+    """``metadata`` as span attributes under ``prefix`` (Langfuse reads
+    ``langfuse.trace.metadata.*`` and ``langfuse.observation.metadata.*``):
+    strings, numbers and booleans as they are, anything else as JSON."""
+    if not metadata:
+        return {}
+    attributes: dict[str, object] = {}
+    for key, value in metadata.items():
+        if not isinstance(value, str | bool | int | float):
+            import json
+
+            value = json.dumps(value, default=str, sort_keys=True)
+        attributes[f"{prefix}.{key}"] = value
+    return attributes
+
+
 class PersonaSpanProcessor(SpanProcessor):
     """Stamps every span, not only the root, with the current persona and chat mode."""
 
@@ -275,6 +291,7 @@ __all__ = [
     "get_tracer",
     "identity_attributes",
     "init_tracing",
+    "metadata_attributes",
     "shutdown_tracing",
     "state",
     "trace_id_of",

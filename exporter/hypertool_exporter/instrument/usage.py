@@ -157,4 +157,39 @@ def response_model(response: Any) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-__all__ = ["TokenUsage", "extract_usage", "response_model"]
+def _choice_text(choice: Any) -> str | None:
+    for part in (_get(choice, "message"), _get(choice, "delta")):
+        content = _get(part, "content")
+        if isinstance(content, str):
+            return content
+    text = _get(choice, "text")
+    return text if isinstance(text, str) else None
+
+
+def response_text(response: Any) -> str | None:
+    """The text a response (or stream chunk) carries, for a span's completion:
+    OpenAI's first choice (message, stream delta or legacy text), Anthropic's
+    text blocks and deltas, Gemini's ``text``; a string is its own text.
+    ``None`` for anything else: a response's ``repr`` is not its text."""
+    if isinstance(response, str):
+        return response
+    if response is None or isinstance(response, bytes):
+        return None
+    choices = _get(response, "choices")
+    if isinstance(choices, list | tuple):
+        return _choice_text(choices[0]) if choices else None
+    content = _get(response, "content")
+    if isinstance(content, list | tuple):  # Anthropic message
+        texts = [_get(block, "text") for block in content]
+        return "".join(t for t in texts if isinstance(t, str)) or None
+    delta = _get(response, "delta")  # Anthropic stream: content_block_delta
+    if delta is not None and not isinstance(delta, str):
+        text = _get(delta, "text")
+        return text if isinstance(text, str) else None
+    text = _get(response, "text")  # Gemini
+    if isinstance(text, str):
+        return text
+    return None
+
+
+__all__ = ["TokenUsage", "extract_usage", "response_model", "response_text"]

@@ -73,6 +73,9 @@ class WorkflowTracer:
         attributes = {
             "hypertool.workflow.name": self.name,
             "gen_ai.operation.name": "invoke_workflow",
+            # Langfuse: the trace is named after the workflow and tagged with it.
+            "langfuse.trace.name": self.name,
+            "langfuse.trace.tags": (self.name,),
         }
         self._tokens = [
             tracing.current_persona.set(self.persona or tracing.current_persona.get()),
@@ -125,6 +128,7 @@ class WorkflowTracer:
         # workflow's name is on the parent span.
         attributes = {
             "hypertool.stage.name": stage_name,
+            "langfuse.trace.tags": (self.name, stage_name),  # Langfuse merges a trace's tags
             **tracing.identity_attributes(persona, chatmode),
         }
         started = time.perf_counter()

@@ -69,6 +69,19 @@ class Budget:
     usd: float | None = None
     scope: str = "instance"
 
+    def __post_init__(self) -> None:
+        """Refuse a budget the fold could not apply, naming the field, when it
+        is built in code (the config file's reader checks with line numbers)."""
+        if self.period not in PERIODS:
+            raise ValueError(f"period: must be one of {', '.join(PERIODS)} (got {self.period!r})")
+        if self.scope not in SCOPES:
+            raise ValueError(f"scope: must be one of {', '.join(SCOPES)} (got {self.scope!r})")
+        for name, limit in (("tokens", self.tokens), ("usd", self.usd)):
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int | float) or not limit >= 0
+            ):
+                raise ValueError(f"{name}: must be a non-negative number (got {limit!r})")
+
 
 @dataclass(slots=True)
 class PeriodUsage:

@@ -149,6 +149,11 @@ class PriceTable:
         """The config's prices, by model."""
         return dict(self._overrides)
 
+    def override(self, model: str, price: Price) -> None:
+        """Price ``model`` at ``price`` from now on, as a config entry would."""
+        self._overrides[model] = price
+        self._config_cache.clear()
+
     def resolve(self, model: str, ts: float) -> ResolvedPrice:
         """The price of ``model`` at Unix time ``ts``, and its source."""
         try:

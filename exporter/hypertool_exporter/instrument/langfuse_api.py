@@ -1,0 +1,357 @@
+"""The Langfuse-shaped API of the Hypertool documents, over our tracing and metrics.
+
+``LangfuseIntegration`` is a thin facade, not a second client: a trace, a
+span and a generation are OpenTelemetry spans with the attributes Langfuse
+reads (``langfuse.trace.name``, user and session ids, ``langfuse.trace.tags``,
+``langfuse.trace.metadata.*``, ``langfuse.observation.type``), exported
+wherever ``init_tracing`` sends spans (Langfuse's OTLP endpoint when its keys
+are set). The persona is the trace's user and the chat mode its session. A
+generation's tokens and cost go through the collector like any other, so the
+facade and ``/metrics`` always agree. Without a tracing backend every method
+still records metrics, and spans are no-ops (one warning per process).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
+
+from ..model.fields import EventError
+from . import tracing
+from .collector import PersonaMetricsCollector, get_persona_metrics_collector
+from .usage import extract_usage
+
+log = logging.getLogger(__name__)
+
+#: ``end_trace`` statuses and the span status each becomes.
+STATUSES = {
+    "success": StatusCode.OK,
+    "ok": StatusCode.OK,
+    "completed": StatusCode.OK,
+    "error": StatusCode.ERROR,
+    "failed": StatusCode.ERROR,
+    "failure": StatusCode.ERROR,
+}
+
+
+def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
+    """(input, output) tokens of a usage dict in the shapes the documents use:
+    OpenAI's ``prompt_tokens``/``completion_tokens``, ``input_tokens``/
+    ``output_tokens``, Langfuse's ``input``/``output``; a ``total`` alone is
+    counted as input (the split is unknown). ``(None, None)``: no usage."""
+    if not usage:
+        return None, None
+    if "input" in usage or "output" in usage:
+        return usage.get("input", 0), usage.get("output", 0)
+    found = extract_usage({"usage": dict(usage)})
+    if found is not None:
+        return found.input_tokens, found.output_tokens
+    if "total" in usage or "total_tokens" in usage:
+        return usage.get("total", usage.get("total_tokens")), 0
+    raise EventError("usage", dict(usage), "needs input/output or prompt/completion token counts")
+
+
+class Observation:
+    """A trace, span or generation: its OpenTelemetry span and who it is for.
+
+    Usable as a context manager: leaving the block ends it (a trace with
+    ``error`` status when the block raised).
+    """
+
+    def __init__(self, integration: LangfuseIntegration, kind: str, name: str, span: Span):
+        self.integration = integration
+        self.kind = kind
+        self.name = name
+        self.span = span
+        self.persona: str | None = None
+        self.chatmode: str | None = None
+        self.children: list[Observation] = []
+        self.ended = False
+        self._context_token: object | None = None
+        self._identity_tokens: tuple = ()
+
+    @property
+    def id(self) -> str:
+        """Hex span id (Langfuse's observation id)."""
+        return format(self.span.get_span_context().span_id, "016x")
+
+    @property
+    def trace_id(self) -> str:
+        return format(self.span.get_span_context().trace_id, "032x")
+
+    def end(self, status: str = "success") -> None:
+        """End this observation and any child still open."""
+        if self.ended:
+            return
+        code = STATUSES.get(status)
+        if code is None:
+            raise ValueError(f"status: must be one of {', '.join(STATUSES)} (got {status!r})")
+        for child in self.children:
+            child.end(status)
+        if code is StatusCode.ERROR:
+            self.span.set_attribute("langfuse.observation.level", "ERROR")
+        self.span.set_status(Status(code))
+        self.span.end()
+        self.ended = True
+        if self._context_token is not None:
+            otel_context.detach(self._context_token)
+            tracing.current_chatmode.reset(self._identity_tokens[1])
+            tracing.current_persona.reset(self._identity_tokens[0])
+            self._context_token = None
+
+    def __enter__(self) -> Observation:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            self.span.record_exception(exc)
+        self.end("error" if exc is not None else "success")
+
+
+class LangfuseIntegration:
+    """Traces, spans and generations as the Hypertool documents use them.
+
+    With ``public_key`` and ``secret_key`` (and ``host``, default the Langfuse
+    cloud) spans go to that Langfuse; otherwise the environment decides, as
+    for ``init_tracing`` (``LANGFUSE_*`` or ``OTEL_EXPORTER_OTLP_*``).
+    """
+
+    _warned = False
+
+    def __init__(
+        self,
+        public_key: str | None = None,
+        secret_key: str | None = None,
+        host: str | None = None,
+        *,
+        collector: PersonaMetricsCollector | None = None,
+    ):
+        if public_key or secret_key:
+            if not (public_key and secret_key):
+                missing = "secret_key" if public_key else "public_key"
+                raise ValueError(f"{missing}: Langfuse needs both keys (got only the other)")
+            env = {
+                "LANGFUSE_PUBLIC_KEY": public_key,
+                "LANGFUSE_SECRET_KEY": secret_key,
+                "LANGFUSE_HOST": host or tracing.LANGFUSE_CLOUD,
+                "OTEL_SERVICE_NAME": os.environ.get("OTEL_SERVICE_NAME", "hypertool"),
+            }
+            tracing.init_tracing(env=env)
+        else:
+            tracing.get_tracer()  # sets tracing up from the environment, once
+        self.collector = collector or get_persona_metrics_collector()
+        self.enabled = tracing.state.provider is not None
+        host = host or os.environ.get("LANGFUSE_HOST") or os.environ.get("LANGFUSE_BASE_URL")
+        self.host = host or tracing.LANGFUSE_CLOUD
+        if not self.enabled and not LangfuseIntegration._warned:
+            LangfuseIntegration._warned = True
+            log.warning(
+                "Langfuse not configured: traces are not exported (set LANGFUSE_PUBLIC_KEY "
+                "and LANGFUSE_SECRET_KEY); metrics are recorded as usual"
+            )
+
+    @property
+    def base_url(self) -> str:
+        """The Langfuse host spans are meant for."""
+        return self.host
+
+    @property
+    def langfuse(self) -> LangfuseIntegration:
+        """Itself: the plan reads ``integration.langfuse.base_url``."""
+        return self
+
+    # -- traces and spans ---------------------------------------------------
+
+    def start_trace(
+        self,
+        name: str,
+        persona: str | None = None,
+        chatmode: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        tags: list[str] | tuple[str, ...] = (),
+    ) -> Observation:
+        """Open a trace and make it current (with its persona and chat mode)
+        until ``end_trace``, so calls made meanwhile nest under it."""
+        attributes: dict[str, Any] = {
+            "langfuse.trace.name": name,
+            **tracing.identity_attributes(persona, chatmode),
+            **tracing.metadata_attributes("langfuse.trace.metadata", metadata),
+        }
+        if tags:
+            attributes["langfuse.trace.tags"] = tuple(str(tag) for tag in tags)
+        span = tracing.get_tracer().start_span(name, attributes=attributes)
+        trace = Observation(self, "trace", name, span)
+        trace.persona, trace.chatmode = persona, chatmode
+        trace._identity_tokens = (
+            tracing.current_persona.set(persona or tracing.current_persona.get()),
+            tracing.current_chatmode.set(chatmode or tracing.current_chatmode.get()),
+        )
+        trace._context_token = otel_context.attach(set_span_in_context(span))
+        return trace
+
+    def end_trace(self, trace: Observation, status: str = "success") -> None:
+        """End ``trace`` (and anything in it still open) with ``status``:
+        ``success`` or ``error`` (also ``ok``/``completed``, ``failed``/``failure``)."""
+        trace.end(status)
+
+    def _child(
+        self, parent: Observation, kind: str, name: str, attributes: dict[str, Any]
+    ) -> Observation:
+        persona = parent.persona or tracing.current_persona.get()
+        chatmode = parent.chatmode or tracing.current_chatmode.get()
+        attributes = {
+            "langfuse.observation.type": kind,
+            **tracing.identity_attributes(persona, chatmode),
+            **attributes,
+        }
+        span = tracing.get_tracer().start_span(
+            name, context=set_span_in_context(parent.span), attributes=attributes
+        )
+        child = Observation(self, kind, name, span)
+        child.persona, child.chatmode = persona, chatmode
+        parent.children.append(child)
+        return child
+
+    def start_span(
+        self, trace: Observation, name: str, metadata: Mapping[str, Any] | None = None
+    ) -> Observation:
+        """Open a span (a stage) in ``trace``; ``end_trace`` ends it if ``end`` was not called."""
+        return self._child(
+            trace,
+            "span",
+            name,
+            tracing.metadata_attributes("langfuse.observation.metadata", metadata),
+        )
+
+    # -- generations --------------------------------------------------------
+
+    def create_generation(
+        self,
+        trace: Observation,
+        name: str,
+        model: str,
+        prompt: Any = None,
+        completion: Any = None,
+        usage: Mapping[str, Any] | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        cost_usd: float | None = None,
+        latency_ms: float | None = None,
+    ) -> Observation:
+        """Record one LLM call made elsewhere: its tokens and cost through the
+        collector (for the trace's persona and chat mode) and a ``generation``
+        span. With ``latency_ms`` it is an LLM call on the latency metrics too.
+        Prompt and completion go on the span only when content capture is on."""
+        input_tokens, output_tokens = usage_counts(usage)
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model,
+            **tracing.metadata_attributes("langfuse.observation.metadata", metadata),
+        }
+        if input_tokens is not None:
+            attributes["gen_ai.usage.input_tokens"] = input_tokens
+            attributes["gen_ai.usage.output_tokens"] = output_tokens
+        if tracing.capture_content():
+            for key, text in (("gen_ai.prompt", prompt), ("gen_ai.completion", completion)):
+                if text is not None:
+                    attributes[key] = str(text)[:8192]
+        generation = self._child(trace, "generation", name, attributes)
+        persona = generation.persona or "unknown"
+        chatmode = generation.chatmode or "default"
+        trace_id = tracing.trace_id_of(generation.span)
+        try:
+            if latency_ms is not None:
+                self.collector.record_llm_call(
+                    persona,
+                    model,
+                    latency_ms / 1000.0,
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    chatmode=chatmode,
+                    trace_id=trace_id,
+                    usage_unknown=input_tokens is None,
+                    cost_usd=cost_usd,
+                )
+            elif input_tokens is not None:
+                self.collector.record_token_usage(
+                    persona,
+                    chatmode,
+                    model,
+                    input_tokens,
+                    output_tokens or 0,
+                    trace_id=trace_id,
+                    cost_usd=cost_usd,
+                )
+        finally:
+            generation.end()
+        return generation
+
+    async def trace_llm_call(
+        self,
+        persona: str,
+        chatmode: str,
+        model: str,
+        prompt: Any,
+        response: Any,
+        tokens_used: int,
+        cost_usd: float | None,
+        latency_ms: float,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Observation:
+        """The plan's one-call form: a trace named ``{persona}_{chatmode}_llm_call``
+        holding one generation (``tokens_used`` counted as input)."""
+        trace = self.start_trace(f"{persona}_{chatmode}_llm_call", persona, chatmode, metadata)
+        try:
+            self.create_generation(
+                trace,
+                "llm_call",
+                model,
+                prompt,
+                response,
+                {"total": tokens_used},
+                cost_usd=cost_usd,
+                latency_ms=latency_ms,
+            )
+        except BaseException:
+            trace.end("error")
+            raise
+        trace.end("success")
+        return trace
+
+    def flush(self, timeout_millis: int = 10_000) -> bool:
+        """Export every finished span now; returns within ``timeout_millis``."""
+        return tracing.flush(timeout_millis)
+
+
+_default: LangfuseIntegration | None = None
+_default_lock = threading.Lock()
+
+
+def get_langfuse_integration() -> LangfuseIntegration:
+    """The process-wide integration (set up from the environment on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = LangfuseIntegration()
+        return _default
+
+
+#: The plan's name for ``get_langfuse_integration``.
+get_langfuse = get_langfuse_integration
+
+
+__all__ = [
+    "STATUSES",
+    "LangfuseIntegration",
+    "Observation",
+    "get_langfuse",
+    "get_langfuse_integration",
+    "usage_counts",
+]
