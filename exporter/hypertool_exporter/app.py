@@ -26,6 +26,7 @@ from .exposition.statuspage import StatusPage
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
 from .http.server import ExporterHTTPServer, Ingest
+from .http.spans import SpanIngest
 from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.tailer import JournalTailer
@@ -106,10 +107,20 @@ class Exporter:
         ingest: Ingest | None = None,
         ingest_token: str | None = None,
         web: WebConfig | None = None,
+        langfuse_keys: tuple[str, str] | None = None,
     ) -> ExporterHTTPServer:
-        """Serve ``/``, ``/metrics`` and ``/healthz`` (and ingest, when given) in
-        a daemon thread; follow the journal, if any, in another."""
+        """Serve ``/``, ``/metrics`` and ``/healthz`` (and ingest, when given: events
+        and OTLP traces, into the same journal) in a daemon thread; follow the
+        journal, if any, in another."""
         if self.server is None:
+            spans = None
+            if ingest is not None:
+                spans = SpanIngest(
+                    ingest,
+                    self.config.span_mapping,
+                    reject=self.state.reject,
+                    clock=self.state.clock,
+                )
             self.server = ExporterHTTPServer(
                 (host, port),
                 exposition=self.exposition,
@@ -119,6 +130,8 @@ class Exporter:
                 ingest_token=ingest_token,
                 web=web,
                 clock=self.state.clock,
+                spans=spans,
+                langfuse_keys=langfuse_keys,
             )
             self.server.start_in_thread()
             if self.tailer is not None:
@@ -189,10 +202,23 @@ def run_server(
             len(token),
         )
         return 2
+    langfuse_keys = config.langfuse_keys
+    public = os.environ.get("HYPERTOOL_LANGFUSE_PUBLIC_KEY")
+    secret = os.environ.get("HYPERTOOL_LANGFUSE_SECRET_KEY")
+    if public or secret:
+        if not (public and secret):
+            log.error(
+                "HYPERTOOL_LANGFUSE_PUBLIC_KEY and HYPERTOOL_LANGFUSE_SECRET_KEY go together; "
+                "only one is set; not serving"
+            )
+            return 2
+        langfuse_keys = (public, secret)
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path)
     try:
-        server = exporter.serve(host, port, ingest=ingest, ingest_token=token, web=web)
+        server = exporter.serve(
+            host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys
+        )
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
         return 1
@@ -206,7 +232,7 @@ def run_server(
         host,
         server.port,
         path,
-        "enabled" if token else "disabled",
+        "enabled" if token or langfuse_keys else "disabled",
     )
     if ready is not None:
         ready.set()

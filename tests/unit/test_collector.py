@@ -117,7 +117,7 @@ def feed_everything(collector):
     )
     collector.record_token_usage("testing-specialist", "test", "routed-model", 3, 2, cost_usd=0.01)
     collector.record_workflow_stage("release", "test", "testing-specialist", 5.0, False)
-    collector.record_llm_call("testing-specialist", "gpt-4", 0.3)
+    collector.record_llm_call("testing-specialist", "gpt-4", 0.3, ttft_seconds=0.05)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.2, usage_unknown=True)
     collector.state.reject("malformed")
     collector.state.guard.folded["persona"] = 1

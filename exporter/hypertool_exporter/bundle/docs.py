@@ -15,7 +15,7 @@ END = "<!-- END METRICS TABLE -->"
 
 
 def _fmt_buckets(buckets: tuple[float, ...]) -> str:
-    return ", ".join(f"{b:g}" for b in buckets)
+    return ", ".join(str(int(b)) if b == int(b) else f"{b:g}" for b in buckets)
 
 
 def metrics_table() -> str:

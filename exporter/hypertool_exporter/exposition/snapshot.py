@@ -103,7 +103,11 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
         end = period_end(now, period)
         if end is not None:
             families[c.BUDGET_RESET.name].rows.append(((persona,), end - now))
-    journal_specs = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
+    left_out = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
+    if journal is not None:
+        left_out = set()
+    if state.genai is None:  # metrics.genai_conventions: false
+        left_out |= {spec.name for spec in c.GENAI_METRICS}
     if journal is not None:
         for spec, value in (
             (c.JOURNAL_UP, 1.0 if journal.up else 0.0),
@@ -116,11 +120,7 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
             families[spec.name].rows = [((), float(value))]
     families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0)]
     _price_rows(families, state, models, now)
-    return [
-        families[spec.name]
-        for spec in c.CATALOG
-        if spec.name not in journal_specs or journal is not None
-    ]
+    return [families[spec.name] for spec in c.CATALOG if spec.name not in left_out]
 
 
 def _price_rows(families: dict[str, Family], state: MetricState, models: list[str], now: float):

@@ -12,7 +12,6 @@ it at scrape time. A lock keeps a scrape from seeing half an event.
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from collections import deque
@@ -26,6 +25,8 @@ from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinishe
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.pricing import Price
 from .cardinality import LabelGuard
+from .genai import GenAIFold
+from .histogram import Histogram
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
@@ -38,35 +39,6 @@ MAX_QUEUED = 50_000
 _TOKENS_APPLIED = (TokensUsed.TYPE,)
 
 LabelKey = tuple[str, ...]
-
-
-class Histogram:
-    """Bucket counts (not cumulative; the last one is +Inf), sum and count."""
-
-    __slots__ = ("bounds", "counts", "sum")
-
-    def __init__(self, bounds: tuple[float, ...]):
-        self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
-        self.sum = 0.0
-
-    def observe(self, value: float) -> int:
-        """Count ``value``; returns the index of its bucket."""
-        index = bisect.bisect_left(self.bounds, value)
-        self.counts[index] += 1
-        self.sum += value
-        return index
-
-    @property
-    def count(self) -> int:
-        return sum(self.counts)
-
-    def cumulative(self) -> list[int]:
-        total, out = 0, []
-        for n in self.counts:
-            total += n
-            out.append(total)
-        return out
 
 
 class MetricState:
@@ -85,6 +57,8 @@ class MetricState:
         self.histograms: dict[str, dict[LabelKey, Histogram]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "histogram"
         }
+        #: The GenAI convention metrics (``metrics.genai_conventions`` in the config).
+        self.genai = GenAIFold(self.histograms, self.guard) if self.config.genai_metrics else None
         #: session -> (persona, chatmode, since)
         self.sessions: dict[str, tuple[str, str, float]] = {}
         #: (metric, label key, bucket index or -1) -> (trace id, value, time): the
@@ -250,6 +224,8 @@ class MetricState:
             cache_write,
             reasoning,
             reported,
+            _operation,
+            _provider,
         ) = ev
         plan = self._token_plans.get((persona, chatmode, model))
         if plan is None:
@@ -312,6 +288,8 @@ class MetricState:
         self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied
         applied[_TOKENS_APPLIED] = applied.get(_TOKENS_APPLIED, 0.0) + 1.0
+        if self.genai is not None:
+            self.genai.tokens(ev, cost_key[2], budget_persona)
         if trace_id is not None:
             exemplars = self.exemplars
             for key, count in zip(
@@ -348,6 +326,8 @@ class MetricState:
             self._inc(c.LLM_USAGE_UNKNOWN.name, key)
         errors = self.counters[c.LLM_ERRORS.name]
         errors[key] = errors.get(key, 0.0) + (ev.error_type is not None)
+        if self.genai is not None:
+            self.genai.call(ev, key[1], key[0])
         self._count_applied(ev.TYPE)
 
     # -- snapshots ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
+"""HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz``, ``POST /v1/events``
+and OTLP trace export (``POST /v1/traces``, and Langfuse's path for it).
 
 Built on the stdlib's threading HTTP server, with prometheus_client's own
 content negotiation so ``/metrics`` speaks the Prometheus text format or
@@ -7,6 +8,7 @@ OpenMetrics as the scraper's Accept header asks.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 import hmac
@@ -23,8 +25,10 @@ from .._version import __version__
 from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import FastExposition
 from ..model.fields import MALFORMED, EventError
-from .ingest import BadRequest, idempotency_key, parse_batch, read_body
+from . import otlp
+from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, read_body
 from .negotiation import accepts_gzip, choose_format
+from .spans import SpanIngest
 from .webconfig import WebConfig
 
 log = logging.getLogger(__name__)
@@ -55,8 +59,13 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         ingest_token: str | None = None,
         web: WebConfig | None = None,
         clock: Callable[[], float] = time.time,
+        spans: SpanIngest | None = None,
+        langfuse_keys: tuple[str, str] | None = None,
     ):
         self.exposition = exposition
+        #: OTLP trace ingest (None: off), and the Langfuse key pair it also accepts.
+        self.spans = spans
+        self.langfuse_keys = langfuse_keys
         self.status_page = status_page
         self.ingest = ingest
         self.reject = reject or (lambda reason: None)
@@ -102,8 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _authorized(self) -> bool:
         """Basic auth (web config), except for /healthz and ingest, which has its token."""
         path = self.path.split("?", 1)[0]
-        if path == "/healthz" or (self.command == "POST" and path == "/v1/events"):
-            return True
+        ingest = path == "/v1/events" or path in otlp.TRACE_PATHS
+        if path == "/healthz" or (self.command == "POST" and ingest):
+            return True  # ingest has its own credentials
         if self.server.web.check_basic_auth(self.headers.get("Authorization")):
             return True
         self._send(
@@ -191,10 +201,27 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Encoding"] = "gzip"
         self._send(200, body, content_type, headers)
 
+    def _credentials_ok(self, *, langfuse: bool) -> bool:
+        """The ingest bearer token, or (for OTLP) Langfuse's Basic public:secret key pair."""
+        server = self.server
+        supplied = self.headers.get("Authorization", "").encode("utf-8", "replace")
+        if server.ingest_token and hmac.compare_digest(
+            supplied, f"Bearer {server.ingest_token}".encode()
+        ):
+            return True
+        if langfuse and server.langfuse_keys is not None:
+            pair = ":".join(server.langfuse_keys).encode()
+            return hmac.compare_digest(supplied, b"Basic " + base64.b64encode(pair))
+        return False
+
     def do_POST(self) -> None:
         if not self._authorized():
             return
-        if self.path.split("?", 1)[0] != "/v1/events":
+        path = self.path.split("?", 1)[0]
+        if path in otlp.TRACE_PATHS:
+            self._traces()
+            return
+        if path != "/v1/events":
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
         server = self.server
@@ -203,9 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
                 404, {"error": "ingest is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"}
             )
             return
-        supplied = self.headers.get("Authorization", "")
-        expected = f"Bearer {server.ingest_token}"
-        if not hmac.compare_digest(supplied.encode("utf-8", "replace"), expected.encode()):
+        if not self._credentials_ok(langfuse=False):
             self._json(
                 401,
                 {"error": "missing or wrong bearer token"},
@@ -231,6 +256,60 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(503, {"error": f"events not recorded: {exc}"})
             return
         self._json(202, {"accepted": len(events), "new": new, "duplicates": len(events) - new})
+
+    def _traces(self) -> None:
+        """An OTLP/HTTP trace export: decoded, mapped and journalled, answered
+        in the request's encoding (``partial_success`` names rejected spans)."""
+        server = self.server
+        kind = otlp.media_type(self.headers.get("Content-Type")) or otlp.JSON
+        if server.spans is None or not (server.ingest_token or server.langfuse_keys):
+            message = "OTLP ingest is disabled: set ingest.token (or the Langfuse key pair)"
+            self._otlp_error(404, 5, message, kind)
+            return
+        if not self._credentials_ok(langfuse=True):
+            self._otlp_error(
+                401,
+                16,
+                "missing or wrong credentials",
+                kind,
+                {"WWW-Authenticate": 'Bearer realm="hypertool-exporter", Basic realm="langfuse"'},
+            )
+            return
+        if otlp.media_type(self.headers.get("Content-Type")) is None:
+            self._refuse(415, f"Content-Type must be {otlp.PROTOBUF} or {otlp.JSON}")
+            return
+        try:
+            raw = read_body(self.headers, self.rfile)
+            body = otlp.decompress(raw, self.headers.get("Content-Encoding"), MAX_INGEST_BYTES)
+        except BadRequest as exc:
+            self._refuse(exc.status, str(exc))
+            return
+        except ValueError as exc:
+            self._refuse(415, str(exc))
+            return
+        except OverflowError as exc:
+            self._refuse(413, str(exc))
+            return
+        try:
+            spans, refused = otlp.decode(body, kind)
+        except EventError as exc:
+            server.reject(exc.code)
+            self._otlp_error(400, 3, str(exc), kind)
+            return
+        try:
+            result = server.spans(spans, refused)
+        except Exception as exc:  # the journal said no: nothing was recorded
+            log.error("OTLP ingest failed: %s", exc)
+            self._otlp_error(503, 14, f"spans not recorded: {exc}", kind)
+            return
+        content_type = otlp.PROTOBUF if kind == otlp.PROTOBUF else otlp.JSON
+        self._send(200, otlp.export_response(kind, result.rejected, result.message), content_type)
+
+    def _otlp_error(
+        self, status: int, code: int, message: str, kind: str, headers: dict | None = None
+    ) -> None:
+        content_type = otlp.PROTOBUF if kind == otlp.PROTOBUF else otlp.JSON
+        self._send(status, otlp.status_body(kind, code, message), content_type, headers)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer a malformed request, count it, log one line; close the

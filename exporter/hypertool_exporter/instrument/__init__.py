@@ -2,9 +2,10 @@
 
 ``collector`` (``PersonaMetricsCollector``), ``tracing`` (OpenTelemetry
 set-up), ``workflow`` (``WorkflowTracer``), ``llm`` (``ObservableLLM``),
-``streams`` (the streams it returns), ``usage`` (token usage and text read
-from LLM responses), ``langfuse_api`` (the documents' Langfuse-shaped API
-over the rest) and ``setup`` (``initialize_observability``).
+``streams`` (the streams it returns), ``usage`` (token usage, text and
+provider read from LLM responses), ``langfuse_api`` (the documents'
+Langfuse-shaped API over the rest), ``setup`` (``initialize_observability``)
+and ``otel_metrics`` (the host app's OpenTelemetry metrics on our scrape).
 
 May import: ``model``, ``fold``, ``journal``, ``exposition``, ``http``,
 ``app`` and OpenTelemetry.

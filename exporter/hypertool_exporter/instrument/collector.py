@@ -147,6 +147,8 @@ class PersonaMetricsCollector:
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         cost_usd: float | None = None,
+        provider: str | None = None,
+        operation: str | None = None,
     ) -> None:
         """Record token usage. ``tokens=`` (the seed API's single count) is taken as input.
 
@@ -171,6 +173,8 @@ class PersonaMetricsCollector:
             or cache_write_tokens
             or reasoning_tokens
             or cost_usd is not None
+            or provider is not None
+            or operation is not None
             or type(input_tokens) is not int
             or type(output_tokens) is not int
             or not 0 <= input_tokens <= MAX_TOKENS
@@ -186,6 +190,8 @@ class PersonaMetricsCollector:
                 "cache_write_tokens": cache_write_tokens,
                 "reasoning_tokens": reasoning_tokens,
                 "cost_usd": cost_usd,
+                "provider": provider,
+                "operation": operation,
                 "ts": self._clock(),
                 "trace_id": self._parsed(lambda: self._trace(trace_id)),
             }
@@ -214,6 +220,8 @@ class PersonaMetricsCollector:
                     0,
                     0,
                     0,
+                    None,
+                    None,
                     None,
                 ),
             )
@@ -283,12 +291,17 @@ class PersonaMetricsCollector:
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         cost_usd: float | None = None,
+        ttft_seconds: float | None = None,
+        provider: str | None = None,
+        operation: str | None = None,
     ) -> None:
         """Record one LLM call's latency and outcome, and its tokens when known
         (the token arguments mean what they mean for ``record_token_usage``).
 
         ``usage_unknown=True`` counts a successful call whose usage was not
         reported (``hypertool_llm_usage_unknown_total``); nothing is estimated.
+        ``ttft_seconds`` (a stream's time to first chunk), ``provider`` and
+        ``operation`` (default ``chat``) feed the GenAI convention metrics.
         """
         trace_id = self._parsed(lambda: self._trace(trace_id))
         raw = {
@@ -299,6 +312,9 @@ class PersonaMetricsCollector:
             "ts": self._clock(),
             "trace_id": trace_id,
             "usage_unknown": usage_unknown,
+            "ttft_seconds": ttft_seconds,
+            "provider": provider,
+            "operation": operation,
         }
         self.record(self._parsed(lambda: LLMCallFinished.parse(raw)))
         if input_tokens is not None or output_tokens is not None:
@@ -313,6 +329,8 @@ class PersonaMetricsCollector:
                 cache_write_tokens=cache_write_tokens,
                 reasoning_tokens=reasoning_tokens,
                 cost_usd=cost_usd,
+                provider=provider,
+                operation=operation,
             )
 
     # -- reading back -------------------------------------------------------
@@ -340,22 +358,11 @@ class PersonaMetricsCollector:
 
     def otel_meter_provider(self, *, set_global: bool = False):
         """An OpenTelemetry ``MeterProvider`` whose instruments appear on this
-        collector's ``/metrics`` (a ``PrometheusMetricReader`` on the same registry).
-
-        Host-app instrumentations that emit OTel metrics (``gen_ai.client.token.usage``
-        and friends) then share one scrape with ours. ``set_global`` installs it
-        as OpenTelemetry's global meter provider.
-        """
+        collector's ``/metrics`` (see ``otel_metrics``)."""
         if self._meter_provider is None:
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
-            from opentelemetry.sdk.metrics import MeterProvider
+            from .otel_metrics import otel_meter_provider
 
-            reader = PrometheusMetricReader(registry=self.registry)
-            self._meter_provider = MeterProvider(metric_readers=[reader])
-            if set_global:
-                from opentelemetry import metrics
-
-                metrics.set_meter_provider(self._meter_provider)
+            self._meter_provider = otel_meter_provider(self.registry, set_global=set_global)
         return self._meter_provider
 
     def close(self) -> None:

@@ -33,7 +33,13 @@ from ..model.pricing import Price
 from . import tracing
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 from .streams import is_async_stream, is_stream, observed_async_stream, observed_stream
-from .usage import TokenUsage, extract_usage, response_model, response_text
+from .usage import (
+    TokenUsage,
+    extract_usage,
+    response_model,
+    response_provider,
+    response_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,10 @@ class _Call:
         )
         self.usage = TokenUsage()
         self.response_model: str | None = None
+        #: gen_ai.provider.name: ``system=``, else read off the response's client library.
+        self.provider: str | None = owner.system
+        self.streaming = False
+        self.first_chunk: float | None = None
         self.completion: list[str] = []
         attributes = {
             "gen_ai.operation.name": "chat",
@@ -102,6 +112,10 @@ class _Call:
             tracing.current_chatmode.reset(self.chatmode_token)
 
     def observe(self, response: Any) -> None:
+        if self.first_chunk is None and self.streaming:
+            self.first_chunk = time.perf_counter()
+        if self.provider is None:
+            self.provider = response_provider(response)
         self.usage.merge(extract_usage(response))
         self.response_model = response_model(response) or self.response_model
         if tracing.capture_content():
@@ -114,9 +128,11 @@ class _Call:
         when it is exhausted; anything else finishes the call now."""
         if async_streams and is_async_stream(result):
             self.detach()
+            self.streaming = True
             return observed_async_stream(result, self)
         if is_stream(result):
             self.detach()
+            self.streaming = True
             return observed_stream(result, self)
         self.observe(result)
         self.finish()
@@ -165,6 +181,8 @@ class _Call:
                 cache_write_tokens=usage.cache_write_tokens,
                 reasoning_tokens=usage.reasoning_tokens,
                 cost_usd=usage.cost_usd,
+                ttft_seconds=None if self.first_chunk is None else self.first_chunk - self.started,
+                provider=self.provider,
             )
         except EventError as exc:  # never break the caller over its metrics
             log.warning("LLM call not recorded: %s", exc)

@@ -192,4 +192,30 @@ def response_text(response: Any) -> str | None:
     return None
 
 
-__all__ = ["TokenUsage", "extract_usage", "response_model", "response_text"]
+#: Client libraries' top-level packages -> ``gen_ai.provider.name``.
+CLIENT_PROVIDERS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google": "gcp.gemini",
+    "mistralai": "mistral_ai",
+    "cohere": "cohere",
+    "groq": "groq",
+}
+
+
+def response_provider(response: Any) -> str | None:
+    """The provider a response object came from, by its client library
+    (``openai``, ``anthropic``, ...); ``None`` for dicts and unknown types,
+    which leaves the provider to the model's name."""
+    package = type(response).__module__.partition(".")[0]
+    return CLIENT_PROVIDERS.get(package)
+
+
+__all__ = [
+    "CLIENT_PROVIDERS",
+    "TokenUsage",
+    "extract_usage",
+    "response_model",
+    "response_provider",
+    "response_text",
+]

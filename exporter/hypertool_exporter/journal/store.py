@@ -158,7 +158,9 @@ class Journal:
 
         ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
         safe: an event whose key, or a batch whose key, the journal has seen
-        within its retention is acknowledged again and not appended twice. The
+        within its retention is acknowledged again and not appended twice.
+        Consecutive events with one key are one delivery (an OTLP span's token
+        usage and its LLM call): appended together or skipped together. The
         keys are checked and stored in the append's own transaction, so a
         producer killed after the commit but before it heard back can retry.
         """
@@ -185,12 +187,18 @@ class Journal:
             return 0
         rows, rollups = [], []
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
+        previous, keep = None, True
         for event, key in zip(events, keys, strict=True):
-            if key is not None:
+            if key is None:
+                keep = True
+            elif key != previous:  # a new delivery: seen before, or fresh?
                 seen_key = "event:" + key
-                if seen_key in fresh or self._seen(cur, seen_key):
-                    continue
-                fresh[seen_key] = None
+                keep = not (seen_key in fresh or self._seen(cur, seen_key))
+                if keep:
+                    fresh[seen_key] = None
+            previous = key
+            if not keep:
+                continue
             rows.append((event.ts, event.TYPE, persona_of(event), event_to_json(event)))
             rollup = daily_row(event)
             if rollup is not None:

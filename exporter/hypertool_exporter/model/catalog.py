@@ -11,58 +11,29 @@ without pulling in prometheus_client.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
-
 from .budgets import PERIODS
 from .events import EVENT_TYPES
 from .fields import GATE_RESULTS, NO_PERSONA, OVERFLOW_VALUE, REJECT_REASONS, TOKEN_TYPES
+from .genai_metrics import (
+    GENAI_DURATION,
+    GENAI_GUARDED,
+    GENAI_LABELS,
+    GENAI_METRICS,
+    GENAI_TIME_TO_FIRST_CHUNK,
+    GENAI_TOKEN_USAGE,
+)
+from .metricspec import MetricSpec
 from .pricing import PRICE_SOURCES
-
-MetricKind = Literal["counter", "gauge", "histogram", "info"]
 
 PREFIX = "hypertool_"
 
 #: Labels whose distinct values are capped (``fold.cardinality``).
-GUARDED_LABELS = ("persona", "chatmode", "model", "workflow", "stage")
+#: (``operation``, ``provider`` and ``error_type`` are those of the GenAI metrics.)
+GUARDED_LABELS = ("persona", "chatmode", "model", "workflow", "stage", *GENAI_GUARDED)
 
 PERSONA_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 STAGE_DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric: what a scrape shows, and what a dashboard or rule may name.
-
-    ``name`` is the sample name as it appears in the Prometheus text format
-    (counters keep their ``_total``). ``closed_values`` lists, for labels whose
-    values are a fixed set, every value the exporter can emit.
-    """
-
-    name: str
-    kind: MetricKind
-    help: str
-    labels: tuple[str, ...] = ()
-    unit: str = ""
-    buckets: tuple[float, ...] = ()
-    closed_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    group: str = "persona"
-
-    @property
-    def family(self) -> str:
-        """Family name as prometheus_client and OpenMetrics want it."""
-        if self.kind == "counter" and self.name.endswith("_total"):
-            return self.name[: -len("_total")]
-        if self.kind == "info" and self.name.endswith("_info"):
-            return self.name[: -len("_info")]
-        return self.name
-
-    def sample_names(self) -> tuple[str, ...]:
-        """Names of the samples this metric produces in the text format."""
-        if self.kind == "histogram":
-            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
-        return (self.name,)
 
 
 def _spec(*args, **kwargs) -> MetricSpec:
@@ -358,6 +329,9 @@ CATALOG: tuple[MetricSpec, ...] = (
     LLM_USAGE_UNKNOWN,
     PERSONA_REPORTED_COST,
     PERSONA_UNPRICED_TOKENS,
+    GENAI_TOKEN_USAGE,
+    GENAI_DURATION,
+    GENAI_TIME_TO_FIRST_CHUNK,
     MODEL_PRICE_INFO,
     BUILD_INFO,
     PRICE_DATA_TIMESTAMP,
@@ -381,6 +355,8 @@ def lookup_sample(sample_name: str) -> MetricSpec | None:
 __all__ = [
     "BY_NAME",
     "CATALOG",
+    "GENAI_LABELS",
+    "GENAI_METRICS",
     "GUARDED_LABELS",
     "JOURNAL_METRICS",
     "NO_PERSONA",

@@ -16,6 +16,7 @@ import yaml
 
 from .budgets import PERIODS, SCOPES, Budget
 from .fields import normalize_persona
+from .genai import SpanMapping
 from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
 
@@ -25,7 +26,7 @@ MIN_TOKEN_LENGTH = 16
 #: Days of events kept in the journal for ``stats`` (the snapshot keeps the totals).
 DEFAULT_RETENTION_DAYS = 40
 DEFAULT_SNAPSHOT_SECONDS = 10.0
-_TOP_LEVEL = ("budgets", "pricing", "limits", "ingest", "journal")
+_TOP_LEVEL = ("budgets", "pricing", "limits", "ingest", "journal", "metrics", "otlp")
 
 
 class ConfigError(ValueError):
@@ -48,6 +49,12 @@ class Config:
     retention_days: float = DEFAULT_RETENTION_DAYS
     snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS
     source: str | None = None
+    #: Emit the OpenTelemetry GenAI convention metrics (``gen_ai_client_*``).
+    genai_metrics: bool = True
+    #: Langfuse-style Basic auth for OTLP ingest: (public key, secret key).
+    langfuse_keys: tuple[str, str] | None = None
+    #: Where spans name the persona and chat mode (``otlp`` section).
+    span_mapping: SpanMapping = field(default_factory=SpanMapping)
 
 
 def prices_with(overrides: dict[str, Price]) -> PriceTable:
@@ -137,9 +144,13 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         elif key == "limits":
             config.max_label_values = _limits(reader, node)
         elif key == "ingest":
-            config.ingest_token = _ingest(reader, node)
+            _ingest(reader, node, config)
         elif key == "journal":
             _journal(reader, node, config)
+        elif key == "metrics":
+            _metrics(reader, node, config)
+        elif key == "otlp":
+            _otlp(reader, node, config)
         else:
             raise reader.fail(key_node, key, key, f"unknown section; expected {_TOP_LEVEL}")
     config.prices = prices_with(overrides)
@@ -216,18 +227,75 @@ def _limits(reader: _Reader, node: yaml.Node) -> int:
     return cap
 
 
-def _ingest(reader: _Reader, node: yaml.Node) -> str | None:
-    token = None
+def _ingest(reader: _Reader, node: yaml.Node, config: Config) -> None:
+    keys: dict[str, str] = {}
     for field_name, field_key, value_node in reader.mapping(node, "ingest"):
         path = f"ingest.{field_name}"
-        if field_name != "token":
-            raise reader.fail(field_key, path, field_name, "unknown field; expected token")
-        token = reader.scalar(value_node, path)
-        if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH:
+        if field_name not in ("token", "langfuse_public_key", "langfuse_secret_key"):
+            raise reader.fail(
+                field_key,
+                path,
+                field_name,
+                "unknown field; expected token, langfuse_public_key, langfuse_secret_key",
+            )
+        value = reader.scalar(value_node, path)
+        if not isinstance(value, str) or len(value) < MIN_TOKEN_LENGTH:
             raise reader.fail(
                 value_node, path, "<hidden>", f"must be a string of {MIN_TOKEN_LENGTH}+ characters"
             )
-    return token
+        if field_name == "token":
+            config.ingest_token = value
+        else:
+            keys[field_name] = value
+    if keys:
+        if len(keys) == 1:
+            (given,) = keys
+            missing = (
+                "langfuse_secret_key" if given == "langfuse_public_key" else "langfuse_public_key"
+            )
+            raise reader.fail(node, f"ingest.{missing}", None, f"is required with ingest.{given}")
+        config.langfuse_keys = (keys["langfuse_public_key"], keys["langfuse_secret_key"])
+
+
+def _metrics(reader: _Reader, node: yaml.Node, config: Config) -> None:
+    for field_name, field_key, value_node in reader.mapping(node, "metrics"):
+        path = f"metrics.{field_name}"
+        if field_name != "genai_conventions":
+            raise reader.fail(
+                field_key, path, field_name, "unknown field; expected genai_conventions"
+            )
+        value = reader.scalar(value_node, path)
+        if not isinstance(value, bool):
+            raise reader.fail(value_node, path, value, "must be true or false")
+        config.genai_metrics = value
+
+
+def _otlp(reader: _Reader, node: yaml.Node, config: Config) -> None:
+    lists = {
+        "persona_attributes": config.span_mapping.persona_attributes,
+        "chatmode_attributes": config.span_mapping.chatmode_attributes,
+    }
+    for field_name, field_key, value_node in reader.mapping(node, "otlp"):
+        path = f"otlp.{field_name}"
+        if field_name not in lists:
+            raise reader.fail(
+                field_key,
+                path,
+                field_name,
+                "unknown field; expected persona_attributes, chatmode_attributes",
+            )
+        if not isinstance(value_node, yaml.SequenceNode) or not value_node.value:
+            raise reader.fail(
+                value_node, path, _plain(value_node), "must be a list of attribute names"
+            )
+        names = []
+        for index, item in enumerate(value_node.value):
+            name = reader.scalar(item, f"{path}[{index}]")
+            if not isinstance(name, str) or not name:
+                raise reader.fail(item, f"{path}[{index}]", name, "must be an attribute name")
+            names.append(name)
+        lists[field_name] = tuple(names)
+    config.span_mapping = SpanMapping(lists["persona_attributes"], lists["chatmode_attributes"])
 
 
 def _journal(reader: _Reader, node: yaml.Node, config: Config) -> None:

@@ -84,6 +84,10 @@ def _event(cls: type[_Typed]) -> type[_Typed]:
     return cls
 
 
+def _optional_label(field: str, value: Any) -> str | None:
+    return None if value is None else label_value(field, value)
+
+
 @_event
 class PersonaSwitched(_Typed):
     """A session entered ``to_persona`` in ``chatmode``.
@@ -130,7 +134,10 @@ class TokensUsed(_Typed):
     prompt cache. ``output_tokens`` counts every completion token;
     ``reasoning_tokens`` is the part spent on reasoning. ``cost_usd``, when
     set, is the provider's own figure for the call and is used instead of an
-    estimate.
+    estimate. ``operation`` and ``provider`` (OpenTelemetry's
+    ``gen_ai.operation.name`` and ``gen_ai.provider.name``) label the GenAI
+    convention metrics; absent, they are ``chat`` and the provider genai-prices
+    knows the model by.
     """
 
     __slots__ = ()
@@ -149,6 +156,8 @@ class TokensUsed(_Typed):
         cache_write_tokens: int = 0,
         reasoning_tokens: int = 0,
         cost_usd: float | None = None,
+        operation: str | None = None,
+        provider: str | None = None,
     ) -> TokensUsed:
         return _tuple_new(
             cls,
@@ -164,6 +173,8 @@ class TokensUsed(_Typed):
                 cache_write_tokens,
                 reasoning_tokens,
                 cost_usd,
+                operation,
+                provider,
             ),
         )
 
@@ -189,6 +200,8 @@ class TokensUsed(_Typed):
             cache_write_tokens=cache_write,
             reasoning_tokens=reasoning,
             cost_usd=money_value("cost_usd", raw.get("cost_usd")),
+            operation=_optional_label("operation", raw.get("operation")),
+            provider=_optional_label("provider", raw.get("provider")),
         )
 
 
@@ -231,7 +244,8 @@ class LLMCallFinished(_Typed):
     Tokens are reported separately as ``TokensUsed`` so that a call's usage
     and its latency can come from different places (streaming, batch APIs).
     ``usage_unknown`` marks a successful call whose response carried no token
-    usage: it is counted, never estimated.
+    usage: it is counted, never estimated. ``ttft_seconds``: for a streamed
+    response, the time to its first chunk.
     """
 
     __slots__ = ()
@@ -246,14 +260,30 @@ class LLMCallFinished(_Typed):
         ts: float = 0.0,
         trace_id: str | None = None,
         usage_unknown: bool = False,
+        operation: str | None = None,
+        provider: str | None = None,
+        ttft_seconds: float | None = None,
     ) -> LLMCallFinished:
         return _tuple_new(
-            cls, (persona, model, duration_seconds, error_type, ts, trace_id, usage_unknown)
+            cls,
+            (
+                persona,
+                model,
+                duration_seconds,
+                error_type,
+                ts,
+                trace_id,
+                usage_unknown,
+                operation,
+                provider,
+                ttft_seconds,
+            ),
         )
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> LLMCallFinished:
         error_type = raw.get("error_type")
+        ttft = raw.get("ttft_seconds")
         return cls(
             persona=label_value("persona", raw.get("persona"), persona=True),
             model=label_value("model", raw.get("model")),
@@ -262,6 +292,9 @@ class LLMCallFinished(_Typed):
             ts=timestamp_value("ts", raw.get("ts"), received),
             trace_id=trace_id_value("trace_id", raw.get("trace_id")),
             usage_unknown=flag_value("usage_unknown", raw.get("usage_unknown")),
+            operation=_optional_label("operation", raw.get("operation")),
+            provider=_optional_label("provider", raw.get("provider")),
+            ttft_seconds=None if ttft is None else seconds_value("ttft_seconds", ttft),
         )
 
 
@@ -290,7 +323,7 @@ WHOLE_FIELDS = (
     "cache_write_tokens",
     "reasoning_tokens",
 )
-DECIMAL_FIELDS = ("duration_seconds", "cost_usd")
+DECIMAL_FIELDS = ("duration_seconds", "cost_usd", "ttft_seconds")
 
 
 def parse_event(raw: Any, received: float | None = None) -> Event:

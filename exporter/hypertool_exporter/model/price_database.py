@@ -54,6 +54,29 @@ def genai_prices_lookup(model: str, ts: float) -> ResolvedPrice:
     return found
 
 
+#: genai-prices' provider ids that the OpenTelemetry conventions name otherwise
+#: (``gen_ai.provider.name``); the rest are the same or have no convention name.
+CONVENTION_PROVIDERS = {
+    "google": "gcp.gemini",
+    "aws": "aws.bedrock",
+    "azure": "azure.ai.openai",
+    "mistral": "mistral_ai",
+    "x-ai": "x_ai",
+}
+
+
+def provider_name(model: str) -> str:
+    """The provider that serves ``model``, as ``gen_ai.provider.name`` names it,
+    by genai-prices' model matching; ``unknown`` for a model it does not know."""
+    from genai_prices import data_snapshot
+
+    try:
+        provider, _ = data_snapshot.get_snapshot().find_provider_model(model, None, None, None)
+    except LookupError:
+        return "unknown"
+    return CONVENTION_PROVIDERS.get(provider.id, provider.id)
+
+
 def _resolve(model: str, start: float) -> ResolvedPrice:
     from genai_prices import data_snapshot
 
@@ -163,9 +186,11 @@ def data_version() -> str:
 
 
 __all__ = [
+    "CONVENTION_PROVIDERS",
     "SLOT_SECONDS",
     "data_timestamp",
     "data_version",
     "genai_prices_lookup",
+    "provider_name",
     "to_price",
 ]

@@ -1,0 +1,76 @@
+"""The OpenTelemetry GenAI convention metrics, folded from the same events.
+
+``gen_ai_client_token_usage`` takes each ``TokensUsed`` as one call's usage
+(an input and an output observation); ``gen_ai_client_operation_duration_seconds``
+and ``gen_ai_client_operation_time_to_first_chunk_seconds`` take each
+``LLMCallFinished``. Labels are the conventions' (operation, provider, request
+model, token type or error type) plus our ``persona``, so they join the
+budgets. An event without an operation is a ``chat``; without a provider, the
+provider genai-prices knows the model by. Operation, provider and error type
+values come from remote spans, so they are capped like every other label.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..model import catalog as c
+from ..model.events import LLMCallFinished, TokensUsed
+from ..model.price_database import provider_name
+from .histogram import Histogram
+
+if TYPE_CHECKING:
+    from .cardinality import LabelGuard
+
+_TOKENS = c.GENAI_TOKEN_USAGE
+_DURATION = c.GENAI_DURATION
+_FIRST_CHUNK = c.GENAI_TIME_TO_FIRST_CHUNK
+
+
+class GenAIFold:
+    """Observes the GenAI histograms in ``histograms`` (the state's own dict,
+    read at each event, so a restore that replaces series is seen)."""
+
+    def __init__(self, histograms: dict[str, dict], guard: LabelGuard):
+        self.histograms = histograms
+        self.guard = guard
+        #: model -> provider name, looked up once per model.
+        self._providers: dict[str, str] = {}
+
+    def _common(self, operation: str | None, provider: str | None, model: str) -> tuple:
+        admit = self.guard.admit
+        if provider is None:
+            provider = self._providers.get(model)
+            if provider is None:
+                provider = self._providers[model] = provider_name(model)
+        return (admit("operation", operation or "chat"), admit("provider", provider))
+
+    def tokens(self, ev: TokensUsed, model: str, persona: str) -> None:
+        """One call's input and output token counts."""
+        operation, provider = self._common(ev.operation, ev.provider, ev.model)
+        series = self.histograms[_TOKENS.name]
+        for token_type, count in (("input", ev.input_tokens), ("output", ev.output_tokens)):
+            key = (operation, provider, model, token_type, persona)
+            hist = series.get(key)
+            if hist is None:
+                hist = series[key] = Histogram(_TOKENS.buckets)
+            hist.observe(count)
+
+    def call(self, ev: LLMCallFinished, model: str, persona: str) -> None:
+        """One call's duration (and its time to first chunk, when streamed)."""
+        operation, provider = self._common(ev.operation, ev.provider, ev.model)
+        error_type = "" if ev.error_type is None else self.guard.admit("error_type", ev.error_type)
+        for spec, key, value in (
+            (_DURATION, (operation, provider, model, error_type, persona), ev.duration_seconds),
+            (_FIRST_CHUNK, (operation, provider, model, persona), ev.ttft_seconds),
+        ):
+            if value is None:
+                continue
+            series = self.histograms[spec.name]
+            hist = series.get(key)
+            if hist is None:
+                hist = series[key] = Histogram(spec.buckets)
+            hist.observe(value)
+
+
+__all__ = ["GenAIFold"]

@@ -1,0 +1,271 @@
+"""OTLP/HTTP trace requests: bodies in, ``SpanRecord``s out, and the answers.
+
+``POST /v1/traces`` (and Langfuse's ``/api/public/otel/v1/traces``) carries an
+``ExportTraceServiceRequest`` as binary protobuf (``application/x-protobuf``)
+or as the OTLP JSON encoding (``application/json``: lowerCamelCase fields,
+trace and span ids as hex, 64-bit integers as numbers or strings), optionally
+gzip-compressed. A body that cannot be decoded is refused whole (400); a span
+with bad ids is rejected alone and reported in the response's
+``partial_success``, as the OTLP specification asks. Answers use the request's
+encoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from typing import Any
+
+from ..model.fields import MALFORMED, EventError
+from ..model.genai import SpanRecord
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+#: Paths that accept OTLP trace exports: the standard one and Langfuse's.
+TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
+
+
+class SpanDecodeError(EventError):
+    """One span that cannot become a ``SpanRecord`` (it alone is rejected)."""
+
+
+def media_type(content_type: str | None) -> str | None:
+    """``PROTOBUF`` or ``JSON`` for a Content-Type header, else ``None``."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    return kind if kind in (PROTOBUF, JSON) else None
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body with its ``Content-Encoding`` (gzip or none) undone, at most
+    ``limit`` bytes; ``ValueError`` for an unknown encoding, ``OverflowError``
+    when it inflates past the limit (a zip bomb is never inflated whole)."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding != "gzip":
+        raise ValueError(f"Content-Encoding {encoding!r} is not supported (use gzip or none)")
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise EventError("body", "<gzip>", f"is not valid gzip: {exc}", code=MALFORMED) from None
+    if len(out) > limit:
+        raise OverflowError(f"body inflates past {limit} bytes")
+    return out
+
+
+# -- protobuf ---------------------------------------------------------------
+
+
+def _pb_value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_pb_value(v) for v in value.array_value.values)
+    if kind == "kvlist_value":
+        return None  # nested maps name nothing we read
+    return getattr(value, kind) if kind else None
+
+
+def _pb_attributes(attributes: Any) -> dict[str, Any]:
+    return {kv.key: _pb_value(kv.value) for kv in attributes}
+
+
+def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
+    """Spans of a binary ``ExportTraceServiceRequest``, and the spans refused."""
+    from google.protobuf.message import DecodeError
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise EventError(
+            "body", "<protobuf>", f"is not an OTLP trace export: {exc}", code=MALFORMED
+        ) from None
+    spans, refused = [], []
+    for resource_spans in request.resource_spans:
+        resource = _pb_attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                try:
+                    spans.append(
+                        SpanRecord(
+                            _hex_id("traceId", span.trace_id, 16),
+                            _hex_id("spanId", span.span_id, 8),
+                            _hex_id("parentSpanId", span.parent_span_id, 8) or None,
+                            span.name,
+                            span.start_time_unix_nano,
+                            span.end_time_unix_nano,
+                            _pb_attributes(span.attributes),
+                            resource,
+                            span.status.code,
+                            span.status.message,
+                        )
+                    )
+                except SpanDecodeError as exc:
+                    refused.append(exc)
+    return spans, refused
+
+
+def _hex_id(field: str, raw: bytes, size: int) -> str:
+    if field == "parentSpanId" and not raw:
+        return ""
+    if len(raw) != size or not any(raw):
+        raise SpanDecodeError(field, raw.hex(), f"must be {size} bytes, not all zero")
+    return raw.hex()
+
+
+# -- JSON -------------------------------------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    for kind, item in value.items():
+        if kind == "stringValue" or kind == "boolValue" or kind == "doubleValue":
+            return item
+        if kind == "intValue":  # int64: a number or a decimal string
+            return int(item) if isinstance(item, str) and item.lstrip("-").isdigit() else item
+        if kind == "arrayValue":
+            return tuple(_json_value(v) for v in (item or {}).get("values", []))
+        if kind == "bytesValue":
+            return base64.b64decode(item) if isinstance(item, str) else None
+    return None
+
+
+def _json_attributes(items: Any) -> dict[str, Any]:
+    if not isinstance(items, list):
+        return {}
+    return {
+        kv["key"]: _json_value(kv.get("value"))
+        for kv in items
+        if isinstance(kv, dict) and isinstance(kv.get("key"), str)
+    }
+
+
+def _json_id(span: dict, field: str, size: int) -> str:
+    raw = span.get(field, "")
+    if field == "parentSpanId" and not raw:
+        return ""
+    if (
+        not isinstance(raw, str)
+        or len(raw) != size * 2
+        or not all(ch in "0123456789abcdefABCDEF" for ch in raw)
+        or not raw.strip("0")
+    ):
+        raise SpanDecodeError(field, raw, f"must be {size * 2} hex digits, not all zero")
+    return raw.lower()
+
+
+def _json_nanos(span: dict, field: str) -> int:
+    raw = span.get(field, 0)
+    if isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    raise SpanDecodeError(field, raw, "must be a whole number of nanoseconds")
+
+
+def _json_list(container: dict, field: str) -> list:
+    items = container.get(field, [])
+    if not isinstance(items, list):
+        raise EventError(field, type(items).__name__, "must be a list", code=MALFORMED)
+    return items
+
+
+def decode_json(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
+    """Spans of an OTLP JSON ``ExportTraceServiceRequest``, and the spans refused."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EventError(
+            "body", body[:40].decode("utf-8", "replace"), f"not valid JSON: {exc}", code=MALFORMED
+        ) from None
+    if not isinstance(payload, dict):
+        raise EventError("body", type(payload).__name__, "must be a JSON object", code=MALFORMED)
+    spans, refused = [], []
+    for resource_spans in _json_list(payload, "resourceSpans"):
+        if not isinstance(resource_spans, dict):
+            raise EventError("resourceSpans", resource_spans, "must hold objects", code=MALFORMED)
+        resource = _json_attributes((resource_spans.get("resource") or {}).get("attributes"))
+        for scope_spans in _json_list(resource_spans, "scopeSpans"):
+            if not isinstance(scope_spans, dict):
+                raise EventError("scopeSpans", scope_spans, "must hold objects", code=MALFORMED)
+            for span in _json_list(scope_spans, "spans"):
+                try:
+                    if not isinstance(span, dict):
+                        raise SpanDecodeError("spans", span, "must hold objects")
+                    status = span.get("status") or {}
+                    code = status.get("code", 0) if isinstance(status, dict) else 0
+                    spans.append(
+                        SpanRecord(
+                            _json_id(span, "traceId", 16),
+                            _json_id(span, "spanId", 8),
+                            _json_id(span, "parentSpanId", 8) or None,
+                            str(span.get("name", "")),
+                            _json_nanos(span, "startTimeUnixNano"),
+                            _json_nanos(span, "endTimeUnixNano"),
+                            _json_attributes(span.get("attributes")),
+                            resource,
+                            code if isinstance(code, int) else 0,
+                            str(status.get("message", "")) if isinstance(status, dict) else "",
+                        )
+                    )
+                except SpanDecodeError as exc:
+                    refused.append(exc)
+    return spans, refused
+
+
+def decode(body: bytes, kind: str) -> tuple[list[SpanRecord], list[EventError]]:
+    """Spans of an export in ``kind`` (``PROTOBUF`` or ``JSON``); ``EventError``
+    (code ``malformed``) when the body as a whole cannot be read."""
+    return decode_protobuf(body) if kind == PROTOBUF else decode_json(body)
+
+
+# -- answers ----------------------------------------------------------------
+
+
+def export_response(kind: str, rejected: int, message: str) -> bytes:
+    """An ``ExportTraceServiceResponse``: empty on full success, else with
+    ``partial_success`` saying how many spans were rejected and why."""
+    if kind == JSON:
+        if not rejected:
+            return b"{}"
+        partial = {"rejectedSpans": str(rejected), "errorMessage": message}
+        return json.dumps({"partialSuccess": partial}).encode()
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceResponse,
+    )
+
+    response = ExportTraceServiceResponse()
+    if rejected:
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+    return response.SerializeToString()
+
+
+def status_body(kind: str, code: int, message: str) -> bytes:
+    """A ``google.rpc.Status`` for an error answer (OTLP/HTTP's error body)."""
+    if kind == JSON:
+        return json.dumps({"code": code, "message": message}).encode()
+    from google.rpc.status_pb2 import Status
+
+    return Status(code=code, message=message).SerializeToString()
+
+
+__all__ = [
+    "JSON",
+    "PROTOBUF",
+    "TRACE_PATHS",
+    "SpanDecodeError",
+    "decode",
+    "decode_json",
+    "decode_protobuf",
+    "decompress",
+    "export_response",
+    "media_type",
+    "status_body",
+]
