@@ -8,11 +8,11 @@ PORT   ?= 9464
 
 .PHONY: demo test lint unit e2e system-deps bundle bench dist clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints-dev.txt
 	./scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c constraints-dev.txt
 	touch $(STAMP)
 
 system-deps:
