@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, load, cli, restart, tracing, pricing, fuzz,
+NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, tracing, pricing, fuzz,
 prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
@@ -24,6 +24,7 @@ import bench_exposition
 import bench_fuzz
 import bench_ingest
 import bench_load
+import bench_otlp
 import bench_pricing
 import bench_prometheus
 import bench_restart
@@ -33,6 +34,7 @@ from common import table
 BENCHMARKS = {
     "hotpath-render": bench_exposition.run,
     "ingest": bench_ingest.run,
+    "otlp": bench_otlp.run,
     "load": bench_load.run,
     "cli": bench_cli.run,
     "restart": bench_restart.run,

@@ -212,6 +212,13 @@ def run_server(
                 "only one is set; not serving"
             )
             return 2
+        if min(len(public), len(secret)) < MIN_TOKEN_LENGTH:
+            log.error(
+                "HYPERTOOL_LANGFUSE_PUBLIC_KEY and HYPERTOOL_LANGFUSE_SECRET_KEY: must be at "
+                "least %d characters each; not serving",
+                MIN_TOKEN_LENGTH,
+            )
+            return 2
         langfuse_keys = (public, secret)
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path)

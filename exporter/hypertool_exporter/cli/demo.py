@@ -98,6 +98,9 @@ class TrafficGenerator:
 
     def __init__(self, seed: int = 7):
         self.random = random.Random(seed)
+        #: Whether a call streamed and how soon its first chunk came: drawn
+        #: apart, so the rest of the traffic is the same as without streams.
+        self.streams = random.Random(seed + 1)
         #: session -> time its last run ended
         self.sessions: dict[str, float] = {}
 
@@ -137,7 +140,14 @@ class TrafficGenerator:
                 latency = min(rnd.lognormvariate(0.3, 0.7), 120.0)
                 error = rnd.choice(ERRORS) if rnd.random() < 0.06 else None
                 call_ts = ts + rnd.uniform(0, seconds)
-                events.append(LLMCallFinished(stage.persona, model, latency, error, call_ts))
+                ttft = None
+                if error is None and self.streams.random() < 0.6:  # a streamed answer
+                    ttft = round(latency * self.streams.uniform(0.05, 0.3), 4)
+                events.append(
+                    LLMCallFinished(
+                        stage.persona, model, latency, error, call_ts, ttft_seconds=ttft
+                    )
+                )
                 if error is None:
                     events.append(self._tokens(stage, model, call_ts))
             ts += seconds

@@ -94,6 +94,17 @@ class MetricState:
                 self._drain_locked()
             self._handlers[type(event)](event)  # called directly: one frame less per event
 
+    def apply_all(self, events: list[Event]) -> None:
+        """Fold ``events`` in order under one hold of the lock, so a scrape sees
+        all of them or none (a journal batch stays whole; the tailer keeps the
+        lists short, so scrapes wait a few milliseconds at most)."""
+        handlers = self._handlers
+        with self.lock:
+            if self.queue:
+                self._drain_locked()
+            for event in events:
+                handlers[type(event)](event)
+
     def drain(self) -> None:
         """Fold the queued events (before a scrape or a snapshot reads state)."""
         if not self.queue:

@@ -182,18 +182,31 @@ class Journal:
     def _seen(cur: sqlite3.Cursor, key: str) -> bool:
         return cur.execute("SELECT 1 FROM seen_keys WHERE key = ?", (key,)).fetchone() is not None
 
+    @staticmethod
+    def _seen_of(cur: sqlite3.Cursor, keys: list[str]) -> set[str]:
+        """Which of ``keys`` the journal has seen: one query per 500, not one each."""
+        seen: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key FROM seen_keys WHERE key IN ({marks})"
+            seen.update(row[0] for row in cur.execute(query, chunk))
+        return seen
+
     def _append_new(self, cur, events, keys, batch_key) -> int:
         if batch_key is not None and self._seen(cur, "batch:" + batch_key):
             return 0
         rows, rollups = [], []
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
+        named = list(dict.fromkeys("event:" + key for key in keys if key is not None))
+        seen = self._seen_of(cur, named) if named else set()
         previous, keep = None, True
         for event, key in zip(events, keys, strict=True):
             if key is None:
                 keep = True
             elif key != previous:  # a new delivery: seen before, or fresh?
                 seen_key = "event:" + key
-                keep = not (seen_key in fresh or self._seen(cur, seen_key))
+                keep = not (seen_key in fresh or seen_key in seen)
                 if keep:
                     fresh[seen_key] = None
             previous = key

@@ -95,7 +95,27 @@ def normalize_persona(value: str) -> str:
     return "".join(out).lower()
 
 
+#: Label values validated before -> their label: every ingested event, and its
+#: replay from the journal, names the same few personas and models again.
+_VALID_LABELS: dict[tuple[str, bool], str] = {}
+MAX_CACHED_LABEL_VALUES = 50_000
+
+
 def label_value(field: str, value: Any, *, persona: bool = False) -> str:
+    """Validate a value that will become a metric label (see ``_label_value``);
+    a value that passed before is answered from a bounded cache."""
+    if type(value) is str:
+        known = _VALID_LABELS.get((value, persona))
+        if known is not None:
+            return known
+    text = _label_value(field, value, persona)
+    if len(_VALID_LABELS) >= MAX_CACHED_LABEL_VALUES:
+        _VALID_LABELS.clear()
+    _VALID_LABELS[(value, persona)] = text
+    return text
+
+
+def _label_value(field: str, value: Any, persona: bool) -> str:
     """Validate a value that will become a metric label.
 
     One rule for every name (persona, chat mode, model, workflow, stage): NFC

@@ -7,6 +7,8 @@ writes its event with ``event_to_json``.
 
 from __future__ import annotations
 
+import sys
+
 from .events import Event, event_to_dict, parse_event
 from .fields import EventError
 
@@ -73,7 +75,17 @@ def event_to_json(event: Event) -> str:
     replay reads it back with ``json.loads`` (a test checks the round trip).
     """
     body = event_to_dict(event)
+    encode = _ENCODE[0]
+    if encode is None and "json" in sys.modules:  # a server has it loaded: C speed, same text
+        encoder = sys.modules["json"].JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+        encode = _ENCODE[0] = encoder.encode
+    if encode is not None:
+        return encode(body)
     return "{" + ",".join(f'"{name}":{_json_value(v)}' for name, v in body.items()) + "}"
+
+
+#: ``json``'s encoder, made once the process has ``json`` loaded anyway.
+_ENCODE: list = [None]
 
 
 __all__ = [

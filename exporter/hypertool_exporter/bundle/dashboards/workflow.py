@@ -139,6 +139,22 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
             "percentunit",
             min=0,
         ),
+        PanelSpec(
+            "timeseries",
+            "Time to first chunk p95",
+            "p95 time from request to the first chunk of streamed LLM responses, by model "
+            "(the OpenTelemetry GenAI metric): what a user waits before text appears.",
+            [
+                Query(
+                    f"histogram_quantile(0.95, sum by (gen_ai_request_model, le) "
+                    f"(rate({c.GENAI_TIME_TO_FIRST_CHUNK.name}_bucket{{{JOB}, {PERSONA}, "
+                    f'gen_ai_request_model=~"$model"}}[{RATE}])))',
+                    "{{gen_ai_request_model}}",
+                )
+            ],
+            "s",
+            width=24,
+        ),
     ]
     return DashboardSpec(
         "workflow-performance",

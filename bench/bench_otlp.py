@@ -1,0 +1,248 @@
+"""OTLP trace ingest: spans per second accepted and applied by a running
+exporter, and span-to-visible latency.
+
+- Throughput: GenAI chat spans with usage, in OTLP protobuf requests of 512
+  spans, posted by two client threads (keep-alive connections) to
+  ``serve``. Accepted: spans answered 200 per second; applied: spans per
+  second until ``/metrics`` counts every one of them (the fold counted, not
+  deferred). The baseline is the same spans' events appended straight to the
+  journal in-process (same run): what HTTP, decoding and mapping add.
+  Goal: at least 20,000 spans/s applied.
+- Latency: under a background load of 2,000 spans/s, a probe span every
+  100 ms; the time from its 200 answer to a scrape that shows it.
+  Goal: p99 at most 1 s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from common import Result
+from harness.support import ExporterProcess
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from hypertool_exporter.http.otlp import decode_protobuf
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.genai import SpanMapping, span_events
+
+TOKEN = "bench-otlp-ingest-token-0123456789"
+CONFIG = "limits: {max_label_values: 100000}\n"
+BATCH = 512
+_REQUESTS = re.compile(r'^hypertool_llm_requests_total\{[^}]*persona="([^"]+)"[^}]*\} (\S+)$', re.M)
+
+
+def _request(first: int, count: int, persona: str | None = None) -> bytes:
+    """An export of ``count`` chat spans with usage, ids from ``first`` on."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    attribute = resource_spans.resource.attributes.add()
+    attribute.key, attribute.value.string_value = "service.name", "bench"
+    spans = resource_spans.scope_spans.add().spans
+    now = time.time_ns()
+    for n in range(first, first + count):
+        span = spans.add()
+        span.trace_id = (n + 1).to_bytes(16, "big")
+        span.span_id = (n + 1).to_bytes(8, "big")
+        span.name = "chat gpt-4o"
+        span.kind = 3
+        span.start_time_unix_nano = now - 800_000_000
+        span.end_time_unix_nano = now
+        for key, value in (
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.provider.name", "openai"),
+            ("gen_ai.request.model", "gpt-4o"),
+            ("user.id", persona or f"persona-{n % 30}"),
+            ("session.id", f"mode-{n % 7}"),
+        ):
+            attribute = span.attributes.add()
+            attribute.key, attribute.value.string_value = key, value
+        for key, value in (("gen_ai.usage.input_tokens", 100), ("gen_ai.usage.output_tokens", 20)):
+            attribute = span.attributes.add()
+            attribute.key, attribute.value.int_value = key, value
+    return request.SerializeToString()
+
+
+class _Client:
+    """One keep-alive connection posting exports."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def post(self, body: bytes) -> int:
+        self.connection.request(
+            "POST",
+            "/v1/traces",
+            body=body,
+            headers={
+                "Content-Type": "application/x-protobuf",
+                "Authorization": f"Bearer {TOKEN}",
+            },
+        )
+        answer = self.connection.getresponse()
+        answer.read()
+        return answer.status
+
+
+def _applied(text: str) -> int:
+    """Spans of the throughput run that ``/metrics`` counts (one call each)."""
+    return sum(int(float(v)) for p, v in _REQUESTS.findall(text) if p.startswith("persona-"))
+
+
+def _baseline(tmp: Path, bodies: list[bytes]) -> float:
+    """Spans per second when their events go straight into the journal."""
+    received = time.time()
+    batches = []
+    for body in bodies:
+        spans, _ = decode_protobuf(body)
+        events, keys = [], []
+        for span in spans:
+            found = span_events(span, SpanMapping(), received)
+            events.extend(found)
+            keys.extend([span.key] * len(found))
+        batches.append((events, keys))
+    with Journal(tmp / "baseline.sqlite") as journal:
+        start = time.perf_counter()
+        for events, keys in batches:
+            journal.append(events, keys)
+        elapsed = time.perf_counter() - start
+    return len(bodies) * BATCH / elapsed
+
+
+def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
+    bodies = [_request(first, BATCH) for first in range(0, spans, BATCH)]
+    total = len(bodies) * BATCH
+    baseline = _baseline(tmp, bodies)
+    serve = ExporterProcess(
+        tmp / "otlp.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}, ready_timeout=120
+    )
+    try:
+        queue = list(bodies)
+        lock = threading.Lock()
+        failures: list[int] = []
+
+        def send() -> None:
+            client = _Client(serve.port)
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    body = queue.pop()
+                status = client.post(body)
+                if status != 200:
+                    failures.append(status)
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        accepted = total / (time.perf_counter() - start)
+        deadline = time.perf_counter() + 300
+        while _applied(serve.text()) < total:
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"only {_applied(serve.text())} of {total} spans applied")
+            time.sleep(0.02)
+        applied = total / (time.perf_counter() - start)
+    finally:
+        serve.stop()
+    if failures:
+        raise RuntimeError(f"ingest answered {sorted(set(failures))}")
+    return [
+        Result(
+            f"OTLP: {total:,} spans accepted/s (batches of {BATCH}) vs journal appends/s",
+            accepted,
+            baseline,
+            "spans/s",
+            "(same order)",
+            None,
+        ),
+        Result(
+            f"OTLP: {total:,} spans applied/s (fold counted) vs journal appends/s",
+            applied,
+            baseline,
+            "spans/s",
+            ">= 20,000 spans/s",
+            applied >= 20_000,
+        ),
+    ]
+
+
+def latency(tmp: Path, config: Path, seconds: float) -> Result:
+    serve = ExporterProcess(
+        tmp / "latency.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}, ready_timeout=120
+    )
+    stop = threading.Event()
+    answered: list[float] = []
+    seen: dict[int, float] = {}
+
+    def background() -> None:  # 2,000 spans/s in requests of 100
+        client, first = _Client(serve.port), 10_000_000
+        while not stop.is_set():
+            client.post(_request(first, 100))
+            first += 100
+            time.sleep(0.05)
+
+    def poll() -> None:
+        while True:
+            text = serve.text()
+            count = sum(int(float(v)) for p, v in _REQUESTS.findall(text) if p == "probe")
+            now = time.perf_counter()
+            for k in range(1, count + 1):
+                seen.setdefault(k, now)
+            if stop.is_set() and (len(seen) >= len(answered) or now - stopped[0] > 10):
+                return
+            time.sleep(0.01)
+
+    stopped = [0.0]
+    threads = [threading.Thread(target=background), threading.Thread(target=poll)]
+    for thread in threads:
+        thread.start()
+    try:
+        client, first = _Client(serve.port), 20_000_000
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            assert client.post(_request(first, 1, persona="probe")) == 200
+            answered.append(time.perf_counter())
+            first += 1
+            time.sleep(0.1)
+        stopped[0] = time.perf_counter()
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        serve.stop()
+    delays = sorted(seen[i + 1] - t for i, t in enumerate(answered) if i + 1 in seen)
+    p50 = statistics.median(delays)
+    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
+    return Result(
+        f"OTLP span-to-visible p99 vs p50 ({len(delays)} probes, 2,000 spans/s load)",
+        p99,
+        p50,
+        "s",
+        "p99 <= 1 s",
+        p99 <= 1.0 and len(delays) == len(answered),
+    )
+
+
+def run(quick: bool = False) -> list[Result]:
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        config = tmp / "config.yml"
+        config.write_text(CONFIG)
+        results = throughput(tmp, config, 51_200 if quick else 204_800)
+        results.append(latency(tmp, config, 3 if quick else 10))
+    return results
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from common import table
+
+    print(table(run(quick=os.environ.get("QUICK") == "1")))
