@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from common import Result, applied_tokens
+from common import Result, applied_tokens, visibility
 from harness.support import ExporterProcess
 
 from hypertool_exporter.journal.store import Journal
@@ -111,17 +110,7 @@ def latency(tmp: Path, config: Path, seconds: float) -> Result:
             t.join(30)
     finally:
         serve.stop()
-    delays = sorted(seen[i + 1] - t for i, t in enumerate(written) if i + 1 in seen)
-    p50 = statistics.median(delays)
-    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
-    return Result(
-        f"event-to-visible p99 vs p50 ({len(delays)} probes, 2,000 ev/s load)",
-        p99,
-        p50,
-        "s",
-        "p99 <= 1 s",
-        p99 <= 1.0 and len(delays) == len(written),
-    )
+    return visibility("event-to-visible, 2,000 ev/s load,", written, seen)
 
 
 def memory(tmp: Path, config: Path, series: int) -> Result:

@@ -18,13 +18,12 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from common import Result
+from common import Result, visibility
 from harness.support import ExporterProcess
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -219,17 +218,7 @@ def latency(tmp: Path, config: Path, seconds: float) -> Result:
             thread.join(30)
     finally:
         serve.stop()
-    delays = sorted(seen[i + 1] - t for i, t in enumerate(answered) if i + 1 in seen)
-    p50 = statistics.median(delays)
-    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
-    return Result(
-        f"OTLP span-to-visible p99 vs p50 ({len(delays)} probes, 2,000 spans/s load)",
-        p99,
-        p50,
-        "s",
-        "p99 <= 1 s",
-        p99 <= 1.0 and len(delays) == len(answered),
-    )
+    return visibility("OTLP span-to-visible, 2,000 spans/s load,", answered, seen)
 
 
 def run(quick: bool = False) -> list[Result]:

@@ -40,6 +40,23 @@ def interleaved_commands(
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def visibility(name: str, sent: list[float], seen: dict[int, float]) -> Result:
+    """The p99 of probe-to-visible delays against their p50: probe ``k`` (from 1)
+    was sent at ``sent[k - 1]`` and first seen on ``/metrics`` at ``seen[k]``.
+    Passes when p99 is at most 1 s and every probe was seen."""
+    delays = sorted(seen[i + 1] - t for i, t in enumerate(sent) if i + 1 in seen)
+    p50 = statistics.median(delays)
+    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
+    return Result(
+        f"{name} p99 vs p50 ({len(delays)} probes)",
+        p99,
+        p50,
+        "s",
+        "p99 <= 1 s",
+        p99 <= 1.0 and len(delays) == len(sent),
+    )
+
+
 def per_call(fn: Callable[[], None], calls: int, repeats: int = 5) -> float:
     """Best-of-``repeats`` seconds per call of ``fn`` over ``calls`` calls."""
     best = float("inf")
