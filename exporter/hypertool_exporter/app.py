@@ -221,7 +221,7 @@ def run_server(
             return 2
         langfuse_keys = (public, secret)
     # Opened on first use, so a journal broken at start-up does not stop serving.
-    ingest = JournalWriter(path)
+    ingest = JournalWriter(path, on_commit=exporter.tailer.expect if exporter.tailer else None)
     try:
         server = exporter.serve(
             host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys

@@ -91,3 +91,37 @@ def test_starting_a_tailer_twice_runs_one_thread(tmp_path):
         assert len(running) == 1
     finally:
         tailer.stop()
+
+
+def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path, monkeypatch):
+    from hypertool_exporter.journal import tailer as tailer_module
+    from hypertool_exporter.journal.writer import JournalWriter
+    from hypertool_exporter.model.events import StageFinished
+
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    decoded = []
+    parse = tailer_module.parse_event
+    monkeypatch.setattr(tailer_module, "parse_event", lambda raw: decoded.append(raw) or parse(raw))
+    own = JournalWriter(path, on_commit=tailer.expect)
+    other = JournalWriter(path)  # another process, as far as the tailer knows
+    first = [TokensUsed("own", "gpt-4", 10, 5, "default", 1000.0 + i) for i in range(3)]
+    assert own(first, ["k1", "k1", "k2"]) == 3
+    assert own(first, ["k1", "k1", "k2"]) == 0  # a retried delivery: nothing new, nothing announced
+    other([TokensUsed("other", "gpt-4", 1, 1, "default", 1000.0)])
+    own([StageFinished("w", "s", "own", 2.0, "passed", 1001.0)])
+    tailer.step()
+    assert [raw["persona"] for raw in decoded] == ["other"]  # only the foreign row was decoded
+    assert tokens_of(state, "own") == 45 and tokens_of(state, "other") == 2
+    # A tailer that read the rows first drops the late announcement.
+    tailer.expect(1, first)
+    assert not tailer._expected
+    fresh = MetricState()
+    replay = JournalTailer(fresh, path)
+    replay.open()
+    replay.catch_up()  # replay from the JSON gives the same state
+    assert fresh.counters == state.counters
+    own.close()
+    other.close()

@@ -45,16 +45,25 @@ class GenAIFold:
                 provider = self._providers[model] = provider_name(model)
         return (admit("operation", operation or "chat"), admit("provider", provider))
 
-    def tokens(self, ev: TokensUsed, model: str, persona: str) -> None:
-        """One call's input and output token counts."""
+    def token_histograms(self, ev: TokensUsed, model: str, persona: str) -> list[Histogram]:
+        """The (input, output) token histograms of ``ev``'s series, created if new
+        (the fold keeps them in its per-label plan for events like ``ev``)."""
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         series = self.histograms[_TOKENS.name]
-        for token_type, count in (("input", ev.input_tokens), ("output", ev.output_tokens)):
+        found = []
+        for token_type in ("input", "output"):
             key = (operation, provider, model, token_type, persona)
             hist = series.get(key)
             if hist is None:
                 hist = series[key] = Histogram(_TOKENS.buckets)
-            hist.observe(count)
+            found.append(hist)
+        return found
+
+    def tokens(self, ev: TokensUsed, model: str, persona: str) -> None:
+        """One call's input and output token counts."""
+        into, out = self.token_histograms(ev, model, persona)
+        into.observe(ev.input_tokens)
+        out.observe(ev.output_tokens)
 
     def call(self, ev: LLMCallFinished, model: str, persona: str) -> None:
         """One call's duration (and its time to first chunk, when streamed)."""

@@ -95,9 +95,8 @@ class MetricState:
             self._handlers[type(event)](event)  # called directly: one frame less per event
 
     def apply_all(self, events: list[Event]) -> None:
-        """Fold ``events`` in order under one hold of the lock, so a scrape sees
-        all of them or none (a journal batch stays whole; the tailer keeps the
-        lists short, so scrapes wait a few milliseconds at most)."""
+        """Fold ``events`` in order under one hold of the lock: a scrape sees all
+        or none (the tailer keeps the lists short: a wait of milliseconds)."""
         handlers = self._handlers
         with self.lock:
             if self.queue:
@@ -213,6 +212,9 @@ class MetricState:
             # [valid from, valid until, price, its per-token rates (None when
             # unpriced or tiered)]; empty: resolved on first use.
             [1.0, 0.0, None, None],
+            # The GenAI token histograms (input, output) of events without an
+            # operation or provider of their own; empty: found on first use.
+            [],
         )
         if len(self._token_plans) < MAX_CACHED_PLANS:
             self._token_plans[(persona, chatmode, model)] = plan
@@ -235,8 +237,8 @@ class MetricState:
             cache_write,
             reasoning,
             reported,
-            _operation,
-            _provider,
+            operation,
+            provider,
         ) = ev
         plan = self._token_plans.get((persona, chatmode, model))
         if plan is None:
@@ -251,6 +253,7 @@ class MetricState:
             unpriced_key,
             budget_persona,
             window,
+            genai_histograms,
         ) = plan
         tokens = self._tokens
         if cache_read or cache_write or reasoning:  # the parts of input and output
@@ -300,7 +303,13 @@ class MetricState:
         applied = self._applied
         applied[_TOKENS_APPLIED] = applied.get(_TOKENS_APPLIED, 0.0) + 1.0
         if self.genai is not None:
-            self.genai.tokens(ev, cost_key[2], budget_persona)
+            if operation is None and provider is None:  # the in-process hot path
+                if not genai_histograms:
+                    genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
+                genai_histograms[0].observe(input_tokens)
+                genai_histograms[1].observe(output_tokens)
+            else:
+                self.genai.tokens(ev, cost_key[2], budget_persona)
         if trace_id is not None:
             exemplars = self.exemplars
             for key, count in zip(

@@ -76,7 +76,7 @@ class PersonaMetricsCollector:
         self._tracing = tracing.state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
-            self._writer = JournalWriter(journal, open_now=True)
+            self._writer = JournalWriter(journal, open_now=True, on_commit=self.tailer.expect)
             self.exporter.follow()
 
     # -- recording ----------------------------------------------------------

@@ -20,7 +20,7 @@ from .rollup import DAILY_TABLE, UPSERT, daily_row, persona_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
     from typing import Any
 
@@ -153,8 +153,14 @@ class Journal:
         keys: Sequence[str | None] | None = None,
         *,
         batch_key: str | None = None,
+        appended: Callable[[int, list[Event]], None] | None = None,
     ) -> int:
         """Append events atomically (all or none); returns how many were new.
+
+        ``appended(first_id, events)``, called after the commit, is told the
+        id of the first new row and the new events in row order (the rows of
+        one transaction have consecutive ids): a tailer in this process folds
+        them without reading their JSON back.
 
         ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
         safe: an event whose key, or a batch whose key, the journal has seen
@@ -169,14 +175,16 @@ class Journal:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                appended = self._append_new(cur, events, keys, batch_key)
+                kept, last_id = self._append_new(cur, events, keys, batch_key)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
-        return appended
+        if appended is not None and kept:
+            appended(last_id - len(kept) + 1, kept)
+        return len(kept)
 
     @staticmethod
     def _seen(cur: sqlite3.Cursor, key: str) -> bool:
@@ -193,10 +201,12 @@ class Journal:
             seen.update(row[0] for row in cur.execute(query, chunk))
         return seen
 
-    def _append_new(self, cur, events, keys, batch_key) -> int:
+    def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int]:
+        """Insert the events not delivered before; returns them, in row order,
+        and the id of the last row inserted."""
         if batch_key is not None and self._seen(cur, "batch:" + batch_key):
-            return 0
-        rows, rollups = [], []
+            return [], 0
+        rows, rollups, kept = [], [], []
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
         named = list(dict.fromkeys("event:" + key for key in keys if key is not None))
         seen = self._seen_of(cur, named) if named else set()
@@ -213,12 +223,14 @@ class Journal:
             if not keep:
                 continue
             rows.append((event.ts, event.TYPE, persona_of(event), event_to_json(event)))
+            kept.append(event)
             rollup = daily_row(event)
             if rollup is not None:
                 rollups.append(rollup)
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
         cur.executemany("INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows)
+        last_id = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
         if rollups:
             cur.executemany(UPSERT, rollups)
         if fresh:
@@ -226,7 +238,7 @@ class Journal:
             cur.executemany(
                 "INSERT INTO seen_keys (key, ts) VALUES (?, ?)", [(k, now) for k in fresh]
             )
-        return len(rows)
+        return kept, last_id
 
     # -- reading ------------------------------------------------------------
 

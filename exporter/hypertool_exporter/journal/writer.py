@@ -8,7 +8,7 @@ it again, so a journal that was briefly unusable does not stay broken.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..model.events import Event
@@ -19,13 +19,23 @@ class JournalWriter:
     """Thread-safe appends of event batches, one transaction each.
 
     ``open_now`` opens the journal at once, so a bad path fails at start-up;
-    otherwise it is opened on first use.
+    otherwise it is opened on first use. ``on_commit(first_id, events)``
+    hears of every committed batch.
     """
 
-    def __init__(self, path: str | Path, *, open_now: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        open_now: bool = False,
+        on_commit: Callable[[int, list[Event]], None] | None = None,
+    ):
         self._path = path
         self._journal: Journal | None = Journal(path) if open_now else None
         self._lock = threading.Lock()
+        #: Told each committed batch (``Journal.append``'s ``appended``): the
+        #: tailer of this process, which then folds them without re-reading.
+        self.on_commit = on_commit
 
     def __call__(
         self,
@@ -39,7 +49,9 @@ class JournalWriter:
             if self._journal is None:
                 self._journal = Journal(self._path)
             try:
-                return self._journal.append(events, keys, batch_key=batch_key)
+                return self._journal.append(
+                    events, keys, batch_key=batch_key, appended=self.on_commit
+                )
             except JournalError:
                 self._journal.close()
                 self._journal = None
