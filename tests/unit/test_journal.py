@@ -125,3 +125,24 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     assert fresh.counters == state.counters
     own.close()
     other.close()
+
+
+def test_a_batch_adds_to_the_daily_rows_as_its_events_one_by_one_would(tmp_path):
+    from hypertool_exporter.model.events import PersonaSwitched
+
+    events = [
+        TokensUsed(
+            "qa", "gpt-4", 10 + i, 2, "default", 86400.0 * 3 + i, cost_usd=0.25 * (i % 2) or None
+        )
+        for i in range(7)
+    ] + [
+        PersonaSwitched("qa", "m", None, "s", 86400.0 * 3),
+        PersonaSwitched("qa", "m", None, "s", 86400.0 * 4),
+    ]
+    with Journal(tmp_path / "batch.sqlite") as batch, Journal(tmp_path / "single.sqlite") as single:
+        batch.append(events)
+        for event in events:
+            single.append([event])
+        query = "SELECT * FROM daily ORDER BY day, persona, model, cost_source"
+        assert batch.query(query) == single.query(query)
+        assert len(batch.query(query)) == 4  # two cost sources on day 3, switches on days 3 and 4

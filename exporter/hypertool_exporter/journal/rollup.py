@@ -112,6 +112,24 @@ def daily_row(event: Event) -> DailyRow | None:
     return _ROLLUPS[type(event)](event)
 
 
+def merge_rows(rows: list[DailyRow]) -> list[DailyRow]:
+    """``rows`` summed per key, in first-seen order: a batch of a thousand token
+    events of a few personas and models is a few upserts, not a thousand."""
+    if len(rows) < 2:
+        return rows
+    width = len(DAILY_KEY)
+    merged: dict[tuple, list] = {}
+    for row in rows:
+        key = row[:width]
+        totals = merged.get(key)
+        if totals is None:
+            merged[key] = list(row[width:])
+        else:
+            for index, value in enumerate(row[width:]):
+                totals[index] += value
+    return [(*key, *totals) for key, totals in merged.items()]
+
+
 def persona_of(event: Event) -> str:
     """The persona an event concerns: the one entered for a switch."""
     return event.to_persona if isinstance(event, PersonaSwitched) else event.persona
@@ -128,5 +146,6 @@ __all__ = [
     "UPSERT",
     "DailyRow",
     "daily_row",
+    "merge_rows",
     "persona_of",
 ]

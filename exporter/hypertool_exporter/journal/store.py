@@ -16,7 +16,7 @@ import sqlite3
 import time
 
 from ..model.wire import event_to_json
-from .rollup import DAILY_TABLE, UPSERT, daily_row, persona_of
+from .rollup import DAILY_TABLE, UPSERT, daily_row, merge_rows, persona_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -232,7 +232,7 @@ class Journal:
         cur.executemany("INSERT INTO events (ts, type, persona, body) VALUES (?, ?, ?, ?)", rows)
         last_id = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
         if rollups:
-            cur.executemany(UPSERT, rollups)
+            cur.executemany(UPSERT, merge_rows(rollups))
         if fresh:
             now = time.time()
             cur.executemany(
