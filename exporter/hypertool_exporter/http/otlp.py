@@ -121,18 +121,29 @@ def _hex_id(field: str, raw: bytes, size: int) -> str:
 # -- JSON -------------------------------------------------------------------
 
 
+#: OTLP JSON value kinds and the Python types each may hold.
+_JSON_KINDS = {"stringValue": (str,), "boolValue": (bool,), "doubleValue": (int, float)}
+
+
 def _json_value(value: Any) -> Any:
+    """An attribute's value; ``None`` (as if absent) for one of the wrong type,
+    so a bad value is refused by name where it is used, never mistaken."""
     if not isinstance(value, dict):
         return None
     for kind, item in value.items():
-        if kind == "stringValue" or kind == "boolValue" or kind == "doubleValue":
-            return item
-        if kind == "intValue":  # int64: a number or a decimal string
+        types = _JSON_KINDS.get(kind)
+        if types is not None:
+            return item if isinstance(item, types) else None
+        if kind == "intValue":  # int64: a number or a decimal string; else refused where used
             return int(item) if isinstance(item, str) and item.lstrip("-").isdigit() else item
         if kind == "arrayValue":
-            return tuple(_json_value(v) for v in (item or {}).get("values", []))
+            items = item.get("values") if isinstance(item, dict) else None
+            return tuple(_json_value(v) for v in items) if isinstance(items, list) else None
         if kind == "bytesValue":
-            return base64.b64decode(item) if isinstance(item, str) else None
+            try:
+                return base64.b64decode(item, validate=True) if isinstance(item, str) else None
+            except ValueError:
+                return None
     return None
 
 

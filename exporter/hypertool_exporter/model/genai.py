@@ -169,9 +169,12 @@ def _cost(span: SpanRecord) -> Any:
     if cost is not None:
         return cost
     details = _langfuse_details(span, LANGFUSE_COST)
-    if "total" in details:
-        return details["total"]
-    return sum(details.values()) if details else None
+    if "total" in details or not details:
+        return details.get("total")
+    parts = list(details.values())
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in parts):
+        raise EventError(LANGFUSE_COST, details, "must hold numbers of US dollars")
+    return sum(parts)
 
 
 def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list[Event]:
