@@ -289,3 +289,16 @@ def test_observable_llm_records_time_to_first_chunk_and_the_provider(registry):
     )
     assert 0.04 <= ttft < total  # the first chunk came before the end
     assert total >= 0.09
+
+
+def test_names_of_the_wrong_type_are_passed_over_not_printed():
+    [tokens, _] = events_of(
+        {
+            "gen_ai.request.model": b"bytes-model",
+            "gen_ai.response.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 3,
+            "user.id": ("a", "b"),
+            "enduser.id": 42,
+        }
+    )
+    assert (tokens.model, tokens.persona) == ("gpt-4o", "42")

@@ -109,18 +109,23 @@ class SpanMapping:
     chatmode_attributes: tuple[str, ...] = DEFAULT_CHATMODE_ATTRIBUTES
 
 
-def _first(span: SpanRecord, names: tuple[str, ...]) -> Any:
+def _first(span: SpanRecord, names: tuple[str, ...]) -> str | None:
+    """The first of ``names`` the span (then its resource) has as a name: a
+    non-empty string, or a whole number written out; other values are passed
+    over, never turned into a label by their ``repr``."""
     for attributes in (span.attributes, span.resource):
         for name in names:
             value = attributes.get(name)
-            if value is not None and value != "":
+            if isinstance(value, str) and value:
                 return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return str(value)
     return None
 
 
 def _label(span: SpanRecord, names: tuple[str, ...], default: str) -> str:
     value = _first(span, names)
-    return default if value is None else str(value)
+    return default if value is None else value
 
 
 def _langfuse_details(span: SpanRecord, name: str) -> dict[str, Any]:
@@ -212,11 +217,11 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
     provider = _first(span, PROVIDER_ATTRIBUTES)
     common = {
         "persona": persona,
-        "model": "unknown" if model is None else str(model),
+        "model": "unknown" if model is None else model,
         "ts": ts,
         "trace_id": trace_id,
         "operation": str(operation or "chat"),
-        "provider": None if provider is None else str(provider),
+        "provider": provider,
     }
     events: list[Event] = []
     if usage is not None:
