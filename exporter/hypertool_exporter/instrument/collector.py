@@ -21,7 +21,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from ..app import DEFAULT_PORT, Exporter
 from ..fold.state import MAX_QUEUED
 from ..journal.writer import JournalWriter
-from ..model.budgets import Standing, standing
+from ..model.budgets import Standing
 from ..model.config import Config
 from ..model.events import (
     Event,
@@ -31,13 +31,7 @@ from ..model.events import (
     TokensUsed,
     from_validated,
 )
-from ..model.fields import (
-    MAX_SECONDS,
-    MAX_TOKENS,
-    EventError,
-    gate_value,
-    trace_id_value,
-)
+from ..model.fields import MAX_SECONDS, MAX_TOKENS, EventError, gate_value, trace_id_value
 from . import tracing
 
 #: Raw label combinations whose validated form is cached per recording method.
@@ -342,9 +336,7 @@ class PersonaMetricsCollector:
         state = self.state
         state.drain()
         with state.lock:
-            now = state.clock()
-            entry = state.budgets.snapshot_at(persona, now)
-            return None if entry is None else standing(persona, entry[0], entry[1], now)
+            return state.budgets.standing_of(persona, state.clock())
 
     # -- serving ------------------------------------------------------------
 

@@ -219,14 +219,15 @@ class BudgetBook:
             return budget, PeriodUsage(start)
         return budget, usage
 
+    def standing_of(self, persona: str, now: float) -> Standing | None:
+        """``persona``'s standing at ``now``; ``None`` when no budget applies."""
+        entry = self.snapshot_at(persona, now)
+        return None if entry is None else standing(persona, entry[0], entry[1], now)
+
     def standings(self, now: float) -> list[Standing]:
         """Every budgeted persona's standing at ``now``, by persona."""
-        found = []
-        for persona in self.personas():
-            entry = self.snapshot_at(persona, now)
-            if entry is not None:
-                found.append(standing(persona, entry[0], entry[1], now))
-        return found
+        found = (self.standing_of(persona, now) for persona in self.personas())
+        return [entry for entry in found if entry is not None]
 
     def to_json(self) -> dict:
         """Usage per persona as JSON-ready data, for journal snapshots."""
