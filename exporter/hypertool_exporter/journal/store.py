@@ -187,10 +187,6 @@ class Journal:
         return len(kept)
 
     @staticmethod
-    def _seen(cur: sqlite3.Cursor, key: str) -> bool:
-        return cur.execute("SELECT 1 FROM seen_keys WHERE key = ?", (key,)).fetchone() is not None
-
-    @staticmethod
     def _seen_of(cur: sqlite3.Cursor, keys: list[str]) -> set[str]:
         """Which of ``keys`` the journal has seen: one query per 500, not one each."""
         seen: set[str] = set()
@@ -204,7 +200,7 @@ class Journal:
     def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int]:
         """Insert the events not delivered before; returns them, in row order,
         and the id of the last row inserted."""
-        if batch_key is not None and self._seen(cur, "batch:" + batch_key):
+        if batch_key is not None and self._seen_of(cur, ["batch:" + batch_key]):
             return [], 0
         rows, rollups, kept = [], [], []
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
