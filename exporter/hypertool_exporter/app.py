@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
@@ -174,6 +174,37 @@ def clock_from_env() -> Callable[[], float]:
     return lambda: time.time() + offset
 
 
+def ingest_credentials(
+    config: Config, env: Mapping[str, str]
+) -> tuple[str | None, tuple[str, str] | None]:
+    """The ingest bearer token and Langfuse key pair: the environment's
+    (``HYPERTOOL_INGEST_TOKEN``, ``HYPERTOOL_LANGFUSE_PUBLIC_KEY`` and
+    ``_SECRET_KEY``) over the config's. ``ValueError`` naming the variable
+    for a secret shorter than ``MIN_TOKEN_LENGTH``, or half a key pair."""
+    token = env.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
+    keys = config.langfuse_keys
+    public = env.get("HYPERTOOL_LANGFUSE_PUBLIC_KEY")
+    secret = env.get("HYPERTOOL_LANGFUSE_SECRET_KEY")
+    if public or secret:
+        if not (public and secret):
+            raise ValueError(
+                "HYPERTOOL_LANGFUSE_PUBLIC_KEY and HYPERTOOL_LANGFUSE_SECRET_KEY go together; "
+                "only one is set"
+            )
+        keys = (public, secret)
+    named = {
+        "HYPERTOOL_INGEST_TOKEN": token,
+        "HYPERTOOL_LANGFUSE_PUBLIC_KEY": public,
+        "HYPERTOOL_LANGFUSE_SECRET_KEY": secret,
+    }
+    for name, value in named.items():
+        if value is not None and len(value) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"{name}: must be at least {MIN_TOKEN_LENGTH} characters (got {len(value)})"
+            )
+    return token, keys
+
+
 def run_server(
     config: Config,
     host: str,
@@ -191,37 +222,16 @@ def run_server(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        token, langfuse_keys = ingest_credentials(config, os.environ)
+    except ValueError as exc:
+        log.error("%s; not serving", exc)
+        return 2
     path = Path(journal) if journal else Path(default_journal_path())
     exporter = Exporter(config, journal=path, clock=clock_from_env())
     exporter.catch_up()
-    token = os.environ.get("HYPERTOOL_INGEST_TOKEN") or config.ingest_token
-    if token is not None and len(token) < MIN_TOKEN_LENGTH:
-        log.error(
-            "HYPERTOOL_INGEST_TOKEN: must be at least %d characters (got %d); not serving",
-            MIN_TOKEN_LENGTH,
-            len(token),
-        )
-        return 2
-    langfuse_keys = config.langfuse_keys
-    public = os.environ.get("HYPERTOOL_LANGFUSE_PUBLIC_KEY")
-    secret = os.environ.get("HYPERTOOL_LANGFUSE_SECRET_KEY")
-    if public or secret:
-        if not (public and secret):
-            log.error(
-                "HYPERTOOL_LANGFUSE_PUBLIC_KEY and HYPERTOOL_LANGFUSE_SECRET_KEY go together; "
-                "only one is set; not serving"
-            )
-            return 2
-        if min(len(public), len(secret)) < MIN_TOKEN_LENGTH:
-            log.error(
-                "HYPERTOOL_LANGFUSE_PUBLIC_KEY and HYPERTOOL_LANGFUSE_SECRET_KEY: must be at "
-                "least %d characters each; not serving",
-                MIN_TOKEN_LENGTH,
-            )
-            return 2
-        langfuse_keys = (public, secret)
     # Opened on first use, so a journal broken at start-up does not stop serving.
-    ingest = JournalWriter(path, on_commit=exporter.tailer.expect if exporter.tailer else None)
+    ingest = JournalWriter(path, on_commit=exporter.tailer.expect)
     try:
         server = exporter.serve(
             host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys
@@ -250,4 +260,4 @@ def run_server(
     return 0
 
 
-__all__ = ["DEFAULT_PORT", "Exporter", "clock_from_env", "run_server"]
+__all__ = ["DEFAULT_PORT", "Exporter", "clock_from_env", "ingest_credentials", "run_server"]

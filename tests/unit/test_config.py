@@ -77,3 +77,37 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 def test_empty_file_means_defaults():
     config = parse_config("", "empty.yml")
     assert config.budgets == {} and config.max_label_values == 1000
+
+
+def test_ingest_credentials_come_from_the_environment_over_the_config_and_are_checked():
+    import pytest
+
+    from hypertool_exporter.app import ingest_credentials
+    from hypertool_exporter.model.config import parse_config
+
+    config = parse_config(
+        "ingest:\n  token: config-token-0123456789\n"
+        "  langfuse_public_key: pk-lf-config-0123456789\n"
+        "  langfuse_secret_key: sk-lf-config-0123456789\n"
+    )
+    assert ingest_credentials(config, {}) == (
+        "config-token-0123456789",
+        ("pk-lf-config-0123456789", "sk-lf-config-0123456789"),
+    )
+    env = {
+        "HYPERTOOL_INGEST_TOKEN": "env-token-0123456789",
+        "HYPERTOOL_LANGFUSE_PUBLIC_KEY": "pk-lf-env-0123456789",
+        "HYPERTOOL_LANGFUSE_SECRET_KEY": "sk-lf-env-0123456789",
+    }
+    assert ingest_credentials(config, env) == (
+        "env-token-0123456789",
+        ("pk-lf-env-0123456789", "sk-lf-env-0123456789"),
+    )
+    with pytest.raises(
+        ValueError, match=r"HYPERTOOL_INGEST_TOKEN: must be at least 16 characters \(got 5\)"
+    ):
+        ingest_credentials(config, {**env, "HYPERTOOL_INGEST_TOKEN": "short"})
+    with pytest.raises(ValueError, match=r"HYPERTOOL_LANGFUSE_SECRET_KEY: must be at least 16"):
+        ingest_credentials(config, {**env, "HYPERTOOL_LANGFUSE_SECRET_KEY": "sk-lf-x"})
+    with pytest.raises(ValueError, match="go together; only one is set"):
+        ingest_credentials(config, {"HYPERTOOL_LANGFUSE_PUBLIC_KEY": "pk-lf-env-0123456789"})
