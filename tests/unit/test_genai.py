@@ -302,3 +302,14 @@ def test_names_of_the_wrong_type_are_passed_over_not_printed():
         }
     )
     assert (tokens.model, tokens.persona) == ("gpt-4o", "42")
+
+
+def test_a_gate_that_is_neither_passed_nor_failed_is_refused_not_counted_as_failed():
+    with pytest.raises(EventError, match="gate: must be 'passed' or 'failed'"):
+        events_of(
+            {
+                "hypertool.stage.name": "s",
+                "hypertool.workflow.name": "w",
+                "hypertool.quality_gate.result": "maybe",
+            }
+        )

@@ -195,19 +195,18 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
     trace_id = span.trace_id if len(span.trace_id) == 32 else None
     stage = attributes.get("hypertool.stage.name")
     if stage is not None:
-        gate = attributes.get("hypertool.quality_gate.result")
         raw = {
             "workflow": attributes.get("hypertool.workflow.name", "unknown"),
             "stage": stage,
             "persona": persona,
             "duration_seconds": duration,
-            "gate": None if gate is None else gate == "passed",
+            "gate": attributes.get("hypertool.quality_gate.result"),  # passed/failed, checked
             "ts": ts,
             "trace_id": trace_id,
         }
         return [StageFinished.parse(raw, received)]
     usage = read_usage(span)
-    operation = attributes.get("gen_ai.operation.name")
+    operation = _first(span, ("gen_ai.operation.name",))
     model = _first(span, MODEL_ATTRIBUTES)
     generation = attributes.get("langfuse.observation.type") == "generation"
     is_call = operation in LLM_OPERATIONS or generation or (operation is None and model is not None)
@@ -220,7 +219,7 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         "model": "unknown" if model is None else model,
         "ts": ts,
         "trace_id": trace_id,
-        "operation": str(operation or "chat"),
+        "operation": operation or "chat",
         "provider": provider,
     }
     events: list[Event] = []
@@ -237,13 +236,13 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         }
         events.append(TokensUsed.parse(raw, received))
     if is_call:
-        error_type = attributes.get("error.type")
+        error_type = _first(span, ("error.type",))
         if error_type is None and span.status_code == STATUS_ERROR:
             error_type = "_OTHER"  # the conventions' value when the type is not known
         raw = {
             **common,
             "duration_seconds": duration,
-            "error_type": None if error_type is None else str(error_type),
+            "error_type": error_type,
             "usage_unknown": usage is None and error_type is None,
         }
         events.append(LLMCallFinished.parse(raw, received))
