@@ -261,7 +261,8 @@ class _Handler(BaseHTTPRequestHandler):
         """An OTLP/HTTP trace export: decoded, mapped and journalled, answered
         in the request's encoding (``partial_success`` names rejected spans)."""
         server = self.server
-        kind = otlp.media_type(self.headers.get("Content-Type")) or otlp.JSON
+        media = otlp.media_type(self.headers.get("Content-Type"))
+        kind = media or otlp.JSON  # the encoding of answers, too
         if server.spans is None or not (server.ingest_token or server.langfuse_keys):
             message = "OTLP ingest is disabled: set ingest.token (or the Langfuse key pair)"
             self._otlp_error(404, 5, message, kind)
@@ -275,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"WWW-Authenticate": 'Bearer realm="hypertool-exporter", Basic realm="langfuse"'},
             )
             return
-        if otlp.media_type(self.headers.get("Content-Type")) is None:
+        if media is None:
             self._refuse(415, f"Content-Type must be {otlp.PROTOBUF} or {otlp.JSON}")
             return
         try:
@@ -302,14 +303,12 @@ class _Handler(BaseHTTPRequestHandler):
             log.error("OTLP ingest failed: %s", exc)
             self._otlp_error(503, 14, f"spans not recorded: {exc}", kind)
             return
-        content_type = otlp.PROTOBUF if kind == otlp.PROTOBUF else otlp.JSON
-        self._send(200, otlp.export_response(kind, result.rejected, result.message), content_type)
+        self._send(200, otlp.export_response(kind, result.rejected, result.message), kind)
 
     def _otlp_error(
         self, status: int, code: int, message: str, kind: str, headers: dict | None = None
     ) -> None:
-        content_type = otlp.PROTOBUF if kind == otlp.PROTOBUF else otlp.JSON
-        self._send(status, otlp.status_body(kind, code, message), content_type, headers)
+        self._send(status, otlp.status_body(kind, code, message), kind, headers)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer a malformed request, count it, log one line; close the
