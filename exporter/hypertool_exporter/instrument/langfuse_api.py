@@ -261,7 +261,7 @@ class LangfuseIntegration:
         if tracing.capture_content():
             for key, text in (("gen_ai.prompt", prompt), ("gen_ai.completion", completion)):
                 if text is not None:
-                    attributes[key] = str(text)[:8192]
+                    attributes[key] = tracing.captured_text(text)
         generation = self._child(trace, "generation", name, attributes)
         persona = generation.persona or "unknown"
         chatmode = generation.chatmode or "default"

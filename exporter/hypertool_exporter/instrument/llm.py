@@ -43,8 +43,6 @@ from .usage import (
 
 log = logging.getLogger(__name__)
 
-#: Longest prompt or completion text put on a span when capture is on.
-MAX_CAPTURED_CHARS = 8192
 #: Keywords a call gives the wrapper, never the wrapped function.
 WRAPPER_KEYWORDS = ("persona", "chatmode", "metadata", "trace")
 #: What ``generate`` passes on to a function whose signature names it.
@@ -82,7 +80,7 @@ class _Call:
         if tracing.capture_content():
             prompt = kwargs.get("messages", kwargs.get("prompt", args[0] if args else None))
             if prompt is not None:
-                attributes["gen_ai.prompt"] = _text(prompt)[:MAX_CAPTURED_CHARS]
+                attributes["gen_ai.prompt"] = tracing.captured_text(prompt)
         # ``trace=``: a facade trace or span (anything with ``.span``) or a span.
         parent = options.get("trace")
         parent = getattr(parent, "span", parent)
@@ -160,7 +158,7 @@ class _Call:
         if self.response_model:
             span.set_attribute("gen_ai.response.model", self.response_model)
         if self.completion:
-            span.set_attribute("gen_ai.completion", "".join(self.completion)[:MAX_CAPTURED_CHARS])
+            span.set_attribute("gen_ai.completion", tracing.captured_text("".join(self.completion)))
         trace_id = tracing.trace_id_of(span)
         span.end()
         self.detach()
@@ -352,15 +350,6 @@ def _parameters(function: Callable) -> set[str]:
     if any(p.kind is p.VAR_KEYWORD for p in parameters):
         return set(GENERATE_OPTIONS)
     return {p.name for p in parameters}
-
-
-def _text(value: Any) -> str:
-    """A prompt as text: itself when a string, else JSON (messages lists)."""
-    if isinstance(value, str):
-        return value
-    import json
-
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def observe_llm(

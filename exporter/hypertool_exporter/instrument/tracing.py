@@ -225,6 +225,20 @@ def capture_content() -> bool:
     return state.capture_content
 
 
+#: Longest prompt or completion text put on a span when capture is on.
+MAX_CAPTURED_CHARS = 8192
+
+
+def captured_text(value: object) -> str:
+    """A prompt or completion as a span attribute: itself when a string, else
+    JSON (a messages list), cut at ``MAX_CAPTURED_CHARS``."""
+    if not isinstance(value, str):
+        import json
+
+        value = json.dumps(value, default=str, ensure_ascii=False)
+    return value[:MAX_CAPTURED_CHARS]
+
+
 def trace_id_of(span: trace.Span) -> str | None:
     """Hex trace id of a recorded span, for exemplars; None for a no-op span or one
     that is not sampled (its trace is never exported, so a link would be dead)."""
@@ -281,9 +295,11 @@ atexit.register(shutdown_tracing)
 __all__ = [
     "CAPTURE_CONTENT_ENV",
     "LANGFUSE_PATH",
+    "MAX_CAPTURED_CHARS",
     "PersonaSpanProcessor",
     "TracingState",
     "capture_content",
+    "captured_text",
     "current_chatmode",
     "current_persona",
     "current_trace_id",
