@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, TokensUsed
 from ..model.price_database import provider_name
-from .histogram import Histogram
+from .histogram import Histogram, histogram_of
 
 if TYPE_CHECKING:
     from .cardinality import LabelGuard
@@ -50,14 +50,10 @@ class GenAIFold:
         (the fold keeps them in its per-label plan for events like ``ev``)."""
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         series = self.histograms[_TOKENS.name]
-        found = []
-        for token_type in ("input", "output"):
-            key = (operation, provider, model, token_type, persona)
-            hist = series.get(key)
-            if hist is None:
-                hist = series[key] = Histogram(_TOKENS.buckets)
-            found.append(hist)
-        return found
+        return [
+            histogram_of(series, (operation, provider, model, token_type, persona), _TOKENS.buckets)
+            for token_type in ("input", "output")
+        ]
 
     def tokens(self, ev: TokensUsed, model: str, persona: str) -> None:
         """One call's input and output token counts."""
@@ -73,13 +69,8 @@ class GenAIFold:
             (_DURATION, (operation, provider, model, error_type, persona), ev.duration_seconds),
             (_FIRST_CHUNK, (operation, provider, model, persona), ev.ttft_seconds),
         ):
-            if value is None:
-                continue
-            series = self.histograms[spec.name]
-            hist = series.get(key)
-            if hist is None:
-                hist = series[key] = Histogram(spec.buckets)
-            hist.observe(value)
+            if value is not None:
+                histogram_of(self.histograms[spec.name], key, spec.buckets).observe(value)
 
 
 __all__ = ["GenAIFold"]

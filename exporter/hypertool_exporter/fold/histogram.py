@@ -34,4 +34,12 @@ class Histogram:
         return out
 
 
-__all__ = ["Histogram"]
+def histogram_of(series: dict, key: tuple, bounds: tuple[float, ...]) -> Histogram:
+    """The histogram of ``key`` in ``series``, created (empty) on first use."""
+    hist = series.get(key)
+    if hist is None:
+        hist = series[key] = Histogram(bounds)
+    return hist
+
+
+__all__ = ["Histogram", "histogram_of"]

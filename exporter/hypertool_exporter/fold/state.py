@@ -26,7 +26,7 @@ from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_
 from ..model.pricing import Price
 from .cardinality import LabelGuard
 from .genai import GenAIFold
-from .histogram import Histogram
+from .histogram import Histogram, histogram_of
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
@@ -162,11 +162,7 @@ class MetricState:
         value: float,
         trace: tuple[str, float] | None = None,
     ) -> None:
-        series = self.histograms[spec.name]
-        hist = series.get(key)
-        if hist is None:
-            hist = series[key] = Histogram(spec.buckets)
-        index = hist.observe(value)
+        index = histogram_of(self.histograms[spec.name], key, spec.buckets).observe(value)
         if trace is not None:
             self.exemplars[(spec.name, key, index)] = (trace[0], value, trace[1])
 
