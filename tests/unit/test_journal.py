@@ -103,8 +103,10 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     tailer = JournalTailer(state, path)
     tailer.open()
     decoded = []
-    parse = tailer_module.parse_event
-    monkeypatch.setattr(tailer_module, "parse_event", lambda raw: decoded.append(raw) or parse(raw))
+    read = tailer_module.event_from_journal
+    monkeypatch.setattr(
+        tailer_module, "event_from_journal", lambda *row: decoded.append(read(*row)) or decoded[-1]
+    )
     own = JournalWriter(path, on_commit=tailer.expect)
     other = JournalWriter(path)  # another process, as far as the tailer knows
     first = [TokensUsed("own", "gpt-4", 10, 5, "default", 1000.0 + i) for i in range(3)]
@@ -113,7 +115,7 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     other([TokensUsed("other", "gpt-4", 1, 1, "default", 1000.0)])
     own([StageFinished("w", "s", "own", 2.0, "passed", 1001.0)])
     tailer.step()
-    assert [raw["persona"] for raw in decoded] == ["other"]  # only the foreign row was decoded
+    assert [event.persona for event in decoded] == ["other"]  # only the foreign row was decoded
     assert tokens_of(state, "own") == 45 and tokens_of(state, "other") == 2
     # A tailer that read the rows first drops the late announcement.
     tailer.expect(1, first)

@@ -15,6 +15,7 @@ from hypertool_exporter.journal.store import SCHEMA_VERSION, Journal
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.events import TokensUsed, parse_event
 from hypertool_exporter.model.fields import EventError
+from hypertool_exporter.model.wire import event_from_journal, event_to_json
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
 
@@ -57,8 +58,48 @@ def test_an_event_survives_the_journal_with_every_field(tmp_path):
     event = TokensUsed("qa", "gpt-4o", 100, 50, "c", NOW, None, 20, 10, 5, 0.25)  # every field set
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.append([event])
-        (_, body), *_ = journal.read_after(0)
-    assert parse_event(json.loads(body)) == event
+        (_, kind, body), *_ = journal.read_after(0)
+    assert event_from_journal(kind, body) == event
+
+
+#: The journal stores fields by position (``model.wire.event_to_json``): a
+#: field may be added at the end of its class, never moved or removed.
+JOURNAL_FIELD_ORDER = {
+    "persona_switched": ("to_persona", "chatmode", "from_persona", "session", "ts"),
+    "tokens_used": (
+        "persona", "model", "input_tokens", "output_tokens", "chatmode", "ts", "trace_id",
+        "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
+        "operation", "provider",
+    ),
+    "stage_finished": (
+        "workflow", "stage", "persona", "duration_seconds", "gate", "ts", "trace_id",
+    ),
+    "llm_call_finished": (
+        "persona", "model", "duration_seconds", "error_type", "ts", "trace_id",
+        "usage_unknown", "operation", "provider", "ttft_seconds",
+    ),
+}  # fmt: skip
+
+
+def test_event_fields_only_grow_at_the_end():
+    from hypertool_exporter.model.events import EVENT_CLASSES
+
+    for kind, cls in EVENT_CLASSES.items():
+        stored = JOURNAL_FIELD_ORDER[kind]
+        assert cls._fields[: len(stored)] == stored, f"{kind}: append new fields at the end"
+
+
+def test_journal_rows_are_positional_and_older_object_rows_still_read():
+    event = TokensUsed("qa", "gpt-4o", 100, 50, "default", NOW)
+    assert json.loads(event_to_json(event)) == ["qa", "gpt-4o", 100, 50, "default", NOW]
+    older = json.dumps({"type": "tokens_used", "persona": "qa", "model": "gpt-4o",
+                        "input_tokens": 100, "output_tokens": 50, "ts": NOW})  # fmt: skip
+    assert event_from_journal("tokens_used", older) == event
+    with pytest.raises(EventError, match="more values than tokens_used has fields"):
+        event_from_journal("tokens_used", json.dumps([*event, 1, 2, 3, 4, 5, 6, 7, 8]))
+    with pytest.raises(EventError) as info:
+        event_from_journal("tokens_used", '["qa", "gpt-4o", -1]')
+    assert info.value.field == "input_tokens"
 
 
 V1_SCHEMA = """

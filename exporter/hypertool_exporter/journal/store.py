@@ -238,11 +238,13 @@ class Journal:
 
     # -- reading ------------------------------------------------------------
 
-    def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, str]]:
-        """Events with id greater than ``last_id``, oldest first, as (id, JSON body)."""
+    def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, str, str]]:
+        """Events with id greater than ``last_id``, oldest first, as (id, type,
+        body); ``model.wire.event_from_journal`` reads them."""
         try:
             return self._db.execute(
-                "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit)
+                "SELECT id, type, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                (last_id, limit),
             ).fetchall()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc

@@ -11,7 +11,6 @@ the retention window are deleted, so the file and start-up stay small.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -21,8 +20,9 @@ from pathlib import Path
 
 from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from ..model.events import Event, parse_event
+from ..model.events import Event
 from ..model.fields import MALFORMED, EventError
+from ..model.wire import event_from_journal
 from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)
@@ -104,34 +104,60 @@ class JournalTailer:
             log.info("restored snapshot at event %d from %s", self.last_id, self.path)
 
     def step(self) -> int:
-        """Apply one batch of new events; returns how many rows were read."""
+        """Apply one batch of new events; returns how many were applied."""
         assert self._journal is not None, "open() first"
+        own = self._own_run()
+        self._apply(own)
         rows = self._journal.read_after(self.last_id, self.batch)
-        state = self.state
         for start in range(0, len(rows), APPLY_CHUNK):
             chunk = rows[start : start + APPLY_CHUNK]
             known: list[Event | None] = [None] * len(chunk)
             if self._expected:
                 with self._expected_lock:
-                    known = [self._expected.pop(row_id, None) for row_id, _ in chunk]
+                    known = [self._expected.pop(row[0], None) for row in chunk]
             events = []
-            for (row_id, body), event in zip(chunk, known, strict=True):
+            for (row_id, kind, body), event in zip(chunk, known, strict=True):
                 if event is not None:  # written by this process: validated already
                     events.append(event)
                     continue
                 try:
-                    events.append(parse_event(json.loads(body)))
+                    events.append(event_from_journal(kind, body))
                 except (EventError, ValueError) as exc:
                     code = exc.code if isinstance(exc, EventError) else MALFORMED
                     log.warning("journal event %d rejected: %s", row_id, exc)
-                    state.reject(code)
-            state.apply_all(events)
+                    self.state.reject(code)
+            self.state.apply_all(events)
             self.last_id = chunk[-1][0]
         self.status.lag_events, self.status.lag_seconds = self._journal.lag(
             self.last_id, time.time()
         )
         self.status.measure_size()
-        return len(rows)
+        return len(own) + len(rows)
+
+    def _own_run(self) -> list[Event]:
+        """The events this process committed right after the last applied row,
+        up to a batch: they are the journal's next rows (ids are given in commit
+        order, so every row before them is applied), folded without reading
+        the journal back."""
+        run: list[Event] = []
+        if not self._expected:
+            return run
+        with self._expected_lock:
+            pop, row_id = self._expected.pop, self.last_id + 1
+            while len(run) < self.batch:
+                event = pop(row_id, None)
+                if event is None:
+                    break
+                run.append(event)
+                row_id += 1
+        return run
+
+    def _apply(self, events: list[Event]) -> None:
+        """Fold the events of the rows after ``last_id``, a chunk per hold of the lock."""
+        for start in range(0, len(events), APPLY_CHUNK):
+            chunk = events[start : start + APPLY_CHUNK]
+            self.state.apply_all(chunk)
+            self.last_id += len(chunk)
 
     def expect(self, first_id: int, events: list[Event]) -> None:
         """Rows ``first_id`` on hold ``events``, just committed by this process

@@ -1,5 +1,5 @@
-"""Events on the wire and in the journal: their JSON, and the keys that make a
-retried delivery count once.
+"""Events on the wire and in the journal: their journal encoding, and the keys
+that make a retried delivery count once.
 
 Stdlib only (and not ``json``, which imports ``re``): the recording CLI
 writes its event with ``event_to_json``.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from .events import Event, event_to_dict, parse_event
-from .fields import EventError
+from .events import EVENT_CLASSES, Event, parse_event
+from .fields import UNKNOWN_TYPE, EventError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -67,23 +67,57 @@ def _json_value(value: Any) -> str:
 
 
 def event_to_json(event: Event) -> str:
-    """``event_to_dict`` as JSON text, for the journal.
+    """An event as the journal stores it: its field values in the order its
+    class declares them, as a JSON array, the trailing ones at their default
+    left out (the row's ``type`` column names the class).
 
-    Written here rather than with the ``json`` module, which imports ``re``
-    and costs the recording CLI a third of its start-up: an event's fields are
-    validated names and finite numbers, so the encoding is short. Journal
-    replay reads it back with ``json.loads`` (a test checks the round trip).
+    Positional rather than an object: about half the bytes and a third of the
+    encoding time of ``event_to_dict``'s JSON, since names are not repeated
+    in every row. The price is a rule, held by a test: a new field is added
+    at the end of its class, never between, and old fields are never
+    reordered. ``event_from_journal`` reads both this and the object form
+    that older journals hold.
+
+    Written here rather than with the ``json`` module when the process has
+    not loaded it: it imports ``re`` and would cost the recording CLI a third
+    of its start-up; an event's fields are validated names and finite
+    numbers, so the encoding is short.
     """
-    body = event_to_dict(event)
+    values = list(event)
+    fields, defaults = event._fields, event._field_defaults
+    end = len(values)
+    while end and values[end - 1] == defaults.get(fields[end - 1], _REQUIRED):
+        end -= 1
+    del values[end:]
     encode = _ENCODE[0]
     if encode is None and "json" in sys.modules:  # a server has it loaded: C speed, same text
         encoder = sys.modules["json"].JSONEncoder(ensure_ascii=False, separators=(",", ":"))
         encode = _ENCODE[0] = encoder.encode
     if encode is not None:
-        return encode(body)
-    return "{" + ",".join(f'"{name}":{_json_value(v)}' for name, v in body.items()) + "}"
+        return encode(values)
+    return "[" + ",".join(_json_value(v) for v in values) + "]"
 
 
+def event_from_journal(kind: str, body: str) -> Event:
+    """The event of a journal row (its ``type`` column and body), checked as
+    any event is; ``EventError`` or ``ValueError`` for a row that is not one."""
+    import json
+
+    raw = json.loads(body)
+    if isinstance(raw, list):  # positional (``event_to_json``); else an older row's object
+        cls = EVENT_CLASSES.get(kind)
+        if cls is None:
+            raise EventError(
+                "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code=UNKNOWN_TYPE
+            )
+        if len(raw) > len(cls._fields):
+            raise EventError("body", body[:80], f"has more values than {kind} has fields")
+        raw = {"type": kind, **cls._field_defaults, **dict(zip(cls._fields, raw, strict=False))}
+    return parse_event(raw)
+
+
+#: Marks a field without a default: no value equals it.
+_REQUIRED = object()
 #: ``json``'s encoder, made once the process has ``json`` loaded anyway.
 _ENCODE: list = [None]
 
@@ -91,6 +125,7 @@ _ENCODE: list = [None]
 __all__ = [
     "ENVELOPE_FIELDS",
     "MAX_KEY_LENGTH",
+    "event_from_journal",
     "event_to_json",
     "key_value",
     "parse_delivery",
