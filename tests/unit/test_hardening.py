@@ -233,17 +233,15 @@ def test_config_loader_fuzz_answers_with_config_errors_only(text):
         parse_config(text, "fuzz.yml")
 
 
-def _without_json(encode, event):
-    """``encode(event)`` as a process without ``json`` loaded runs it."""
-    from hypertool_exporter.model import wire
+def _without_orjson(encode, event):
+    """``encode(event)`` as a process without ``orjson`` loaded (the recording CLI) runs it."""
+    import orjson  # noqa: F401  (loaded, so that it can be hidden)
 
-    saved_encoder, saved_json = wire._ENCODE[0], sys.modules.pop("json")
-    wire._ENCODE[0] = None
+    saved = sys.modules.pop("orjson")
     try:
         return encode(event)
     finally:
-        sys.modules["json"] = saved_json
-        wire._ENCODE[0] = saved_encoder
+        sys.modules["orjson"] = saved
 
 
 @settings(max_examples=300, deadline=None)
@@ -274,5 +272,5 @@ def test_the_journal_json_of_an_event_reads_back_exactly(persona, model, inp, ts
         return
     text = event_to_json(event)
     assert event_from_journal(event.TYPE, text) == event
-    # The same text whether or not ``json`` is loaded (the recording CLI has not).
-    assert json.loads(text) == json.loads(_without_json(event_to_json, event))
+    # The same values whether or not ``orjson`` is loaded (the recording CLI has not).
+    assert json.loads(text) == json.loads(_without_orjson(event_to_json, event))
