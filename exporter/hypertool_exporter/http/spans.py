@@ -54,7 +54,8 @@ class SpanIngest:
         self.clock = clock
         self.lineage = lineage or UsageLineage()
         # Handler threads share the lineage; its decisions and the append
-        # they lead to are made one request at a time.
+        # they lead to are made one request at a time (mapping spans to
+        # events is not: it needs no shared state).
         self._lock = threading.Lock()
 
     def __call__(self, spans: list[SpanRecord], refused: list[EventError]) -> SpanResult:
@@ -65,16 +66,19 @@ class SpanIngest:
         """
         received = self.clock()
         errors = [("a span", error) for error in refused]
+        mapped = []  # (span, its events, whether they are GenAI), mapped outside the lock
+        for span in spans:
+            try:
+                found = span_events(span, self.mapping, received)
+            except EventError as exc:
+                errors.append((f"span {span.span_id}", exc))
+                mapped.append((span, [], False))
+                continue
+            # A span is a stage, or a GenAI call (usage, call or both), or nothing.
+            mapped.append((span, found, bool(found) and type(found[0]) is not StageFinished))
         events, keys = [], []
         with self._lock:
-            for span in spans:
-                try:
-                    found = span_events(span, self.mapping, received)
-                except EventError as exc:
-                    errors.append((f"span {span.span_id}", exc))
-                    self.lineage.admit(span, False)
-                    continue
-                genai = any(type(event) is not StageFinished for event in found)
+            for span, found, genai in mapped:
                 if not self.lineage.admit(span, genai) and genai:
                     found = [event for event in found if type(event) is StageFinished]
                 events.extend(found)

@@ -6,7 +6,7 @@ per million tokens through a model lookup that takes tens of microseconds.
 The fold prices every token event, so this adapter resolves a model once per
 half-hour slot (the finest granularity of the database's time-of-day prices)
 and hands back float rates per 1,000 tokens that ``pricing.Price.cost``
-applies. genai-prices is imported on first use only.
+applies. genai-prices is imported on first use, or by ``load``.
 
 The age of the data: genai-prices does not record when its bundled data was
 built, so the newest price change it holds that is not in the future stands
@@ -75,6 +75,14 @@ def provider_name(model: str) -> str:
     except LookupError:
         return "unknown"
     return CONVENTION_PROVIDERS.get(provider.id, provider.id)
+
+
+def load() -> None:
+    """Load the database now (about 0.2 s): ``serve`` does before it listens,
+    so that its first token event is not the one that waits."""
+    from genai_prices import data_snapshot
+
+    data_snapshot.get_snapshot()
 
 
 def _resolve(model: str, start: float) -> ResolvedPrice:
@@ -191,6 +199,7 @@ __all__ = [
     "data_timestamp",
     "data_version",
     "genai_prices_lookup",
+    "load",
     "provider_name",
     "to_price",
 ]
