@@ -55,12 +55,6 @@ class GenAIFold:
             for token_type in ("input", "output")
         ]
 
-    def tokens(self, ev: TokensUsed, model: str, persona: str) -> None:
-        """One call's input and output token counts."""
-        into, out = self.token_histograms(ev, model, persona)
-        into.observe(ev.input_tokens)
-        out.observe(ev.output_tokens)
-
     def call(self, ev: LLMCallFinished, model: str, persona: str) -> None:
         """One call's duration (and its time to first chunk, when streamed)."""
         operation, provider = self._common(ev.operation, ev.provider, ev.model)

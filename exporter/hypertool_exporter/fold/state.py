@@ -65,7 +65,7 @@ class MetricState:
         #: latest sample recorded inside a trace, shown as an OpenMetrics exemplar.
         #: Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
-        self._token_plans: dict[tuple[str, str, str], tuple] = {}
+        self._token_plans: dict[tuple, tuple] = {}
         #: (time, workflow, stage, persona) of the latest failed gates, newest last;
         #: for the status page. Not snapshotted: recent history only.
         self.recent_failed_gates: deque[tuple[float, str, str, str]] = deque(
@@ -190,7 +190,7 @@ class MetricState:
         self.sessions[ev.session] = (to_persona, chatmode, since)
         self._count_applied(ev.TYPE)
 
-    def _token_plan(self, persona: str, chatmode: str, model: str) -> tuple:
+    def _token_plan(self, persona: str, chatmode: str, model: str, ev: TokensUsed) -> tuple:
         """Everything a tokens event for these labels touches, worked out once:
         admitted label values, series keys, and a window over which the
         model's resolved price holds ([valid from, valid until, price])."""
@@ -208,12 +208,12 @@ class MetricState:
             # [valid from, valid until, price, its per-token rates (None when
             # unpriced or tiered)]; empty: resolved on first use.
             [1.0, 0.0, None, None],
-            # The GenAI token histograms (input, output) of events without an
-            # operation or provider of their own; empty: found on first use.
+            # The GenAI token histograms (input, output) for the event's
+            # operation and provider; empty: found on first use.
             [],
         )
         if len(self._token_plans) < MAX_CACHED_PLANS:
-            self._token_plans[(persona, chatmode, model)] = plan
+            self._token_plans[(persona, chatmode, model, ev.operation, ev.provider)] = plan
         return plan
 
     def _tokens_used(self, ev: TokensUsed) -> None:
@@ -236,9 +236,9 @@ class MetricState:
             operation,
             provider,
         ) = ev
-        plan = self._token_plans.get((persona, chatmode, model))
+        plan = self._token_plans.get((persona, chatmode, model, operation, provider))
         if plan is None:
-            plan = self._token_plan(persona, chatmode, model)
+            plan = self._token_plan(persona, chatmode, model, ev)
         (
             in_key,
             out_key,
@@ -299,13 +299,10 @@ class MetricState:
         applied = self._applied
         applied[_TOKENS_APPLIED] = applied.get(_TOKENS_APPLIED, 0.0) + 1.0
         if self.genai is not None:
-            if operation is None and provider is None:  # the in-process hot path
-                if not genai_histograms:
-                    genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
-                genai_histograms[0].observe(input_tokens)
-                genai_histograms[1].observe(output_tokens)
-            else:
-                self.genai.tokens(ev, cost_key[2], budget_persona)
+            if not genai_histograms:
+                genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
+            genai_histograms[0].observe(input_tokens)
+            genai_histograms[1].observe(output_tokens)
         if trace_id is not None:
             exemplars = self.exemplars
             for key, count in zip(

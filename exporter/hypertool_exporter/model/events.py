@@ -114,14 +114,17 @@ class PersonaSwitched(_Typed):
         from_persona = raw.get("from_persona")
         if isinstance(from_persona, str) and from_persona.strip().lower() in RESERVED_PERSONAS:
             from_persona = None  # "none": the session had no persona before
-        return cls(
-            to_persona=label_value("to_persona", raw.get("to_persona"), persona=True),
-            chatmode=label_value("chatmode", raw.get("chatmode", "default")),
-            from_persona=None
-            if from_persona is None
-            else label_value("from_persona", from_persona, persona=True),
-            session=label_value("session", raw.get("session", "default")),
-            ts=timestamp_value("ts", raw.get("ts"), received),
+        return _tuple_new(  # positional, in field order: no keyword call per event
+            cls,
+            (
+                label_value("to_persona", raw.get("to_persona"), persona=True),
+                label_value("chatmode", raw.get("chatmode", "default")),
+                None
+                if from_persona is None
+                else label_value("from_persona", from_persona, persona=True),
+                label_value("session", raw.get("session", "default")),
+                timestamp_value("ts", raw.get("ts"), received),
+            ),
         )
 
 
@@ -188,20 +191,23 @@ class TokensUsed(_Typed):
         part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
         reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
         part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
-        return cls(
-            persona=label_value("persona", raw.get("persona"), persona=True),
-            model=label_value("model", raw.get("model")),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            chatmode=label_value("chatmode", raw.get("chatmode", "default")),
-            ts=timestamp_value("ts", raw.get("ts"), received),
-            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
-            cache_read_tokens=cache_read,
-            cache_write_tokens=cache_write,
-            reasoning_tokens=reasoning,
-            cost_usd=money_value("cost_usd", raw.get("cost_usd")),
-            operation=_optional_label("operation", raw.get("operation")),
-            provider=_optional_label("provider", raw.get("provider")),
+        return _tuple_new(  # positional, in field order: no keyword call per event
+            cls,
+            (
+                label_value("persona", raw.get("persona"), persona=True),
+                label_value("model", raw.get("model")),
+                input_tokens,
+                output_tokens,
+                label_value("chatmode", raw.get("chatmode", "default")),
+                timestamp_value("ts", raw.get("ts"), received),
+                trace_id_value("trace_id", raw.get("trace_id")),
+                cache_read,
+                cache_write,
+                reasoning,
+                money_value("cost_usd", raw.get("cost_usd")),
+                _optional_label("operation", raw.get("operation")),
+                _optional_label("provider", raw.get("provider")),
+            ),
         )
 
 
@@ -226,14 +232,17 @@ class StageFinished(_Typed):
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> StageFinished:
-        return cls(
-            workflow=label_value("workflow", raw.get("workflow")),
-            stage=label_value("stage", raw.get("stage")),
-            persona=label_value("persona", raw.get("persona"), persona=True),
-            duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
-            gate=gate_value("gate", raw.get("gate")),
-            ts=timestamp_value("ts", raw.get("ts"), received),
-            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
+        return _tuple_new(  # positional, in field order: no keyword call per event
+            cls,
+            (
+                label_value("workflow", raw.get("workflow")),
+                label_value("stage", raw.get("stage")),
+                label_value("persona", raw.get("persona"), persona=True),
+                seconds_value("duration_seconds", raw.get("duration_seconds")),
+                gate_value("gate", raw.get("gate")),
+                timestamp_value("ts", raw.get("ts"), received),
+                trace_id_value("trace_id", raw.get("trace_id")),
+            ),
         )
 
 
@@ -284,17 +293,20 @@ class LLMCallFinished(_Typed):
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> LLMCallFinished:
         error_type = raw.get("error_type")
         ttft = raw.get("ttft_seconds")
-        return cls(
-            persona=label_value("persona", raw.get("persona"), persona=True),
-            model=label_value("model", raw.get("model")),
-            duration_seconds=seconds_value("duration_seconds", raw.get("duration_seconds")),
-            error_type=None if error_type is None else label_value("error_type", error_type),
-            ts=timestamp_value("ts", raw.get("ts"), received),
-            trace_id=trace_id_value("trace_id", raw.get("trace_id")),
-            usage_unknown=flag_value("usage_unknown", raw.get("usage_unknown")),
-            operation=_optional_label("operation", raw.get("operation")),
-            provider=_optional_label("provider", raw.get("provider")),
-            ttft_seconds=None if ttft is None else seconds_value("ttft_seconds", ttft),
+        return _tuple_new(  # positional, in field order: no keyword call per event
+            cls,
+            (
+                label_value("persona", raw.get("persona"), persona=True),
+                label_value("model", raw.get("model")),
+                seconds_value("duration_seconds", raw.get("duration_seconds")),
+                None if error_type is None else label_value("error_type", error_type),
+                timestamp_value("ts", raw.get("ts"), received),
+                trace_id_value("trace_id", raw.get("trace_id")),
+                flag_value("usage_unknown", raw.get("usage_unknown")),
+                _optional_label("operation", raw.get("operation")),
+                _optional_label("provider", raw.get("provider")),
+                None if ttft is None else seconds_value("ttft_seconds", ttft),
+            ),
         )
 
 
