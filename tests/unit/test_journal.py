@@ -129,6 +129,34 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     other.close()
 
 
+def test_a_commit_split_across_tailer_batches_is_folded_once(tmp_path):
+    from hypertool_exporter.journal.writer import JournalWriter
+
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path, batch=3)
+    tailer.open()
+    own = JournalWriter(path, on_commit=tailer.expect)
+    other = JournalWriter(path)
+    other([TokensUsed("other", "gpt-4", 2, 0, "default", 1000.0)])
+    own([TokensUsed("own", "gpt-4", 1, 0, "default", 1000.0 + i) for i in range(5)])
+    # The foreign row is read back; the commit after it is split by the batch.
+    while tailer.step():
+        pass
+    own([TokensUsed("own", "gpt-4", 10, 0, "default", 2000.0 + i) for i in range(7)])
+    while tailer.step():  # the tailer's own commit, at most three events at a time
+        pass
+    assert tokens_of(state, "own") == 75 and tokens_of(state, "other") == 2
+    assert not tailer._expected and tailer._expected_events == 0
+    fresh = MetricState()
+    replay = JournalTailer(fresh, path)
+    replay.open()
+    replay.catch_up()
+    assert fresh.counters == state.counters
+    own.close()
+    other.close()
+
+
 def test_a_batch_adds_to_the_daily_rows_as_its_events_one_by_one_would(tmp_path):
     from hypertool_exporter.model.events import PersonaSwitched
 

@@ -118,15 +118,15 @@ def merge_rows(rows: list[DailyRow]) -> list[DailyRow]:
     if len(rows) < 2:
         return rows
     width = len(DAILY_KEY)
-    merged: dict[tuple, list] = {}
+    merged: dict[tuple, tuple | list] = {}
     for row in rows:
         key = row[:width]
         totals = merged.get(key)
-        if totals is None:
-            merged[key] = list(row[width:])
-        else:
-            for index, value in enumerate(row[width:]):
-                totals[index] += value
+        merged[key] = (
+            row[width:]
+            if totals is None
+            else [a + b for a, b in zip(totals, row[width:], strict=True)]
+        )
     return [(*key, *totals) for key, totals in merged.items()]
 
 

@@ -88,8 +88,10 @@ class JournalTailer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._journal: Journal | None = None
-        #: row id -> the event this process wrote there (``expect``).
-        self._expected: dict[int, Event] = {}
+        #: first row id of a commit -> the events this process wrote there
+        #: (``expect``), and how many events they hold in all.
+        self._expected: dict[int, list[Event]] = {}
+        self._expected_events = 0
         self._expected_lock = threading.Lock()
 
     def open(self) -> None:
@@ -111,15 +113,16 @@ class JournalTailer:
         rows = self._journal.read_after(self.last_id, self.batch)
         for start in range(0, len(rows), APPLY_CHUNK):
             chunk = rows[start : start + APPLY_CHUNK]
-            known: list[Event | None] = [None] * len(chunk)
-            if self._expected:
-                with self._expected_lock:
-                    known = [self._expected.pop(row[0], None) for row in chunk]
-            events = []
-            for (row_id, kind, body), event in zip(chunk, known, strict=True):
-                if event is not None:  # written by this process: validated already
-                    events.append(event)
+            events: list[Event] = []
+            index = 0
+            while index < len(chunk):
+                row_id, kind, body = chunk[index]
+                announced = self._take_run(row_id, len(chunk) - index) if self._expected else None
+                if announced:  # written by this process: validated already
+                    events.extend(announced)
+                    index += len(announced)
                     continue
+                index += 1
                 try:
                     events.append(event_from_journal(kind, body))
                 except (EventError, ValueError) as exc:
@@ -136,21 +139,29 @@ class JournalTailer:
 
     def _own_run(self) -> list[Event]:
         """The events this process committed right after the last applied row,
-        up to a batch: they are the journal's next rows (ids are given in commit
-        order, so every row before them is applied), folded without reading
-        the journal back."""
+        whole commits up to about a batch: they are the journal's next rows
+        (ids are given in commit order, so every row before them is applied),
+        folded without reading the journal back."""
         run: list[Event] = []
-        if not self._expected:
-            return run
-        with self._expected_lock:
-            pop, row_id = self._expected.pop, self.last_id + 1
-            while len(run) < self.batch:
-                event = pop(row_id, None)
-                if event is None:
-                    break
-                run.append(event)
-                row_id += 1
+        while self._expected and len(run) < self.batch:
+            events = self._take_run(self.last_id + 1 + len(run), self.batch)
+            if not events:
+                break
+            run.extend(events)
         return run
+
+    def _take_run(self, row_id: int, most: int) -> list[Event] | None:
+        """The announced events of rows ``row_id`` on, at most ``most``, if a
+        commit of this process starts there; the rest of it stays announced."""
+        with self._expected_lock:
+            events = self._expected.pop(row_id, None)
+            if events is None:
+                return None
+            if len(events) > most:
+                self._expected[row_id + most] = events[most:]
+                events = events[:most]
+            self._expected_events -= len(events)
+            return events
 
     def _apply(self, events: list[Event]) -> None:
         """Fold the events of the rows after ``last_id``, a chunk per hold of the lock."""
@@ -166,15 +177,15 @@ class JournalTailer:
         ``MAX_EXPECTED`` waiting events, rows are simply read back."""
         with self._expected_lock:
             expected = self._expected
-            while expected:  # drop rows read back before they were announced
+            while expected:  # drop commits read back before they were announced
                 oldest = next(iter(expected))
                 if oldest > self.last_id:
                     break
-                del expected[oldest]
+                self._expected_events -= len(expected.pop(oldest))
             skip = max(0, self.last_id + 1 - first_id)  # rows read back already
-            if skip < len(events) and len(expected) + len(events) <= MAX_EXPECTED:
-                ids = range(first_id + skip, first_id + len(events))
-                expected.update(zip(ids, events[skip:], strict=True))
+            if skip < len(events) and self._expected_events + len(events) <= MAX_EXPECTED:
+                expected[first_id + skip] = events[skip:]
+                self._expected_events += len(events) - skip
 
     def catch_up(self) -> None:
         """Apply everything in the journal now (start-up, tests)."""
