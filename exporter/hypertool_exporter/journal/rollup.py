@@ -51,12 +51,11 @@ DAILY_TABLE = (
     + ", PRIMARY KEY (day, persona, model, cost_source))"
 )
 
-#: Adds one row's totals to the table, in the append's transaction.
-UPSERT = (
-    f"INSERT INTO daily ({', '.join(DAILY_COLUMNS)}) VALUES "
-    f"({', '.join('?' for _ in DAILY_COLUMNS)}) "
-    f"ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET "
-    + ", ".join(f"{name} = {name} + excluded.{name}" for name in DAILY_TOTALS)
+#: Adds rows' totals to the table, in the append's transaction: the values
+#: go between the two (``store.insert_rows``).
+UPSERT = f"INSERT INTO daily ({', '.join(DAILY_COLUMNS)}) VALUES "
+ON_CONFLICT_ADD = f" ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET " + ", ".join(
+    f"{name} = {name} + excluded.{name}" for name in DAILY_TOTALS
 )
 
 #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
@@ -141,6 +140,7 @@ __all__ = [
     "DAILY_TABLE",
     "DAILY_TOTALS",
     "ESTIMATED",
+    "ON_CONFLICT_ADD",
     "REPORTED",
     "SECONDS_PER_DAY",
     "UPSERT",
