@@ -55,16 +55,20 @@ class GenAIFold:
             for token_type in ("input", "output")
         ]
 
-    def call(self, ev: LLMCallFinished, model: str, persona: str) -> None:
-        """One call's duration (and its time to first chunk, when streamed)."""
+    def duration_histogram(self, ev: LLMCallFinished, model: str, persona: str) -> Histogram:
+        """The duration histogram of ``ev``'s series, created if new (the fold
+        keeps it in its per-label plan for calls like ``ev``)."""
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         error_type = "" if ev.error_type is None else self.guard.admit("error_type", ev.error_type)
-        for spec, key, value in (
-            (_DURATION, (operation, provider, model, error_type, persona), ev.duration_seconds),
-            (_FIRST_CHUNK, (operation, provider, model, persona), ev.ttft_seconds),
-        ):
-            if value is not None:
-                histogram_of(self.histograms[spec.name], key, spec.buckets).observe(value)
+        key = (operation, provider, model, error_type, persona)
+        return histogram_of(self.histograms[_DURATION.name], key, _DURATION.buckets)
+
+    def first_chunk(self, ev: LLMCallFinished, model: str, persona: str) -> None:
+        """A streamed call's time to its first chunk."""
+        operation, provider = self._common(ev.operation, ev.provider, ev.model)
+        key = (operation, provider, model, persona)
+        series = self.histograms[_FIRST_CHUNK.name]
+        histogram_of(series, key, _FIRST_CHUNK.buckets).observe(ev.ttft_seconds)
 
 
 __all__ = ["GenAIFold"]

@@ -42,4 +42,22 @@ def histogram_of(series: dict, key: tuple, bounds: tuple[float, ...]) -> Histogr
     return hist
 
 
-__all__ = ["Histogram", "histogram_of"]
+def series_to_json(series: dict[tuple, Histogram]) -> list:
+    """A histogram metric's series as snapshot JSON: [labels, counts, sum] each."""
+    return [[list(key), hist.counts, hist.sum] for key, hist in series.items()]
+
+
+def series_from_json(rows: list, bounds: tuple[float, ...]) -> dict[tuple, Histogram]:
+    """Series written by ``series_to_json``; a series saved with other buckets
+    restarts empty (its bucket layout changed between versions)."""
+    series: dict[tuple, Histogram] = {}
+    for key, counts, total in rows:
+        hist = Histogram(bounds)
+        if len(counts) == len(hist.counts):
+            hist.counts = [int(n) for n in counts]
+            hist.sum = float(total)
+        series[tuple(key)] = hist
+    return series
+
+
+__all__ = ["Histogram", "histogram_of", "series_from_json", "series_to_json"]

@@ -26,7 +26,7 @@ from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_
 from ..model.pricing import Price
 from .cardinality import LabelGuard
 from .genai import GenAIFold
-from .histogram import Histogram, histogram_of
+from .histogram import Histogram, histogram_of, series_from_json, series_to_json
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
@@ -66,6 +66,8 @@ class MetricState:
         #: Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
         self._token_plans: dict[tuple, tuple] = {}
+        #: (persona, model, operation, provider, error type) -> series of a call.
+        self._call_plans: dict[tuple, tuple] = {}
         #: (time, workflow, stage, persona) of the latest failed gates, newest last;
         #: for the status page. Not snapshotted: recent history only.
         self.recent_failed_gates: deque[tuple[float, str, str, str]] = deque(
@@ -329,18 +331,32 @@ class MetricState:
                 self.recent_failed_gates.append((ev.ts, workflow, stage, persona))
         self._count_applied(ev.TYPE)
 
-    def _llm_call_finished(self, ev: LLMCallFinished) -> None:
+    def _call_plan(self, ev: LLMCallFinished, labels: tuple) -> tuple:
+        """The series a call with ``ev``'s ``labels`` touches, found once."""
         admit = self.guard.admit
         key = (admit("persona", ev.persona), admit("model", ev.model))
-        trace = (ev.trace_id, ev.ts) if ev.trace_id else None
-        self._observe(c.LLM_DURATION, key, ev.duration_seconds, trace)
-        self._inc(c.LLM_REQUESTS.name, key, 1.0, trace)
+        duration = histogram_of(self.histograms[c.LLM_DURATION.name], key, c.LLM_DURATION.buckets)
+        genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
+        if len(self._call_plans) < MAX_CACHED_PLANS:
+            self._call_plans[labels] = (key, duration, genai)
+        return key, duration, genai
+
+    def _llm_call_finished(self, ev: LLMCallFinished) -> None:
+        labels = (ev.persona, ev.model, ev.operation, ev.provider, ev.error_type)
+        plan = self._call_plans.get(labels)
+        key, duration, genai = plan or self._call_plan(ev, labels)
+        seconds, trace_id = ev.duration_seconds, ev.trace_id
+        index = duration.observe(seconds)
+        if trace_id is not None:
+            self.exemplars[(c.LLM_DURATION.name, key, index)] = (trace_id, seconds, ev.ts)
+        self._inc(c.LLM_REQUESTS.name, key, 1.0, None if trace_id is None else (trace_id, ev.ts))
         if ev.usage_unknown:
             self._inc(c.LLM_USAGE_UNKNOWN.name, key)
-        errors = self.counters[c.LLM_ERRORS.name]
-        errors[key] = errors.get(key, 0.0) + (ev.error_type is not None)
-        if self.genai is not None:
-            self.genai.call(ev, key[1], key[0])
+        self._inc(c.LLM_ERRORS.name, key, float(ev.error_type is not None))  # 0: the series exists
+        if genai is not None:
+            genai.observe(seconds)
+            if ev.ttft_seconds is not None:
+                self.genai.first_chunk(ev, key[1], key[0])
         self._count_applied(ev.TYPE)
 
     # -- snapshots ----------------------------------------------------------
@@ -355,8 +371,7 @@ class MetricState:
                     for name, series in self.counters.items()
                 },
                 "histograms": {
-                    name: [[list(k), h.counts, h.sum] for k, h in series.items()]
-                    for name, series in self.histograms.items()
+                    name: series_to_json(series) for name, series in self.histograms.items()
                 },
                 "sessions": {s: list(v) for s, v in self.sessions.items()},
                 "budgets": self.budgets.to_json(),
@@ -370,23 +385,15 @@ class MetricState:
                 if name in self.counters:
                     self.counters[name] = {tuple(k): float(v) for k, v in rows}
             for name, rows in data.get("histograms", {}).items():
-                if name not in self.histograms:
-                    continue
-                spec = c.BY_NAME[name]
-                series: dict[LabelKey, Histogram] = {}
-                for key, counts, total in rows:
-                    hist = Histogram(spec.buckets)
-                    if len(counts) == len(hist.counts):
-                        hist.counts = [int(n) for n in counts]
-                        hist.sum = float(total)
-                    series[tuple(key)] = hist
-                self.histograms[name] = series
+                if name in self.histograms:
+                    self.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
             self.sessions = {
                 s: (str(v[0]), str(v[1]), float(v[2])) for s, v in data.get("sessions", {}).items()
             }
             self.budgets.load_json(data.get("budgets", {}))
             self.guard.load_json(data.get("guard", {}))
             self._token_plans.clear()
+            self._call_plans.clear()
             self._bind_series()
 
 

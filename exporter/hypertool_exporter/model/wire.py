@@ -85,12 +85,11 @@ def event_to_json(event: Event) -> str:
     names and finite numbers, so the encoding is short. Both give the same
     values (a test holds it).
     """
-    values = list(event)
-    fields, defaults = event._fields, event._field_defaults
-    end = len(values)
-    while end and values[end - 1] == defaults.get(fields[end - 1], _REQUIRED):
+    defaults = _DEFAULTS.get(type(event)) or _defaults_of(type(event))
+    end = len(event)
+    while end and event[end - 1] == defaults[end - 1]:
         end -= 1
-    del values[end:]
+    values = event[:end]  # a plain tuple: a JSON array to either encoder
     orjson = sys.modules.get("orjson")
     if orjson is not None:
         return orjson.dumps(values).decode()
@@ -117,6 +116,14 @@ def event_from_journal(kind: str, body: str) -> Event:
 
 #: Marks a field without a default: no value equals it.
 _REQUIRED = object()
+#: Event class -> each field's default, or ``_REQUIRED``.
+_DEFAULTS: dict[type, tuple] = {}
+
+
+def _defaults_of(cls: type) -> tuple:
+    defaults = tuple(cls._field_defaults.get(name, _REQUIRED) for name in cls._fields)
+    _DEFAULTS[cls] = defaults
+    return defaults
 
 
 __all__ = [
