@@ -227,27 +227,25 @@ class Journal:
         and the id of the last row inserted."""
         if batch_key is not None and self._seen_of(cur, ["batch:" + batch_key]):
             return [], 0
-        rows, rollups, kept = [], [], []
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
         named = list(dict.fromkeys("event:" + key for key in keys if key is not None))
-        seen = self._seen_of(cur, named) if named else set()
-        previous, keep = None, True
-        for event, key in zip(events, keys, strict=True):
-            if key is None:
-                keep = True
-            elif key != previous:  # a new delivery: seen before, or fresh?
-                seen_key = "event:" + key
-                keep = not (seen_key in fresh or seen_key in seen)
+        kept = list(events)
+        if named:
+            seen = self._seen_of(cur, named)
+            kept, previous, keep = [], None, True
+            for event, key in zip(events, keys, strict=True):
+                if key is None:
+                    keep = True
+                elif key != previous:  # a new delivery: seen before, or fresh?
+                    seen_key = "event:" + key
+                    keep = not (seen_key in fresh or seen_key in seen)
+                    if keep:
+                        fresh[seen_key] = None
+                previous = key
                 if keep:
-                    fresh[seen_key] = None
-            previous = key
-            if not keep:
-                continue
-            rows.append((event.ts, event.TYPE, persona_of(event), event_to_json(event)))
-            kept.append(event)
-            rollup = daily_row(event)
-            if rollup is not None:
-                rollups.append(rollup)
+                    kept.append(event)
+        rows = [(e.ts, e.TYPE, persona_of(e), event_to_json(e)) for e in kept]
+        rollups = [row for row in map(daily_row, kept) if row is not None]
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
         insert_rows(cur, "INSERT INTO events (ts, type, persona, body) VALUES ", rows)

@@ -116,9 +116,12 @@ def _first(span: SpanRecord, names: tuple[str, ...]) -> str | None:
     for attributes in (span.attributes, span.resource):
         for name in names:
             value = attributes.get(name)
-            if isinstance(value, str) and value:
-                return value
-            if isinstance(value, int) and not isinstance(value, bool):
+            if value is None:
+                continue
+            if type(value) is str:
+                if value:
+                    return value
+            elif isinstance(value, int) and not isinstance(value, bool):
                 return str(value)
     return None
 
@@ -214,18 +217,17 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         return []
     chatmode = _label(span, mapping.chatmode_attributes, "default")
     provider = _first(span, PROVIDER_ATTRIBUTES)
-    common = {
-        "persona": persona,
-        "model": "unknown" if model is None else model,
-        "ts": ts,
-        "trace_id": trace_id,
-        "operation": operation or "chat",
-        "provider": provider,
-    }
+    model = "unknown" if model is None else model
+    operation = operation or "chat"
     events: list[Event] = []
     if usage is not None:
         raw = {
-            **common,
+            "persona": persona,
+            "model": model,
+            "ts": ts,
+            "trace_id": trace_id,
+            "operation": operation,
+            "provider": provider,
             "chatmode": chatmode,
             "input_tokens": usage.get("input", 0),
             "output_tokens": usage.get("output", 0),
@@ -240,7 +242,12 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         if error_type is None and span.status_code == STATUS_ERROR:
             error_type = "_OTHER"  # the conventions' value when the type is not known
         raw = {
-            **common,
+            "persona": persona,
+            "model": model,
+            "ts": ts,
+            "trace_id": trace_id,
+            "operation": operation,
+            "provider": provider,
             "duration_seconds": duration,
             "error_type": error_type,
             "usage_unknown": usage is None and error_type is None,
