@@ -110,10 +110,14 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
     return spans, refused
 
 
+#: All-zero ids by size: invalid, as the OTLP specification says.
+_ZEROS = {16: bytes(16), 8: bytes(8)}
+
+
 def _hex_id(field: str, raw: bytes, size: int) -> str:
     if field == "parentSpanId" and not raw:
         return ""
-    if len(raw) != size or not any(raw):
+    if len(raw) != size or raw == _ZEROS[size]:
         raise SpanDecodeError(field, raw.hex(), f"must be {size} bytes, not all zero")
     return raw.hex()
 
