@@ -157,6 +157,28 @@ def test_a_commit_split_across_tailer_batches_is_folded_once(tmp_path):
     other.close()
 
 
+def test_a_commit_of_this_process_wakes_the_tailer(tmp_path):
+    import time
+
+    from hypertool_exporter.journal.writer import JournalWriter
+
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path, poll_interval=3600.0)  # it would never poll in time
+    tailer.open()
+    tailer.start()
+    own = JournalWriter(path, on_commit=tailer.expect)
+    try:
+        own([TokensUsed("own", "gpt-4", 10, 5, "default", 1000.0)])
+        deadline = time.monotonic() + 30
+        while tokens_of(state, "own") != 15:
+            assert time.monotonic() < deadline, "the commit was not folded until the next poll"
+            time.sleep(0.01)
+    finally:
+        own.close()
+        tailer.stop()
+
+
 def test_a_batch_adds_to_the_daily_rows_as_its_events_one_by_one_would(tmp_path):
     from hypertool_exporter.model.events import PersonaSwitched
 

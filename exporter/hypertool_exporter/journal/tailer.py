@@ -33,6 +33,8 @@ COMPACTION_INTERVAL = 3600.0
 RETRY_SECONDS = 5.0
 #: Events announced by this process's writer and kept until the tailer reads their rows.
 MAX_EXPECTED = 200_000
+#: Seconds the tailer waits, once woken by a commit of this process, for more.
+WAKE_DELAY = 0.01
 #: Events folded per hold of the state lock: a scrape sees a journal batch of
 #: up to this many whole, and waits for at most one chunk (a few milliseconds).
 APPLY_CHUNK = 500
@@ -86,6 +88,8 @@ class JournalTailer:
         self._last_snapshot = time.monotonic()
         self._last_compaction = float("-inf")
         self._stop = threading.Event()
+        #: Set when this process commits (``expect``): fold it now, not at the next poll.
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._journal: Journal | None = None
         #: first row id of a commit -> the events this process wrote there
@@ -186,6 +190,7 @@ class JournalTailer:
             if skip < len(events) and self._expected_events + len(events) <= MAX_EXPECTED:
                 expected[first_id + skip] = events[skip:]
                 self._expected_events += len(events) - skip
+        self._wake.set()
 
     def catch_up(self) -> None:
         """Apply everything in the journal now (start-up, tests)."""
@@ -227,6 +232,7 @@ class JournalTailer:
             if self._journal is None and not self._reopen():
                 self._stop.wait(RETRY_SECONDS)
                 continue
+            self._wake.clear()
             try:
                 read = self.step()
                 self._housekeeping()
@@ -234,8 +240,10 @@ class JournalTailer:
             except JournalError as exc:
                 log.error("%s", exc)
                 self.mark_down()
-            if read < self.batch:
-                self._stop.wait(self.poll_interval)
+            if read < self.batch and self._wake.wait(self.poll_interval):
+                # Woken by a commit of this process: let a few more gather,
+                # so that small commits cost one step per WAKE_DELAY at most.
+                self._stop.wait(WAKE_DELAY)
         if self._journal is None:
             return
         try:
@@ -277,6 +285,7 @@ class JournalTailer:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop following (the thread takes a final snapshot) and close the journal."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._journal is not None:
