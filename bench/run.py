@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, tracing, pricing, fuzz,
-prometheus.
+NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, snapshot, tracing, pricing,
+fuzz, prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -28,6 +28,7 @@ import bench_otlp
 import bench_pricing
 import bench_prometheus
 import bench_restart
+import bench_snapshot
 import bench_tracing
 from common import table
 
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "load": bench_load.run,
     "cli": bench_cli.run,
     "restart": bench_restart.run,
+    "snapshot": bench_snapshot.run,
     "tracing": bench_tracing.run,
     "pricing": bench_pricing.run,
     "fuzz": bench_fuzz.run,

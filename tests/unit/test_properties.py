@@ -108,7 +108,7 @@ def folded(events):
 def close(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(close(a[k], b[k]) for k in a)
-    if isinstance(a, list):
+    if isinstance(a, list | tuple):
         return len(a) == len(b) and all(close(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)

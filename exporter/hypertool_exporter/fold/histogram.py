@@ -43,8 +43,9 @@ def histogram_of(series: dict, key: tuple, bounds: tuple[float, ...]) -> Histogr
 
 
 def series_to_json(series: dict[tuple, Histogram]) -> list:
-    """A histogram metric's series as snapshot JSON: [labels, counts, sum] each."""
-    return [[list(key), hist.counts, hist.sum] for key, hist in series.items()]
+    """A histogram metric's series as snapshot JSON, (labels, counts, sum)
+    each: a copy, which the fold may go on changing."""
+    return [(key, hist.counts[:], hist.sum) for key, hist in series.items()]
 
 
 def series_from_json(rows: list, bounds: tuple[float, ...]) -> dict[tuple, Histogram]:

@@ -317,9 +317,9 @@ class Journal:
 
     def save_snapshot(self, last_id: int, state: dict[str, Any]) -> None:
         """Store the folded state that includes every event up to ``last_id``."""
-        import json  # here, not at the top: the recording CLI never snapshots
+        import orjson  # here, not at the top: the recording CLI never snapshots
 
-        text = json.dumps(state, separators=(",", ":"))
+        text = orjson.dumps(state).decode()
         try:
             self._db.execute(
                 "INSERT INTO snapshot (k, last_id, taken_at, state) VALUES (1, ?, ?, ?) "
@@ -340,9 +340,9 @@ class Journal:
             raise JournalError(f"cannot read snapshot from {self.path}: {exc}") from exc
         if row is None:
             return None
-        import json
+        import orjson
 
-        return int(row[0]), float(row[1]), json.loads(row[2])
+        return int(row[0]), float(row[1]), orjson.loads(row[2])
 
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "default_journal_path"]
