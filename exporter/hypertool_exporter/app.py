@@ -251,6 +251,7 @@ def run_server(
     exporter = Exporter(config, journal=path, clock=clock_from_env())
     exporter.catch_up()
     price_database.load()
+    exporter.exposition.warm()
     tune_garbage_collector()
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path, on_commit=exporter.tailer.expect)

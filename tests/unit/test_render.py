@@ -122,6 +122,19 @@ def test_fast_exposition_skips_only_the_state_collector(example_config):
     assert text.count("# TYPE hypertool_persona_tokens_used_total counter") == 1
 
 
+def test_warm_up_builds_every_series_prefix_and_changes_no_body(example_config):
+    collector, registry = make(example_config)
+    feed(collector)
+    exposition = collector.exporter.exposition
+    exposition.warm()
+    prefixes = exposition.renderer._prefixes["hypertool_persona_tokens_used_total"]
+    tokens = collector.state.counters["hypertool_persona_tokens_used_total"]
+    assert prefixes.keys() == tokens.keys() and prefixes
+    assert samples(text_parse(exposition.render(False)[0].decode())) == samples(
+        text_parse(generate_latest(registry).decode())
+    )
+
+
 def test_concurrent_scrapes_share_renders_and_nothing_stays_cached(example_config):
     import threading
     import time

@@ -183,6 +183,14 @@ class FastExposition:
                 if self._waiting == 0:
                     self._last.clear()
 
+    def warm(self) -> None:
+        """Render the state once and drop the text: the per-series prefixes of
+        every series there is (a restored snapshot, a replayed journal) are
+        built now, at start-up, not by the first scrape (text and OpenMetrics
+        share them)."""
+        with self._lock:
+            self.renderer.render(False)
+
     def _others(self, openmetrics: bool) -> str:
         """The registry's other collectors (process metrics, an OTel reader, ...)
         through prometheus_client's encoders, with the state collector standing
