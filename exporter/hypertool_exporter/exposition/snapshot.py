@@ -27,6 +27,7 @@ from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
 from .._version import __version__
+from ..fold.histogram import freeze, rows_of
 from ..fold.state import MetricState
 from ..journal.tailer import JournalStatus
 from ..model import catalog as c
@@ -57,10 +58,7 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
     now = state.clock()
     with state.lock:
         counters = {name: list(series.items()) for name, series in state.counters.items()}
-        histograms = {
-            name: [(k, h.cumulative(), h.sum) for k, h in series.items()]
-            for name, series in state.histograms.items()
-        }
+        frozen = {name: freeze(series) for name, series in state.histograms.items()}
         budgets = [
             (persona, state.budgets.snapshot_at(persona, now))
             for persona in state.budgets.personas()
@@ -80,8 +78,8 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
     families[c.LABEL_VALUES_FOLDED.name].rows = [
         ((kind,), float(n)) for kind, n in sorted(folded.items())
     ]
-    for name, rows in histograms.items():
-        families[name].rows = rows
+    for name, copy in frozen.items():
+        families[name].rows = rows_of(copy)
     for (name, key, index), raw in exemplars.items():
         family = families[name]
         family.exemplars[key if index < 0 else (key, index)] = raw

@@ -1,7 +1,9 @@
 """The one fold: validated events in, metric and budget state out.
 
-``state`` (``MetricState.apply`` and ``enqueue``) and ``cardinality`` (the
-caps on distinct label values).
+``state`` (``MetricState.apply`` and ``enqueue``), ``cardinality`` (the
+caps on distinct label values), ``histogram`` (series in flat lists, copied
+whole), ``genai`` (the OpenTelemetry convention metrics) and ``persist``
+(snapshot JSON).
 
 May import: ``model``.
 """

@@ -51,7 +51,7 @@ class GenAIFold:
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         series = self.histograms[_TOKENS.name]
         return [
-            histogram_of(series, (operation, provider, model, token_type, persona), _TOKENS.buckets)
+            histogram_of(series, (operation, provider, model, token_type, persona))
             for token_type in ("input", "output")
         ]
 
@@ -61,14 +61,14 @@ class GenAIFold:
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         error_type = "" if ev.error_type is None else self.guard.admit("error_type", ev.error_type)
         key = (operation, provider, model, error_type, persona)
-        return histogram_of(self.histograms[_DURATION.name], key, _DURATION.buckets)
+        return histogram_of(self.histograms[_DURATION.name], key)
 
     def first_chunk(self, ev: LLMCallFinished, model: str, persona: str) -> None:
         """A streamed call's time to its first chunk."""
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         key = (operation, provider, model, persona)
         series = self.histograms[_FIRST_CHUNK.name]
-        histogram_of(series, key, _FIRST_CHUNK.buckets).observe(ev.ttft_seconds)
+        histogram_of(series, key).observe(ev.ttft_seconds)
 
 
 __all__ = ["GenAIFold"]

@@ -1,64 +1,135 @@
-"""``Histogram``: the fold's bucket counts for one series."""
+"""Histograms of the fold: a metric's series keep their bucket counts and sums
+in two flat lists.
+
+Why flat: a scrape and a snapshot need a consistent copy of every series, and
+take it under the state lock, which the fold and other scrapes then wait for.
+Copying one ``Histogram`` object per series cost about a microsecond each
+(tens of milliseconds at 100,000 series); copying a metric's two flat lists
+is one C-level slice each. The rows are shaped after the lock is let go, from
+the copy (``freeze``, then ``rows_of`` or ``series_to_json``).
+"""
 
 from __future__ import annotations
 
 import bisect
 
 
-class Histogram:
-    """Bucket counts (not cumulative; the last one is +Inf), sum and count."""
+class HistogramSeries(dict):
+    """A histogram metric's series, label key -> ``Histogram``; series ``n``'s
+    bucket counts (not cumulative; the last is +Inf) are ``counts[n * width:
+    (n + 1) * width]`` and its sum ``sums[n]``."""
 
-    __slots__ = ("bounds", "counts", "sum")
+    __slots__ = ("bounds", "counts", "sums", "width")
 
     def __init__(self, bounds: tuple[float, ...]):
+        super().__init__()
         self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
-        self.sum = 0.0
+        self.width = len(bounds) + 1
+        self.counts: list[int] = []
+        self.sums: list[float] = []
+
+    def add(self, key: tuple) -> Histogram:
+        """A new, empty series for ``key``."""
+        hist = self[key] = Histogram(self, len(self.sums))
+        self.counts.extend([0] * self.width)
+        self.sums.append(0.0)
+        return hist
+
+
+class Histogram:
+    """One series of a ``HistogramSeries``: a view of its place in the flat lists."""
+
+    __slots__ = ("series", "slot", "start")
+
+    def __init__(self, series: HistogramSeries, slot: int):
+        self.series = series
+        self.slot = slot
+        self.start = slot * series.width
 
     def observe(self, value: float) -> int:
         """Count ``value``; returns the index of its bucket."""
-        index = bisect.bisect_left(self.bounds, value)
-        self.counts[index] += 1
-        self.sum += value
+        series = self.series
+        index = bisect.bisect_left(series.bounds, value)
+        series.counts[self.start + index] += 1
+        series.sums[self.slot] += value
         return index
+
+    @property
+    def counts(self) -> list[int]:
+        """Bucket counts, not cumulative (a copy)."""
+        return self.series.counts[self.start : self.start + self.series.width]
+
+    @property
+    def sum(self) -> float:
+        return self.series.sums[self.slot]
 
     @property
     def count(self) -> int:
         return sum(self.counts)
 
     def cumulative(self) -> list[int]:
-        total, out = 0, []
-        for n in self.counts:
-            total += n
-            out.append(total)
-        return out
+        return _cumulative(self.counts)
 
 
-def histogram_of(series: dict, key: tuple, bounds: tuple[float, ...]) -> Histogram:
+def _cumulative(counts: list[int]) -> list[int]:
+    total, out = 0, []
+    for n in counts:
+        total += n
+        out.append(total)
+    return out
+
+
+def histogram_of(series: HistogramSeries, key: tuple) -> Histogram:
     """The histogram of ``key`` in ``series``, created (empty) on first use."""
     hist = series.get(key)
     if hist is None:
-        hist = series[key] = Histogram(bounds)
+        hist = series.add(key)
     return hist
 
 
-def series_to_json(series: dict[tuple, Histogram]) -> list:
-    """A histogram metric's series as snapshot JSON, (labels, counts, sum)
-    each: a copy, which the fold may go on changing."""
-    return [(key, hist.counts[:], hist.sum) for key, hist in series.items()]
+#: A consistent copy of a ``HistogramSeries``: (key -> Histogram, counts, sums, width).
+Frozen = tuple[dict, list, list, int]
 
 
-def series_from_json(rows: list, bounds: tuple[float, ...]) -> dict[tuple, Histogram]:
+def freeze(series: HistogramSeries) -> Frozen:
+    """Copy ``series`` (under the state lock): three C-level copies, whatever its size."""
+    return dict(series), series.counts[:], series.sums[:], series.width
+
+
+def rows_of(frozen: Frozen) -> list[tuple[tuple, list[int], float]]:
+    """(key, cumulative bucket counts, sum) of each series of a frozen copy."""
+    hists, counts, sums, width = frozen
+    return [
+        (key, _cumulative(counts[h.start : h.start + width]), sums[h.slot])
+        for key, h in hists.items()
+    ]
+
+
+def series_to_json(frozen: Frozen) -> list:
+    """A frozen copy as snapshot JSON: (labels, counts, sum) each."""
+    hists, counts, sums, width = frozen
+    return [(key, counts[h.start : h.start + width], sums[h.slot]) for key, h in hists.items()]
+
+
+def series_from_json(rows: list, bounds: tuple[float, ...]) -> HistogramSeries:
     """Series written by ``series_to_json``; a series saved with other buckets
     restarts empty (its bucket layout changed between versions)."""
-    series: dict[tuple, Histogram] = {}
+    series = HistogramSeries(bounds)
     for key, counts, total in rows:
-        hist = Histogram(bounds)
-        if len(counts) == len(hist.counts):
-            hist.counts = [int(n) for n in counts]
-            hist.sum = float(total)
-        series[tuple(key)] = hist
+        hist = series.add(tuple(key))
+        if len(counts) == series.width:
+            series.counts[hist.start : hist.start + series.width] = [int(n) for n in counts]
+            series.sums[hist.slot] = float(total)
     return series
 
 
-__all__ = ["Histogram", "histogram_of", "series_from_json", "series_to_json"]
+__all__ = [
+    "Frozen",
+    "Histogram",
+    "HistogramSeries",
+    "freeze",
+    "histogram_of",
+    "rows_of",
+    "series_from_json",
+    "series_to_json",
+]

@@ -26,7 +26,8 @@ from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_
 from ..model.pricing import Price
 from .cardinality import LabelGuard
 from .genai import GenAIFold
-from .histogram import Histogram, histogram_of, series_from_json, series_to_json
+from .histogram import HistogramSeries, freeze, histogram_of, series_from_json
+from .persist import counter_series, sessions_from_json, shaped
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
@@ -54,8 +55,10 @@ class MetricState:
         self.counters: dict[str, dict[LabelKey, float]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "counter"
         }
-        self.histograms: dict[str, dict[LabelKey, Histogram]] = {
-            spec.name: {} for spec in c.CATALOG if spec.kind == "histogram"
+        self.histograms: dict[str, HistogramSeries] = {
+            spec.name: HistogramSeries(spec.buckets)
+            for spec in c.CATALOG
+            if spec.kind == "histogram"
         }
         #: The GenAI convention metrics (``metrics.genai_conventions`` in the config).
         self.genai = GenAIFold(self.histograms, self.guard) if self.config.genai_metrics else None
@@ -162,7 +165,7 @@ class MetricState:
         value: float,
         trace: tuple[str, float] | None = None,
     ) -> None:
-        index = histogram_of(self.histograms[spec.name], key, spec.buckets).observe(value)
+        index = histogram_of(self.histograms[spec.name], key).observe(value)
         if trace is not None:
             self.exemplars[(spec.name, key, index)] = (trace[0], value, trace[1])
 
@@ -333,7 +336,7 @@ class MetricState:
         """The series a call with ``ev``'s ``labels`` touches, found once."""
         admit = self.guard.admit
         key = (admit("persona", ev.persona), admit("model", ev.model))
-        duration = histogram_of(self.histograms[c.LLM_DURATION.name], key, c.LLM_DURATION.buckets)
+        duration = histogram_of(self.histograms[c.LLM_DURATION.name], key)
         genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
         if len(self._call_plans) < MAX_CACHED_PLANS:
             self._call_plans[labels] = (key, duration, genai)
@@ -360,35 +363,26 @@ class MetricState:
     # -- snapshots ----------------------------------------------------------
 
     def to_json(self) -> dict:
-        """All state as JSON-ready data (arrays as tuples), for journal snapshots.
-        Only copies are made under the lock (counters' dicts at C speed, bucket
-        counts); the rest runs after it, so scrapes and the fold wait little."""
+        """All state as JSON-ready data, for journal snapshots: under the lock
+        only C-level copies are made, shaped after it (``fold.persist``)."""
         self.drain()
         with self.lock:
             counters = {name: series.copy() for name, series in self.counters.items()}
-            histograms = {name: series_to_json(s) for name, s in self.histograms.items()}
+            frozen = {name: freeze(series) for name, series in self.histograms.items()}
             sessions = self.sessions.copy()
             budgets, guard = self.budgets.to_json(), self.guard.to_json()
-        return {
-            "counters": {name: list(series.items()) for name, series in counters.items()},
-            "histograms": histograms,
-            "sessions": {s: list(v) for s, v in sessions.items()},
-            "budgets": budgets,
-            "guard": guard,
-        }
+        return shaped(counters, frozen, sessions, budgets, guard)
 
     def load_json(self, data: dict) -> None:
         """Restore state written by ``to_json`` (metrics unknown to this version are dropped)."""
         with self.lock:
             for name, rows in data.get("counters", {}).items():
                 if name in self.counters:
-                    self.counters[name] = {tuple(k): float(v) for k, v in rows}
+                    self.counters[name] = counter_series(rows)
             for name, rows in data.get("histograms", {}).items():
                 if name in self.histograms:
                     self.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
-            self.sessions = {
-                s: (str(v[0]), str(v[1]), float(v[2])) for s, v in data.get("sessions", {}).items()
-            }
+            self.sessions = sessions_from_json(data.get("sessions", {}))
             self.budgets.load_json(data.get("budgets", {}))
             self.guard.load_json(data.get("guard", {}))
             self._token_plans.clear()
@@ -396,4 +390,4 @@ class MetricState:
             self._bind_series()
 
 
-__all__ = ["MAX_QUEUED", "RECENT_FAILED_GATES", "Histogram", "LabelKey", "MetricState"]
+__all__ = ["MAX_QUEUED", "RECENT_FAILED_GATES", "LabelKey", "MetricState"]
