@@ -1,10 +1,19 @@
 import multiprocessing
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model import catalog as c
-from hypertool_exporter.model.events import TokensUsed
+from hypertool_exporter.model.events import (
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+)
 
 
 def append_many(path: str, worker: int, count: int) -> None:
@@ -198,3 +207,86 @@ def test_a_batch_adds_to_the_daily_rows_as_its_events_one_by_one_would(tmp_path)
         query = "SELECT * FROM daily ORDER BY day, persona, model, cost_source"
         assert batch.query(query) == single.query(query)
         assert len(batch.query(query)) == 4  # two cost sources on day 3, switches on days 3 and 4
+
+
+_PERSONAS = st.sampled_from(["backend-engineer", "qa", "devops"])
+_WHEN = st.floats(1_795_000_000.0, 1_795_086_400.0)
+_TRACES = st.none() | st.sampled_from(["0af7651916cd43dd8448eb211c80319c", "1" * 32])
+_TEXT = st.none() | st.sampled_from(["chat", "openai", "timeout"])
+_EVENTS = st.one_of(
+    st.builds(
+        TokensUsed,
+        _PERSONAS,
+        st.sampled_from(["gpt-4o", "claude-sonnet-4", "local"]),
+        st.integers(0, 10**6),
+        st.integers(0, 10**6),
+        st.sampled_from(["default", "review"]),
+        _WHEN,
+        _TRACES,
+        cost_usd=st.none() | st.floats(0, 100),
+        operation=_TEXT,
+        provider=_TEXT,
+    ),
+    st.builds(
+        LLMCallFinished,
+        _PERSONAS,
+        st.sampled_from(["gpt-4o", "local"]),
+        st.floats(0, 120),
+        _TEXT,
+        _WHEN,
+        _TRACES,
+        st.booleans(),
+        _TEXT,
+        _TEXT,
+        st.none() | st.floats(0, 10),
+    ),
+    st.builds(
+        StageFinished,
+        st.just("release"),
+        st.sampled_from(["build", "test"]),
+        _PERSONAS,
+        st.floats(0, 900),
+        st.sampled_from([None, "passed", "failed"]),
+        _WHEN,
+        _TRACES,
+    ),
+    st.builds(
+        PersonaSwitched,
+        _PERSONAS,
+        st.sampled_from(["a", "b"]),
+        st.none() | _PERSONAS,
+        st.sampled_from(["s1", "s2"]),
+        _WHEN,
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=st.lists(_EVENTS, max_size=60), cut=st.integers(0, 60))
+def test_replaying_a_journal_gives_the_state_folding_its_events_gives(events, cut):
+    """Whatever events a journal holds, a replay (with or without a snapshot
+    part way) ends in exactly the state their fold in order gives."""
+    import tempfile
+
+    direct = MetricState()
+    for event in events:
+        direct.apply(event)
+    with tempfile.TemporaryDirectory() as tmp:
+        snapshotted, plain = Path(tmp) / "snapshotted.sqlite", Path(tmp) / "plain.sqlite"
+        first = JournalTailer(MetricState(), snapshotted, batch=7)  # batches split appends
+        first.open()
+        with Journal(snapshotted) as journal, Journal(plain) as other:
+            journal.append(events[:cut])
+            other.append(events[:cut])
+            first.catch_up()
+            first.snapshot()  # part way
+            journal.append(events[cut:])
+            other.append(events[cut:])
+        first.stop()
+        for path in (snapshotted, plain):
+            state = MetricState()
+            tailer = JournalTailer(state, path, batch=7)
+            tailer.open()
+            tailer.catch_up()
+            tailer.stop()
+            assert state.to_json() == direct.to_json(), path.name

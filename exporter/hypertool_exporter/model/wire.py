@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from .events import EVENT_CLASSES, Event, parse_event
+from .events import EVENT_CLASSES, Event, _tuple_new, parse_event
 from .fields import UNKNOWN_TYPE, EventError
 
 TYPE_CHECKING = False
@@ -97,33 +97,64 @@ def event_to_json(event: Event) -> str:
 
 
 def event_from_journal(kind: str, body: str) -> Event:
-    """The event of a journal row (its ``type`` column and body), checked as
-    any event is; ``EventError`` or ``ValueError`` for a row that is not one."""
+    """The event of a journal row (its ``type`` column and body).
+
+    A positional row (``event_to_json``) was validated when it was appended,
+    and a replay never refuses what was once accepted (see the architecture):
+    it is rebuilt without validating again; only its values' types and
+    signs are checked, so that a row damaged by hand can neither reach the
+    fold as the wrong kind of value nor turn a counter down. An older row, a
+    JSON object, goes through ``parse_event``. ``EventError`` or
+    ``ValueError`` for a row that is not an event.
+    """
     import orjson
 
     raw = orjson.loads(body)
-    if isinstance(raw, list):  # positional (``event_to_json``); else an older row's object
-        cls = EVENT_CLASSES.get(kind)
-        if cls is None:
-            raise EventError(
-                "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code=UNKNOWN_TYPE
-            )
-        if len(raw) > len(cls._fields):
-            raise EventError("body", body[:80], f"has more values than {kind} has fields")
-        raw = {"type": kind, **cls._field_defaults, **dict(zip(cls._fields, raw, strict=False))}
-    return parse_event(raw)
+    if not isinstance(raw, list):
+        return parse_event(raw)
+    cls = EVENT_CLASSES.get(kind)
+    if cls is None:
+        raise EventError(
+            "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code=UNKNOWN_TYPE
+        )
+    defaults, kinds = _SHAPES.get(cls) or _shape_of(cls)
+    if len(raw) > len(defaults):
+        raise EventError("body", body[:80], f"has more values than {kind} has fields")
+    values = raw + list(defaults[len(raw) :])
+    for index, value in enumerate(values):
+        kind = type(value)
+        if kind not in kinds[index]:
+            if kind is not int or float not in kinds[index]:
+                raise EventError(cls._fields[index], value, "has the wrong type for a journal row")
+            value = values[index] = float(value)  # a whole number written as one
+        if (kind is int or kind is float) and value < 0:  # counts, times, money: never below 0
+            raise EventError(cls._fields[index], value, "must not be negative")
+    return _tuple_new(cls, values)
 
 
 #: Marks a field without a default: no value equals it.
 _REQUIRED = object()
 #: Event class -> each field's default, or ``_REQUIRED``.
 _DEFAULTS: dict[type, tuple] = {}
+#: Event class -> (each field's default, each field's allowed value types).
+_SHAPES: dict[type, tuple[tuple, tuple]] = {}
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "None": type(None)}
 
 
 def _defaults_of(cls: type) -> tuple:
     defaults = tuple(cls._field_defaults.get(name, _REQUIRED) for name in cls._fields)
     _DEFAULTS[cls] = defaults
     return defaults
+
+
+def _shape_of(cls: type) -> tuple[tuple, tuple]:
+    """Read from the annotations of the class's ``__new__`` (``str | None``...)."""
+    hints = cls.__new__.__annotations__
+    kinds = tuple(
+        frozenset(_TYPES[part.strip()] for part in hints[name].split("|")) for name in cls._fields
+    )
+    shape = _SHAPES[cls] = (_DEFAULTS.get(cls) or _defaults_of(cls), kinds)
+    return shape
 
 
 __all__ = [
