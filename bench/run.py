@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, snapshot, tracing, pricing,
-fuzz, prometheus.
+NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, snapshot, growth, tracing,
+pricing, fuzz, prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 import bench_cli
 import bench_exposition
 import bench_fuzz
+import bench_growth
 import bench_ingest
 import bench_load
 import bench_otlp
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "cli": bench_cli.run,
     "restart": bench_restart.run,
     "snapshot": bench_snapshot.run,
+    "growth": bench_growth.run,
     "tracing": bench_tracing.run,
     "pricing": bench_pricing.run,
     "fuzz": bench_fuzz.run,

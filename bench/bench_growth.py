@@ -1,0 +1,168 @@
+"""How each cost grows with its load: every figure at 1x, 10x and 100x its
+load, and the exponent of its growth (time ~ load ** exponent; 1 is linear,
+0 is constant).
+
+- journal replay without a snapshot (the cold start of a journal the CLI or
+  ingest filled before any ``serve`` ran): seconds for N events;
+- snapshot (``MetricState.to_json``, then the journal write) of N series;
+- ``/metrics`` render of N series (steady state, the prefix cache warm);
+- the token hot path with its fold counted, per record, at N records between
+  two scrapes over 100 label sets, against prometheus_client updating what a
+  record updates (tokens in and out, cost, budget used), children cached (a
+  constant is the goal: exponent 0).
+
+Run in-process with ``serve``'s collector settings.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import tempfile
+import time
+from pathlib import Path
+
+from bench_restart import write_journal
+from bench_snapshot import _state
+from common import Result
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from hypertool_exporter.exposition.textformat import StateRenderer
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.tailer import JournalTailer
+from hypertool_exporter.model import price_database
+from hypertool_exporter.model.config import parse_config
+
+
+def _replay(events: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "j.sqlite"
+        write_journal(path, events)
+        tailer = JournalTailer(MetricState(), path)
+        tailer.open()
+        start = time.perf_counter()
+        tailer.catch_up()
+        seconds = time.perf_counter() - start
+        tailer.stop()
+    return seconds
+
+
+def _snapshot(series: int) -> float:
+    state = _state(series)
+    with tempfile.TemporaryDirectory() as tmp, Journal(Path(tmp) / "j.sqlite") as journal:
+        start = time.perf_counter()
+        journal.save_snapshot(0, state.to_json())
+        return time.perf_counter() - start
+
+
+def _render(series: int) -> float:
+    renderer = StateRenderer(_state(series))
+    renderer.render(False)  # the prefixes are built as serve's warm-up builds them
+    start = time.perf_counter()
+    renderer.render(False)
+    return time.perf_counter() - start
+
+
+LABEL_SETS = [(f"persona-{n % 10}", f"mode-{n // 10}", "gpt-4o") for n in range(100)]
+HOT_CONFIG = "budgets:\n  default: {tokens: 1000000000, period: monthly}\n"
+
+
+def _hot_path(records: int) -> tuple[float, float]:
+    """(seconds per record with its fold, seconds for prometheus_client to
+    update what a record updates: input and output tokens, cost, and the
+    budget's used tokens and dollars, each a cached child)."""
+    collector = PersonaMetricsCollector(CollectorRegistry(), config=parse_config(HOT_CONFIG))
+    record = collector.record_token_usage
+    for labels in LABEL_SETS:
+        record(*labels, 600, 250)
+    collector.state.drain()
+    registry = CollectorRegistry()
+    tokens = Counter("tokens", "", ["persona", "chatmode", "model", "type"], registry=registry)
+    cost = Counter("cost", "", ["persona", "chatmode", "model"], registry=registry)
+    used = Gauge("used", "", ["persona", "unit"], registry=registry)
+    children = [
+        (
+            tokens.labels(*labels, "input"),
+            tokens.labels(*labels, "output"),
+            cost.labels(*labels),
+            used.labels(labels[0], "tokens"),
+            used.labels(labels[0], "usd"),
+        )
+        for labels in LABEL_SETS
+    ]
+    ours = theirs = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for n in range(records):
+            record(*LABEL_SETS[n % 100], 600, 250)
+        collector.state.drain()  # the fold, as the next scrape runs it
+        ours = min(ours, (time.perf_counter() - start) / records)
+        start = time.perf_counter()
+        for n in range(records):
+            into, out, spent, used_tokens, used_usd = children[n % 100]
+            into.inc(600)
+            out.inc(250)
+            usd = 600 * 2.5e-6 + 250 * 1e-5
+            spent.inc(usd)
+            used_tokens.inc(850)
+            used_usd.inc(usd)
+        theirs = min(theirs, (time.perf_counter() - start) / records)
+    return ours, theirs
+
+
+def _exponent(name: str, loads: tuple[int, ...], values: list[float]) -> Result:
+    exponent = math.log(values[-1] / values[0]) / math.log(loads[-1] / loads[0])
+    return Result(
+        f"{name}: growth exponent, {loads[0]:,} to {loads[-1]:,}", exponent, 1.0, "", "", None
+    )
+
+
+def run(quick: bool = False) -> list[Result]:
+    base = 1 if quick else 10
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
+    results: list[Result] = []
+    price_database.load()  # as serve does before it listens: not a cost of the first load
+    try:
+        for name, unit, measure, loads in (
+            ("journal replay, events", "s", _replay, (1_000 * base, 10_000 * base, 100_000 * base)),
+            ("snapshot, series", "s", _snapshot, (2_000 * base, 20_000 * base, 200_000)),
+            ("/metrics render, series", "s", _render, (2_000 * base, 20_000 * base, 200_000)),
+        ):
+            values = [measure(load) for load in loads]
+            for load, value in zip(loads, values, strict=True):
+                results.append(
+                    Result(
+                        f"{name} {load:,} vs {loads[0]:,} scaled linearly",
+                        value,
+                        values[0] * load / loads[0],
+                        unit,
+                        "",
+                        None,
+                    )
+                )
+            results.append(_exponent(name, loads, values))
+        loads = (1_000, 10_000, 100_000)
+        figures = [_hot_path(records) for records in loads]
+        for records, (ours, theirs) in zip(loads, figures, strict=True):
+            results.append(
+                Result(
+                    f"token record + its fold, {records:,} per scrape over 100 label sets, "
+                    "vs prometheus_client's cached children",
+                    ours * 1e6,
+                    theirs * 1e6,
+                    "us",
+                    "<= 0.5x",
+                    ours <= 0.5 * theirs,
+                )
+            )
+        results.append(
+            _exponent("token record + its fold, per record", loads, [f[0] for f in figures])
+        )
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+    return results
