@@ -217,17 +217,18 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         return []
     chatmode = _label(span, mapping.chatmode_attributes, "default")
     provider = _first(span, PROVIDER_ATTRIBUTES)
-    model = "unknown" if model is None else model
-    operation = operation or "chat"
+    common = {
+        "persona": persona,
+        "model": "unknown" if model is None else model,
+        "ts": ts,
+        "trace_id": trace_id,
+        "operation": operation or "chat",
+        "provider": provider,
+    }
     events: list[Event] = []
     if usage is not None:
         raw = {
-            "persona": persona,
-            "model": model,
-            "ts": ts,
-            "trace_id": trace_id,
-            "operation": operation,
-            "provider": provider,
+            **common,
             "chatmode": chatmode,
             "input_tokens": usage.get("input", 0),
             "output_tokens": usage.get("output", 0),
@@ -242,12 +243,7 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         if error_type is None and span.status_code == STATUS_ERROR:
             error_type = "_OTHER"  # the conventions' value when the type is not known
         raw = {
-            "persona": persona,
-            "model": model,
-            "ts": ts,
-            "trace_id": trace_id,
-            "operation": operation,
-            "provider": provider,
+            **common,
             "duration_seconds": duration,
             "error_type": error_type,
             "usage_unknown": usage is None and error_type is None,
