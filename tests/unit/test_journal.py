@@ -16,6 +16,16 @@ from hypertool_exporter.model.events import (
 )
 
 
+def replayed(path, batch: int = 5000) -> MetricState:
+    """The state a fresh tailer reaches by replaying the journal at ``path``."""
+    state = MetricState()
+    tailer = JournalTailer(state, path, batch=batch)
+    tailer.open()
+    tailer.catch_up()
+    tailer.stop()
+    return state
+
+
 def append_many(path: str, worker: int, count: int) -> None:
     with Journal(path) as journal:
         for i in range(count):
@@ -129,11 +139,7 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     # A tailer that read the rows first drops the late announcement.
     tailer.expect(1, first)
     assert not tailer._expected
-    fresh = MetricState()
-    replay = JournalTailer(fresh, path)
-    replay.open()
-    replay.catch_up()  # replay from the JSON gives the same state
-    assert fresh.counters == state.counters
+    assert replayed(path).counters == state.counters  # replay from the rows: the same state
     own.close()
     other.close()
 
@@ -157,11 +163,7 @@ def test_a_commit_split_across_tailer_batches_is_folded_once(tmp_path):
         pass
     assert tokens_of(state, "own") == 75 and tokens_of(state, "other") == 2
     assert not tailer._expected and tailer._expected_events == 0
-    fresh = MetricState()
-    replay = JournalTailer(fresh, path)
-    replay.open()
-    replay.catch_up()
-    assert fresh.counters == state.counters
+    assert replayed(path).counters == state.counters
     own.close()
     other.close()
 
@@ -284,9 +286,4 @@ def test_replaying_a_journal_gives_the_state_folding_its_events_gives(events, cu
             other.append(events[cut:])
         first.stop()
         for path in (snapshotted, plain):
-            state = MetricState()
-            tailer = JournalTailer(state, path, batch=7)
-            tailer.open()
-            tailer.catch_up()
-            tailer.stop()
-            assert state.to_json() == direct.to_json(), path.name
+            assert replayed(path, batch=7).to_json() == direct.to_json(), path.name
