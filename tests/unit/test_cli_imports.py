@@ -22,7 +22,8 @@ import json  # only now: the reading above must not see it
 print(json.dumps({"code": code, "heavy": heavy, "ours": ours}))
 """
 #: The whole of the package a recording command may load: the parser, the
-#: event model and the journal's store (with its rollup), and their packages.
+#: event model and the journal's store (with its rollup and row encoding), and
+#: their packages.
 APPEND_PATH = {
     "hypertool_exporter",
     "hypertool_exporter._version",
@@ -32,6 +33,7 @@ APPEND_PATH = {
     "hypertool_exporter.cli.record",
     "hypertool_exporter.journal",
     "hypertool_exporter.journal.rollup",
+    "hypertool_exporter.journal.rows",
     "hypertool_exporter.journal.store",
     "hypertool_exporter.model",
     "hypertool_exporter.model.events",

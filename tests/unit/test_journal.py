@@ -83,18 +83,15 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
         journal.append([TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)])
-        journal._db.execute(
-            "INSERT INTO events (ts, type, body) VALUES (1, 'tokens_used', '{not json')"
-        )
-        journal._db.execute(
-            "INSERT INTO events (ts, type, body) VALUES (1, 'x', '{\"type\": \"x\"}')"
-        )
+        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[not json')")
+        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 99, '[1, 2]')")
+        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[1, 2, -5]')")
     state = MetricState()
     tailer = JournalTailer(state, path)
     tailer.open()
     tailer.catch_up()
     rejected = state.counters[c.EVENTS_REJECTED.name]
-    assert rejected == {("malformed",): 1.0, ("unknown_type",): 1.0}
+    assert rejected == {("malformed",): 1.0, ("unknown_type",): 1.0, ("invalid_field",): 1.0}
     assert tokens_of(state, "p") == 1
 
 
@@ -113,7 +110,6 @@ def test_starting_a_tailer_twice_runs_one_thread(tmp_path):
 
 
 def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path, monkeypatch):
-    from hypertool_exporter.journal import tailer as tailer_module
     from hypertool_exporter.journal.writer import JournalWriter
     from hypertool_exporter.model.events import StageFinished
 
@@ -122,9 +118,9 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     tailer = JournalTailer(state, path)
     tailer.open()
     decoded = []
-    read = tailer_module.event_from_journal
+    read = tailer._journal.event_of
     monkeypatch.setattr(
-        tailer_module, "event_from_journal", lambda *row: decoded.append(read(*row)) or decoded[-1]
+        tailer._journal, "event_of", lambda *row: decoded.append(read(*row)) or decoded[-1]
     )
     own = JournalWriter(path, on_commit=tailer.expect)
     other = JournalWriter(path)  # another process, as far as the tailer knows

@@ -11,11 +11,11 @@ from genai_prices import extract_usage as genai_extract_usage
 
 from hypertool_exporter.cli.stats import as_json, collect_stats, format_table
 from hypertool_exporter.instrument.usage import TokenUsage, extract_usage
+from hypertool_exporter.journal.rows import KINDS, decode_v3
 from hypertool_exporter.journal.store import SCHEMA_VERSION, Journal
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.events import TokensUsed, parse_event
 from hypertool_exporter.model.fields import EventError
-from hypertool_exporter.model.wire import event_from_journal, event_to_json
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
 
@@ -58,11 +58,11 @@ def test_an_event_survives_the_journal_with_every_field(tmp_path):
     event = TokensUsed("qa", "gpt-4o", 100, 50, "c", NOW, None, 20, 10, 5, 0.25)  # every field set
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.append([event])
-        (_, kind, body), *_ = journal.read_after(0)
-    assert event_from_journal(kind, body) == event
+        (_, kind, ts, body), *_ = journal.read_after(0)
+        assert journal.event_of(kind, ts, body) == event
 
 
-#: The journal stores fields by position (``model.wire.event_to_json``): a
+#: The journal stores fields by position (``journal.rows``): a
 #: field may be added at the end of its class, never moved or removed.
 JOURNAL_FIELD_ORDER = {
     "persona_switched": ("to_persona", "chatmode", "from_persona", "session", "ts"),
@@ -89,17 +89,34 @@ def test_event_fields_only_grow_at_the_end():
         assert cls._fields[: len(stored)] == stored, f"{kind}: append new fields at the end"
 
 
-def test_journal_rows_are_positional_and_older_object_rows_still_read():
+def test_journal_rows_are_compact_and_refuse_what_is_not_an_event(tmp_path):
+    event = TokensUsed("backend-engineer", "gpt-4o", 100, 50, "default", NOW)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.append([event, TokensUsed("qa", "gpt-4o", 1, 0, "default", NOW)])
+        [(_, kind, ts, body), (_, _, _, second)] = journal.read_after(0)
+        # Names by id (the second row reuses the model's), the time in its own column.
+        assert (kind, ts, json.loads(body)) == (KINDS["tokens_used"], NOW, [1, 2, 100, 50, 3])
+        assert json.loads(second) == [4, 2, 1, 0, 3]
+        with pytest.raises(EventError, match="is not a row of tokens_used"):
+            journal.event_of(kind, ts, json.dumps([1, 2, *range(20)]))
+        with pytest.raises(EventError) as info:
+            journal.event_of(kind, ts, "[1, 2, -1]")
+        assert info.value.field == "input_tokens"
+        with pytest.raises(EventError, match="a name the journal does not hold"):
+            journal.event_of(kind, ts, "[1, 99, 1]")
+        with pytest.raises(EventError) as info:
+            journal.event_of(kind, ts, '[1, 2, "many"]')
+        assert info.value.field == "input_tokens"
+
+
+def test_older_rows_read_as_they_were_written():
     event = TokensUsed("qa", "gpt-4o", 100, 50, "default", NOW)
-    assert json.loads(event_to_json(event)) == ["qa", "gpt-4o", 100, 50, "default", NOW]
+    positional = json.dumps(["qa", "gpt-4o", 100, 50, "default", NOW])  # schema 3
     older = json.dumps({"type": "tokens_used", "persona": "qa", "model": "gpt-4o",
                         "input_tokens": 100, "output_tokens": 50, "ts": NOW})  # fmt: skip
-    assert event_from_journal("tokens_used", older) == event
+    assert decode_v3("tokens_used", positional) == decode_v3("tokens_used", older) == event
     with pytest.raises(EventError, match="more values than tokens_used has fields"):
-        event_from_journal("tokens_used", json.dumps([*event, 1, 2, 3, 4, 5, 6, 7, 8]))
-    with pytest.raises(EventError) as info:
-        event_from_journal("tokens_used", '["qa", "gpt-4o", -1]')
-    assert info.value.field == "input_tokens"
+        decode_v3("tokens_used", json.dumps([*event, 1, 2, 3, 4, 5, 6, 7, 8]))
 
 
 V1_SCHEMA = """
@@ -132,6 +149,54 @@ def test_a_schema_1_journal_is_migrated_in_place_and_keeps_its_totals(tmp_path):
     with Journal(path) as journal:  # opening again changes nothing
         [qa] = collect_stats(journal, config, "today", now=NOW)
     assert (qa.input_tokens, qa.cache_read_tokens) == (700, 40)
+
+
+def test_a_schema_3_journal_is_rewritten_compact_and_replays_the_same(tmp_path):
+    from hypertool_exporter.fold.state import MetricState
+    from hypertool_exporter.journal.rollup import DAILY_TABLE
+    from hypertool_exporter.journal.tailer import JournalTailer
+    from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, event_to_dict
+
+    events = [
+        TokensUsed("qa", "gpt-4o", 100, 50, "review", NOW, "0af7651916cd43dd8448eb211c80319c"),
+        LLMCallFinished("qa", "gpt-4o", 1.5, "timeout", NOW + 1, usage_unknown=False),
+        PersonaSwitched("backend-engineer", "default", "qa", "s1", NOW + 2),
+        TokensUsed("backend-engineer", "claude-sonnet-4", 7, 3, ts=NOW + 3, cost_usd=0.5),
+    ]
+    path = tmp_path / "v3.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, "
+            "type TEXT NOT NULL, persona TEXT, body TEXT NOT NULL);"
+            "CREATE TABLE snapshot (k INTEGER PRIMARY KEY CHECK (k = 1), last_id INTEGER "
+            "NOT NULL, taken_at REAL NOT NULL, state TEXT NOT NULL);"
+            + DAILY_TABLE
+            + ";CREATE TABLE seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL);"
+            "PRAGMA user_version = 3;"
+        )
+        for n, event in enumerate(events):  # objects (schema 2) and arrays (schema 3)
+            body = json.dumps(event_to_dict(event) if n % 2 else list(event))
+            db.execute(
+                "INSERT INTO events (ts, type, persona, body) VALUES (?, ?, '', ?)",
+                (event.ts, event.TYPE, body),
+            )
+        db.execute("INSERT INTO events (ts, type, body) VALUES (?, 'tokens_used', '[oops')", (NOW,))
+        db.execute("INSERT INTO events (ts, type, body) VALUES (?, 'tokens_used', '[]')", (NOW,))
+        db.execute("DELETE FROM events WHERE id = 6")  # the newest id was given out once
+    with Journal(path) as journal:
+        assert journal.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
+        assert [row[0] for row in journal.read_after(0)] == [1, 2, 3, 4]  # ids kept
+        journal.append([TokensUsed("qa", "gpt-4o", 1, 0, ts=NOW + 4)])
+        assert journal.last_id() == 7  # never an id given out before
+    direct = MetricState()
+    for event in [*events, TokensUsed("qa", "gpt-4o", 1, 0, ts=NOW + 4)]:
+        direct.apply(event)
+    state = MetricState()
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    tailer.catch_up()
+    tailer.stop()
+    assert state.to_json() == direct.to_json()
 
 
 def test_stats_show_cache_reasoning_and_the_cost_split(tmp_path):

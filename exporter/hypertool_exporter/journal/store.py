@@ -15,8 +15,9 @@ import os
 import sqlite3
 import time
 
-from ..model.wire import event_to_json
-from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows, persona_of
+from ..model.fields import EventError
+from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
+from .rows import EVENTS_TABLE, NAMES_TABLE, decode, encode, names_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -28,20 +29,14 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
 
 #: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
 #: 3: delivery keys (idempotency keys, event ids) seen within the retention.
-SCHEMA_VERSION = 3
+#: 4: compact rows: a kind code, the time, a positional body naming names by id.
+SCHEMA_VERSION = 4
 
 #: Keys of batches and events already appended, so retries count once.
 _SEEN_KEYS = "CREATE TABLE IF NOT EXISTS seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL)"
 
 _SCHEMA = (
     """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts REAL NOT NULL,
-    type TEXT NOT NULL,
-    persona TEXT,
-    body TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS snapshot (
     k INTEGER PRIMARY KEY CHECK (k = 1),
     last_id INTEGER NOT NULL,
@@ -52,6 +47,10 @@ CREATE TABLE IF NOT EXISTS snapshot (
     + DAILY_TABLE
     + ";"
     + _SEEN_KEYS
+    + ";"
+    + EVENTS_TABLE
+    + ";"
+    + NAMES_TABLE
     + ";"
 )
 
@@ -124,6 +123,9 @@ class Journal:
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
+            #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``).
+            self._ids: dict[str, int] = {}
+            self._names: dict[int, str] = {}
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 self._upgrade(create)
         except (sqlite3.Error, OSError) as exc:
@@ -153,7 +155,11 @@ class Journal:
             for statement in script.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            if script:
+            if 1 <= version <= 3:
+                from .migrate import rows_to_v4  # once per journal: not on the CLI's path
+
+                rows_to_v4(db)
+            if script or 1 <= version <= 3:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
@@ -200,11 +206,12 @@ class Journal:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                kept, last_id = self._append_new(cur, events, keys, batch_key)
+                kept, last_id, ids = self._append_new(cur, events, keys, batch_key)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+            self._ids.update(ids)  # known from now on: the names are committed
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
         if appended is not None and kept:
@@ -222,11 +229,26 @@ class Journal:
             seen.update(row[0] for row in cur.execute(query, chunk))
         return seen
 
-    def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int]:
+    def _name_ids(self, cur: sqlite3.Cursor, events: list[Event]) -> dict[str, int]:
+        """The ids of the names ``events`` refer to that this connection has
+        not committed before, added to ``names`` where they are new."""
+        known = self._ids
+        new = list(dict.fromkeys(n for e in events for n in names_of(e) if n not in known))
+        found: dict[str, int] = {}
+        if new:
+            insert_rows(cur, "INSERT OR IGNORE INTO names (name) VALUES ", [(n,) for n in new])
+            for start in range(0, len(new), 500):
+                chunk = new[start : start + 500]
+                query = f"SELECT name, id FROM names WHERE name IN ({','.join('?' * len(chunk))})"
+                found.update(cur.execute(query, chunk))
+        return found
+
+    def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int, dict]:
         """Insert the events not delivered before; returns them, in row order,
-        and the id of the last row inserted."""
+        the id of the last row inserted, and the ids of names new to this
+        connection."""
         if batch_key is not None and self._seen_of(cur, ["batch:" + batch_key]):
-            return [], 0
+            return [], 0, {}
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
         named = list(dict.fromkeys("event:" + key for key in keys if key is not None))
         kept = list(events)
@@ -244,31 +266,54 @@ class Journal:
                 previous = key
                 if keep:
                     kept.append(event)
-        rows = [(e.ts, e.TYPE, persona_of(e), event_to_json(e)) for e in kept]
+        ids = self._name_ids(cur, kept)
+        known = self._ids
+
+        def name_id(name: str) -> int:
+            found = known.get(name)
+            return ids[name] if found is None else found
+
+        rows = [encode(event, name_id) for event in kept]
         rollups = [row for row in map(daily_row, kept) if row is not None]
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
-        insert_rows(cur, "INSERT INTO events (ts, type, persona, body) VALUES ", rows)
+        insert_rows(cur, "INSERT INTO events (ts, kind, body) VALUES ", rows)
         last_id = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
         if rollups:
             insert_rows(cur, UPSERT, merge_rows(rollups), ON_CONFLICT_ADD)
         if fresh:
             now = time.time()
             insert_rows(cur, "INSERT INTO seen_keys (key, ts) VALUES ", [(k, now) for k in fresh])
-        return kept, last_id
+        return kept, last_id, ids
 
     # -- reading ------------------------------------------------------------
 
-    def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, str, str]]:
-        """Events with id greater than ``last_id``, oldest first, as (id, type,
-        body); ``model.wire.event_from_journal`` reads them."""
+    def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, int, float, str]]:
+        """Rows with id greater than ``last_id``, oldest first, as (id, kind,
+        ts, body); ``event_of`` makes an event of the last three."""
         try:
             return self._db.execute(
-                "SELECT id, type, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, kind, ts, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
                 (last_id, limit),
             ).fetchall()
         except sqlite3.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+
+    def event_of(self, kind: int, ts: float, body: str) -> Event:
+        """The event of a row ``read_after`` gave; ``EventError`` or
+        ``ValueError`` for one that is not an event."""
+        return decode(kind, ts, body, self.name_of)
+
+    def name_of(self, name_id: int) -> str:
+        """The name with id ``name_id``, read from the journal the first time."""
+        name = self._names.get(name_id)
+        if name is None:
+            query = "SELECT id, name FROM names WHERE id >= ?"
+            self._names.update(self._db.execute(query, (name_id,)).fetchall())
+            name = self._names.get(name_id)
+            if name is None:
+                raise EventError("body", name_id, "refers to a name the journal does not hold")
+        return name
 
     def last_id(self) -> int:
         """Id of the newest event (0 for an empty journal)."""

@@ -22,7 +22,6 @@ from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
 from ..model.fields import MALFORMED, EventError
-from ..model.wire import event_from_journal
 from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ class JournalTailer:
             events: list[Event] = []
             index = 0
             while index < len(chunk):
-                row_id, kind, body = chunk[index]
+                row_id, kind, ts, body = chunk[index]
                 announced = self._take_run(row_id, len(chunk) - index) if self._expected else None
                 if announced:  # written by this process: validated already
                     events.extend(announced)
@@ -128,7 +127,7 @@ class JournalTailer:
                     continue
                 index += 1
                 try:
-                    events.append(event_from_journal(kind, body))
+                    events.append(self._journal.event_of(kind, ts, body))
                 except (EventError, ValueError) as exc:
                     code = exc.code if isinstance(exc, EventError) else MALFORMED
                     log.warning("journal event %d rejected: %s", row_id, exc)

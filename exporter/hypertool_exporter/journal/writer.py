@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import orjson  # noqa: F401  (loaded: ``model.wire.event_to_json`` then encodes with it)
+import orjson  # noqa: F401  (loaded: ``rows.encode`` then encodes with it)
 
 from ..model.events import Event
 from .store import Journal, JournalError

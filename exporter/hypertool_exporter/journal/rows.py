@@ -1,0 +1,200 @@
+"""Events as journal rows, and rows back as events.
+
+A row (schema 4) is small: about 45 bytes on disk for a token event, against
+about 195 for schema 2's JSON objects and 125 for schema 3's arrays.
+
+- ``kind``: a small integer per event class (``KINDS``; a code is never reused);
+- ``ts``: the event's time, in its own column (compaction and lag read it);
+- ``body``: the other field values, in the order the class declares them, as
+  a JSON array, the trailing ones at their default left out. Every name
+  (persona, model, chat mode, workflow, stage, ...) is the id of its row in
+  the ``names`` table, which holds each distinct name once; trace ids, one
+  per trace, are kept as they are.
+
+The price is a rule, held by a test: a field is only ever added at the end of
+its class. A positional row was validated when it was appended, and a replay
+never refuses what was once accepted: it is rebuilt without validating again;
+only its values' types and signs are checked, so that a row damaged by hand
+can neither reach the fold as the wrong kind of value nor turn a counter down.
+
+``decode_v3`` reads the rows of older journals (schema 3's arrays with the
+time inside, and the JSON objects before them) for the migration.
+
+Stdlib only, and ``orjson`` only once a process has it loaded (``serve`` and
+the journal writer do): the recording CLI encodes its one row with the few
+lines here, which ``orjson`` or ``json`` would cost a fifth to a third of its
+start-up.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..model.events import EVENT_CLASSES, from_validated, parse_event
+from ..model.fields import UNKNOWN_TYPE, EventError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..model.events import Event
+
+#: Events (schema 4): a kind code, the time, a positional body.
+EVENTS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "ts REAL NOT NULL, kind INTEGER NOT NULL, body TEXT NOT NULL)"
+)
+#: Each name (persona, model, chat mode, ...) once; rows refer to it by id.
+NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
+#: Event type -> the ``kind`` code of its rows. Codes are never reused.
+KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
+#: Fields kept as they are, though they hold text: one value per trace.
+UNINTERNED = frozenset({"trace_id"})
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "None": type(None)}
+#: Marks a field without a default: no value equals it.
+_REQUIRED = object()
+
+
+class _Shape:
+    """How one event class is laid out in a row, read from the annotations of
+    its ``__new__`` (``str | None``...)."""
+
+    __slots__ = ("cls", "defaults", "fields_named", "kinds", "names", "ts")
+
+    def __init__(self, cls: type):
+        hints = cls.__new__.__annotations__
+        fields = [name for name in cls._fields if name != "ts"]
+        self.cls = cls
+        self.ts = cls._fields.index("ts")
+        self.defaults = tuple(cls._field_defaults.get(name, _REQUIRED) for name in fields)
+        self.kinds = tuple(
+            frozenset(_TYPES[part.strip()] for part in hints[name].split("|")) for name in fields
+        )
+        #: Positions (in the body) of the fields stored as name ids...
+        self.names = tuple(
+            i for i, name in enumerate(fields) if str in self.kinds[i] and name not in UNINTERNED
+        )
+        #: ... and the same fields' positions in the event.
+        self.fields_named = tuple(cls._fields.index(fields[i]) for i in self.names)
+
+    def field(self, index: int) -> str:
+        """The name of the field at body position ``index``."""
+        return [name for name in self.cls._fields if name != "ts"][index]
+
+
+_SHAPES = {KINDS[name]: _Shape(cls) for name, cls in EVENT_CLASSES.items()}
+_SHAPE_OF = {shape.cls: shape for shape in _SHAPES.values()}
+
+
+def names_of(event: Event) -> list[str]:
+    """The names ``event``'s row refers to (to be given ids before ``encode``)."""
+    return [v for i in _SHAPE_OF[type(event)].fields_named if (v := event[i]) is not None]
+
+
+def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:
+    """(ts, kind, body) of ``event``'s row; ``name_id`` gives each name's id."""
+    shape = _SHAPE_OF[type(event)]
+    values = list(event)
+    del values[shape.ts]
+    for index in shape.names:
+        name = values[index]
+        if name is not None:
+            values[index] = name_id(name)
+    defaults, end = shape.defaults, len(values)
+    while end and values[end - 1] == defaults[end - 1]:  # an id (int) never equals a name
+        end -= 1
+    del values[end:]
+    orjson = sys.modules.get("orjson")
+    body = orjson.dumps(values).decode() if orjson else "[" + ",".join(map(_json, values)) + "]"
+    return event[shape.ts], KINDS[event.TYPE], body
+
+
+def decode(kind: int, ts: float, body: str, name_of: Callable[[int], str]) -> Event:
+    """The event of a row; ``EventError`` or ``ValueError`` for a row that is not one."""
+    import orjson
+
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        raise EventError("kind", kind, f"must be one of {sorted(_SHAPES)}", code=UNKNOWN_TYPE)
+    raw = orjson.loads(body)
+    if not isinstance(raw, list) or len(raw) > len(shape.defaults):
+        raise EventError("body", body[:80], f"is not a row of {shape.cls.TYPE}")
+    values = raw + list(shape.defaults[len(raw) :])
+    for index in shape.names:
+        value = values[index]
+        if type(value) is int:
+            values[index] = name_of(value)
+    _check(shape, values)
+    values.insert(shape.ts, float(ts))
+    return from_validated(shape.cls, values)
+
+
+def _check(shape: _Shape, values: list) -> None:
+    """Types and signs of a row's values, in place (whole numbers where a
+    float is due become floats)."""
+    for index, value in enumerate(values):
+        kind = type(value)
+        if kind not in shape.kinds[index]:
+            if kind is not int or float not in shape.kinds[index]:
+                raise EventError(shape.field(index), value, "has the wrong type for a journal row")
+            value = values[index] = float(value)  # a whole number written as one
+        if (kind is int or kind is float) and value < 0:  # counts, times, money: never below 0
+            raise EventError(shape.field(index), value, "must not be negative")
+
+
+def decode_v3(kind: str, body: str) -> Event:
+    """The event of a schema 3 row (its ``type`` text and body: an array of all
+    fields, the time included) or of an older one (a JSON object)."""
+    import orjson
+
+    raw = orjson.loads(body)
+    if not isinstance(raw, list):
+        return parse_event(raw)
+    cls = EVENT_CLASSES.get(kind)
+    if cls is None:
+        raise EventError(
+            "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code=UNKNOWN_TYPE
+        )
+    shape = _SHAPE_OF[cls]
+    if len(raw) > len(cls._fields):
+        raise EventError("body", body[:80], f"has more values than {kind} has fields")
+    full = raw + [cls._field_defaults.get(n) for n in cls._fields[len(raw) :]]
+    ts = full.pop(shape.ts)
+    if type(ts) not in (int, float):
+        raise EventError("ts", ts, "has the wrong type for a journal row")
+    _check(shape, full)
+    full.insert(shape.ts, float(ts))
+    return from_validated(cls, full)
+
+
+def _json(value: Any) -> str:
+    """One value as JSON: names are ids here, so only numbers, flags, null and
+    trace ids (hex) remain."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # finite: validation refuses NaN and infinities
+    text = value.replace("\\", "\\\\").replace('"', '\\"')
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    return f'"{text}"'
+
+
+__all__ = [
+    "EVENTS_TABLE",
+    "KINDS",
+    "NAMES_TABLE",
+    "UNINTERNED",
+    "decode",
+    "decode_v3",
+    "encode",
+    "names_of",
+]
