@@ -14,7 +14,7 @@ import logging
 import sqlite3
 
 from ..model.fields import EventError
-from .rows import EVENTS_TABLE, NAMES_TABLE, decode_v3, encode, names_of
+from .rows import EVENTS_TABLE, NAMES_TABLE, decode_v3, encode, insert_rows, names_of
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def rows_to_v4(db: sqlite3.Connection) -> int:
                     ids[name] = len(ids) + 1
                     db.execute("INSERT INTO names (id, name) VALUES (?, ?)", (ids[name], name))
             out.append((row_id, *encode(event, ids.__getitem__)))
-        db.executemany("INSERT INTO events (id, ts, kind, body) VALUES (?, ?, ?, ?)", out)
+        insert_rows(db.cursor(), "INSERT INTO events (id, ts, kind, body) VALUES ", out)
         last = rows[-1][0]
     sequence = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events_v3'").fetchone()
     db.execute("DROP TABLE events_v3")

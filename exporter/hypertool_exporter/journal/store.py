@@ -17,7 +17,7 @@ import time
 
 from ..model.fields import EventError
 from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
-from .rows import EVENTS_TABLE, NAMES_TABLE, decode, encode, names_of
+from .rows import EVENTS_TABLE, NAMES_TABLE, decode, encode, insert_rows, names_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -64,31 +64,6 @@ _MIGRATE_1_TO_2 = (
     "failed_gates FROM daily_v1; DROP TABLE daily_v1;"
 )
 _MIGRATE_2_TO_3 = _SEEN_KEYS + ";"
-
-
-#: Most rows per ``INSERT`` statement (fewer when SQLite allows fewer variables).
-ROWS_PER_INSERT = 1000
-
-
-def insert_rows(cur: sqlite3.Cursor, insert: str, rows: list[tuple], then: str = "") -> None:
-    """``insert`` (an ``INSERT ... VALUES`` without its values, ``then`` what
-    follows them) of all ``rows``, up to ``ROWS_PER_INSERT`` per statement.
-
-    Not ``executemany``: it steps SQLite once per row, and each step lets go
-    of the GIL and takes it back, which with ingest threads waiting for it is
-    a thread switch per row inside the journal's write lock (a third of OTLP
-    ingest's throughput).
-    """
-    if not rows:
-        return
-    width = len(rows[0])
-    variables = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(ROWS_PER_INSERT, variables // width))
-    group = "(" + ",".join("?" * width) + ")"
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        values = ",".join([group] * len(chunk))
-        cur.execute(insert + values + then, [v for row in chunk for v in row])
 
 
 class JournalError(RuntimeError):
@@ -243,6 +218,22 @@ class Journal:
                 found.update(cur.execute(query, chunk))
         return found
 
+    def _rows(self, cur: sqlite3.Cursor, events: list[Event]) -> tuple[list[tuple], dict]:
+        """The rows of ``events``, and the ids of names new to this connection.
+        Most events name only names committed before: they are encoded in one
+        pass, and only the others wait for ``_name_ids``."""
+        known, rows, later = self._ids, [], []
+        for index, event in enumerate(events):
+            try:
+                rows.append(encode(event, known.__getitem__))
+            except KeyError:  # a name this connection has not committed yet
+                rows.append(())
+                later.append(index)
+        ids = self._name_ids(cur, [events[i] for i in later]) if later else {}
+        for index in later:
+            rows[index] = encode(events[index], lambda name: ids.get(name) or known[name])
+        return rows, ids
+
     def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int, dict]:
         """Insert the events not delivered before; returns them, in row order,
         the id of the last row inserted, and the ids of names new to this
@@ -266,14 +257,7 @@ class Journal:
                 previous = key
                 if keep:
                     kept.append(event)
-        ids = self._name_ids(cur, kept)
-        known = self._ids
-
-        def name_id(name: str) -> int:
-            found = known.get(name)
-            return ids[name] if found is None else found
-
-        rows = [encode(event, name_id) for event in kept]
+        rows, ids = self._rows(cur, kept)
         rollups = [row for row in map(daily_row, kept) if row is not None]
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
