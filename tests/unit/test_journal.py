@@ -283,3 +283,23 @@ def test_replaying_a_journal_gives_the_state_folding_its_events_gives(events, cu
         first.stop()
         for path in (snapshotted, plain):
             assert replayed(path, batch=7).to_json() == direct.to_json(), path.name
+
+
+def test_compaction_gives_space_back_to_the_file_system(tmp_path):
+    import os
+
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        assert journal.query("PRAGMA auto_vacuum") == [(2,)]  # incremental, from the start
+        for start in range(0, 40_000, 5_000):
+            journal.append(
+                [
+                    TokensUsed("p", "gpt-4", 1, 2, "default", 1000.0 + n)
+                    for n in range(start, start + 5_000)
+                ]
+            )
+        journal.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        full = os.path.getsize(path)
+        assert journal.compact(journal.last_id(), older_than=1e9) == 40_000
+        journal.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert os.path.getsize(path) < full / 4

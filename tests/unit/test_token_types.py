@@ -186,6 +186,7 @@ def test_a_schema_3_journal_is_rewritten_compact_and_replays_the_same(tmp_path):
     with Journal(path) as journal:
         assert journal.query("PRAGMA user_version") == [(SCHEMA_VERSION,)]
         assert [row[0] for row in journal.read_after(0)] == [1, 2, 3, 4]  # ids kept
+        assert journal.query("PRAGMA auto_vacuum") == [(2,)]  # compaction can shrink it now
         journal.append([TokensUsed("qa", "gpt-4o", 1, 0, ts=NOW + 4)])
         assert journal.last_id() == 7  # never an id given out before
     direct = MetricState()

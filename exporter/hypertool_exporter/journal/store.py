@@ -95,6 +95,8 @@ class Journal:
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
             self._db.execute("PRAGMA busy_timeout = 30000")
+            if create:  # takes effect in a new file only, before WAL mode writes its first page
+                self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
@@ -111,9 +113,6 @@ class Journal:
         transaction that re-reads the version (another process may be doing the
         same at the same moment)."""
         db = self._db
-        if create:
-            # Takes effect only before the first table exists; outside a transaction.
-            db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -130,16 +129,23 @@ class Journal:
             for statement in script.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            if 1 <= version <= 3:
+            rewrite = 1 <= version <= 3
+            if rewrite:
                 from .migrate import rows_to_v4  # once per journal: not on the CLI's path
 
                 rows_to_v4(db)
-            if script or 1 <= version <= 3:
+            if script or rewrite:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if rewrite:  # give the old rows' pages back, and let compaction do so from now on
+            try:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                db.execute("VACUUM")
+            except sqlite3.OperationalError:  # another process is reading: the file stays as is
+                pass
 
     def close(self) -> None:
         """Close the connection (also on leaving a ``with`` block)."""
@@ -330,7 +336,8 @@ class Journal:
             )
             deleted = cur.rowcount
             self._db.execute("DELETE FROM seen_keys WHERE ts < ?", (older_than,))
-            self._db.execute("PRAGMA incremental_vacuum")
+            # Through executescript: run by ``execute``, it frees one page only.
+            self._db.executescript("PRAGMA incremental_vacuum;")
         except sqlite3.Error as exc:
             raise JournalError(f"cannot compact journal {self.path}: {exc}") from exc
         return deleted
