@@ -273,7 +273,7 @@ def test_the_journal_row_of_an_event_reads_back_exactly(persona, model, inp, ts,
     ids = {name: n for n, name in enumerate(dict.fromkeys(names_of(event)), start=1)}
     names = {n: name for name, n in ids.items()}
     row = encode(event, ids.__getitem__)
-    assert decode(row[1], row[0], row[2], names.__getitem__) == event
+    assert decode(row[1], row[0], row[2], names, names.__getitem__) == event
     # The same values whether or not ``orjson`` is loaded (the recording CLI has not).
     plain = _without_orjson(lambda e: encode(e, ids.__getitem__), event)
     assert plain[:2] == row[:2] and json.loads(plain[2]) == json.loads(row[2])

@@ -292,7 +292,7 @@ class Journal:
     def event_of(self, kind: int, ts: float, body: str) -> Event:
         """The event of a row ``read_after`` gave; ``EventError`` or
         ``ValueError`` for one that is not an event."""
-        return decode(kind, ts, body, self.name_of)
+        return decode(kind, ts, body, self._names, self.name_of)
 
     def name_of(self, name_id: int) -> str:
         """The name with id ``name_id``, read from the journal the first time."""
