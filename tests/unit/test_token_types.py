@@ -87,6 +87,10 @@ def test_event_fields_only_grow_at_the_end():
     for kind, cls in EVENT_CLASSES.items():
         stored = JOURNAL_FIELD_ORDER[kind]
         assert cls._fields[: len(stored)] == stored, f"{kind}: append new fields at the end"
+    # Rows name their class by these codes: a code is never given to another class.
+    assert {k: v for k, v in KINDS.items() if k in JOURNAL_FIELD_ORDER} == {
+        "persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4,
+    }  # fmt: skip
 
 
 def test_journal_rows_are_compact_and_refuse_what_is_not_an_event(tmp_path):
