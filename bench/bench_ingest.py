@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-from common import Result, applied_tokens, visibility
+from common import Result, applied_tokens, visibility_under_load
 from harness.support import ExporterProcess
 
 from hypertool_exporter.journal.store import Journal
@@ -72,45 +71,25 @@ def throughput(tmp: Path, config: Path, count: int) -> Result:
 
 def latency(tmp: Path, config: Path, seconds: float) -> Result:
     serve = ExporterProcess(tmp / "latency.sqlite", config, ready_timeout=120)
-    stop = threading.Event()
-    written: list[float] = []
-    seen: dict[int, float] = {}
+    try:
+        with Journal(tmp / "latency.sqlite") as loader, Journal(tmp / "latency.sqlite") as prober:
 
-    def background() -> None:
-        with Journal(tmp / "latency.sqlite") as journal:
-            while not stop.is_set():
-                journal.append(_events(50))
+            def load() -> None:  # 2,000 events/s in batches of 50
+                loader.append(_events(50))
                 time.sleep(0.025)
 
-    def poll() -> None:
-        while not stop.is_set() or len(seen) < len(written):
-            match = _PROBE.search(serve.text())
-            count = int(float(match.group(1))) if match else 0
-            now = time.perf_counter()
-            for k in range(1, count + 1):
-                seen.setdefault(k, now)
-            if stop.is_set() and time.perf_counter() - stop_time[0] > 10:
-                return
-            time.sleep(0.01)
+            def probe() -> None:
+                prober.append([TokensUsed("probe", "gpt-4o", 1, 0, "default", time.time())])
 
-    stop_time = [0.0]
-    threads = [threading.Thread(target=background), threading.Thread(target=poll)]
-    for t in threads:
-        t.start()
-    try:
-        with Journal(tmp / "latency.sqlite") as journal:
-            deadline = time.perf_counter() + seconds
-            while time.perf_counter() < deadline:
-                journal.append([TokensUsed("probe", "gpt-4o", 1, 0, "default", time.time())])
-                written.append(time.perf_counter())
-                time.sleep(0.1)
-        stop_time[0] = time.perf_counter()
-        stop.set()
-        for t in threads:
-            t.join(30)
+            def visible() -> int:
+                match = _PROBE.search(serve.text())
+                return int(float(match.group(1))) if match else 0
+
+            return visibility_under_load(
+                "event-to-visible, 2,000 ev/s load,", load, probe, visible, seconds
+            )
     finally:
         serve.stop()
-    return visibility("event-to-visible, 2,000 ev/s load,", written, seen)
 
 
 def memory(tmp: Path, config: Path, series: int) -> Result:

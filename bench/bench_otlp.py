@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from common import Result, visibility
+from common import Result, visibility_under_load
 from harness.support import ExporterProcess
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -178,47 +178,27 @@ def latency(tmp: Path, config: Path, seconds: float) -> Result:
     serve = ExporterProcess(
         tmp / "latency.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}, ready_timeout=120
     )
-    stop = threading.Event()
-    answered: list[float] = []
-    seen: dict[int, float] = {}
+    loader, prober = _Client(serve.port), _Client(serve.port)
+    first = {"load": 10_000_000, "probe": 20_000_000}
 
-    def background() -> None:  # 2,000 spans/s in requests of 100
-        client, first = _Client(serve.port), 10_000_000
-        while not stop.is_set():
-            client.post(_request(first, 100))
-            first += 100
-            time.sleep(0.05)
+    def load() -> None:  # 2,000 spans/s in requests of 100
+        loader.post(_request(first["load"], 100))
+        first["load"] += 100
+        time.sleep(0.05)
 
-    def poll() -> None:
-        while True:
-            text = serve.text()
-            count = sum(int(float(v)) for p, v in _REQUESTS.findall(text) if p == "probe")
-            now = time.perf_counter()
-            for k in range(1, count + 1):
-                seen.setdefault(k, now)
-            if stop.is_set() and (len(seen) >= len(answered) or now - stopped[0] > 10):
-                return
-            time.sleep(0.01)
+    def probe() -> None:
+        assert prober.post(_request(first["probe"], 1, persona="probe")) == 200
+        first["probe"] += 1
 
-    stopped = [0.0]
-    threads = [threading.Thread(target=background), threading.Thread(target=poll)]
-    for thread in threads:
-        thread.start()
+    def visible() -> int:
+        return sum(int(float(v)) for p, v in _REQUESTS.findall(serve.text()) if p == "probe")
+
     try:
-        client, first = _Client(serve.port), 20_000_000
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            assert client.post(_request(first, 1, persona="probe")) == 200
-            answered.append(time.perf_counter())
-            first += 1
-            time.sleep(0.1)
-        stopped[0] = time.perf_counter()
-        stop.set()
-        for thread in threads:
-            thread.join(30)
+        return visibility_under_load(
+            "OTLP span-to-visible, 2,000 spans/s load,", load, probe, visible, seconds
+        )
     finally:
         serve.stop()
-    return visibility("OTLP span-to-visible, 2,000 spans/s load,", answered, seen)
 
 
 def run(quick: bool = False) -> list[Result]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,6 +56,54 @@ def visibility(name: str, sent: list[float], seen: dict[int, float]) -> Result:
         "p99 <= 1 s",
         p99 <= 1.0 and len(delays) == len(sent),
     )
+
+
+def visibility_under_load(
+    name: str,
+    load: Callable[[], None],
+    probe: Callable[[], None],
+    visible: Callable[[], int],
+    seconds: float,
+) -> Result:
+    """Probe-to-visible delays under load (``visibility``'s row): ``load()``, one
+    batch of background load with its pause, runs in a thread until the probes
+    end; ``probe()`` records one probe, every 100 ms for ``seconds``;
+    ``visible()`` says how many probes ``/metrics`` shows, polled every 10 ms
+    until all are seen (or 10 s after the last)."""
+    stop = threading.Event()
+    sent: list[float] = []
+    seen: dict[int, float] = {}
+    stopped = [0.0]
+
+    def background() -> None:
+        while not stop.is_set():
+            load()
+
+    def poll() -> None:
+        while True:
+            count = visible()
+            now = time.perf_counter()
+            for k in range(1, count + 1):
+                seen.setdefault(k, now)
+            if stop.is_set() and (len(seen) >= len(sent) or now - stopped[0] > 10):
+                return
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=background), threading.Thread(target=poll)]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            probe()
+            sent.append(time.perf_counter())
+            time.sleep(0.1)
+    finally:
+        stopped[0] = time.perf_counter()
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    return visibility(name, sent, seen)
 
 
 def per_call(fn: Callable[[], None], calls: int, repeats: int = 5) -> float:
