@@ -11,7 +11,6 @@ from harness.support import (
     ExporterProcess,
     run_cli,
     sample,
-    wait_for,
 )
 from harness.support import (
     post_events as post,
@@ -129,11 +128,9 @@ def test_live_events_and_sigkill_restart_keep_exact_values(tmp_path, config_file
     exporter = ExporterProcess(journal, config_file)
     try:
         record_example(journal)
-        values = wait_for(
-            lambda: (
-                (v := exporter.scrape())
-                and sample(v, "hypertool_exporter_events_applied_total", type="stage_finished") == 2
-                and v
+        values = exporter.scrape_when(
+            lambda v: (
+                sample(v, "hypertool_exporter_events_applied_total", type="stage_finished") == 2
             ),
             what="the tailer to apply the CLI events",
         )
@@ -183,12 +180,8 @@ def test_http_ingest_is_all_or_nothing_and_needs_the_token(tmp_path, config_file
             assert exc.code == 400 and json.loads(exc.read())["field"] == "body"
         status, body = post(exporter.port, {**good, "persona": "\udcff"}, token=TOKEN)
         assert status == 400 and body["field"] == "persona" and "UTF-8" in body["error"]
-        values = wait_for(
-            lambda: (
-                (v := exporter.scrape())
-                and sample(v, "hypertool_persona_token_budget_used", period="daily", **BACKEND)
-                and v
-            ),
+        values = exporter.scrape_when(
+            lambda v: sample(v, "hypertool_persona_token_budget_used", period="daily", **BACKEND),
             what="ingested events to be applied",
         )
         # Exactly the good batch: the rejected batch applied nothing.

@@ -48,8 +48,8 @@ def test_concurrent_appends_survive_two_sigkills(tmp_path, config_file):
         for proc in workers:
             assert proc.wait(240) == 0
         total = WORKERS * PER_WORKER
-        values = wait_for(
-            lambda: (v := exporter.scrape()) and applied(v) == total and v,
+        values = exporter.scrape_when(
+            lambda v: applied(v) == total,
             timeout=60,
             what=f"all {total} events to be applied",
         )

@@ -78,10 +78,8 @@ def test_corrupted_journal_keeps_the_exporter_serving(tmp_path):
         # Replace it with a good journal: the exporter recovers by itself.
         journal.unlink()
         run_cli("tokens", "qa", "--model", "gpt-4", "--input", "9", "--journal", str(journal))
-        values = wait_for(
-            lambda: (
-                (v := exporter.scrape()) and sample(v, "hypertool_exporter_journal_up") == 1 and v
-            ),
+        values = exporter.scrape_when(
+            lambda v: sample(v, "hypertool_exporter_journal_up") == 1,
             timeout=30,
             what="the exporter to reopen the journal",
         )
@@ -160,12 +158,9 @@ def test_sigkill_during_ingest_loses_nothing_acknowledged(tmp_path):
     try:
         with Journal(journal) as j:
             total = j.last_id()
-        values = wait_for(
-            lambda: (
-                (v := exporter.scrape())
-                and sample(v, "hypertool_exporter_events_applied_total", type="tokens_used")
-                == total
-                and v
+        values = exporter.scrape_when(
+            lambda v: (
+                sample(v, "hypertool_exporter_events_applied_total", type="tokens_used") == total
             ),
             what="every journalled event to be applied",
         )

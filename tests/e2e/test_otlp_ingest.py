@@ -159,12 +159,8 @@ def test_current_conventions_give_exact_tokens_cost_budget_and_genai_metrics(exp
             }
         )
     provider.shutdown()
-    values = wait_for(
-        lambda: (
-            (v := exporter.scrape())
-            and tokens(v, "backend-engineer", "input", "implement") is not None
-            and v
-        ),
+    values = exporter.scrape_when(
+        lambda v: tokens(v, "backend-engineer", "input", "implement") is not None,
         what="the span's tokens on /metrics",
     )
     assert tokens(values, "backend-engineer", "input", "implement") == 500  # cache apart
@@ -223,12 +219,8 @@ def test_older_conventions_and_persona_from_the_resource(exporter):
             }
         )
     provider.shutdown()
-    values = wait_for(
-        lambda: (
-            (v := exporter.scrape())
-            and tokens(v, "testing-specialist", "input", "default") is not None
-            and v
-        ),
+    values = exporter.scrape_when(
+        lambda v: tokens(v, "testing-specialist", "input", "default") is not None,
         what="both spans' tokens",
     )
     model = "claude-sonnet-4"
@@ -266,8 +258,8 @@ def test_json_retries_count_once_and_langfuse_basic_auth_works(exporter):
     for _ in range(2):
         status, _ = post(exporter, zipped, headers=headers, path="/api/public/otel/v1/traces")
         assert status == 200
-    values = wait_for(
-        lambda: (v := exporter.scrape()) and tokens(v, "qa", "input") == 42 and v,
+    values = exporter.scrape_when(
+        lambda v: tokens(v, "qa", "input") == 42,
         what="42 input tokens",
     )
     assert sample(values, "hypertool_llm_requests_total", persona="qa", model="gpt-4") == 2
@@ -303,8 +295,8 @@ def test_bad_input_gets_a_clear_answer_and_changes_nothing(exporter):
     assert announced_status(exporter, 8 * 1024 * 1024 + 1) == 413  # refused before reading
     bomb = gzip.compress(b"0" * (9 * 1024 * 1024))
     assert post(exporter, bomb, headers={"Content-Encoding": "gzip"})[0] == 413
-    values = wait_for(
-        lambda: (v := exporter.scrape()) and tokens(v, "ok", "input") == 5 and v,
+    values = exporter.scrape_when(
+        lambda v: tokens(v, "ok", "input") == 5,
         what="the good span of the mixed batch",
     )
     assert tokens(values, "x", "input") is None and tokens(values, "x", "output") is None
@@ -317,12 +309,8 @@ def test_a_call_without_usage_is_counted_never_estimated(exporter):
     span = json_span("6666666666666666", {**CHAT, "user.id": "quiet"})
     failed = json_span("7777777777777777", {**CHAT, "user.id": "quiet", "error.type": "timeout"})
     assert post(exporter, export(span, failed))[0] == 200
-    values = wait_for(
-        lambda: (
-            (v := exporter.scrape())
-            and sample(v, "hypertool_llm_requests_total", persona="quiet", model="gpt-4") == 2
-            and v
-        ),
+    values = exporter.scrape_when(
+        lambda v: sample(v, "hypertool_llm_requests_total", persona="quiet", model="gpt-4") == 2,
         what="two calls",
     )
     assert sample(values, "hypertool_llm_usage_unknown_total", persona="quiet", model="gpt-4") == 1
@@ -357,8 +345,8 @@ def test_a_framework_span_over_a_provider_span_counts_once(exporter, order):
         batches = [[parent], [plain, child], [sibling]]
     for batch in batches:  # separate requests, as separate exports would arrive
         assert post(exporter, export(*batch))[0] == 200
-    values = wait_for(
-        lambda: (v := exporter.scrape()) and tokens(v, "nested", "input") == 200 and v,
+    values = exporter.scrape_when(
+        lambda v: tokens(v, "nested", "input") == 200,
         what="two calls of 100 input tokens",
     )
     assert sample(values, "hypertool_llm_requests_total", persona="nested", model="gpt-4") == 2
@@ -382,17 +370,13 @@ def test_our_stage_spans_count_remotely(exporter):
         assert tracing.flush(5000)
     finally:
         tracing.shutdown_tracing()
-    values = wait_for(
-        lambda: (
-            (v := exporter.scrape())
-            and sample(
-                v,
-                "hypertool_workflow_quality_gate_total",
-                workflow="release",
-                stage="implement",
-                result="failed",
-            )
-            and v
+    values = exporter.scrape_when(
+        lambda v: sample(
+            v,
+            "hypertool_workflow_quality_gate_total",
+            workflow="release",
+            stage="implement",
+            result="failed",
         ),
         what="the remote stage's gate",
     )
@@ -435,8 +419,8 @@ def test_sigkill_during_ingest_loses_no_acknowledged_span(exporter, tmp_path):
     try:
         for body in bodies.values():  # the clients retry everything, answered or not
             assert post(survivor, body)[0] == 200
-        values = wait_for(
-            lambda: (v := survivor.scrape()) and tokens(v, "k59", "input") == 500 and v,
+        values = survivor.scrape_when(
+            lambda v: tokens(v, "k59", "input") == 500,
             what="every batch",
         )
         counts = {batch: tokens(values, f"k{batch}", "input") for batch in bodies}

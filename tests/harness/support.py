@@ -186,6 +186,13 @@ class ExporterProcess:
         """Samples of /metrics, parsed (see ``samples``)."""
         return scrape(self.port)
 
+    def scrape_when(
+        self, condition: Callable[[dict], object], timeout: float = 20.0, what: str = "condition"
+    ) -> dict:
+        """The first scrape for which ``condition(samples)`` holds, polled until
+        ``timeout`` (see ``wait_for``)."""
+        return wait_for(lambda: (v := self.scrape()) and condition(v) and v, timeout, what)
+
     def text(self) -> str:
         """The raw /metrics body."""
         return http_get(f"http://127.0.0.1:{self.port}/metrics", timeout=10)[1]
