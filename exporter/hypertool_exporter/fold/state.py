@@ -193,15 +193,15 @@ class MetricState:
         self.sessions[ev.session] = (to_persona, chatmode, since)
         self._count_applied(ev.TYPE)
 
-    def _token_plan(self, persona: str, chatmode: str, model: str, ev: TokensUsed) -> tuple:
-        """Everything a tokens event for these labels touches, worked out once:
-        admitted label values, series keys, and a window over which the
+    def _token_plan(self, ev: TokensUsed, labels: tuple) -> tuple:
+        """Everything a tokens event with ``ev``'s ``labels`` touches, worked out
+        once: admitted label values, series keys, and a window over which the
         model's resolved price holds ([valid from, valid until, price])."""
         admit = self.guard.admit
         p, m, model_label = (
-            admit("persona", persona),
-            admit("chatmode", chatmode),
-            admit("model", model),
+            admit("persona", ev.persona),
+            admit("chatmode", ev.chatmode),
+            admit("model", ev.model),
         )
         plan = (
             *((p, m, model_label, token_type) for token_type in TOKEN_TYPES),
@@ -216,7 +216,7 @@ class MetricState:
             [],
         )
         if len(self._token_plans) < MAX_CACHED_PLANS:
-            self._token_plans[(persona, chatmode, model, ev.operation, ev.provider)] = plan
+            self._token_plans[labels] = plan
         return plan
 
     def _tokens_used(self, ev: TokensUsed) -> None:
@@ -239,9 +239,8 @@ class MetricState:
             operation,
             provider,
         ) = ev
-        plan = self._token_plans.get((persona, chatmode, model, operation, provider))
-        if plan is None:
-            plan = self._token_plan(persona, chatmode, model, ev)
+        labels = (persona, chatmode, model, operation, provider)
+        plan = self._token_plans.get(labels) or self._token_plan(ev, labels)
         (
             in_key,
             out_key,
