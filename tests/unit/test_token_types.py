@@ -93,7 +93,20 @@ def test_event_fields_only_grow_at_the_end():
     }  # fmt: skip
 
 
-def test_journal_rows_are_compact_and_refuse_what_is_not_an_event(tmp_path):
+def _one_at_a_time(journal, kind, ts, body):
+    return journal.event_of(kind, ts, body)
+
+
+def _as_a_replay_does(journal, kind, ts, body):
+    """The row after a good one, through the replay's loop over many rows."""
+    good = journal.read_after(0)[0]
+    events = journal.events_of([good, (99, kind, ts, body)])
+    assert events[0] == journal.event_of(*good[1:])
+    return events[1]
+
+
+@pytest.mark.parametrize("read", [_one_at_a_time, _as_a_replay_does])
+def test_journal_rows_are_compact_and_refuse_what_is_not_an_event(tmp_path, read):
     event = TokensUsed("backend-engineer", "gpt-4o", 100, 50, "default", NOW)
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.append([event, TokensUsed("qa", "gpt-4o", 1, 0, "default", NOW)])
@@ -101,16 +114,30 @@ def test_journal_rows_are_compact_and_refuse_what_is_not_an_event(tmp_path):
         # Names by id (the second row reuses the model's), the time in its own column.
         assert (kind, ts, json.loads(body)) == (KINDS["tokens_used"], NOW, [1, 2, 100, 50, 3])
         assert json.loads(second) == [4, 2, 1, 0, 3]
+        assert read(journal, kind, ts, body) == event
         with pytest.raises(EventError, match="is not a row of tokens_used"):
-            journal.event_of(kind, ts, json.dumps([1, 2, *range(20)]))
+            read(journal, kind, ts, json.dumps([1, 2, *range(20)]))
         with pytest.raises(EventError) as info:
-            journal.event_of(kind, ts, "[1, 2, -1]")
+            read(journal, kind, ts, "[1, 2, -1]")
         assert info.value.field == "input_tokens"
         with pytest.raises(EventError, match="a name the journal does not hold"):
-            journal.event_of(kind, ts, "[1, 99, 1]")
-        with pytest.raises(EventError) as info:
-            journal.event_of(kind, ts, '[1, 2, "many"]')
-        assert info.value.field == "input_tokens"
+            read(journal, kind, ts, "[1, 99, 1]")
+        for damaged, field in (
+            ('[1, 2, "many"]', "input_tokens"),
+            ("[1, 2, true]", "input_tokens"),  # a flag is not a count
+            ("[1, 2.0, 1]", "model"),  # a name's id is a whole number
+            ("[1, 2, 1, 0, 3, null, 0, 0, 0, -0.5]", "cost_usd"),
+        ):
+            with pytest.raises(EventError) as info:
+                read(journal, kind, ts, damaged)
+            assert info.value.field == field, damaged
+        with pytest.raises(EventError, match="must be one of"):
+            read(journal, 9, ts, body)
+        # A name written as text, not as its id, is still that name.
+        assert read(journal, kind, ts, '["qa", 2, 1]').persona == "qa"
+        # A whole number where a float is due reads as that float.
+        reported = read(journal, kind, ts, "[1, 2, 100, 50, 3, null, 0, 0, 0, 2]")
+        assert reported.cost_usd == 2.0 and type(reported.cost_usd) is float
 
 
 def test_older_rows_read_as_they_were_written():

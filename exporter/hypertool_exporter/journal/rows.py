@@ -29,6 +29,7 @@ start-up.
 from __future__ import annotations
 
 import itertools
+import operator
 import sqlite3
 import sys
 
@@ -63,7 +64,17 @@ class _Shape:
     """How one event class is laid out in a row, read from the annotations of
     its ``__new__`` (``str | None``...)."""
 
-    __slots__ = ("cls", "defaults", "fields_named", "kinds", "names", "numbers", "signatures", "ts")
+    __slots__ = (
+        "cls",
+        "defaults",
+        "fields_named",
+        "kinds",
+        "layouts",
+        "names",
+        "numbers",
+        "signatures",
+        "ts",
+    )
 
     def __init__(self, cls: type):
         hints = cls.__new__.__annotations__
@@ -84,10 +95,53 @@ class _Shape:
         self.signatures = frozenset(itertools.product(*self.kinds))
         #: Positions of the numbers (counts, seconds, dollars), never below 0.
         self.numbers = tuple(i for i, k in enumerate(self.kinds) if int in k or float in k)
+        #: The value types of a row as stored -> its ``_Layout``, or None for
+        #: types a row of this class may not hold as they are (built lazily).
+        self.layouts: dict[tuple[type, ...], _Layout | None] = {}
+
+    def layout(self, types: tuple[type, ...]) -> _Layout | None:
+        """The ``_Layout`` of rows whose values have ``types``, found once."""
+        if types in self.layouts:
+            return self.layouts[types]
+        length = len(types)
+        named = set(self.names)
+        valid = length <= len(self.defaults) and all(
+            (kind is type(None) and kind in self.kinds[i])
+            or (kind is int if i in named else kind in self.kinds[i])
+            for i, kind in enumerate(types)
+        )
+        layout = _Layout(self, types) if valid else None
+        if len(self.layouts) < _MOST_LAYOUTS:
+            self.layouts[types] = layout
+        return layout
 
     def field(self, index: int) -> str:
         """The name of the field at body position ``index``."""
         return [name for name in self.cls._fields if name != "ts"][index]
+
+
+#: Layouts a class keeps at most (a damaged journal cannot grow them without bound).
+_MOST_LAYOUTS = 256
+
+
+class _Layout:
+    """What a replay does with rows of one class whose values have one
+    sequence of types: which to look up as names, which must not be below 0,
+    and the defaults that fill the fields left out at the end."""
+
+    __slots__ = ("fill", "names", "numbers")
+
+    def __init__(self, shape: _Shape, types: tuple[type, ...]):
+        length = len(types)
+        self.names = tuple(i for i in shape.names if i < length and types[i] is int)
+        numbers = [i for i in shape.numbers if i < length and types[i] in (int, float)]
+        #: ``numbers(values)``: the row's numbers, as a tuple (None: it has none).
+        self.numbers: Callable[[list], tuple] | None = None
+        if len(numbers) > 1:
+            self.numbers = operator.itemgetter(*numbers)
+        elif numbers:
+            self.numbers = lambda values, i=numbers[0]: (values[i],)
+        self.fill = list(shape.defaults[length:])
 
 
 _SHAPES = {KINDS[name]: _Shape(cls) for name, cls in EVENT_CLASSES.items()}
@@ -144,6 +198,39 @@ def decode(
             _check(shape, values)  # says which
     values.insert(shape.ts, float(ts))
     return from_validated(shape.cls, values)
+
+
+def decode_all(
+    rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]
+) -> list[Event]:
+    """The events of ``rows`` as ``read_after`` gives them, in order, as
+    ``decode`` makes them; raises like ``decode`` on the first row that is
+    not an event. The loop of a replay, so the common row takes no call but
+    ``orjson.loads``: its layout is found by its value types, and it is
+    checked with one ``min`` over its numbers."""
+    import orjson
+
+    loads, shapes, events = orjson.loads, _SHAPES, []
+    append = events.append
+    for _, kind, ts, body in rows:
+        shape = shapes.get(kind)
+        raw = loads(body)
+        if shape is None or type(raw) is not list:
+            append(decode(kind, ts, body, names, name_of))  # raises, saying why
+            continue
+        types = tuple(map(type, raw))
+        layout = shape.layouts.get(types) or shape.layout(types)
+        numbers = None if layout is None else layout.numbers
+        if layout is None or (numbers is not None and min(numbers(raw)) < 0):
+            append(decode(kind, ts, body, names, name_of))
+            continue
+        for index in layout.names:
+            name_id = raw[index]
+            raw[index] = names.get(name_id) or name_of(name_id)
+        raw += layout.fill
+        raw.insert(shape.ts, float(ts))
+        append(from_validated(shape.cls, raw))
+    return events
 
 
 def _check(shape: _Shape, values: list) -> None:
@@ -234,6 +321,7 @@ __all__ = [
     "NAMES_TABLE",
     "UNINTERNED",
     "decode",
+    "decode_all",
     "decode_v3",
     "encode",
     "insert_rows",

@@ -127,12 +127,12 @@ class JournalTailer:
     def _events_of(self, chunk: list[tuple]) -> list[Event]:
         """The events of rows read back: this process's announced commits as
         they were, the others decoded (rejected ones counted and logged)."""
-        event_of = self._journal.event_of
         if not self._expected:  # a replay, or rows of other processes: the fast way
             try:
-                return [event_of(kind, ts, body) for _, kind, ts, body in chunk]
+                return self._journal.events_of(chunk)
             except (EventError, ValueError):
                 pass  # a bad row among them: once more, one at a time
+        event_of = self._journal.event_of
         events: list[Event] = []
         index = 0
         while index < len(chunk):
