@@ -4,7 +4,7 @@ import tracemalloc
 
 from prometheus_client import CollectorRegistry
 
-from hypertool_exporter.fold.state import MAX_CACHED_PLANS
+from hypertool_exporter.fold.handlers import MAX_CACHED_PLANS
 from hypertool_exporter.instrument.collector import MAX_CACHED_LABELS, PersonaMetricsCollector
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config

@@ -1,0 +1,334 @@
+"""How each kind of event changes the state: one handler per event class.
+
+Each handler works from a plan cached per distinct label values of its
+events: the admitted label values (``fold.cardinality``), the series keys and
+the histogram series those values lead to, worked out once. A replay folds a
+million events through these, so the common event touches only the dicts and
+lists it changes.
+
+Caching changes nothing: a label value's admission never changes once made
+(a value seen is kept; one refused is refused while the cap is full, which it
+stays), and a value first appears in the first event of some label
+combination, whose plan admits it then, in the order the fields are
+declared. Plans are dropped when a snapshot is restored (the series they
+point to are replaced) and when a price changes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..model import catalog as c
+from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
+from .histogram import histogram_of
+
+if TYPE_CHECKING:
+    from collections import deque
+
+    from ..model.budgets import BudgetBook
+    from ..model.pricing import PriceTable
+    from .cardinality import LabelGuard
+    from .genai import GenAIFold
+    from .histogram import HistogramSeries
+
+#: Sessions tracked for persona durations; the oldest is forgotten past this.
+MAX_SESSIONS = 10_000
+#: Label combinations whose fold plan is cached, per event class (the label
+#: caps bound them anyway).
+MAX_CACHED_PLANS = 20_000
+
+_APPLIED = {
+    cls: (cls.TYPE,) for cls in (PersonaSwitched, TokensUsed, StageFinished, LLMCallFinished)
+}
+_SWITCHES = c.PERSONA_SWITCHES.name
+_REQUESTS = c.LLM_REQUESTS.name
+_TOKENS = c.PERSONA_TOKENS.name
+_STAGES = c.STAGE_DURATION.name
+_CALLS = c.LLM_DURATION.name
+
+
+class Handlers:
+    """The event handlers of ``fold.state.MetricState`` (which holds the
+    containers they change and calls them under its lock)."""
+
+    counters: dict[str, dict[tuple, float]]
+    histograms: dict[str, HistogramSeries]
+    exemplars: dict[tuple, tuple[str, float, float]]
+    sessions: dict[str, tuple[str, str, float]]
+    recent_failed_gates: deque[tuple]
+    guard: LabelGuard
+    budgets: BudgetBook
+    prices: PriceTable
+    genai: GenAIFold | None
+
+    def _clear_plans(self) -> None:
+        """Forget every plan (the series they point to were replaced), and
+        bind the hottest counter dicts afresh."""
+        self._token_plans: dict[tuple, tuple] = {}
+        self._call_plans: dict[tuple, tuple] = {}
+        self._stage_plans: dict[tuple, tuple] = {}
+        self._switch_plans: dict[tuple, tuple] = {}
+        counters = self.counters
+        self._tokens = counters[_TOKENS]
+        self._costs = counters[c.PERSONA_COST.name]
+        self._applied = counters[c.EVENTS_APPLIED.name]
+
+    def _inc(
+        self, name: str, key: tuple, amount: float = 1.0, trace: tuple[str, float] | None = None
+    ) -> None:
+        series = self.counters[name]
+        series[key] = series.get(key, 0.0) + amount
+        if trace is not None:
+            self.exemplars[(name, key, -1)] = (trace[0], amount, trace[1])
+
+    def _count_applied(self, cls: type) -> None:
+        key = _APPLIED[cls]
+        applied = self._applied
+        applied[key] = applied.get(key, 0.0) + 1.0
+
+    # -- persona switches -----------------------------------------------------
+
+    def _switch_plan(self, labels: tuple) -> tuple:
+        """(persona, chat mode, previous persona or None) of switches with
+        ``labels``, admitted."""
+        admit = self.guard.admit
+        to_persona, chatmode, from_persona = labels
+        plan = (
+            admit("persona", to_persona),
+            admit("chatmode", chatmode),
+            None if from_persona is None else admit("persona", from_persona),
+        )
+        if len(self._switch_plans) < MAX_CACHED_PLANS:
+            self._switch_plans[labels] = plan
+        return plan
+
+    def _persona_switched(self, ev: PersonaSwitched) -> None:
+        to_persona, chatmode, from_persona, session, ts = ev
+        labels = (to_persona, chatmode, from_persona)
+        to_persona, chatmode, from_persona = self._switch_plans.get(labels) or self._switch_plan(
+            labels
+        )
+        sessions = self.sessions
+        previous = sessions.pop(session, None)
+        since = ts
+        if previous is not None:
+            if from_persona is None:
+                from_persona = previous[0]
+            if ts >= previous[2]:  # capped like an explicit duration
+                duration = min(ts - previous[2], MAX_SECONDS)
+                key = (previous[0], previous[1])
+                histogram_of(self.histograms[c.PERSONA_DURATION.name], key).observe(duration)
+            else:  # an event out of order: the session's start never moves backwards
+                since = previous[2]
+        elif from_persona is None:
+            from_persona = NO_PERSONA
+        switches = self.counters[_SWITCHES]
+        key = (from_persona, to_persona, chatmode)
+        switches[key] = switches.get(key, 0.0) + 1.0
+        if len(sessions) >= MAX_SESSIONS:
+            sessions.pop(next(iter(sessions)))
+        sessions[session] = (to_persona, chatmode, since)
+        self._count_applied(PersonaSwitched)
+
+    # -- workflow stages ----------------------------------------------------------
+
+    def _stage_plan(self, labels: tuple) -> tuple:
+        """Series key, duration histogram and gate keys of stages with ``labels``."""
+        admit = self.guard.admit
+        workflow, stage, persona = labels
+        key = (admit("workflow", workflow), admit("stage", stage), admit("persona", persona))
+        plan = (
+            key,
+            histogram_of(self.histograms[_STAGES], key),
+            {result: (key[0], key[1], result) for result in GATE_RESULTS},
+        )
+        if len(self._stage_plans) < MAX_CACHED_PLANS:
+            self._stage_plans[labels] = plan
+        return plan
+
+    def _stage_finished(self, ev: StageFinished) -> None:
+        workflow, stage, persona, seconds, gate, ts, trace_id = ev
+        labels = (workflow, stage, persona)
+        key, duration, gate_keys = self._stage_plans.get(labels) or self._stage_plan(labels)
+        index = duration.observe(seconds)
+        if trace_id:
+            self.exemplars[(_STAGES, key, index)] = (trace_id, seconds, ts)
+        if gate is not None:
+            gates = self.counters[c.QUALITY_GATE.name]
+            # Both results exist from the first verdict on, so failure ratios
+            # are 0 rather than absent while nothing has failed yet.
+            for result_key in gate_keys.values():
+                gates.setdefault(result_key, 0.0)
+            gates[gate_keys[gate]] += 1.0
+            if gate == FAILED:
+                self.recent_failed_gates.append((ts, key[0], key[1], key[2]))
+        self._count_applied(StageFinished)
+
+    # -- tokens -------------------------------------------------------------------
+
+    def _token_plan(self, ev: TokensUsed, labels: tuple) -> tuple:
+        """Everything a tokens event with ``ev``'s ``labels`` touches, worked out
+        once: admitted label values, series keys, and a window over which the
+        model's resolved price holds ([valid from, valid until, price])."""
+        admit = self.guard.admit
+        p, m, model_label = (
+            admit("persona", ev.persona),
+            admit("chatmode", ev.chatmode),
+            admit("model", ev.model),
+        )
+        plan = (
+            *((p, m, model_label, token_type) for token_type in TOKEN_TYPES),
+            (p, m, model_label),
+            (p, model_label),
+            p,
+            # [valid from, valid until, price, its per-token rates (None when
+            # unpriced or tiered)]; empty: resolved on first use.
+            [1.0, 0.0, None, None],
+            # The GenAI token histograms (input, output) for the event's
+            # operation and provider; empty: found on first use.
+            [],
+        )
+        if len(self._token_plans) < MAX_CACHED_PLANS:
+            self._token_plans[labels] = plan
+        return plan
+
+    def _tokens_used(self, ev: TokensUsed) -> None:
+        """The most frequent event, so it touches the counters directly. Token
+        types are counted disjointly (see ``model.fields.TOKEN_TYPES``); the
+        budget is charged every billable token once (input + output)."""
+        (
+            persona,
+            model,
+            input_tokens,
+            output_tokens,
+            chatmode,
+            ts,
+            trace_id,
+            cache_read,
+            cache_write,
+            reasoning,
+            reported,
+            operation,
+            provider,
+        ) = ev
+        labels = (persona, chatmode, model, operation, provider)
+        plan = self._token_plans.get(labels) or self._token_plan(ev, labels)
+        (
+            in_key,
+            out_key,
+            read_key,
+            write_key,
+            reasoning_key,
+            cost_key,
+            unpriced_key,
+            budget_persona,
+            window,
+            genai_histograms,
+        ) = plan
+        tokens = self._tokens
+        if cache_read or cache_write or reasoning:  # the parts of input and output
+            uncached = input_tokens - cache_read - cache_write
+            answered = output_tokens - reasoning
+            for key, count in (
+                (in_key, uncached),
+                (out_key, answered),
+                (read_key, cache_read),
+                (write_key, cache_write),
+                (reasoning_key, reasoning),
+            ):
+                if count:
+                    tokens[key] = tokens.get(key, 0.0) + count
+        else:  # the common case
+            uncached, answered = input_tokens, output_tokens
+            if input_tokens:
+                tokens[in_key] = tokens.get(in_key, 0.0) + input_tokens
+            if output_tokens:
+                tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
+        if reported is not None:
+            cost = reported
+            series = self.counters[c.PERSONA_REPORTED_COST.name]
+            series[cost_key] = series.get(cost_key, 0.0) + reported
+        else:
+            if not window[0] <= ts < window[1]:
+                resolved = self.prices.resolve(model, ts)
+                price = resolved.price
+                rates = None if price is None or price.tiers else price.per_token
+                window[:] = (resolved.valid_from, resolved.valid_until, price, rates)
+            rates = window[3]
+            if rates is not None:  # Price.per_token's rates, applied here without a call
+                cost = uncached * rates[0] + output_tokens * rates[1]
+                if cache_read or cache_write:
+                    cost += cache_read * rates[2] + cache_write * rates[3]
+            elif window[2] is not None:  # a tiered price: the tier depends on the request
+                cost = window[2].cost(input_tokens, output_tokens, cache_read, cache_write)
+            else:
+                cost = 0.0
+                unpriced = self.counters[c.PERSONA_UNPRICED_TOKENS.name]
+                unpriced[unpriced_key] = (
+                    unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
+                )
+        costs = self._costs
+        costs[cost_key] = costs.get(cost_key, 0.0) + cost
+        self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
+        self._count_applied(TokensUsed)
+        if self.genai is not None:
+            if not genai_histograms:
+                genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
+            genai_histograms[0].observe(input_tokens)
+            genai_histograms[1].observe(output_tokens)
+        if trace_id is not None:
+            exemplars = self.exemplars
+            for key, count in zip(
+                plan[:5], (uncached, answered, cache_read, cache_write, reasoning), strict=True
+            ):
+                if count:
+                    exemplars[(_TOKENS, key, -1)] = (trace_id, count, ts)
+
+    # -- LLM calls ------------------------------------------------------------------
+
+    def _call_plan(self, ev: LLMCallFinished, labels: tuple) -> tuple:
+        """The series a call with ``ev``'s ``labels`` touches, found once."""
+        admit = self.guard.admit
+        key = (admit("persona", ev.persona), admit("model", ev.model))
+        duration = histogram_of(self.histograms[_CALLS], key)
+        genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
+        plan = (key, duration, genai)
+        if len(self._call_plans) < MAX_CACHED_PLANS:
+            self._call_plans[labels] = plan
+        return plan
+
+    def _llm_call_finished(self, ev: LLMCallFinished) -> None:
+        (
+            persona,
+            model,
+            seconds,
+            error_type,
+            ts,
+            trace_id,
+            usage_unknown,
+            operation,
+            provider,
+            ttft,
+        ) = ev
+        labels = (persona, model, operation, provider, error_type)
+        key, duration, genai = self._call_plans.get(labels) or self._call_plan(ev, labels)
+        index = duration.observe(seconds)
+        counters = self.counters
+        requests = counters[_REQUESTS]
+        requests[key] = requests.get(key, 0.0) + 1.0
+        if trace_id is not None:
+            self.exemplars[(_CALLS, key, index)] = (trace_id, seconds, ts)
+            self.exemplars[(_REQUESTS, key, -1)] = (trace_id, 1.0, ts)
+        if usage_unknown:
+            self._inc(c.LLM_USAGE_UNKNOWN.name, key)
+        errors = counters[c.LLM_ERRORS.name]  # 0: the series exists from the first call
+        errors[key] = errors.get(key, 0.0) + (0.0 if error_type is None else 1.0)
+        if genai is not None:
+            genai.observe(seconds)
+            if ttft is not None:
+                self.genai.first_chunk(ev, key[1], key[0])
+        self._count_applied(LLMCallFinished)
+
+
+__all__ = ["MAX_CACHED_PLANS", "MAX_SESSIONS", "Handlers"]
