@@ -65,7 +65,7 @@ def test_gates_initialise_both_results_and_llm_errors_start_at_zero():
     gates = state.counters[c.QUALITY_GATE.name]
     assert gates == {("release", "test", "passed"): 1.0, ("release", "test", "failed"): 0.0}
     stage = hist(state, c.STAGE_DURATION, ("release", "test", "t"))
-    assert stage.count == 2 and stage.counts[-1] == 1  # 700 s lands in +Inf only
+    assert stage.count == 2 and stage.bucket_counts()[-1] == 1  # 700 s lands in +Inf only
     state.apply(LLMCallFinished("t", "gpt-4", 0.5, None, 3.0))
     assert state.counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 0.0}
     state.apply(LLMCallFinished("t", "gpt-4", 0.5, "timeout", 4.0))

@@ -38,9 +38,9 @@ MAX_SESSIONS = 10_000
 #: caps bound them anyway).
 MAX_CACHED_PLANS = 20_000
 
-_APPLIED = {
-    cls: (cls.TYPE,) for cls in (PersonaSwitched, TokensUsed, StageFinished, LLMCallFinished)
-}
+#: The ``events_applied_total`` keys of each class.
+_SWITCHED, _USED = (PersonaSwitched.TYPE,), (TokensUsed.TYPE,)
+_STAGED, _CALLED = (StageFinished.TYPE,), (LLMCallFinished.TYPE,)
 _SWITCHES = c.PERSONA_SWITCHES.name
 _REQUESTS = c.LLM_REQUESTS.name
 _TOKENS = c.PERSONA_TOKENS.name
@@ -81,11 +81,6 @@ class Handlers:
         series[key] = series.get(key, 0.0) + amount
         if trace is not None:
             self.exemplars[(name, key, -1)] = (trace[0], amount, trace[1])
-
-    def _count_applied(self, cls: type) -> None:
-        key = _APPLIED[cls]
-        applied = self._applied
-        applied[key] = applied.get(key, 0.0) + 1.0
 
     # -- persona switches -----------------------------------------------------
 
@@ -129,7 +124,8 @@ class Handlers:
         if len(sessions) >= MAX_SESSIONS:
             sessions.pop(next(iter(sessions)))
         sessions[session] = (to_persona, chatmode, since)
-        self._count_applied(PersonaSwitched)
+        applied = self._applied
+        applied[_SWITCHED] = applied.get(_SWITCHED, 0.0) + 1.0
 
     # -- workflow stages ----------------------------------------------------------
 
@@ -163,7 +159,8 @@ class Handlers:
             gates[gate_keys[gate]] += 1.0
             if gate == FAILED:
                 self.recent_failed_gates.append((ts, key[0], key[1], key[2]))
-        self._count_applied(StageFinished)
+        applied = self._applied
+        applied[_STAGED] = applied.get(_STAGED, 0.0) + 1.0
 
     # -- tokens -------------------------------------------------------------------
 
@@ -182,6 +179,9 @@ class Handlers:
             (p, m, model_label),
             (p, model_label),
             p,
+            # Whether a budget applies to the persona (budgets are fixed by the
+            # config): most personas of a fleet without budgets skip the charge.
+            self.budgets.budget_for(p) is not None,
             # [valid from, valid until, price, its per-token rates (None when
             # unpriced or tiered)]; empty: resolved on first use.
             [1.0, 0.0, None, None],
@@ -223,6 +223,7 @@ class Handlers:
             cost_key,
             unpriced_key,
             budget_persona,
+            budgeted,
             window,
             genai_histograms,
         ) = plan
@@ -270,8 +271,10 @@ class Handlers:
                 )
         costs = self._costs
         costs[cost_key] = costs.get(cost_key, 0.0) + cost
-        self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
-        self._count_applied(TokensUsed)
+        if budgeted:
+            self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
+        applied = self._applied
+        applied[_USED] = applied.get(_USED, 0.0) + 1.0
         if self.genai is not None:
             if not genai_histograms:
                 genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
@@ -328,7 +331,8 @@ class Handlers:
             genai.observe(seconds)
             if ttft is not None:
                 self.genai.first_chunk(ev, key[1], key[0])
-        self._count_applied(LLMCallFinished)
+        applied = self._applied
+        applied[_CALLED] = applied.get(_CALLED, 0.0) + 1.0
 
 
 __all__ = ["MAX_CACHED_PLANS", "MAX_SESSIONS", "Handlers"]

@@ -224,9 +224,12 @@ def decode_all(
         if layout is None or (numbers is not None and min(numbers(raw)) < 0):
             append(decode(kind, ts, body, names, name_of))
             continue
-        for index in layout.names:
-            name_id = raw[index]
-            raw[index] = names.get(name_id) or name_of(name_id)
+        try:
+            for index in layout.names:
+                raw[index] = names[raw[index]]
+        except KeyError:  # a name not read yet (or not in the journal: decode says so)
+            append(decode(kind, ts, body, names, name_of))
+            continue
         raw += layout.fill
         raw.insert(shape.ts, float(ts))
         append(from_validated(shape.cls, raw))
