@@ -2,8 +2,8 @@
 
     python bench/run.py [--quick] [NAME ...]
 
-NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, snapshot, growth, tracing,
-pricing, fuzz, prometheus.
+NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, cold-start, snapshot, growth,
+tracing, pricing, fuzz, prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 import bench_cli
+import bench_coldstart
 import bench_exposition
 import bench_fuzz
 import bench_growth
@@ -40,6 +41,7 @@ BENCHMARKS = {
     "load": bench_load.run,
     "cli": bench_cli.run,
     "restart": bench_restart.run,
+    "cold-start": bench_coldstart.run,
     "snapshot": bench_snapshot.run,
     "growth": bench_growth.run,
     "tracing": bench_tracing.run,

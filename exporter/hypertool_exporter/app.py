@@ -213,15 +213,14 @@ GC_THRESHOLDS = (10_000, 50, 100)
 
 
 def tune_garbage_collector() -> None:
-    """Collect cycles less often in ``serve``, and never walk what start-up made.
+    """Collect cycles less often in ``serve`` (before the journal is replayed).
 
-    The fold and the ingest paths allocate small tuples and dicts by the
-    hundred thousand a second, almost none in cycles; with the defaults the
-    collector ran so often that it took about a tenth of the CPU of OTLP
-    ingest. What exists once the journal is replayed (modules, the restored
-    state) is frozen: it lives as long as the process does.
+    The replay, the fold and the ingest paths allocate small tuples and
+    dicts by the hundred thousand a second, almost none in cycles; with the
+    defaults the collector ran so often that it took about a tenth of the
+    CPU of OTLP ingest. What start-up made is frozen once it is done
+    (``gc.freeze`` in ``run_server``): it lives as long as the process does.
     """
-    gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 
 
@@ -248,11 +247,12 @@ def run_server(
         log.error("%s; not serving", exc)
         return 2
     path = Path(journal) if journal else Path(default_journal_path())
+    tune_garbage_collector()
+    price_database.load()  # before the replay prices its first token event
     exporter = Exporter(config, journal=path, clock=clock_from_env())
     exporter.catch_up()
-    price_database.load()
     exporter.exposition.warm()
-    tune_garbage_collector()
+    gc.freeze()  # what start-up made (modules, the replayed state) is never walked again
     # Opened on first use, so a journal broken at start-up does not stop serving.
     ingest = JournalWriter(path, on_commit=exporter.tailer.expect)
     try:
