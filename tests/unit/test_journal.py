@@ -1,6 +1,7 @@
 import multiprocessing
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,9 +119,11 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     tailer = JournalTailer(state, path)
     tailer.open()
     decoded = []
-    read = tailer._journal.event_of
+    read = tailer._journal.events_of
     monkeypatch.setattr(
-        tailer._journal, "event_of", lambda *row: decoded.append(read(*row)) or decoded[-1]
+        tailer._journal,
+        "events_of",
+        lambda rows: decoded.extend(read(rows)[0]) or read(rows),
     )
     own = JournalWriter(path, on_commit=tailer.expect)
     other = JournalWriter(path)  # another process, as far as the tailer knows
@@ -303,3 +306,96 @@ def test_compaction_gives_space_back_to_the_file_system(tmp_path):
         assert journal.compact(journal.last_id(), older_than=1e9) == 40_000
         journal.query("PRAGMA wal_checkpoint(TRUNCATE)")
         assert os.path.getsize(path) < full / 4
+
+
+def _varied_events(count: int) -> list:
+    """Events of every kind, with and without their optional fields."""
+    events = []
+    for n in range(count):
+        persona, ts = f"p{n % 7}", 1_700_000_000.0 + n * 0.37
+        trace = f"{n:032x}" if n % 5 == 0 else None
+        kind = n % 4
+        if kind == 0:
+            events.append(
+                TokensUsed(persona, "gpt-4o", n % 900, n % 300, f"m{n % 3}", ts, trace,
+                           n % 4, n % 3, 0, 0.001 * (n % 7) if n % 11 == 0 else None)
+            )  # fmt: skip
+        elif kind == 1:
+            events.append(
+                LLMCallFinished(persona, "gpt-4o", 0.01 * (n % 97), "timeout" if n % 13 == 0
+                                else None, ts, trace, n % 17 == 0, None, None,
+                                0.2 if n % 6 == 1 else None)
+            )  # fmt: skip
+        elif kind == 2:
+            gate = (None, "passed", "failed")[n % 3]
+            events.append(StageFinished("release", f"s{n % 4}", persona, 0.5 * (n % 40), gate, ts))
+        else:
+            events.append(PersonaSwitched(persona, "code", None, f"session-{n % 9}", ts))
+    return events
+
+
+def _journal_with_bad_rows(path, events: list) -> None:
+    with Journal(path) as journal:
+        half = len(events) // 2
+        journal.append(events[:half])
+        for bad in ("[not json", "[1, 2, -5]"):
+            journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, ?)", (bad,))
+        journal.append(events[half:])
+
+
+def _replay(path, **options) -> MetricState:
+    state = MetricState()
+    tailer = JournalTailer(state, path, **options)
+    tailer.open()
+    tailer.catch_up()
+    tailer.stop()
+    return state
+
+
+def _same_state(one: MetricState, other: MetricState) -> None:
+    assert one.to_json() == other.to_json()
+    assert one.exemplars == other.exemplars
+    assert list(one.recent_failed_gates) == list(other.recent_failed_gates)
+
+
+def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, monkeypatch):
+    """A backlog of ``helper_from`` rows or more is read and decoded by a
+    helper process (``journal.replayer``): its chunks fold to exactly the state
+    a replay in this process reaches, rows that are not events rejected alike."""
+    from hypertool_exporter.journal import replayer
+
+    path = tmp_path / "j.sqlite"
+    _journal_with_bad_rows(path, _varied_events(12_000))
+    chunks = []
+    real = replayer.chunks
+    monkeypatch.setattr(replayer, "chunks", lambda *a: (chunks.append(c) or c for c in real(*a)))
+    helped = _replay(path, helper_from=0)
+    assert [last_id for last_id, _, _ in chunks] == [5000, 10_000, 12_002]  # all of it
+    alone = _replay(path, helper_from=None)
+    _same_state(helped, alone)
+    assert alone.counters[c.EVENTS_REJECTED.name] == {("malformed",): 1.0, ("invalid_field",): 1.0}
+    assert sum(alone.counters[c.EVENTS_APPLIED.name].values()) == 12_000
+    # Below the threshold, no helper is started.
+    chunks.clear()
+    _same_state(_replay(path, helper_from=20_000), alone)
+    assert chunks == []
+
+
+def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, caplog):
+    from hypertool_exporter.journal import replayer
+
+    path = tmp_path / "j.sqlite"
+    _journal_with_bad_rows(path, _varied_events(12_000))
+    real = replayer.chunks
+
+    def first_chunk_then_fail(*args):
+        yield next(iter(real(*args)))
+        raise replayer.ReplayError("the replay helper stopped part way through a chunk")
+
+    monkeypatch.setattr(replayer, "chunks", first_chunk_then_fail)
+    _same_state(_replay(path, helper_from=0), _replay(path, helper_from=None))
+    assert "replaying the rest in this process, after event 5000" in caplog.text
+    # A helper that cannot open the journal says why, and exits with an error.
+    monkeypatch.setattr(replayer, "chunks", real)
+    with pytest.raises(replayer.ReplayError, match="exited with status 1"):
+        list(replayer.chunks(tmp_path / "missing.sqlite", 0))

@@ -98,10 +98,18 @@ def _one_at_a_time(journal, kind, ts, body):
 
 
 def _as_a_replay_does(journal, kind, ts, body):
-    """The row after a good one, through the replay's loop over many rows."""
+    """The row between two good ones, through the replay's loop over many
+    rows, which sets aside a row that is not an event and keeps the others."""
     good = journal.read_after(0)[0]
-    events = journal.events_of([good, (99, kind, ts, body)])
-    assert events[0] == journal.event_of(*good[1:])
+    events, rejected = journal.events_of([good, (99, kind, ts, body), good])
+    assert events[0] == events[-1] == journal.event_of(*good[1:])
+    if rejected:
+        [(row_id, code, why)] = rejected
+        assert row_id == 99 and len(events) == 2
+        with pytest.raises(EventError) as info:  # the same error, said the same way
+            journal.event_of(kind, ts, body)
+        assert (code, why) == (info.value.code, str(info.value))
+        raise info.value
     return events[1]
 
 

@@ -34,7 +34,7 @@ import sqlite3
 import sys
 
 from ..model.events import EVENT_CLASSES, from_validated, parse_event
-from ..model.fields import UNKNOWN_TYPE, EventError
+from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -50,6 +50,8 @@ EVENTS_TABLE = (
 )
 #: Each name (persona, model, chat mode, ...) once; rows refer to it by id.
 NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
+#: A journal row that is not an event: (its id, the reason code, why).
+Rejection = tuple[int, str, str]
 #: Event type -> the ``kind`` code of its rows. Codes are never reused.
 KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
 #: Fields kept as they are, though they hold text: one value per trace.
@@ -236,6 +238,27 @@ def decode_all(
     return events
 
 
+def decode_rows(
+    rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]
+) -> tuple[list[Event], list[Rejection]]:
+    """The events of ``rows`` (as ``read_after`` gives them), in order, and
+    the rows that are not events: all in one loop (``decode_all``), one at a
+    time only when a bad row is among them."""
+    try:
+        return decode_all(rows, names, name_of), []
+    except (EventError, ValueError):
+        pass
+    events: list[Event] = []
+    rejected: list[Rejection] = []
+    for row_id, kind, ts, body in rows:
+        try:
+            events.append(decode(kind, ts, body, names, name_of))
+        except (EventError, ValueError) as exc:
+            code = exc.code if isinstance(exc, EventError) else MALFORMED
+            rejected.append((row_id, code, str(exc)))
+    return events, rejected
+
+
 def _check(shape: _Shape, values: list) -> None:
     """Types and signs of a row's values, in place (whole numbers where a
     float is due become floats)."""
@@ -323,8 +346,10 @@ __all__ = [
     "KINDS",
     "NAMES_TABLE",
     "UNINTERNED",
+    "Rejection",
     "decode",
     "decode_all",
+    "decode_rows",
     "decode_v3",
     "encode",
     "insert_rows",

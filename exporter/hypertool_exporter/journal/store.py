@@ -17,7 +17,16 @@ import time
 
 from ..model.fields import EventError
 from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
-from .rows import EVENTS_TABLE, NAMES_TABLE, decode, decode_all, encode, insert_rows, names_of
+from .rows import (
+    EVENTS_TABLE,
+    NAMES_TABLE,
+    Rejection,
+    decode,
+    decode_rows,
+    encode,
+    insert_rows,
+    names_of,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -294,10 +303,10 @@ class Journal:
         ``ValueError`` for one that is not an event."""
         return decode(kind, ts, body, self._names, self.name_of)
 
-    def events_of(self, rows: list[tuple]) -> list[Event]:
-        """The events of rows ``read_after`` gave, in order; raises like
-        ``event_of`` on the first that is not an event (a replay's loop)."""
-        return decode_all(rows, self._names, self.name_of)
+    def events_of(self, rows: list[tuple]) -> tuple[list[Event], list[Rejection]]:
+        """The events of rows ``read_after`` gave, in order, and the rows that
+        are not events (``rows.decode_rows``)."""
+        return decode_rows(rows, self._names, self.name_of)
 
     def name_of(self, name_id: int) -> str:
         """The name with id ``name_id``, read from the journal the first time."""

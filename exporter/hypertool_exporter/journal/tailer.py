@@ -21,7 +21,8 @@ from pathlib import Path
 from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
-from ..model.fields import MALFORMED, EventError
+from . import replayer
+from .rows import Rejection
 from .store import Journal, JournalError
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class JournalTailer:
         snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS,
         retention_days: float = DEFAULT_RETENTION_DAYS,
         batch: int = 5000,
+        helper_from: int | None = replayer.HELPER_FROM,
     ):
         self.state = state
         self.path = Path(path)
@@ -81,6 +83,8 @@ class JournalTailer:
         self.snapshot_interval = snapshot_interval
         self.retention_seconds = retention_days * 86400.0
         self.batch = batch
+        #: Rows behind from which ``catch_up`` replays with a helper process (None: never).
+        self.helper_from = helper_from
         self.last_id = 0
         self.status = JournalStatus(self.path)
         self._saved_id = 0
@@ -127,29 +131,30 @@ class JournalTailer:
     def _events_of(self, chunk: list[tuple]) -> list[Event]:
         """The events of rows read back: this process's announced commits as
         they were, the others decoded (rejected ones counted and logged)."""
-        if not self._expected:  # a replay, or rows of other processes: the fast way
-            try:
-                return self._journal.events_of(chunk)
-            except (EventError, ValueError):
-                pass  # a bad row among them: once more, one at a time
-        event_of = self._journal.event_of
-        events: list[Event] = []
+        events_of = self._journal.events_of
+        if not self._expected:  # a replay, or rows of other processes: all decoded
+            events, rejected = events_of(chunk)
+            self._reject(rejected)
+            return events
+        events = []
         index = 0
         while index < len(chunk):
-            row_id, kind, ts, body = chunk[index]
-            announced = self._take_run(row_id, len(chunk) - index) if self._expected else None
+            announced = self._take_run(chunk[index][0], len(chunk) - index)
             if announced:  # written by this process: validated already
                 events.extend(announced)
                 index += len(announced)
                 continue
+            decoded, rejected = events_of(chunk[index : index + 1])
+            events.extend(decoded)
+            self._reject(rejected)
             index += 1
-            try:
-                events.append(event_of(kind, ts, body))
-            except (EventError, ValueError) as exc:
-                code = exc.code if isinstance(exc, EventError) else MALFORMED
-                log.warning("journal event %d rejected: %s", row_id, exc)
-                self.state.reject(code)
         return events
+
+    def _reject(self, rejected: list[Rejection]) -> None:
+        """Count and log journal rows that are not events."""
+        for row_id, code, why in rejected:
+            log.warning("journal event %d rejected: %s", row_id, why)
+            self.state.reject(code)
 
     def _own_run(self) -> list[Event]:
         """The events this process committed right after the last applied row,
@@ -203,9 +208,31 @@ class JournalTailer:
         self._wake.set()
 
     def catch_up(self) -> None:
-        """Apply everything in the journal now (start-up, tests)."""
+        """Apply everything in the journal now (start-up, tests). A backlog of
+        ``helper_from`` rows or more is read and decoded by a helper process
+        (``journal.replayer``) while this one folds."""
+        assert self._journal is not None, "open() first"
+        if (
+            self.helper_from is not None
+            and not self._expected
+            and replayer.helper_usable()
+            and self._journal.last_id() - self.last_id >= self.helper_from
+        ):
+            self._replay_with_helper()
         while self.step() >= self.batch:
             pass
+
+    def _replay_with_helper(self) -> None:
+        """Fold the helper's chunks; if it fails, ``catch_up`` goes on from the
+        last chunk folded."""
+        try:
+            for last_id, events, rejected in replayer.chunks(self.path, self.last_id):
+                for start in range(0, len(events), APPLY_CHUNK):
+                    self.state.apply_all(events[start : start + APPLY_CHUNK])
+                self._reject(rejected)
+                self.last_id = last_id
+        except replayer.ReplayError as exc:
+            log.warning("%s; replaying the rest in this process, after event %d", exc, self.last_id)
 
     def snapshot(self) -> None:
         """Save state with the id of the last applied event, if anything changed."""
