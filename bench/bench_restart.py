@@ -9,6 +9,8 @@ baseline is the same start on an empty journal, measured in the same run.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import random
 import re
@@ -17,6 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from common import Result
@@ -26,36 +29,51 @@ from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model.events import (
+    Event,
     LLMCallFinished,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
+    event_to_dict,
 )
 
 TARGET_SECONDS = 3.0
 
 
-def write_journal(path: Path, count: int, seed: int = 3) -> None:
+def journal_events(count: int, seed: int = 3) -> Iterator[Event]:
+    """``count`` events of the four kinds in turn, 30 personas, ending now."""
     rnd = random.Random(seed)
     personas = [f"persona-{i}" for i in range(30)]
     models = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
     now = time.time()
+    for i in range(count):
+        p = rnd.choice(personas)
+        ts = now - (count - i) * 0.01
+        kind = i % 4
+        if kind == 0:
+            yield PersonaSwitched(p, f"mode-{i % 7}", None, f"s{i % 50}", ts)
+        elif kind == 1:
+            yield TokensUsed(p, rnd.choice(models), 500, 100, "default", ts)
+        elif kind == 2:
+            yield StageFinished("wf", f"stage-{i % 5}", p, 12.0, "passed", ts)
+        else:
+            yield LLMCallFinished(p, rnd.choice(models), 0.8, None, ts)
+
+
+def write_journal(path: Path, count: int, seed: int = 3) -> None:
+    events = journal_events(count, seed)
     with Journal(path) as journal:
-        for start in range(0, count, 20_000):
-            batch = []
-            for i in range(start, min(count, start + 20_000)):
-                p = rnd.choice(personas)
-                ts = now - (count - i) * 0.01
-                kind = i % 4
-                if kind == 0:
-                    batch.append(PersonaSwitched(p, f"mode-{i % 7}", None, f"s{i % 50}", ts))
-                elif kind == 1:
-                    batch.append(TokensUsed(p, rnd.choice(models), 500, 100, "default", ts))
-                elif kind == 2:
-                    batch.append(StageFinished("wf", f"stage-{i % 5}", p, 12.0, "passed", ts))
-                else:
-                    batch.append(LLMCallFinished(p, rnd.choice(models), 0.8, None, ts))
+        while batch := list(itertools.islice(events, 20_000)):
             journal.append(batch)
+
+
+def bytes_per_event(path: Path, count: int) -> tuple[float, float]:
+    """(bytes of the journal file per event, bytes of the same events as JSON
+    objects, the form of schema 2, text alone, from a sample)."""
+    size = sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if p.exists())
+    sample = list(journal_events(10_000))
+    as_objects = sum(len(json.dumps(event_to_dict(e))) for e in sample) / len(sample)
+    return size / count, as_objects
 
 
 _APPLIED = re.compile(r"^hypertool_exporter_events_applied_total\{[^}]*\} (\S+)$", re.M)
@@ -148,6 +166,7 @@ def run(quick: bool = False) -> list[Result]:
         big, empty = Path(tmp) / "big.sqlite", Path(tmp) / "empty.sqlite"
         Journal(empty).close()
         write_journal(big, count)
+        on_disk, as_objects = bytes_per_event(big, count)
         state = MetricState()
         tailer = JournalTailer(state, big)
         tailer.open()
@@ -177,6 +196,15 @@ def run(quick: bool = False) -> list[Result]:
             "s",
             "< 1 s",
             stats_seconds < 1.0,
+        ),
+        Result(
+            f"journal file, bytes per event ({count:,} events of four kinds) vs the same "
+            "events as JSON objects (text alone)",
+            on_disk,
+            as_objects,
+            "B",
+            "<= 60 B",
+            on_disk <= 60,
         ),
         Result(
             "journal replay: us per event (no snapshot)",
