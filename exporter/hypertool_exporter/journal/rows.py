@@ -71,7 +71,6 @@ class _Shape:
         "defaults",
         "fields_named",
         "kinds",
-        "layouts",
         "names",
         "numbers",
         "signatures",
@@ -97,44 +96,34 @@ class _Shape:
         self.signatures = frozenset(itertools.product(*self.kinds))
         #: Positions of the numbers (counts, seconds, dollars), never below 0.
         self.numbers = tuple(i for i, k in enumerate(self.kinds) if int in k or float in k)
-        #: The value types of a row as stored -> its ``_Layout``, or None for
-        #: types a row of this class may not hold as they are (built lazily).
-        self.layouts: dict[tuple[type, ...], _Layout | None] = {}
 
     def layout(self, types: tuple[type, ...]) -> _Layout | None:
-        """The ``_Layout`` of rows whose values have ``types``, found once."""
-        if types in self.layouts:
-            return self.layouts[types]
-        length = len(types)
+        """The ``_Layout`` of rows whose values have ``types`` (None: a row of
+        this class may not hold such values as they are)."""
         named = set(self.names)
-        valid = length <= len(self.defaults) and all(
+        valid = len(types) <= len(self.defaults) and all(
             (kind is type(None) and kind in self.kinds[i])
             or (kind is int if i in named else kind in self.kinds[i])
             for i, kind in enumerate(types)
         )
-        layout = _Layout(self, types) if valid else None
-        if len(self.layouts) < _MOST_LAYOUTS:
-            self.layouts[types] = layout
-        return layout
+        return _Layout(self, types) if valid else None
 
     def field(self, index: int) -> str:
         """The name of the field at body position ``index``."""
         return [name for name in self.cls._fields if name != "ts"][index]
 
 
-#: Layouts a class keeps at most (a damaged journal cannot grow them without bound).
-_MOST_LAYOUTS = 256
-
-
 class _Layout:
     """What a replay does with rows of one class whose values have one
     sequence of types: which to look up as names, which must not be below 0,
-    and the defaults that fill the fields left out at the end."""
+    the defaults that fill the fields left out at the end, and where the
+    time goes."""
 
-    __slots__ = ("fill", "names", "numbers")
+    __slots__ = ("cls", "fill", "insert", "names", "numbers", "ts")
 
     def __init__(self, shape: _Shape, types: tuple[type, ...]):
         length = len(types)
+        self.cls, self.ts = shape.cls, shape.ts
         self.names = tuple(i for i in shape.names if i < length and types[i] is int)
         numbers = [i for i in shape.numbers if i < length and types[i] in (int, float)]
         #: ``numbers(values)``: the row's numbers, as a tuple (None: it has none).
@@ -143,7 +132,32 @@ class _Layout:
             self.numbers = operator.itemgetter(*numbers)
         elif numbers:
             self.numbers = lambda values, i=numbers[0]: (values[i],)
-        self.fill = list(shape.defaults[length:])
+        defaults = list(shape.defaults)
+        #: Whether the row holds values past the time's place (it is inserted)...
+        self.insert = length > self.ts
+        #: ... else the defaults fill hold a place for it.
+        self.fill = (
+            defaults[length:]
+            if self.insert
+            else [*defaults[length : self.ts], 0.0, *defaults[self.ts :]]
+        )
+
+
+#: (kind, value types...) of rows -> their ``_Layout`` (None: not an event's).
+_LAYOUTS: dict[tuple, _Layout | None] = {}
+#: Layouts kept at most (a damaged journal cannot grow them without bound).
+_MOST_LAYOUTS = 1024
+
+
+def _layout(key: tuple) -> _Layout | None:
+    """The layout of rows whose kind and value types are ``key``, found once."""
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    shape = _SHAPES.get(key[0])
+    layout = None if shape is None else shape.layout(key[1:])
+    if len(_LAYOUTS) < _MOST_LAYOUTS:
+        _LAYOUTS[key] = layout
+    return layout
 
 
 _SHAPES = {KINDS[name]: _Shape(cls) for name, cls in EVENT_CLASSES.items()}
@@ -212,19 +226,16 @@ def decode_all(
     checked with one ``min`` over its numbers."""
     import orjson
 
-    loads, shapes, events = orjson.loads, _SHAPES, []
+    loads, layouts, events = orjson.loads, _LAYOUTS, []
     append = events.append
     for _, kind, ts, body in rows:
-        shape = shapes.get(kind)
         raw = loads(body)
-        if shape is None or type(raw) is not list:
+        layout = None
+        if type(raw) is list:
+            key = (kind, *map(type, raw))
+            layout = layouts.get(key) or _layout(key)
+        if layout is None or ((numbers := layout.numbers) and min(numbers(raw)) < 0):
             append(decode(kind, ts, body, names, name_of))  # raises, saying why
-            continue
-        types = tuple(map(type, raw))
-        layout = shape.layouts.get(types) or shape.layout(types)
-        numbers = None if layout is None else layout.numbers
-        if layout is None or (numbers is not None and min(numbers(raw)) < 0):
-            append(decode(kind, ts, body, names, name_of))
             continue
         try:
             for index in layout.names:
@@ -233,8 +244,11 @@ def decode_all(
             append(decode(kind, ts, body, names, name_of))
             continue
         raw += layout.fill
-        raw.insert(shape.ts, float(ts))
-        append(from_validated(shape.cls, raw))
+        if layout.insert:
+            raw.insert(layout.ts, float(ts))
+        else:
+            raw[layout.ts] = float(ts)
+        append(from_validated(layout.cls, raw))
     return events
 
 
