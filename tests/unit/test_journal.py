@@ -399,3 +399,7 @@ def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, cap
     monkeypatch.setattr(replayer, "chunks", real)
     with pytest.raises(replayer.ReplayError, match="exited with status 1"):
         list(replayer.chunks(tmp_path / "missing.sqlite", 0))
+    # Output that is not chunks (here, the helper's command line echoed back).
+    monkeypatch.setattr(replayer.sys, "executable", "/bin/echo")
+    with pytest.raises(replayer.ReplayError, match="not a chunk"):
+        list(replayer.chunks(path, 0))

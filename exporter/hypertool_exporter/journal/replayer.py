@@ -17,7 +17,7 @@ cannot start or fails part way leaves the rest to the tailer, from the last
 chunk folded, so a replay's result never depends on it.
 
 A chunk is 8 bytes of length (big-endian), then the pickle of (id of its
-last row, kind codes, the events' field values, rejections). Pickle, over a
+last row, the events' classes, their field values, rejections). Pickle, over a
 pipe between two processes of this package: it is fast to read, and it
 writes each name once per chunk however many events share it.
 """
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..model.events import EVENT_CLASSES, Event, from_validated
-from .rows import KINDS, Rejection
+from .rows import Rejection
 from .store import Journal, JournalError
 
 #: Rows behind the journal's head from which ``catch_up`` uses a helper:
@@ -42,9 +42,11 @@ from .store import Journal, JournalError
 HELPER_FROM = 100_000
 #: Rows per chunk.
 CHUNK_ROWS = 5000
+#: Bytes past which a chunk's length is taken for garbage (a chunk of 5,000
+#: events is about 150 KB; its names and trace ids are bounded by validation).
+MAX_CHUNK_BYTES = 1 << 26
 
-_CLASS_OF = {KINDS[name]: cls for name, cls in EVENT_CLASSES.items()}
-_KIND_OF = {cls: KINDS[name] for name, cls in EVENT_CLASSES.items()}
+_EVENT_CLASSES = frozenset(EVENT_CLASSES.values())
 
 #: (id of a chunk's last row, its events, its rows that are not events).
 Chunk = tuple[int, list[Event], list[Rejection]]
@@ -74,11 +76,18 @@ def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
     try:
         while header := helper.stdout.read(8):
             size = int.from_bytes(header, "big")
+            if size > MAX_CHUNK_BYTES:
+                raise ReplayError(f"the replay helper sent what is not a chunk ({size} bytes)")
             data = helper.stdout.read(size)
             if len(header) < 8 or len(data) < size:
                 raise ReplayError("the replay helper stopped part way through a chunk")
-            last_id, kinds, values, rejected = pickle.loads(data)
-            events = list(map(from_validated, map(_CLASS_OF.__getitem__, kinds), values))
+            try:
+                last_id, classes, values, rejected = pickle.loads(data)
+                if not _EVENT_CLASSES.issuperset(classes):
+                    raise ValueError("classes that are not events")
+                events = list(map(from_validated, classes, values))
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+                raise ReplayError(f"the replay helper sent what is not a chunk: {exc}") from exc
             yield last_id, events, rejected
         if helper.wait() != 0:
             raise ReplayError(f"the replay helper exited with status {helper.returncode}")
@@ -96,8 +105,8 @@ def write_chunks(journal: Journal, after_id: int, out: BinaryIO) -> None:
     while rows := journal.read_after(last_id, CHUNK_ROWS):
         events, rejected = journal.events_of(rows)
         last_id = rows[-1][0]
-        kinds = list(map(_KIND_OF.__getitem__, map(type, events)))
-        data = pickle.dumps((last_id, kinds, list(map(tuple, events)), rejected), protocol=5)
+        classes = list(map(type, events))  # each written once a chunk, then by reference
+        data = pickle.dumps((last_id, classes, list(map(tuple, events)), rejected), protocol=5)
         out.write(len(data).to_bytes(8, "big"))
         out.write(data)
         if len(rows) < CHUNK_ROWS:
