@@ -212,12 +212,14 @@ class JournalTailer:
         ``helper_from`` rows or more is read and decoded by a helper process
         (``journal.replayer``) while this one folds."""
         assert self._journal is not None, "open() first"
+        behind = self._journal.last_id() - self.last_id
         if (
             self.helper_from is not None
+            and behind >= self.helper_from
             and not self._expected
             and replayer.helper_usable()
-            and self._journal.last_id() - self.last_id >= self.helper_from
         ):
+            log.info("replaying about %d events with a helper process", behind)
             self._replay_with_helper()
         while self.step() >= self.batch:
             pass

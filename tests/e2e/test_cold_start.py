@@ -1,0 +1,51 @@
+"""A journal filled before any ``serve`` ran: the first start replays it whole,
+a long backlog through a helper process (``journal.replayer``)."""
+
+from harness.support import ExporterProcess, sample
+
+from hypertool_exporter.journal.replayer import HELPER_FROM
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.events import LLMCallFinished, TokensUsed
+
+
+def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):
+    journal = tmp_path / "journal.sqlite"
+    calls = HELPER_FROM // 2
+    with Journal(journal) as writer:
+        for start in range(0, calls, 10_000):
+            batch = []
+            for n in range(start, start + 10_000):
+                ts = 1_700_000_000.0 + n
+                batch.append(TokensUsed(f"persona-{n % 5}", "gpt-4o", 100, n % 50, "code", ts))
+                batch.append(LLMCallFinished(f"persona-{n % 5}", "gpt-4o", 0.25, None, ts))
+            writer.append(batch)
+        writer._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[not json')")
+    exporter = ExporterProcess(journal, config_file)
+    try:
+        values = exporter.scrape_when(
+            lambda v: (
+                sample(v, "hypertool_exporter_events_applied_total", type="llm_call_finished")
+                == calls
+            ),
+            timeout=120,
+            what=f"all {2 * calls} events to be applied",
+        )
+        assert "with a helper process" in exporter.log.read_text()
+        assert (
+            sample(values, "hypertool_exporter_events_applied_total", type="tokens_used") == calls
+        )
+        assert sample(values, "hypertool_exporter_events_rejected_total", reason="malformed") == 1
+        output = sum(
+            sample(values, "hypertool_persona_tokens_used_total", persona=f"persona-{p}",
+                   chatmode="code", model="gpt-4o", token_type="output") or 0
+            for p in range(5)
+        )  # fmt: skip
+        assert output == sum(n % 50 for n in range(calls))
+        count = sum(
+            sample(values, "hypertool_llm_request_duration_seconds_count",
+                   persona=f"persona-{p}", model="gpt-4o") or 0
+            for p in range(5)
+        )  # fmt: skip
+        assert count == calls
+    finally:
+        exporter.stop()
