@@ -17,10 +17,10 @@ from hypertool_exporter.model.events import (
 )
 
 
-def replayed(path, batch: int = 5000) -> MetricState:
+def replayed(path, batch: int = 5000, helper_from: int | None = None) -> MetricState:
     """The state a fresh tailer reaches by replaying the journal at ``path``."""
     state = MetricState()
-    tailer = JournalTailer(state, path, batch=batch)
+    tailer = JournalTailer(state, path, batch=batch, helper_from=helper_from)
     tailer.open()
     tailer.catch_up()
     tailer.stop()
@@ -286,6 +286,8 @@ def test_replaying_a_journal_gives_the_state_folding_its_events_gives(events, cu
         first.stop()
         for path in (snapshotted, plain):
             assert replayed(path, batch=7).to_json() == direct.to_json(), path.name
+        # Read and decoded by a helper process (a long backlog's way).
+        assert replayed(plain, helper_from=0).to_json() == direct.to_json()
 
 
 def test_compaction_gives_space_back_to_the_file_system(tmp_path):
