@@ -57,9 +57,15 @@ class ReplayError(Exception):
 
 
 def helper_usable() -> bool:
-    """Whether this interpreter can start the helper: not in a frozen
-    application, whose executable is the application itself."""
-    return not getattr(sys, "frozen", False) and bool(sys.executable)
+    """Whether a helper can help: this process may run on two cores or more
+    (on one, the helper and the fold would take turns, and the chunks cost
+    more than they save), and can start one (a frozen application's
+    executable is the application itself)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and not getattr(sys, "frozen", False) and bool(sys.executable)
 
 
 def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
