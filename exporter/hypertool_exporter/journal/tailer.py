@@ -212,7 +212,7 @@ class JournalTailer:
         ``helper_from`` rows or more is read and decoded by a helper process
         (``journal.replayer``) while this one folds."""
         assert self._journal is not None, "open() first"
-        behind = self._journal.last_id() - self.last_id
+        behind, _ = self._journal.lag(self.last_id, time.time())
         if (
             self.helper_from is not None
             and behind >= self.helper_from
