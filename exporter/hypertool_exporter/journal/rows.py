@@ -218,59 +218,75 @@ def decode(
 
 def decode_all(
     rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]
-) -> list[Event]:
-    """The events of ``rows`` as ``read_after`` gives them, in order, as
-    ``decode`` makes them; raises like ``decode`` on the first row that is
-    not an event. The loop of a replay, so the common row takes no call but
-    ``orjson.loads``: its layout is found by its value types, and it is
-    checked with one ``min`` over its numbers."""
+) -> tuple[list[type], list[list | tuple]]:
+    """The events of ``rows`` (as ``read_after`` gives them) as two columns,
+    their classes and their field values (``from_validated`` makes each an
+    event; a replay's helper sends them as they are); raises like ``decode``
+    on the first row that is not an event. The loop of a replay, so the
+    common row takes no call but ``orjson.loads``: its layout is found by
+    its kind and value types, and it is checked with one ``min`` over its
+    numbers."""
     import orjson
 
-    loads, layouts, events = orjson.loads, _LAYOUTS, []
-    append = events.append
+    loads, layouts = orjson.loads, _LAYOUTS
+    classes: list[type] = []
+    values: list[list | tuple] = []
+    add_class, add_values = classes.append, values.append
     for _, kind, ts, body in rows:
         raw = loads(body)
         layout = None
         if type(raw) is list:
             key = (kind, *map(type, raw))
             layout = layouts.get(key) or _layout(key)
-        if layout is None or ((numbers := layout.numbers) and min(numbers(raw)) < 0):
-            append(decode(kind, ts, body, names, name_of))  # raises, saying why
-            continue
-        try:
-            for index in layout.names:
-                raw[index] = names[raw[index]]
-        except KeyError:  # a name not read yet (or not in the journal: decode says so)
-            append(decode(kind, ts, body, names, name_of))
+            if layout is not None and (numbers := layout.numbers) and min(numbers(raw)) < 0:
+                layout = None
+        if layout is not None:
+            try:
+                for index in layout.names:
+                    raw[index] = names[raw[index]]
+            except KeyError:  # a name not read yet (or not in the journal: decode says so)
+                layout = None
+        if layout is None:  # decode says what is wrong, or reads what is unusual
+            event = decode(kind, ts, body, names, name_of)
+            add_class(type(event))
+            add_values(tuple(event))
             continue
         raw += layout.fill
         if layout.insert:
             raw.insert(layout.ts, float(ts))
         else:
             raw[layout.ts] = float(ts)
-        append(from_validated(layout.cls, raw))
-    return events
+        add_class(layout.cls)
+        add_values(raw)
+    return classes, values
 
 
-def decode_rows(
-    rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]
-) -> tuple[list[Event], list[Rejection]]:
-    """The events of ``rows`` (as ``read_after`` gives them), in order, and
-    the rows that are not events: all in one loop (``decode_all``), one at a
-    time only when a bad row is among them."""
+#: The events of some rows as columns (their classes, their field values)
+#: and the rows that are not events.
+Columns = tuple[list[type], list[list | tuple], list[Rejection]]
+
+
+def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]) -> Columns:
+    """The events of ``rows`` (as ``read_after`` gives them), in order, as
+    columns, and the rows that are not events: all in one loop
+    (``decode_all``), one at a time only when a bad row is among them."""
     try:
-        return decode_all(rows, names, name_of), []
+        return (*decode_all(rows, names, name_of), [])
     except (EventError, ValueError):
         pass
-    events: list[Event] = []
+    classes: list[type] = []
+    values: list[list | tuple] = []
     rejected: list[Rejection] = []
     for row_id, kind, ts, body in rows:
         try:
-            events.append(decode(kind, ts, body, names, name_of))
+            event = decode(kind, ts, body, names, name_of)
         except (EventError, ValueError) as exc:
             code = exc.code if isinstance(exc, EventError) else MALFORMED
             rejected.append((row_id, code, str(exc)))
-    return events, rejected
+            continue
+        classes.append(type(event))
+        values.append(tuple(event))
+    return classes, values, rejected
 
 
 def _check(shape: _Shape, values: list) -> None:
@@ -360,6 +376,7 @@ __all__ = [
     "KINDS",
     "NAMES_TABLE",
     "UNINTERNED",
+    "Columns",
     "Rejection",
     "decode",
     "decode_all",

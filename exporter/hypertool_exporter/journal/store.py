@@ -15,18 +15,10 @@ import os
 import sqlite3
 import time
 
+from ..model.events import from_validated
 from ..model.fields import EventError
 from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
-from .rows import (
-    EVENTS_TABLE,
-    NAMES_TABLE,
-    Rejection,
-    decode,
-    decode_rows,
-    encode,
-    insert_rows,
-    names_of,
-)
+from .rows import EVENTS_TABLE, NAMES_TABLE, decode, decode_rows, encode, insert_rows, names_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -35,6 +27,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from typing import Any
 
     from ..model.events import Event
+    from .rows import Columns, Rejection
 
 #: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
 #: 3: delivery keys (idempotency keys, event ids) seen within the retention.
@@ -305,7 +298,13 @@ class Journal:
 
     def events_of(self, rows: list[tuple]) -> tuple[list[Event], list[Rejection]]:
         """The events of rows ``read_after`` gave, in order, and the rows that
-        are not events (``rows.decode_rows``)."""
+        are not events."""
+        classes, values, rejected = self.columns_of(rows)
+        return list(map(from_validated, classes, values)), rejected
+
+    def columns_of(self, rows: list[tuple]) -> Columns:
+        """The same as columns: the events' classes, their field values, and
+        the rows that are not events (``rows.decode_rows``)."""
         return decode_rows(rows, self._names, self.name_of)
 
     def name_of(self, name_id: int) -> str:
