@@ -28,6 +28,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -126,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hypertool_exporter.journal.replayer PATH AFTER_ID``."""
     path, after_id = argv if argv is not None else sys.argv[1:]
     gc.disable()  # it makes no cycles, and lives for one replay
+    # A Ctrl-C at the terminal reaches the whole process group: the replaying
+    # process stops the helper itself, without a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with Journal(path, create=False) as journal:
             write_chunks(journal, int(after_id), sys.stdout.buffer)
