@@ -30,7 +30,9 @@ def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):
             timeout=120,
             what=f"all {2 * calls} events to be applied",
         )
-        assert "with a helper process" in exporter.log.read_text()
+        log = exporter.log.read_text()
+        assert "with a helper process" in log
+        assert f"replayed journal rows 1-{2 * calls + 1} in" in log
         assert (
             sample(values, "hypertool_exporter_events_applied_total", type="tokens_used") == calls
         )

@@ -212,6 +212,7 @@ class JournalTailer:
         ``helper_from`` rows or more is read and decoded by a helper process
         (``journal.replayer``) while this one folds."""
         assert self._journal is not None, "open() first"
+        started, first = time.monotonic(), self.last_id
         behind, _ = self._journal.lag(self.last_id, time.time())
         if (
             self.helper_from is not None
@@ -223,6 +224,9 @@ class JournalTailer:
             self._replay_with_helper()
         while self.step() >= self.batch:
             pass
+        if behind:  # how long a start took to replay, for whoever waits on it
+            seconds = time.monotonic() - started
+            log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
 
     def _replay_with_helper(self) -> None:
         """Fold the helper's chunks; if it fails, ``catch_up`` goes on from the
