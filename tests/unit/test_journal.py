@@ -408,3 +408,34 @@ def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, cap
     monkeypatch.setattr(replayer.sys, "executable", "/bin/echo")
     with pytest.raises(replayer.ReplayError, match="not a chunk"):
         list(replayer.chunks(path, 0))
+
+
+def test_a_start_stopped_part_way_through_a_long_replay_resumes_from_a_snapshot(
+    tmp_path, monkeypatch
+):
+    """A replay snapshots as a running tailer does, so a start that is stopped
+    part way (an orchestrator's probe giving up on it) resumes from there."""
+    from hypertool_exporter.journal import replayer
+
+    path, untouched = tmp_path / "j.sqlite", tmp_path / "untouched.sqlite"
+    for journal in (path, untouched):
+        _journal_with_bad_rows(journal, _varied_events(12_000))
+    real, folded = replayer.chunks, []
+
+    def stopped_after_two(*args):
+        for chunk in real(*args):
+            folded.append(chunk[0])
+            yield chunk
+            if len(folded) == 2:
+                raise KeyboardInterrupt  # the process is stopped here
+
+    monkeypatch.setattr(replayer, "chunks", stopped_after_two)
+    first = JournalTailer(MetricState(), path, helper_from=0, snapshot_interval=0.0)
+    first.open()
+    with pytest.raises(KeyboardInterrupt):
+        first.catch_up()
+    with Journal(path) as journal:
+        assert journal.load_snapshot()[0] == folded[-1] == 10_000  # kept up with the chunks
+    monkeypatch.setattr(replayer, "chunks", real)
+    resumed = _replay(path, helper_from=0)  # exemplars are not snapshotted: recent ones only
+    assert resumed.to_json() == _replay(untouched, helper_from=None).to_json()

@@ -223,7 +223,7 @@ class JournalTailer:
             log.info("replaying about %d events with a helper process", behind)
             self._replay_with_helper()
         while self.step() >= self.batch:
-            pass
+            self._snapshot_when_due()
         if behind:  # how long a start took to replay, for whoever waits on it
             seconds = time.monotonic() - started
             log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
@@ -237,8 +237,15 @@ class JournalTailer:
                     self.state.apply_all(events[start : start + APPLY_CHUNK])
                 self._reject(rejected)
                 self.last_id = last_id
+                self._snapshot_when_due()
         except replayer.ReplayError as exc:
             log.warning("%s; replaying the rest in this process, after event %d", exc, self.last_id)
+
+    def _snapshot_when_due(self) -> None:
+        """Snapshot during a long replay as while running, so that a start
+        stopped part way (a probe that gave up on it) resumes from there."""
+        if time.monotonic() - self._last_snapshot >= self.snapshot_interval:
+            self.snapshot()
 
     def snapshot(self) -> None:
         """Save state with the id of the last applied event, if anything changed."""
