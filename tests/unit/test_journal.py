@@ -87,12 +87,13 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
         journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[not json')")
         journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 99, '[1, 2]')")
         journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[1, 2, -5]')")
+        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES ('soon', 2, '[1, 2, 1]')")
     state = MetricState()
     tailer = JournalTailer(state, path)
     tailer.open()
     tailer.catch_up()
     rejected = state.counters[c.EVENTS_REJECTED.name]
-    assert rejected == {("malformed",): 1.0, ("unknown_type",): 1.0, ("invalid_field",): 1.0}
+    assert rejected == {("malformed",): 2.0, ("unknown_type",): 1.0, ("invalid_field",): 1.0}
     assert tokens_of(state, "p") == 1
 
 
@@ -345,15 +346,6 @@ def _journal_with_bad_rows(path, events: list) -> None:
         journal.append(events[half:])
 
 
-def _replay(path, **options) -> MetricState:
-    state = MetricState()
-    tailer = JournalTailer(state, path, **options)
-    tailer.open()
-    tailer.catch_up()
-    tailer.stop()
-    return state
-
-
 def _same_state(one: MetricState, other: MetricState) -> None:
     assert one.to_json() == other.to_json()
     assert one.exemplars == other.exemplars
@@ -371,18 +363,18 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
     chunks = []
     real = replayer.chunks
     monkeypatch.setattr(replayer, "chunks", lambda *a: (chunks.append(c) or c for c in real(*a)))
-    helped = _replay(path, helper_from=0)
+    helped = replayed(path, helper_from=0)
     assert [last_id for last_id, _, _ in chunks] == [5000, 10_000, 12_002]  # all of it
-    alone = _replay(path, helper_from=None)
+    alone = replayed(path, helper_from=None)
     _same_state(helped, alone)
     assert alone.counters[c.EVENTS_REJECTED.name] == {("malformed",): 1.0, ("invalid_field",): 1.0}
     assert sum(alone.counters[c.EVENTS_APPLIED.name].values()) == 12_000
     # Below the threshold, no helper is started; nor on one core, where it
     # and the fold would take turns.
     chunks.clear()
-    _same_state(_replay(path, helper_from=20_000), alone)
+    _same_state(replayed(path, helper_from=20_000), alone)
     monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    _same_state(_replay(path, helper_from=0), alone)
+    _same_state(replayed(path, helper_from=0), alone)
     assert chunks == []
 
 
@@ -398,7 +390,7 @@ def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, cap
         raise replayer.ReplayError("the replay helper stopped part way through a chunk")
 
     monkeypatch.setattr(replayer, "chunks", first_chunk_then_fail)
-    _same_state(_replay(path, helper_from=0), _replay(path, helper_from=None))
+    _same_state(replayed(path, helper_from=0), replayed(path, helper_from=None))
     assert "replaying the rest in this process, after event 5000" in caplog.text
     # A helper that cannot open the journal says why, and exits with an error.
     monkeypatch.setattr(replayer, "chunks", real)
@@ -437,5 +429,5 @@ def test_a_start_stopped_part_way_through_a_long_replay_resumes_from_a_snapshot(
     with Journal(path) as journal:
         assert journal.load_snapshot()[0] == folded[-1] == 10_000  # kept up with the chunks
     monkeypatch.setattr(replayer, "chunks", real)
-    resumed = _replay(path, helper_from=0)  # exemplars are not snapshotted: recent ones only
-    assert resumed.to_json() == _replay(untouched, helper_from=None).to_json()
+    resumed = replayed(path, helper_from=0)  # exemplars are not snapshotted: recent ones only
+    assert resumed.to_json() == replayed(untouched, helper_from=None).to_json()

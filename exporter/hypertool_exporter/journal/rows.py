@@ -191,8 +191,8 @@ def decode(
     kind: int, ts: float, body: str, names: dict[int, str], name_of: Callable[[int], str]
 ) -> Event:
     """The event of a row, its names looked up in ``names`` (else ``name_of``);
-    ``EventError`` or ``ValueError`` for a row that is not one. The hot loop
-    of a replay: the common row passes one set lookup of its value types."""
+    ``EventError`` or ``ValueError`` for a row that is not one, naming the
+    field. One row at a time; a replay's loop is ``decode_rows``."""
     import orjson
 
     shape = _SHAPES.get(kind)
@@ -216,26 +216,37 @@ def decode(
     return from_validated(shape.cls, values)
 
 
-def decode_all(
-    rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]
-) -> tuple[list[type], list[list | tuple]]:
-    """The events of ``rows`` (as ``read_after`` gives them) as two columns,
-    their classes and their field values (``from_validated`` makes each an
-    event; a replay's helper sends them as they are); raises like ``decode``
-    on the first row that is not an event. The loop of a replay, so the
-    common row takes no call but ``orjson.loads``: its layout is found by
-    its kind and value types, and it is checked with one ``min`` over its
-    numbers."""
+#: The events of some rows as columns (their classes, their field values)
+#: and the rows that are not events.
+Columns = tuple[list[type], list[list | tuple], list[Rejection]]
+
+
+def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]) -> Columns:
+    """The events of ``rows`` (as ``read_after`` gives them), in order, as two
+    columns, their classes and their field values (``from_validated`` makes
+    each an event; a replay's helper sends them as they are), and the rows
+    that are not events.
+
+    The loop of a replay, so the common row takes no call but
+    ``orjson.loads``: its layout is found by its kind and value types, and it
+    is checked with one ``min`` over its numbers. A row that fits no layout
+    goes through ``decode``, which reads what is unusual (a whole number
+    where a float is due, a name written as text) and says what is wrong
+    with the rest."""
     import orjson
 
     loads, layouts = orjson.loads, _LAYOUTS
     classes: list[type] = []
     values: list[list | tuple] = []
+    rejected: list[Rejection] = []
     add_class, add_values = classes.append, values.append
-    for _, kind, ts, body in rows:
-        raw = loads(body)
+    for row_id, kind, ts, body in rows:
+        try:
+            raw = loads(body)
+        except ValueError:  # not JSON: decode says so
+            raw = None
         layout = None
-        if type(raw) is list:
+        if type(raw) is list and type(ts) is float:  # a REAL column gives floats
             key = (kind, *map(type, raw))
             layout = layouts.get(key) or _layout(key)
             if layout is not None and (numbers := layout.numbers) and min(numbers(raw)) < 0:
@@ -246,46 +257,23 @@ def decode_all(
                     raw[index] = names[raw[index]]
             except KeyError:  # a name not read yet (or not in the journal: decode says so)
                 layout = None
-        if layout is None:  # decode says what is wrong, or reads what is unusual
-            event = decode(kind, ts, body, names, name_of)
+        if layout is None:
+            try:
+                event = decode(kind, ts, body, names, name_of)
+            except (EventError, ValueError) as exc:
+                code = exc.code if isinstance(exc, EventError) else MALFORMED
+                rejected.append((row_id, code, str(exc)))
+                continue
             add_class(type(event))
             add_values(tuple(event))
             continue
         raw += layout.fill
         if layout.insert:
-            raw.insert(layout.ts, float(ts))
+            raw.insert(layout.ts, ts)
         else:
-            raw[layout.ts] = float(ts)
+            raw[layout.ts] = ts
         add_class(layout.cls)
         add_values(raw)
-    return classes, values
-
-
-#: The events of some rows as columns (their classes, their field values)
-#: and the rows that are not events.
-Columns = tuple[list[type], list[list | tuple], list[Rejection]]
-
-
-def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]) -> Columns:
-    """The events of ``rows`` (as ``read_after`` gives them), in order, as
-    columns, and the rows that are not events: all in one loop
-    (``decode_all``), one at a time only when a bad row is among them."""
-    try:
-        return (*decode_all(rows, names, name_of), [])
-    except (EventError, ValueError):
-        pass
-    classes: list[type] = []
-    values: list[list | tuple] = []
-    rejected: list[Rejection] = []
-    for row_id, kind, ts, body in rows:
-        try:
-            event = decode(kind, ts, body, names, name_of)
-        except (EventError, ValueError) as exc:
-            code = exc.code if isinstance(exc, EventError) else MALFORMED
-            rejected.append((row_id, code, str(exc)))
-            continue
-        classes.append(type(event))
-        values.append(tuple(event))
     return classes, values, rejected
 
 
@@ -379,7 +367,6 @@ __all__ = [
     "Columns",
     "Rejection",
     "decode",
-    "decode_all",
     "decode_rows",
     "decode_v3",
     "encode",
