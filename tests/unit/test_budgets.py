@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from hypertool_exporter.model.budgets import Budget, BudgetBook, period_end, period_start
+from hypertool_exporter.model.money import femto_at_least, femto_of
 
 
 def ts(*args) -> float:
@@ -37,25 +38,39 @@ def test_unknown_period_is_named():
 def test_usage_rolls_over_and_remaining_goes_negative():
     book = BudgetBook({"backend-engineer": Budget("daily", tokens=5000)})
     day1 = ts(2026, 11, 22, 10)
-    book.charge("backend-engineer", day1, 4000, 0.1)
-    book.charge("backend-engineer", day1 + 60, 2000, 0.1)
+    book.charge("backend-engineer", day1, 4000, 10**14)
+    book.charge("backend-engineer", day1 + 60, 2000, 10**14)
     budget, usage = book.snapshot_at("backend-engineer", day1 + 120)
     assert usage.tokens == 6000 and budget.tokens - usage.tokens == -1000
     # Next day, with no event in between: a scrape already sees a fresh period.
     _, usage = book.snapshot_at("backend-engineer", ts(2026, 11, 23, 0, 0, 1))
     assert usage.tokens == 0
     # A late event from the previous day does not charge the new period.
-    book.charge("backend-engineer", ts(2026, 11, 23, 1), 100, 0.0)
-    book.charge("backend-engineer", day1, 999, 0.0)
+    book.charge("backend-engineer", ts(2026, 11, 23, 1), 100, 0)
+    book.charge("backend-engineer", day1, 999, 0)
     _, usage = book.snapshot_at("backend-engineer", ts(2026, 11, 23, 2))
     assert usage.tokens == 100
 
 
 def test_default_budget_covers_unnamed_personas_and_json_round_trip():
     book = BudgetBook({"default": Budget("monthly", tokens=10)})
-    book.charge("new-persona", ts(2026, 11, 2), 3, 0.0)
+    book.charge("new-persona", ts(2026, 11, 2), 3, 0)
     assert book.personas() == ["new-persona"]
     copy = BudgetBook(book.budgets)
     copy.load_json(book.to_json())
     assert copy.snapshot_at("new-persona", ts(2026, 11, 3))[1].tokens == 3
     assert BudgetBook({}).snapshot_at("anyone", 0) is None
+
+
+def test_dollars_add_up_exactly_and_older_snapshots_restore_no_lower():
+    book = BudgetBook({"default": Budget("monthly", usd=1.0)})
+    for _ in range(10):
+        book.charge("p", ts(2026, 11, 2), 1, femto_of(0.1))
+    assert book.usage["p"].usd == 1.0  # ten float additions of 0.1 give 0.9999999999999999
+    # A snapshot written before exact sums: [start, tokens, usd as a float].
+    copy = BudgetBook(book.budgets)
+    copy.load_json({"p": [ts(2026, 11, 1), 10, 0.30000000000000004]})
+    assert copy.usage["p"].usd >= 0.30000000000000004
+    assert copy.usage["p"].femto == femto_at_least(0.30000000000000004)
+    copy.load_json(book.to_json())
+    assert copy.usage["p"].femto == 10**15

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
+from ..model.money import FEMTO_PER_USD, femto_of
 from .histogram import histogram_of
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Handlers:
     containers they change and calls them under its lock)."""
 
     counters: dict[str, dict[tuple, float]]
+    money: dict[str, dict[tuple, int]]
     histograms: dict[str, HistogramSeries]
     exemplars: dict[tuple, tuple[str, float, float]]
     sessions: dict[str, tuple[str, str, float]]
@@ -72,6 +74,7 @@ class Handlers:
         counters = self.counters
         self._tokens = counters[_TOKENS]
         self._costs = counters[c.PERSONA_COST.name]
+        self._costs_femto = self.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
 
     def _inc(
@@ -81,6 +84,20 @@ class Handlers:
         series[key] = series.get(key, 0.0) + amount
         if trace is not None:
             self.exemplars[(name, key, -1)] = (trace[0], amount, trace[1])
+
+    def _add_money(self, name: str, key: tuple, femto: int) -> None:
+        """Add ``femto`` to a dollar counter: its exact sum, and the float shown."""
+        exact = self.money[name]
+        total = exact[key] = exact.get(key, 0) + femto
+        self.counters[name][key] = total / FEMTO_PER_USD
+
+    def _resolve_price(self, window: list, model: str, ts: float) -> None:
+        """Set a token plan's price ``window`` to the model's price at ``ts``
+        and the span of time it holds for."""
+        resolved = self.prices.resolve(model, ts)
+        price = resolved.price
+        rates = None if price is None or price.tiers else price.femto_per_token
+        window[:] = (resolved.valid_from, resolved.valid_until, price, rates)
 
     # -- persona switches -----------------------------------------------------
 
@@ -182,8 +199,8 @@ class Handlers:
             # Whether a budget applies to the persona (budgets are fixed by the
             # config): most personas of a fleet without budgets skip the charge.
             self.budgets.budget_for(p) is not None,
-            # [valid from, valid until, price, its per-token rates (None when
-            # unpriced or tiered)]; empty: resolved on first use.
+            # [valid from, valid until, price, its femto-dollars per token
+            # (None when unpriced or tiered)]; empty: resolved on first use.
             [1.0, 0.0, None, None],
             # The GenAI token histograms (input, output) for the event's
             # operation and provider; empty: found on first use.
@@ -247,30 +264,27 @@ class Handlers:
             if output_tokens:
                 tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
         if reported is not None:
-            cost = reported
-            series = self.counters[c.PERSONA_REPORTED_COST.name]
-            series[cost_key] = series.get(cost_key, 0.0) + reported
+            cost = femto_of(reported)
+            self._add_money(c.PERSONA_REPORTED_COST.name, cost_key, cost)
         else:
             if not window[0] <= ts < window[1]:
-                resolved = self.prices.resolve(model, ts)
-                price = resolved.price
-                rates = None if price is None or price.tiers else price.per_token
-                window[:] = (resolved.valid_from, resolved.valid_until, price, rates)
+                self._resolve_price(window, model, ts)
             rates = window[3]
-            if rates is not None:  # Price.per_token's rates, applied here without a call
+            if rates is not None:  # Price.femto_per_token, applied here without a call
                 cost = uncached * rates[0] + output_tokens * rates[1]
                 if cache_read or cache_write:
                     cost += cache_read * rates[2] + cache_write * rates[3]
             elif window[2] is not None:  # a tiered price: the tier depends on the request
-                cost = window[2].cost(input_tokens, output_tokens, cache_read, cache_write)
+                cost = window[2].cost_femto(input_tokens, output_tokens, cache_read, cache_write)
             else:
-                cost = 0.0
+                cost = 0
                 unpriced = self.counters[c.PERSONA_UNPRICED_TOKENS.name]
                 unpriced[unpriced_key] = (
                     unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
                 )
-        costs = self._costs
-        costs[cost_key] = costs.get(cost_key, 0.0) + cost
+        femto = self._costs_femto
+        total = femto[cost_key] = femto.get(cost_key, 0) + cost
+        self._costs[cost_key] = total / FEMTO_PER_USD
         if budgeted:
             self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied

@@ -15,7 +15,12 @@ import contextlib
 import gc
 from collections.abc import Iterator
 
+from ..model import catalog as c
+from ..model.money import femto_at_least, usd_of
 from .histogram import Frozen, series_to_json
+
+#: Counters of dollars, kept exactly as whole femto-dollars (``model.money``).
+MONEY_COUNTERS = (c.PERSONA_COST.name, c.PERSONA_REPORTED_COST.name)
 
 
 @contextlib.contextmanager
@@ -32,6 +37,7 @@ def collector_paused() -> Iterator[None]:
 
 def shaped(
     counters: dict[str, dict],
+    money: dict[str, dict],
     histograms: dict[str, Frozen],
     sessions: dict[str, tuple],
     budgets: dict,
@@ -41,6 +47,7 @@ def shaped(
     with collector_paused():
         return {
             "counters": {name: list(series.items()) for name, series in counters.items()},
+            "money": {name: list(series.items()) for name, series in money.items()},
             "histograms": {name: series_to_json(f) for name, f in histograms.items()},
             "sessions": {s: list(v) for s, v in sessions.items()},
             "budgets": budgets,
@@ -53,9 +60,32 @@ def counter_series(rows: list) -> dict[tuple, float]:
     return {tuple(key): float(value) for key, value in rows}
 
 
+def money_series(rows: dict | None, counters: dict[str, dict]) -> dict[str, dict[tuple, int]]:
+    """The dollar counters' exact sums from their snapshot rows, and their
+    ``counters`` entries set to show them. A snapshot written before exact
+    sums has only the floats: each becomes the fewest femto-dollars that show
+    as at least it (a counter never comes back lower: that would be a reset)."""
+    money: dict[str, dict[tuple, int]] = {}
+    for name in MONEY_COUNTERS:
+        if rows is None:
+            exact = {key: femto_at_least(value) for key, value in counters[name].items()}
+        else:
+            exact = {tuple(key): int(value) for key, value in rows.get(name, ())}
+        money[name] = exact
+        counters[name] = {key: usd_of(value) for key, value in exact.items()}
+    return money
+
+
 def sessions_from_json(data: dict) -> dict[str, tuple[str, str, float]]:
     """Sessions (persona, chat mode, since) from their snapshot rows."""
     return {s: (str(v[0]), str(v[1]), float(v[2])) for s, v in data.items()}
 
 
-__all__ = ["collector_paused", "counter_series", "sessions_from_json", "shaped"]
+__all__ = [
+    "MONEY_COUNTERS",
+    "collector_paused",
+    "counter_series",
+    "money_series",
+    "sessions_from_json",
+    "shaped",
+]

@@ -27,7 +27,7 @@ from .cardinality import LabelGuard
 from .genai import GenAIFold
 from .handlers import Handlers
 from .histogram import HistogramSeries, freeze, series_from_json
-from .persist import counter_series, sessions_from_json, shaped
+from .persist import MONEY_COUNTERS, counter_series, money_series, sessions_from_json, shaped
 
 #: Failed quality gates remembered for the status page.
 RECENT_FAILED_GATES = 20
@@ -51,6 +51,9 @@ class MetricState(Handlers):
         self.counters: dict[str, dict[LabelKey, float]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "counter"
         }
+        #: The dollar counters' exact sums in whole femto-dollars (``model.money``);
+        #: their ``counters`` entries show them as floats.
+        self.money: dict[str, dict[LabelKey, int]] = {name: {} for name in MONEY_COUNTERS}
         self.histograms: dict[str, HistogramSeries] = {
             spec.name: HistogramSeries(spec.buckets)
             for spec in c.CATALOG
@@ -142,10 +145,11 @@ class MetricState(Handlers):
         self.drain()
         with self.lock:
             counters = {name: series.copy() for name, series in self.counters.items()}
+            money = {name: series.copy() for name, series in self.money.items()}
             frozen = {name: freeze(series) for name, series in self.histograms.items()}
             sessions = self.sessions.copy()
             budgets, guard = self.budgets.to_json(), self.guard.to_json()
-        return shaped(counters, frozen, sessions, budgets, guard)
+        return shaped(counters, money, frozen, sessions, budgets, guard)
 
     def load_json(self, data: dict) -> None:
         """Restore state written by ``to_json`` (metrics unknown to this version are dropped)."""
@@ -153,6 +157,7 @@ class MetricState(Handlers):
             for name, rows in data.get("counters", {}).items():
                 if name in self.counters:
                     self.counters[name] = counter_series(rows)
+            self.money = money_series(data.get("money"), self.counters)
             for name, rows in data.get("histograms", {}).items():
                 if name in self.histograms:
                     self.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 from ..model.budgets import BudgetBook, PeriodUsage, Standing, period_start, standing
 from ..model.config import Config
+from ..model.money import femto_of
 from ..model.pricing import PriceTable
 from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
 from .store import Journal
@@ -154,7 +155,11 @@ def budget_standings(journal: Journal, config: Config, now: float) -> list[Stand
             rows = totals_since(journal, config.prices, start, now)
             totals[start] = {row.persona: row for row in rows}
         row = totals[start].get(persona)
-        used = PeriodUsage(start) if row is None else PeriodUsage(start, row.tokens, row.cost_usd)
+        used = (
+            PeriodUsage(start)
+            if row is None
+            else PeriodUsage(start, row.tokens, femto_of(row.cost_usd))
+        )
         found.append(standing(persona, budget, used, now))
     return found
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .money import femto_at_least, usd_of
+
 #: Budget periods: UTC calendar days, ISO weeks and months, or no reset at all.
 PERIODS = ("daily", "weekly", "monthly", "total")
 #: Who shares a budget: each exporter on its own, or the whole fleet.
@@ -89,8 +91,13 @@ class PeriodUsage:
 
     period_start: float
     tokens: int = 0
-    usd: float = 0.0
+    #: Dollars as whole femto-dollars (``model.money``): exact in any order.
+    femto: int = 0
     period_end: float = float("inf")
+
+    @property
+    def usd(self) -> float:
+        return usd_of(self.femto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,14 +180,17 @@ class BudgetBook:
             budget = self.budgets.get("default")
         return budget
 
-    def charge(self, persona: str, ts: float, tokens: int, usd: float) -> None:
-        """Add usage at time ``ts``. Usage from an earlier period than the one
-        on record is too late to matter for the current budget and is dropped
-        from the budget (the counters still have it)."""
+    def charge(self, persona: str, ts: float, tokens: int, femto: int) -> None:
+        """Add usage at time ``ts`` (``femto``: its cost in whole femto-dollars).
+        Usage from an earlier period than the one on record is too late to
+        matter for the current budget and is dropped from the budget (the
+        counters still have it). The result does not depend on the order of
+        the charges: a period's usage is the sum of its charges, and only the
+        latest period seen is kept."""
         usage = self.usage.get(persona)
         if usage is not None and usage.period_start <= ts < usage.period_end:
             usage.tokens += tokens  # the common case: no calendar arithmetic
-            usage.usd += usd
+            usage.femto += femto
             return
         budget = self.budget_for(persona)
         if budget is None:
@@ -189,18 +199,18 @@ class BudgetBook:
             ts = min(ts, self.clock())
             if usage is not None and usage.period_start <= ts < usage.period_end:
                 usage.tokens += tokens
-                usage.usd += usd
+                usage.femto += femto
                 return
         start = period_start(ts, budget.period)
         if usage is None or start > usage.period_start:
             end = period_end(ts, budget.period)
             usage = self.usage[persona] = PeriodUsage(
-                start, 0, 0.0, float("inf") if end is None else end
+                start, 0, 0, float("inf") if end is None else end
             )
         elif start < usage.period_start:
             return
         usage.tokens += tokens
-        usage.usd += usd
+        usage.femto += femto
 
     def personas(self) -> list[str]:
         """Personas with a budget to show: those configured and those seen."""
@@ -231,16 +241,18 @@ class BudgetBook:
 
     def to_json(self) -> dict:
         """Usage per persona as JSON-ready data, for journal snapshots."""
-        return {p: [u.period_start, u.tokens, u.usd] for p, u in self.usage.items()}
+        return {p: [u.period_start, u.tokens, u.usd, u.femto] for p, u in self.usage.items()}
 
     def load_json(self, data: dict) -> None:
-        """Restore usage written by ``to_json``."""
+        """Restore usage written by ``to_json`` (this version's or an older one)."""
         self.usage = {}
-        for persona, (start, tokens, usd) in data.items():
+        for persona, (start, tokens, usd, *exact) in data.items():
             budget = self.budget_for(persona)
             end = period_end(float(start), budget.period) if budget is not None else None
+            # Snapshots before exact sums kept the dollars only as a float.
+            femto = int(exact[0]) if exact else femto_at_least(float(usd))
             self.usage[persona] = PeriodUsage(
-                float(start), int(tokens), float(usd), float("inf") if end is None else end
+                float(start), int(tokens), femto, float("inf") if end is None else end
             )
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .money import FEMTO_PER_USD, usd_of
+
 #: Where a model's price came from (the ``source`` label of the price info metric).
 SOURCE_CONFIG = "config"
 SOURCE_DATABASE = "genai-prices"
@@ -29,6 +31,8 @@ PRICE_SOURCES = (SOURCE_CONFIG, SOURCE_DATABASE, SOURCE_NONE)
 #: Between a model and the date of its snapshot.
 _DATE_SEPARATORS = "-:@"
 _FOREVER = (float("-inf"), float("inf"))
+#: Femto-dollars per token at a price of one dollar per 1,000 tokens.
+_FEMTO_PER_1K = FEMTO_PER_USD // 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +58,41 @@ class Price:
         return self
 
     @property
-    def per_token(self) -> tuple[float, float, float, float]:
-        """USD per token of (input not from a cache, output, cache read, cache
-        write): the pricing rule, stated once. Cache rates default to the input
-        rate; reasoning is output."""
+    def femto_per_token(self) -> tuple[int, int, int, int]:
+        """Whole femto-dollars (``model.money``) per token of (input not from a
+        cache, output, cache read, cache write): the pricing rule, stated once.
+        Cache rates default to the input rate; reasoning is output. Exact for
+        prices with up to 12 decimals per 1,000 tokens, so costs add up exactly."""
         cache_read = self.input if self.cache_read is None else self.cache_read
         cache_write = self.input if self.cache_write is None else self.cache_write
-        return (self.input / 1000, self.output / 1000, cache_read / 1000, cache_write / 1000)
+        return tuple(  # type: ignore[return-value]
+            round(per_1k * _FEMTO_PER_1K)
+            for per_1k in (self.input, self.output, cache_read, cache_write)
+        )
+
+    def cost_femto(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        tier_input_tokens: int | None = None,
+    ) -> int:
+        """Cost of one request's tokens in whole femto-dollars, at ``femto_per_token``.
+
+        ``tier_input_tokens`` selects the tier (default: ``input_tokens``, right
+        for one request); totals over many requests pass 0 for the base tier.
+        """
+        price = self
+        if price.tiers:
+            price = price.at(input_tokens if tier_input_tokens is None else tier_input_tokens)
+        uncached, output, read, write = price.femto_per_token
+        return (
+            (input_tokens - cache_read_tokens - cache_write_tokens) * uncached
+            + output_tokens * output
+            + cache_read_tokens * read
+            + cache_write_tokens * write
+        )
 
     def cost(
         self,
@@ -70,20 +102,15 @@ class Price:
         cache_write_tokens: int = 0,
         tier_input_tokens: int | None = None,
     ) -> float:
-        """USD cost of one request's tokens at ``per_token`` rates.
-
-        ``tier_input_tokens`` selects the tier (default: ``input_tokens``, right
-        for one request); totals over many requests pass 0 for the base tier.
-        """
-        price = self
-        if price.tiers:
-            price = price.at(input_tokens if tier_input_tokens is None else tier_input_tokens)
-        uncached, output, read, write = price.per_token
-        return (
-            (input_tokens - cache_read_tokens - cache_write_tokens) * uncached
-            + output_tokens * output
-            + cache_read_tokens * read
-            + cache_write_tokens * write
+        """USD cost of one request's tokens: ``cost_femto`` in dollars."""
+        return usd_of(
+            self.cost_femto(
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                tier_input_tokens,
+            )
         )
 
 
