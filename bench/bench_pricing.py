@@ -31,10 +31,8 @@ def _fold_seconds(state: MetricState, model: str, events: int, now: float) -> fl
         TokensUsed("backend-engineer", model, 600, 250, "implement", now + i * 0.001)
         for i in range(events)
     ]
-    for event in batch:
-        state.enqueue(event)
     start = time.perf_counter()
-    state.drain()
+    state.apply_all(batch)
     return (time.perf_counter() - start) / events
 
 

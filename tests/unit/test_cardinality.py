@@ -4,6 +4,7 @@ import tracemalloc
 
 from prometheus_client import CollectorRegistry
 
+from hypertool_exporter.fold.batches import MAX_BATCHES
 from hypertool_exporter.fold.handlers import MAX_CACHED_PLANS
 from hypertool_exporter.instrument.collector import MAX_CACHED_LABELS, PersonaMetricsCollector
 from hypertool_exporter.model import catalog as c
@@ -43,7 +44,8 @@ def test_label_cap_bounds_series_and_memory():
     total = sum(v for k, v in state.counters[c.PERSONA_TOKENS.name].items() if k[3] == "input")
     assert total == 100_000
     assert len(state.budgets.usage) <= CAP + 1
-    assert len(collector._token_labels) <= MAX_CACHED_LABELS
+    assert len(collector._token_batches) <= MAX_CACHED_LABELS
+    assert len(collector.state.batches) <= MAX_BATCHES
     assert len(state._token_plans) <= MAX_CACHED_PLANS
     registry = collector.registry
     assert registry.get_sample_value(c.LABEL_VALUES_FOLDED.name, {"label": "persona"}) == 2 * (

@@ -12,6 +12,7 @@ the copy (``freeze``, then ``rows_of`` or ``series_to_json``).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 
 
 class HistogramSeries(dict):
@@ -55,6 +56,27 @@ class Histogram:
         self.counts[self.start + index] += 1
         self.sums[self.slot] += value
         return index
+
+    def observe_all(self, values: Sequence[int]) -> None:
+        """Count whole-number ``values`` as ``observe`` would one by one (their
+        sum is exact in any grouping; a float sum would not be). Values that
+        share a bucket, the common case, are counted at once; otherwise they
+        are sorted (C-level) and fall into the buckets from the smallest
+        value's to the largest's by one search per bound between them."""
+        bounds, counts, start = self.bounds, self.counts, self.start
+        low = bisect.bisect_left(bounds, min(values))
+        high = bisect.bisect_left(bounds, max(values), low)
+        if low < high:
+            ordered = sorted(values)
+            below = 0  # values counted so far
+            for index in range(low, high):
+                upto = bisect.bisect_right(ordered, bounds[index], below)
+                counts[start + index] += upto - below
+                below = upto
+            counts[start + high] += len(ordered) - below
+        else:
+            counts[start + low] += len(values)
+        self.sums[self.slot] += sum(values)
 
     def bucket_counts(self) -> list[int]:
         """Bucket counts, not cumulative (a copy)."""

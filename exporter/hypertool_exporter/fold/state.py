@@ -1,11 +1,12 @@
 """The one fold: validated events in, metric and budget state out.
 
 Every producer ends here through one of two doors that lead to the same
-handler table (one handler per event type): ``apply(event)`` folds now (the
-journal tailer, the in-process API), ``enqueue(event)`` queues an event for the
-next ``drain`` (the in-process token hot path, which then costs the caller one
-deque append). A scrape or a snapshot drains first, so it sees every event
-recorded before it. A restart is a replay, and tests can feed events directly.
+handlers: ``apply(event)`` folds now (the journal tailer, the in-process
+API), and the in-process token hot path appends its records to its label
+set's batch (``fold.batches``), which costs the caller one list append and is
+folded a batch at a time. A scrape or a snapshot drains the batches first, so
+it sees every record made before it. A restart is a replay, and tests can feed
+events directly.
 State is plain Python containers keyed by label tuples; ``exposition`` renders
 it at scrape time. A lock keeps a scrape from seeing half an event.
 """
@@ -23,6 +24,7 @@ from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.pricing import Price
+from .batches import TokenBatch, TokenBatches
 from .cardinality import LabelGuard
 from .genai import GenAIFold
 from .handlers import Handlers
@@ -31,13 +33,11 @@ from .persist import MONEY_COUNTERS, counter_series, money_series, sessions_from
 
 #: Failed quality gates remembered for the status page.
 RECENT_FAILED_GATES = 20
-#: Queued events past which the producer should ``drain`` (bounds memory between scrapes).
-MAX_QUEUED = 50_000
 
 LabelKey = tuple[str, ...]
 
 
-class MetricState(Handlers):
+class MetricState(Handlers, TokenBatches):
     """All metric values of one exporter, updated only through ``apply`` (the
     handlers of each event class are in ``fold.handlers``)."""
 
@@ -70,12 +70,9 @@ class MetricState(Handlers):
         #: (time, workflow, stage, persona) of the latest failed gates, newest last;
         #: for the status page. Not snapshotted: recent history only.
         self.recent_failed_gates: deque[tuple] = deque(maxlen=RECENT_FAILED_GATES)
-        #: Validated events waiting for ``drain``. deque appends and pops are
-        #: atomic, so producers need no lock.
-        self.queue: deque[Event] = deque()
-        #: ``enqueue(event)``: queue a validated event for the next ``drain``
-        #: (the deque's own append: no Python frame on the hot path).
-        self.enqueue: Callable[[Event], None] = self.queue.append
+        #: The token hot path's records, per label set (``fold.batches``): list
+        #: appends are atomic, so producers need no lock.
+        self.batches: dict[LabelKey, TokenBatch] = {}
         self._clear_plans()
         self._handlers: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self._persona_switched,
@@ -87,10 +84,9 @@ class MetricState(Handlers):
     # -- the fold ---------------------------------------------------------
 
     def apply(self, event: Event) -> None:
-        """Fold one validated event now (after any queued ones, to keep their order)."""
+        """Fold one validated event now (batched records may fold after it:
+        ``fold.batches`` says why that changes nothing)."""
         with self.lock:
-            if self.queue:
-                self._drain_locked()
             self._handlers[type(event)](event)  # called directly: one frame less per event
 
     def apply_all(self, events: list[Event]) -> None:
@@ -98,27 +94,20 @@ class MetricState(Handlers):
         or none (the tailer keeps the lists short: a wait of milliseconds)."""
         handlers = self._handlers
         with self.lock:
-            if self.queue:
-                self._drain_locked()
             for event in events:
                 handlers[type(event)](event)
 
     def drain(self) -> None:
-        """Fold the queued events (before a scrape or a snapshot reads state)."""
-        if not self.queue:
+        """Fold the batched records (before a scrape or a snapshot reads state)."""
+        if not any(self.batches.values()):
             return
         with self.lock:
             self._drain_locked()
 
     def _drain_locked(self) -> None:
-        pop = self.queue.popleft
-        handlers = self._handlers  # bound once: this loop runs per queued event
-        while True:
-            try:
-                event = pop()
-            except IndexError:
-                return
-            handlers[type(event)](event)
+        for batch in list(self.batches.values()):
+            if batch:
+                self._fold_batch(batch)
 
     def set_price(self, model: str, price: Price) -> None:
         """Price ``model`` from now on (``ObservableLLM(cost_per_1k_tokens=...)``)."""
@@ -167,4 +156,4 @@ class MetricState(Handlers):
             self._clear_plans()
 
 
-__all__ = ["MAX_QUEUED", "RECENT_FAILED_GATES", "LabelKey", "MetricState"]
+__all__ = ["RECENT_FAILED_GATES", "LabelKey", "MetricState"]

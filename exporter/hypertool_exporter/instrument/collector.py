@@ -19,7 +19,7 @@ from pathlib import Path
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from ..app import DEFAULT_PORT, Exporter
-from ..fold.state import MAX_QUEUED
+from ..fold.batches import BATCH_LENGTH, TokenBatch
 from ..journal.writer import JournalWriter
 from ..model.budgets import Standing
 from ..model.config import Config
@@ -62,10 +62,9 @@ class PersonaMetricsCollector:
         self._clock = clock
         self._writer: JournalWriter | None = None
         self._meter_provider = None
-        # Raw label values seen before -> their validated form (in-process only).
-        self._token_labels: dict[tuple, tuple[str, str, str]] = {}
-        self._queue = self.state.queue
-        self._enqueue = self.state.enqueue
+        # Raw label values seen before -> the batch of their validated form
+        # (in-process only: ``fold.batches``).
+        self._token_batches: dict[tuple, TokenBatch] = {}
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
@@ -153,16 +152,18 @@ class PersonaMetricsCollector:
         exemplar of the samples, never a label.
 
         The hot path of the library: labels seen before are not validated
-        again, and the event is queued for the fold, which runs at the next
-        scrape or snapshot (or when the queue grows long).
+        again, and the record is added to its label set's batch, folded at
+        the next scrape or snapshot (or when the batch is full) with the
+        batch's other records (``fold.batches``). A record inside a trace is
+        folded now, as an event, for its exemplar.
         """
         if tokens is not None:
             if input_tokens or output_tokens:
                 raise EventError("tokens", tokens, "give tokens= or input_tokens/output_tokens")
             input_tokens = tokens
-        labels = self._token_labels.get((persona, chatmode, model))
+        batch = self._token_batches.get((persona, chatmode, model))
         if (
-            labels is None
+            batch is None
             or cache_read_tokens
             or cache_write_tokens
             or reasoning_tokens
@@ -191,37 +192,39 @@ class PersonaMetricsCollector:
             }
             event = self._parsed(lambda: TokensUsed.parse(raw))
             self.record(event)
-            self._cache(
-                self._token_labels,
-                (persona, chatmode, model),
-                (event.persona, event.chatmode, event.model),
-            )
+            if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
+                found = self.state.batch_for((event.persona, event.chatmode, event.model))
+                if found is not None:
+                    self._token_batches[(persona, chatmode, model)] = found
             return
         if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
-        persona, chatmode, model = labels
-        self._enqueue(
-            from_validated(
-                TokensUsed,
-                (
-                    persona,
-                    model,
-                    input_tokens,
-                    output_tokens,
-                    chatmode,
-                    self._clock(),
-                    trace_id,
-                    0,
-                    0,
-                    0,
-                    None,
-                    None,
-                    None,
-                ),
-            )
-        )
-        if len(self._queue) > MAX_QUEUED:
-            self.state.drain()
+            if trace_id is not None:  # its exemplar needs an event
+                persona, chatmode, model = batch.labels
+                self.state.apply(
+                    from_validated(
+                        TokensUsed,
+                        (
+                            persona,
+                            model,
+                            input_tokens,
+                            output_tokens,
+                            chatmode,
+                            self._clock(),
+                            trace_id,
+                            0,
+                            0,
+                            0,
+                            None,
+                            None,
+                            None,
+                        ),
+                    )
+                )
+                return
+        batch.extend((input_tokens, output_tokens, self._clock()))
+        if len(batch) >= BATCH_LENGTH:
+            self.state.fold_batch(batch)
 
     def record_workflow_stage(
         self,

@@ -1,0 +1,186 @@
+"""The token hot path's records, folded a label set at a time.
+
+``record_token_usage`` (in process, no journal) extends its label set's
+``TokenBatch`` by ``(input tokens, output tokens, time)``, a flat list of
+threes (one atomic ``extend``; each column is then one C-level slice); a
+scrape, a snapshot, or a batch reaching ``BATCH_RECORDS`` folds it. The batch's first
+record is folded as a ``TokensUsed`` event (which finds its plan, its price
+and its histograms); the rest are added up: the token sums into the
+counters, the cost as the rates times the sums, one budget charge, the GenAI
+histograms' bucket counts in one C-level pass.
+
+Why it gives exactly the state of folding every record as an event, in any
+order: token counts, bucket counts and histogram sums of whole numbers are
+integers; dollars are whole femto-dollars (``model.money``), and a cost is
+linear in the tokens while one untiered price holds; a budget's usage is the
+sum of its current period's charges. A batch whose records straddle a price
+change or a budget period, or whose price is tiered, is folded record by
+record instead. And the records may be folded after events that came later:
+they touch nothing other event classes touch (sessions, stages, calls),
+their label values were admitted when their label set's first record was
+folded, and none carries an exemplar (a record inside a trace is queued as
+an event).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..model import catalog as c
+from ..model.events import TokensUsed, from_validated
+from ..model.money import FEMTO_PER_USD
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from ..model.budgets import BudgetBook
+    from .genai import GenAIFold
+
+#: Records a batch holds before its producer folds it (bounds memory between scrapes).
+BATCH_RECORDS = 256
+#: A full batch's length (three items a record).
+BATCH_LENGTH = 3 * BATCH_RECORDS
+#: Label sets with a batch; past this, records take the event path.
+MAX_BATCHES = 2_000
+
+_USED = (TokensUsed.TYPE,)
+_TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
+_UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
+
+
+class TokenBatch(list):
+    """One label set's records waiting for the fold: input, output, time, input,
+    output, time, ..."""
+
+    __slots__ = ("key", "labels")
+
+    def __init__(self, labels: tuple[str, str, str]):
+        super().__init__()
+        #: (persona, chat mode, model), validated.
+        self.labels = labels
+        #: The key of the label set's token plan (no operation, no provider).
+        self.key = (*labels, None, None)
+
+
+class TokenBatches:
+    """The batch door of ``fold.state.MetricState`` (which calls ``_fold_batch``
+    from its drain, under its lock)."""
+
+    lock: threading.Lock
+    batches: dict[tuple, TokenBatch]
+    budgets: BudgetBook
+    counters: dict[str, dict[tuple, float]]
+    money: dict[str, dict[tuple, int]]
+    _token_plans: dict[tuple, tuple]
+    _tokens_used: Callable[[TokensUsed], None]
+    _resolve_price: Callable[[list, str, float], None]
+    genai: GenAIFold | None
+
+    def batch_for(self, labels: tuple[str, str, str]) -> TokenBatch | None:
+        """The batch of records with validated ``labels`` (``None`` past
+        ``MAX_BATCHES`` label sets: those records are events)."""
+        with self.lock:
+            batch = self.batches.get(labels)
+            if batch is None and len(self.batches) < MAX_BATCHES:
+                batch = self.batches[labels] = TokenBatch(labels)
+            return batch
+
+    def fold_batch(self, batch: TokenBatch) -> None:
+        """Fold ``batch`` now (its producer's call when it is full)."""
+        with self.lock:
+            self._fold_batch(batch)
+
+    def _fold_batch(self, batch: TokenBatch) -> None:
+        # Take what is there; records added meanwhile (another thread) stay.
+        count = len(batch)
+        records = batch[:count]
+        del batch[:count]
+        if not records:
+            return
+        plan = self._token_plans.get(batch.key)
+        if plan is None or (self.genai is not None and not plan[10]):
+            # The label set's first records: folding one finds its plan and histograms.
+            self._tokens_used(_event_of(batch.labels, *records[:3]))
+            del records[:3]
+            plan = self._token_plans.get(batch.key)
+            if not records:
+                return
+        if plan is None:  # more label sets than plans are cached for
+            self._fold_each(batch.labels, records)
+            return
+        inputs, outputs, stamps = records[::3], records[1::3], records[2::3]
+        first, last = min(stamps), max(stamps)
+        in_key, out_key, _, _, _, cost_key, unpriced_key, persona, budgeted, window, histograms = (
+            plan
+        )
+        if not window[0] <= first < window[1]:
+            self._resolve_price(window, batch.labels[2], first)
+        rates = window[3]
+        usage = self.budgets.usage.get(persona) if budgeted else None
+        if (
+            last >= window[1]  # a price change among them
+            or (rates is None and window[2] is not None)  # tiered: priced per request
+            or (budgeted and (usage is None or first < usage.period_start))
+            or (usage is not None and last >= usage.period_end)  # a new budget period
+        ):
+            self._fold_each(batch.labels, records)
+            return
+        # What ``_tokens_used`` does for each record, added up.
+        total_in, total_out = sum(inputs), sum(outputs)
+        counters = self.counters
+        tokens = counters[_TOKENS]
+        if total_in:
+            tokens[in_key] = tokens.get(in_key, 0.0) + total_in
+        if total_out:
+            tokens[out_key] = tokens.get(out_key, 0.0) + total_out
+        if rates is not None:
+            cost = total_in * rates[0] + total_out * rates[1]
+        else:
+            cost = 0
+            unpriced = counters[_UNPRICED]
+            unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
+        femto = self.money[_COST]
+        total = femto[cost_key] = femto.get(cost_key, 0) + cost
+        counters[_COST][cost_key] = total / FEMTO_PER_USD
+        if usage is not None:  # the budget's period holds them all: ``charge``'s common case
+            usage.tokens += total_in + total_out
+            usage.femto += cost
+        applied = counters[_APPLIED]
+        applied[_USED] = applied.get(_USED, 0.0) + len(inputs)
+        if histograms:
+            histograms[0].observe_all(inputs)
+            histograms[1].observe_all(outputs)
+
+    def _fold_each(self, labels: tuple[str, str, str], records: list) -> None:
+        """Fold records one by one, as the events they stand for."""
+        for record in zip(records[::3], records[1::3], records[2::3], strict=True):
+            self._tokens_used(_event_of(labels, *record))
+
+
+def _event_of(
+    labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
+) -> TokensUsed:
+    """The event a record stands for."""
+    persona, chatmode, model = labels
+    return from_validated(
+        TokensUsed,
+        (
+            persona,
+            model,
+            input_tokens,
+            output_tokens,
+            chatmode,
+            ts,
+            None,
+            0,
+            0,
+            0,
+            None,
+            None,
+            None,
+        ),
+    )
+
+
+__all__ = ["BATCH_LENGTH", "BATCH_RECORDS", "MAX_BATCHES", "TokenBatch", "TokenBatches"]

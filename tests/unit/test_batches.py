@@ -1,0 +1,120 @@
+"""The token hot path's batches fold to exactly the state of one event at a time."""
+
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+
+from hypertool_exporter.fold.batches import BATCH_LENGTH, BATCH_RECORDS
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.model import catalog as c
+from hypertool_exporter.model.budgets import Budget
+from hypertool_exporter.model.config import Config
+from hypertool_exporter.model.events import TokensUsed
+from hypertool_exporter.model.pricing import SOURCE_DATABASE, Price, PriceTable, ResolvedPrice
+
+DAY = 86_400.0
+#: Two days from midnight UTC: records fall on both sides of a daily budget's reset.
+START = datetime(2026, 11, 30, tzinfo=UTC).timestamp()
+#: The "changing" model's price changes at noon each day.
+CHEAP, DEAR = Price(0.0011, 0.0042), Price(0.0013, 0.0047)
+TIERED = Price(0.00125, 0.005, tiers=((2000, Price(0.0025, 0.01)),))
+LABEL_SETS = [
+    ("backend-engineer", "implement", "flat"),  # a config price
+    ("backend-engineer", "review", "changing"),  # a price that changes by the hour
+    ("testing-specialist", "test", "tiered"),  # priced per request
+    ("devops-engineer", "deploy", "local-model"),  # unpriced
+    ("unbudgeted", "default", "flat"),  # no budget applies
+]
+
+
+def _database(model: str, ts: float) -> ResolvedPrice:
+    """A price schedule: ``changing`` costs more in each day's afternoon."""
+    if model != "changing":
+        return ResolvedPrice(None, "none")
+    noon = (ts // DAY) * DAY + DAY / 2
+    if ts < noon:
+        return ResolvedPrice(CHEAP, SOURCE_DATABASE, noon - DAY / 2, noon)
+    return ResolvedPrice(DEAR, SOURCE_DATABASE, noon, noon + DAY / 2)
+
+
+def _config() -> Config:
+    budgets = {
+        "backend-engineer": Budget("daily", tokens=10**9, usd=100.0),
+        "testing-specialist": Budget("weekly", usd=5.0),
+        "devops-engineer": Budget("monthly", tokens=10**6),
+    }
+    return Config(budgets=budgets, prices=PriceTable({"flat": Price(0.0025, 0.01)}, _database))
+
+
+records = st.lists(
+    st.tuples(
+        st.integers(0, len(LABEL_SETS) - 1),
+        st.integers(0, 5000) | st.sampled_from([0, 1, 4, 5, 2000, 2001]),  # bucket edges
+        st.integers(0, 3000),
+        # Mostly forward in time; sometimes back (a clock may step back).
+        st.floats(-600.0, 7200.0, allow_nan=False) | st.just(0.0),
+        st.booleans(),  # a scrape after this record
+    ),
+    max_size=400,
+)
+
+
+def _fold_both(recorded: list) -> tuple[MetricState, MetricState]:
+    """The records through the collector's batches, and as events one by one."""
+    now = [START]
+    collector = PersonaMetricsCollector(CollectorRegistry(), config=_config(), clock=lambda: now[0])
+    collector.state.set_price("tiered", TIERED)
+    reference = MetricState(_config(), clock=lambda: now[0])
+    reference.set_price("tiered", TIERED)
+    for index, input_tokens, output_tokens, step, scrape in recorded:
+        now[0] = max(START, now[0] + step)
+        persona, chatmode, model = LABEL_SETS[index]
+        collector.record_token_usage(persona, chatmode, model, input_tokens, output_tokens)
+        reference.apply(TokensUsed(persona, model, input_tokens, output_tokens, chatmode, now[0]))
+        if scrape:
+            collector.state.drain()
+    collector.state.drain()
+    return collector.state, reference
+
+
+def _unordered(snapshot: dict) -> dict:
+    """A snapshot with each metric's series as a set (a batch may create a
+    label set's input and output series in another order than its events)."""
+    return {
+        part: {name: sorted(map(repr, rows)) for name, rows in value.items()}
+        if part in ("counters", "money", "histograms")
+        else value
+        for part, value in snapshot.items()
+    }
+
+
+def _same(state: MetricState, reference: MetricState) -> None:
+    assert _unordered(state.to_json()) == _unordered(reference.to_json())
+    assert state.counters == reference.counters
+    assert {p: (u.tokens, u.femto, u.period_start) for p, u in state.budgets.usage.items()} == {
+        p: (u.tokens, u.femto, u.period_start) for p, u in reference.budgets.usage.items()
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(recorded=records)
+def test_batched_records_fold_exactly_as_events(recorded):
+    _same(*_fold_both(recorded))
+
+
+def test_full_batches_fold_while_recording_and_sum_across_buckets():
+    recorded = [
+        (n % 2, 10 + (n * 7919) % 4000, (n * 104729) % 900, 1.0, False)
+        for n in range(5 * BATCH_RECORDS + 7)
+    ]
+    _same(*_fold_both(recorded))
+    # Without a scrape, a batch is folded when it fills: memory stays bounded.
+    collector = PersonaMetricsCollector(CollectorRegistry(), config=_config())
+    for n in range(5 * BATCH_RECORDS + 7):
+        collector.record_token_usage("backend-engineer", "implement", "flat", n, 1)
+    applied = collector.state.counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
+    assert 5 * BATCH_RECORDS - BATCH_RECORDS < applied <= 5 * BATCH_RECORDS + 7
+    assert all(len(batch) < BATCH_LENGTH for batch in collector.state.batches.values())
