@@ -1,5 +1,6 @@
 """The token hot path's batches fold to exactly the state of one event at a time."""
 
+import threading
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -118,3 +119,27 @@ def test_full_batches_fold_while_recording_and_sum_across_buckets():
     applied = collector.state.counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
     assert 5 * BATCH_RECORDS - BATCH_RECORDS < applied <= 5 * BATCH_RECORDS + 7
     assert all(len(batch) < BATCH_LENGTH for batch in collector.state.batches.values())
+
+
+def test_no_record_is_lost_while_threads_record_and_scrapes_fold():
+    collector = PersonaMetricsCollector(CollectorRegistry(), config=_config())
+    per_thread, threads = 10_000, 4
+
+    def work(offset: int) -> None:
+        for n in range(per_thread):
+            persona, chatmode, model = LABEL_SETS[(n + offset) % 3]
+            collector.record_token_usage(persona, chatmode, model, n % 700, 1)
+
+    workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    while any(worker.is_alive() for worker in workers):
+        collector.state.drain()  # scrapes fold while records arrive
+    collector.state.drain()
+    applied = collector.state.counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
+    assert applied == per_thread * threads
+    tokens = collector.state.counters[c.PERSONA_TOKENS.name]
+    outputs = sum(v for key, v in tokens.items() if key[3] == "output")
+    inputs = sum(v for key, v in tokens.items() if key[3] == "input")
+    assert outputs == per_thread * threads
+    assert inputs == threads * sum(n % 700 for n in range(per_thread))
