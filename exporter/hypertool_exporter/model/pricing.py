@@ -32,7 +32,7 @@ PRICE_SOURCES = (SOURCE_CONFIG, SOURCE_DATABASE, SOURCE_NONE)
 _DATE_SEPARATORS = "-:@"
 _FOREVER = (float("-inf"), float("inf"))
 #: Femto-dollars per token at a price of one dollar per 1,000 tokens.
-_FEMTO_PER_1K = FEMTO_PER_USD // 1000
+_FEMTO_PER_1K = FEMTO_PER_USD / 1000
 
 
 @dataclass(frozen=True, slots=True)
