@@ -143,3 +143,19 @@ def test_no_record_is_lost_while_threads_record_and_scrapes_fold():
     inputs = sum(v for key, v in tokens.items() if key[3] == "input")
     assert outputs == per_thread * threads
     assert inputs == threads * sum(n % 700 for n in range(per_thread))
+
+
+def test_a_record_inside_a_trace_folds_at_once_with_its_exemplar():
+    collector = PersonaMetricsCollector(CollectorRegistry(), config=_config())
+    persona, chatmode, model = LABEL_SETS[0]
+    collector.record_token_usage(persona, chatmode, model, 5, 1)  # caches the label set
+    collector.record_token_usage(persona, chatmode, model, 7, 2)  # batched
+    trace = "ab" * 16
+    collector.record_token_usage(persona, chatmode, model, 11, 3, trace_id=trace)
+    tokens = collector.state.counters[c.PERSONA_TOKENS.name]
+    key = (persona, chatmode, model, "input")
+    assert tokens[key] == 5 + 11  # the traced record, not yet the batched one
+    assert collector.state.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)
+    collector.state.drain()
+    assert tokens[key] == 5 + 7 + 11
+    assert collector.state.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)

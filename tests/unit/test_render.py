@@ -48,7 +48,7 @@ def feed(collector: PersonaMetricsCollector, persona: str = "backend-engineer") 
     state.apply(StageFinished("release", "build", persona, 42.5, "passed", NOW - 70, TRACE))
     state.apply(StageFinished("release", "build", persona, 900.0, "failed", NOW - 60))
     state.apply(LLMCallFinished(persona, "gpt-4", 1.25, "timeout", NOW - 50, TRACE))
-    collector.record_token_usage(persona, "chat", "gpt-4", 1, 2)  # the queued hot path
+    collector.record_token_usage(persona, "chat", "gpt-4", 1, 2)  # the batched hot path
 
 
 def test_text_and_openmetrics_match_prometheus_client(example_config):

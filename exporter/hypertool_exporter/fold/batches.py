@@ -101,7 +101,7 @@ class TokenBatches:
         plan = self._token_plans.get(batch.key)
         if plan is None or (self.genai is not None and not plan[10]):
             # The label set's first records: folding one finds its plan and histograms.
-            self._tokens_used(_event_of(batch.labels, *records[:3]))
+            self._tokens_used(record_event(batch.labels, *records[:3]))
             del records[:3]
             plan = self._token_plans.get(batch.key)
             if not records:
@@ -155,32 +155,27 @@ class TokenBatches:
     def _fold_each(self, labels: tuple[str, str, str], records: list) -> None:
         """Fold records one by one, as the events they stand for."""
         for record in zip(records[::3], records[1::3], records[2::3], strict=True):
-            self._tokens_used(_event_of(labels, *record))
+            self._tokens_used(record_event(labels, *record))
 
 
-def _event_of(
-    labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
+def record_event(
+    labels: tuple[str, str, str],
+    input_tokens: int,
+    output_tokens: int,
+    ts: float,
+    trace_id: str | None = None,
 ) -> TokensUsed:
-    """The event a record stands for."""
+    """The event a hot-path record stands for (validated values: no checks)."""
     persona, chatmode, model = labels
-    return from_validated(
-        TokensUsed,
-        (
-            persona,
-            model,
-            input_tokens,
-            output_tokens,
-            chatmode,
-            ts,
-            None,
-            0,
-            0,
-            0,
-            None,
-            None,
-            None,
-        ),
-    )
+    fields = (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id)
+    return from_validated(TokensUsed, (*fields, 0, 0, 0, None, None, None))
 
 
-__all__ = ["BATCH_LENGTH", "BATCH_RECORDS", "MAX_BATCHES", "TokenBatch", "TokenBatches"]
+__all__ = [
+    "BATCH_LENGTH",
+    "BATCH_RECORDS",
+    "MAX_BATCHES",
+    "TokenBatch",
+    "TokenBatches",
+    "record_event",
+]

@@ -19,7 +19,7 @@ from pathlib import Path
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from ..app import DEFAULT_PORT, Exporter
-from ..fold.batches import BATCH_LENGTH, TokenBatch
+from ..fold.batches import BATCH_LENGTH, TokenBatch, record_event
 from ..journal.writer import JournalWriter
 from ..model.budgets import Standing
 from ..model.config import Config
@@ -29,7 +29,6 @@ from ..model.events import (
     PersonaSwitched,
     StageFinished,
     TokensUsed,
-    from_validated,
 )
 from ..model.fields import MAX_SECONDS, MAX_TOKENS, EventError, gate_value, trace_id_value
 from . import tracing
@@ -200,27 +199,10 @@ class PersonaMetricsCollector:
         if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
             if trace_id is not None:  # its exemplar needs an event
-                persona, chatmode, model = batch.labels
-                self.state.apply(
-                    from_validated(
-                        TokensUsed,
-                        (
-                            persona,
-                            model,
-                            input_tokens,
-                            output_tokens,
-                            chatmode,
-                            self._clock(),
-                            trace_id,
-                            0,
-                            0,
-                            0,
-                            None,
-                            None,
-                            None,
-                        ),
-                    )
+                event = record_event(
+                    batch.labels, input_tokens, output_tokens, self._clock(), trace_id
                 )
+                self.state.apply(event)
                 return
         batch.extend((input_tokens, output_tokens, self._clock()))
         if len(batch) >= BATCH_LENGTH:
