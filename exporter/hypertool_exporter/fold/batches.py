@@ -3,11 +3,11 @@
 ``record_token_usage`` (in process, no journal) extends its label set's
 ``TokenBatch`` by ``(input tokens, output tokens, time)``, a flat list of
 threes (one atomic ``extend``; each column is then one C-level slice); a
-scrape, a snapshot, or a batch reaching ``BATCH_RECORDS`` folds it. The batch's first
-record is folded as a ``TokensUsed`` event (which finds its plan, its price
-and its histograms); the rest are added up: the token sums into the
-counters, the cost as the rates times the sums, one budget charge, the GenAI
-histograms' bucket counts in one C-level pass.
+scrape, a snapshot, or a batch reaching ``BATCH_RECORDS`` folds it. A label
+set's first record is folded as a ``TokensUsed`` event (which finds its plan,
+its price and its histograms); after that a batch's records are added up:
+the token sums into the counters, the cost as the rates times the sums, one
+budget charge, the GenAI histograms' bucket counts from one sort.
 
 Why it gives exactly the state of folding every record as an event, in any
 order: token counts, bucket counts and histogram sums of whole numbers are
@@ -18,8 +18,8 @@ change or a budget period, or whose price is tiered, is folded record by
 record instead. And the records may be folded after events that came later:
 they touch nothing other event classes touch (sessions, stages, calls),
 their label values were admitted when their label set's first record was
-folded, and none carries an exemplar (a record inside a trace is queued as
-an event).
+folded, and none carries an exemplar (a record inside a trace is folded at
+once, as an event).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Every producer ends here through one of two doors that lead to the same
 handlers: ``apply(event)`` folds now (the journal tailer, the in-process
-API), and the in-process token hot path appends its records to its label
-set's batch (``fold.batches``), which costs the caller one list append and is
+API), and the in-process token hot path adds its records to its label set's
+batch (``fold.batches``), which costs the caller one list extend and is
 folded a batch at a time. A scrape or a snapshot drains the batches first, so
 it sees every record made before it. A restart is a replay, and tests can feed
 events directly.
@@ -70,8 +70,8 @@ class MetricState(Handlers, TokenBatches):
         #: (time, workflow, stage, persona) of the latest failed gates, newest last;
         #: for the status page. Not snapshotted: recent history only.
         self.recent_failed_gates: deque[tuple] = deque(maxlen=RECENT_FAILED_GATES)
-        #: The token hot path's records, per label set (``fold.batches``): list
-        #: appends are atomic, so producers need no lock.
+        #: The token hot path's records, per label set (``fold.batches``): a list
+        #: extend is atomic, so producers need no lock.
         self.batches: dict[LabelKey, TokenBatch] = {}
         self._clear_plans()
         self._handlers: dict[type, Callable[[Any], None]] = {
