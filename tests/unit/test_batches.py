@@ -24,6 +24,7 @@ CHEAP, DEAR = Price(0.0011, 0.0042), Price(0.0013, 0.0047)
 TIERED = Price(0.00125, 0.005, tiers=((2000, Price(0.0025, 0.01)),))
 LABEL_SETS = [
     ("backend-engineer", "implement", "flat"),  # a config price
+    ("backend-engineer", "debug", "flat"),  # shares the GenAI histograms above
     ("backend-engineer", "review", "changing"),  # a price that changes by the hour
     ("testing-specialist", "test", "tiered"),  # priced per request
     ("devops-engineer", "deploy", "local-model"),  # unpriced

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from ..model.budgets import BudgetBook
     from .genai import GenAIFold
+    from .histogram import Histogram
 
 #: Records a batch holds before its producer folds it (bounds memory between scrapes).
 BATCH_RECORDS = 256
@@ -43,6 +44,9 @@ BATCH_RECORDS = 256
 BATCH_LENGTH = 3 * BATCH_RECORDS
 #: Label sets with a batch; past this, records take the event path.
 MAX_BATCHES = 2_000
+
+#: Histograms -> the whole-number values a fold of batches has for them.
+Observed = dict["Histogram", list[int]]
 
 _USED = (TokensUsed.TYPE,)
 _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
@@ -89,9 +93,23 @@ class TokenBatches:
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""
         with self.lock:
-            self._fold_batch(batch)
+            observed: Observed = {}
+            self._fold_batch(batch, observed)
+            _observe(observed)
 
-    def _fold_batch(self, batch: TokenBatch) -> None:
+    def _fold_batches(self) -> None:
+        """Fold every batch (under the lock). The GenAI token histograms have
+        no chat mode label, so the batches of one persona's chat modes share
+        their series: each is observed once, with all their values."""
+        observed: Observed = {}
+        for batch in self.batches.values():
+            if batch:
+                self._fold_batch(batch, observed)
+        _observe(observed)
+
+    def _fold_batch(self, batch: TokenBatch, observed: Observed) -> None:
+        """Fold ``batch``; the values its histograms are to count are added to
+        ``observed``, for the caller to observe."""
         # Take what is there; records added meanwhile (another thread) stay.
         count = len(batch)
         records = batch[:count]
@@ -149,13 +167,19 @@ class TokenBatches:
         applied = counters[_APPLIED]
         applied[_USED] = applied.get(_USED, 0.0) + len(inputs)
         if histograms:
-            histograms[0].observe_all(inputs)
-            histograms[1].observe_all(outputs)
+            observed.setdefault(histograms[0], []).extend(inputs)
+            observed.setdefault(histograms[1], []).extend(outputs)
 
     def _fold_each(self, labels: tuple[str, str, str], records: list) -> None:
         """Fold records one by one, as the events they stand for."""
         for record in zip(records[::3], records[1::3], records[2::3], strict=True):
             self._tokens_used(record_event(labels, *record))
+
+
+def _observe(observed: Observed) -> None:
+    """Count the values gathered for each histogram."""
+    for histogram, values in observed.items():
+        histogram.observe_all(values)
 
 
 def record_event(

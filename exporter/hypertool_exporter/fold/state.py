@@ -102,17 +102,12 @@ class MetricState(Handlers, TokenBatches):
         if not any(self.batches.values()):
             return
         with self.lock:
-            self._drain_locked()
-
-    def _drain_locked(self) -> None:
-        for batch in list(self.batches.values()):
-            if batch:
-                self._fold_batch(batch)
+            self._fold_batches()
 
     def set_price(self, model: str, price: Price) -> None:
         """Price ``model`` from now on (``ObservableLLM(cost_per_1k_tokens=...)``)."""
         with self.lock:
-            self._drain_locked()  # what was recorded before keeps its old price
+            self._fold_batches()  # what was recorded before keeps its old price
             self.prices.override(model, price)
             self._token_plans.clear()
 
