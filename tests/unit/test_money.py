@@ -50,3 +50,20 @@ def test_snapshot_keeps_exact_sums_and_restores_older_floats_never_lower():
     # And it goes on adding exactly from there.
     old.apply(TokensUsed("p", "m", 1000, 0, "default", 2000.0))
     assert old.money[c.PERSONA_COST.name][KEY] == femto_at_least(0.30000000000000004) + 10**14
+
+
+def test_sums_past_64_bits_of_femto_dollars_survive_a_snapshot(tmp_path):
+    from hypertool_exporter.journal.store import Journal
+
+    state = MetricState(parse_config(CONFIG))
+    for n in range(3):  # 10 billion tokens at $0.1 per 1,000: $1,000,000 each
+        state.apply(TokensUsed("p", "m", 10**10, 0, "default", 1000.0 + n))
+    assert state.money[c.PERSONA_COST.name][KEY] == 3 * 10**21 > 2**64
+    with Journal(tmp_path / "j.db") as journal:
+        journal.save_snapshot(0, state.to_json())
+        saved = journal.load_snapshot()
+    copy = MetricState(parse_config(CONFIG))
+    copy.load_json(saved[2])
+    assert copy.money == state.money
+    assert copy.counters[c.PERSONA_COST.name][KEY] == 3_000_000.0
+    assert copy.budgets.usage["p"].femto == 3 * 10**21

@@ -47,7 +47,11 @@ def shaped(
     with collector_paused():
         return {
             "counters": {name: list(series.items()) for name, series in counters.items()},
-            "money": {name: list(series.items()) for name, series in money.items()},
+            # As decimal text: a sum past $9,223 is past JSON's 64-bit integers.
+            "money": {
+                name: [(key, str(value)) for key, value in series.items()]
+                for name, series in money.items()
+            },
             "histograms": {name: series_to_json(f) for name, f in histograms.items()},
             "sessions": {s: list(v) for s, v in sessions.items()},
             "budgets": budgets,

@@ -241,7 +241,8 @@ class BudgetBook:
 
     def to_json(self) -> dict:
         """Usage per persona as JSON-ready data, for journal snapshots."""
-        return {p: [u.period_start, u.tokens, u.usd, u.femto] for p, u in self.usage.items()}
+        # Femto-dollars as decimal text: past $9,223 they are past JSON's 64-bit integers.
+        return {p: [u.period_start, u.tokens, u.usd, str(u.femto)] for p, u in self.usage.items()}
 
     def load_json(self, data: dict) -> None:
         """Restore usage written by ``to_json`` (this version's or an older one)."""
