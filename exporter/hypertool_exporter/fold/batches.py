@@ -32,7 +32,7 @@ from ..model.money import FEMTO_PER_USD
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from ..model.budgets import BudgetBook
     from .genai import GenAIFold
@@ -44,9 +44,6 @@ BATCH_RECORDS = 256
 BATCH_LENGTH = 3 * BATCH_RECORDS
 #: Label sets with a batch; past this, records take the event path.
 MAX_BATCHES = 2_000
-
-#: Histograms -> the whole-number values a fold of batches has for them.
-Observed = dict["Histogram", list[int]]
 
 _USED = (TokensUsed.TYPE,)
 _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
@@ -68,7 +65,7 @@ class TokenBatch(list):
 
 
 class TokenBatches:
-    """The batch door of ``fold.state.MetricState`` (which calls ``_fold_batch``
+    """The batch door of ``fold.state.MetricState`` (which calls ``_fold_batches``
     from its drain, under its lock)."""
 
     lock: threading.Lock
@@ -93,93 +90,88 @@ class TokenBatches:
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""
         with self.lock:
-            observed: Observed = {}
-            self._fold_batch(batch, observed)
-            _observe(observed)
+            self._fold((batch,))
 
     def _fold_batches(self) -> None:
-        """Fold every batch (under the lock). The GenAI token histograms have
-        no chat mode label, so the batches of one persona's chat modes share
-        their series: each is observed once, with all their values."""
-        observed: Observed = {}
-        for batch in self.batches.values():
-            if batch:
-                self._fold_batch(batch, observed)
-        _observe(observed)
+        """Fold every batch (under the lock)."""
+        self._fold(self.batches.values())
 
-    def _fold_batch(self, batch: TokenBatch, observed: Observed) -> None:
-        """Fold ``batch``; the values its histograms are to count are added to
-        ``observed``, for the caller to observe."""
-        # Take what is there; records added meanwhile (another thread) stay.
-        count = len(batch)
-        records = batch[:count]
-        del batch[:count]
-        if not records:
-            return
-        plan = self._token_plans.get(batch.key)
-        if plan is None or (self.genai is not None and not plan[10]):
-            # The label set's first records: folding one finds its plan and histograms.
-            self._tokens_used(record_event(batch.labels, *records[:3]))
-            del records[:3]
-            plan = self._token_plans.get(batch.key)
-            if not records:
-                return
-        if plan is None:  # more label sets than plans are cached for
-            self._fold_each(batch.labels, records)
-            return
-        inputs, outputs, stamps = records[::3], records[1::3], records[2::3]
-        first, last = min(stamps), max(stamps)
-        in_key, out_key, _, _, _, cost_key, unpriced_key, persona, budgeted, window, histograms = (
-            plan
-        )
-        if not window[0] <= first < window[1]:
-            self._resolve_price(window, batch.labels[2], first)
-        rates = window[3]
-        usage = self.budgets.usage.get(persona) if budgeted else None
-        if (
-            last >= window[1]  # a price change among them
-            or (rates is None and window[2] is not None)  # tiered: priced per request
-            or (budgeted and (usage is None or first < usage.period_start))
-            or (usage is not None and last >= usage.period_end)  # a new budget period
-        ):
-            self._fold_each(batch.labels, records)
-            return
-        # What ``_tokens_used`` does for each record, added up.
-        total_in, total_out = sum(inputs), sum(outputs)
-        counters = self.counters
-        tokens = counters[_TOKENS]
-        if total_in:
-            tokens[in_key] = tokens.get(in_key, 0.0) + total_in
-        if total_out:
-            tokens[out_key] = tokens.get(out_key, 0.0) + total_out
-        if rates is not None:
-            cost = total_in * rates[0] + total_out * rates[1]
-        else:
-            cost = 0
-            unpriced = counters[_UNPRICED]
-            unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
-        femto = self.money[_COST]
-        total = femto[cost_key] = femto.get(cost_key, 0) + cost
-        counters[_COST][cost_key] = total / FEMTO_PER_USD
-        if usage is not None:  # the budget's period holds them all: ``charge``'s common case
-            usage.tokens += total_in + total_out
-            usage.femto += cost
-        applied = counters[_APPLIED]
-        applied[_USED] = applied.get(_USED, 0.0) + len(inputs)
-        if histograms:
-            observed.setdefault(histograms[0], []).extend(inputs)
-            observed.setdefault(histograms[1], []).extend(outputs)
+    def _fold(self, batches: Iterable[TokenBatch]) -> None:
+        """Fold ``batches`` (under the lock). The GenAI token histograms have
+        no chat mode label, so the batches of one persona's chat modes share
+        their series: each is observed once, with all their values. One loop,
+        its dicts bound once: a scrape folds every label set's batch."""
+        plans, usage_of = self._token_plans, self.budgets.usage.get
+        counters, femto = self.counters, self.money[_COST]
+        tokens, costs = counters[_TOKENS], counters[_COST]
+        observed: dict[Histogram, list[int]] = {}
+        summed = 0  # records added up, for the applied counter
+        for batch in batches:
+            # Take what is there; records added meanwhile (another thread) stay.
+            count = len(batch)
+            if not count:
+                continue
+            records = batch[:count]
+            del batch[:count]
+            plan = plans.get(batch.key)
+            if plan is None or (self.genai is not None and not plan[10]):
+                # The label set's first records: folding one finds its plan and histograms.
+                self._tokens_used(record_event(batch.labels, *records[:3]))
+                del records[:3]
+                plan = plans.get(batch.key)
+                if not records:
+                    continue
+            if plan is None:  # more label sets than plans are cached for
+                self._fold_each(batch.labels, records)
+                continue
+            inputs, outputs, stamps = records[::3], records[1::3], records[2::3]
+            first, last = min(stamps), max(stamps)
+            in_key, out_key, _, _, _, cost_key, unpriced_key, persona, budgeted, window, hists = (
+                plan
+            )
+            if not window[0] <= first < window[1]:
+                self._resolve_price(window, batch.labels[2], first)
+            rates = window[3]
+            usage = usage_of(persona) if budgeted else None
+            if (
+                last >= window[1]  # a price change among them
+                or (rates is None and window[2] is not None)  # tiered: priced per request
+                or (budgeted and (usage is None or first < usage.period_start))
+                or (usage is not None and last >= usage.period_end)  # a new budget period
+            ):
+                self._fold_each(batch.labels, records)
+                continue
+            # What ``_tokens_used`` does for each record, added up.
+            total_in, total_out = sum(inputs), sum(outputs)
+            if total_in:
+                tokens[in_key] = tokens.get(in_key, 0.0) + total_in
+            if total_out:
+                tokens[out_key] = tokens.get(out_key, 0.0) + total_out
+            if rates is not None:
+                cost = total_in * rates[0] + total_out * rates[1]
+            else:
+                cost = 0
+                unpriced = counters[_UNPRICED]
+                unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
+            total = femto[cost_key] = femto.get(cost_key, 0) + cost
+            costs[cost_key] = total / FEMTO_PER_USD
+            if usage is not None:  # the period holds them all: ``charge``'s common case
+                usage.tokens += total_in + total_out
+                usage.femto += cost
+            summed += len(inputs)
+            if hists:
+                observed.setdefault(hists[0], []).extend(inputs)
+                observed.setdefault(hists[1], []).extend(outputs)
+        if summed:
+            applied = counters[_APPLIED]
+            applied[_USED] = applied.get(_USED, 0.0) + summed
+        for histogram, values in observed.items():
+            histogram.observe_all(values)
 
     def _fold_each(self, labels: tuple[str, str, str], records: list) -> None:
         """Fold records one by one, as the events they stand for."""
         for record in zip(records[::3], records[1::3], records[2::3], strict=True):
             self._tokens_used(record_event(labels, *record))
-
-
-def _observe(observed: Observed) -> None:
-    """Count the values gathered for each histogram."""
-    for histogram, values in observed.items():
-        histogram.observe_all(values)
 
 
 def record_event(
