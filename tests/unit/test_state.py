@@ -161,3 +161,34 @@ def test_a_budget_scope_must_be_instance_or_fleet():
 
     with pytest.raises(ConfigError, match=r"budgets\.qa\.scope: must be one of instance, fleet"):
         parse_config("budgets:\n  qa: {tokens: 1, scope: team}\n")
+
+
+def test_a_snapshot_copies_histograms_in_pieces_that_fit_together(example_config, monkeypatch):
+    """A journal snapshot copies a histogram's bucket counts a piece per hold of
+    the lock; the pieces make exactly the copy one hold would."""
+    from hypertool_exporter.fold import histogram
+
+    state = MetricState(example_config)
+    for event in random_events(2, 600):
+        state.apply(event)
+    holds = []
+
+    class CountingLock:
+        def __enter__(self):
+            holds.append(1)
+
+        def __exit__(self, *exc):
+            return False
+
+    whole = {name: histogram.freeze(series) for name, series in state.histograms.items()}
+    monkeypatch.setattr(histogram, "PIECE", 7)  # many pieces, the last one short
+    pieces = {
+        name: histogram.freeze_in_pieces(series, CountingLock())
+        for name, series in state.histograms.items()
+    }
+    assert [histogram.series_to_json(f) for f in pieces.values()] == [
+        histogram.series_to_json(f) for f in whole.values()
+    ]
+    assert pieces.keys() == whole.keys()
+    cells = sum(len(f[1]) for f in whole.values())
+    assert cells > 7 * 10 and len(holds) >= cells // 7  # a hold per piece

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 
 class HistogramSeries(dict):
@@ -119,6 +120,24 @@ def freeze(series: HistogramSeries) -> Frozen:
     return dict(series), series.counts[:], series.sums[:], series.width
 
 
+#: Bucket counts copied per hold of the lock by ``freeze_in_pieces``.
+PIECE = 1 << 16
+
+
+def freeze_in_pieces(series: HistogramSeries, lock: AbstractContextManager) -> Frozen:
+    """``freeze``, holding ``lock`` for at most ``PIECE`` bucket counts at a
+    time, so that others wait for a piece, not for the whole metric. Only for
+    the thread that is the series' one writer (the tailer, whose snapshots
+    these are): nothing changes between the pieces."""
+    with lock:
+        hists, sums, width = dict(series), series.sums[:], series.width
+    counts: list[int] = []
+    for start in range(0, len(sums) * width, PIECE):
+        with lock:
+            counts += series.counts[start : start + PIECE]
+    return hists, counts, sums, width
+
+
 def rows_of(frozen: Frozen) -> list[tuple[tuple, list[int], float]]:
     """(key, cumulative bucket counts, sum) of each series of a frozen copy."""
     hists, counts, sums, width = frozen
@@ -151,6 +170,7 @@ __all__ = [
     "Histogram",
     "HistogramSeries",
     "freeze",
+    "freeze_in_pieces",
     "histogram_of",
     "rows_of",
     "series_from_json",

@@ -28,7 +28,7 @@ from .batches import TokenBatch, TokenBatches
 from .cardinality import LabelGuard
 from .genai import GenAIFold
 from .handlers import Handlers
-from .histogram import HistogramSeries, freeze, series_from_json
+from .histogram import HistogramSeries, freeze_in_pieces, series_from_json
 from .persist import MONEY_COUNTERS, counter_series, money_series, sessions_from_json, shaped
 
 #: Failed quality gates remembered for the status page.
@@ -124,13 +124,26 @@ class MetricState(Handlers, TokenBatches):
     # -- snapshots ----------------------------------------------------------
 
     def to_json(self) -> dict:
-        """All state as JSON-ready data, for journal snapshots: under the lock
-        only C-level copies are made, shaped after it (``fold.persist``)."""
+        """All state as JSON-ready data, for journal snapshots: only C-level
+        copies are made under the lock, shaped after it (``fold.persist``),
+        and each counter and each piece of a histogram's counts is copied under a
+        hold of its own, so a scrape or the ingest waits for one piece, not
+        for all of them.
+
+        The copy is still the state at one point of the journal: snapshots are
+        taken by the thread that folds the journal (the tailer), so nothing of
+        the journal's is folded between the holds; what other threads change
+        meanwhile (rejected events, journal errors) are counters of their own."""
         self.drain()
-        with self.lock:
-            counters = {name: series.copy() for name, series in self.counters.items()}
+        lock = self.lock
+        counters, frozen = {}, {}
+        for name in list(self.counters):
+            with lock:
+                counters[name] = self.counters[name].copy()
+        for name in list(self.histograms):
+            frozen[name] = freeze_in_pieces(self.histograms[name], lock)
+        with lock:
             money = {name: series.copy() for name, series in self.money.items()}
-            frozen = {name: freeze(series) for name, series in self.histograms.items()}
             sessions = self.sessions.copy()
             budgets, guard = self.budgets.to_json(), self.guard.to_json()
         return shaped(counters, money, frozen, sessions, budgets, guard)
