@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from ..model import catalog as c
 from ..model.events import TokensUsed, from_validated
-from ..model.money import FEMTO_PER_USD
 
 if TYPE_CHECKING:
     import threading
@@ -76,6 +75,7 @@ class TokenBatches:
     _token_plans: dict[tuple, tuple]
     _tokens_used: Callable[[TokensUsed], None]
     _resolve_price: Callable[[list, str, float], None]
+    _add_money: Callable[[str, tuple, int], None]
     genai: GenAIFold | None
 
     def batch_for(self, labels: tuple[str, str, str]) -> TokenBatch | None:
@@ -102,8 +102,8 @@ class TokenBatches:
         their series: each is observed once, with all their values. One loop,
         its dicts bound once: a scrape folds every label set's batch."""
         plans, usage_of = self._token_plans, self.budgets.usage.get
-        counters, femto = self.counters, self.money[_COST]
-        tokens, costs = counters[_TOKENS], counters[_COST]
+        counters = self.counters
+        tokens = counters[_TOKENS]
         observed: dict[Histogram, list[int]] = {}
         summed = 0  # records added up, for the applied counter
         for batch in batches:
@@ -153,11 +153,9 @@ class TokenBatches:
                 cost = 0
                 unpriced = counters[_UNPRICED]
                 unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
-            total = femto[cost_key] = femto.get(cost_key, 0) + cost
-            costs[cost_key] = total / FEMTO_PER_USD
-            if usage is not None:  # the period holds them all: ``charge``'s common case
-                usage.tokens += total_in + total_out
-                usage.femto += cost
+            self._add_money(_COST, cost_key, cost)
+            if usage is not None:  # the period holds them all: one charge
+                self.budgets.charge(persona, last, total_in + total_out, cost)
             summed += len(inputs)
             if hists:
                 observed.setdefault(hists[0], []).extend(inputs)
