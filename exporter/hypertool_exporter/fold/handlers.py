@@ -77,13 +77,10 @@ class Handlers:
         self._costs_femto = self.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
 
-    def _inc(
-        self, name: str, key: tuple, amount: float = 1.0, trace: tuple[str, float] | None = None
-    ) -> None:
+    def _inc(self, name: str, key: tuple) -> None:
+        """Count one in a counter (the rarer ones; the hot ones are counted inline)."""
         series = self.counters[name]
-        series[key] = series.get(key, 0.0) + amount
-        if trace is not None:
-            self.exemplars[(name, key, -1)] = (trace[0], amount, trace[1])
+        series[key] = series.get(key, 0.0) + 1.0
 
     def _add_money(self, name: str, key: tuple, femto: int) -> None:
         """Add ``femto`` to a dollar counter: its exact sum, and the float shown."""
