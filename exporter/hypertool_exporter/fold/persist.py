@@ -1,8 +1,9 @@
 """The fold's state as snapshot JSON, shaped from copies taken under the lock.
 
 ``MetricState.to_json`` copies under the state lock with C-level copies only
-(each counter's dict, each histogram metric's flat lists: ``histogram.freeze``)
-and hands them here, after the lock is let go, to be shaped into JSON-ready
+(each counter's dict, each histogram metric's flat lists, a piece at a time:
+``histogram.freeze_in_pieces``) and hands them here, after the lock is let
+go, to be shaped into JSON-ready
 rows (arrays as tuples, which orjson writes as arrays). Shaping 200,000
 series makes as many small tuples; the cyclic collector, which would walk the
 whole heap again and again meanwhile, is paused for it, which keeps the time
