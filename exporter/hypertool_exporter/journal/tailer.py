@@ -241,11 +241,14 @@ class JournalTailer:
         except replayer.ReplayError as exc:
             log.warning("%s; replaying the rest in this process, after event %d", exc, self.last_id)
 
-    def _snapshot_when_due(self) -> None:
-        """Snapshot during a long replay as while running, so that a start
-        stopped part way (a probe that gave up on it) resumes from there."""
-        if time.monotonic() - self._last_snapshot >= self.snapshot_interval:
-            self.snapshot()
+    def _snapshot_when_due(self) -> bool:
+        """Snapshot when the interval has passed (while running, and during a
+        long replay, so that a start stopped part way resumes from there);
+        whether it was due."""
+        if time.monotonic() - self._last_snapshot < self.snapshot_interval:
+            return False
+        self.snapshot()
+        return True
 
     def snapshot(self) -> None:
         """Save state with the id of the last applied event, if anything changed."""
@@ -269,11 +272,9 @@ class JournalTailer:
         return deleted
 
     def _housekeeping(self) -> None:
-        now = time.monotonic()
-        if now - self._last_snapshot >= self.snapshot_interval:
-            self.snapshot()
-            if now - self._last_compaction >= COMPACTION_INTERVAL:
-                self.compact()
+        due = self._snapshot_when_due()
+        if due and time.monotonic() - self._last_compaction >= COMPACTION_INTERVAL:
+            self.compact()
 
     def run(self) -> None:
         """Poll until stopped; snapshots and compacts on the way, snapshots at the end."""
