@@ -60,23 +60,21 @@ class Histogram:
 
     def observe_all(self, values: Sequence[int]) -> None:
         """Count whole-number ``values`` as ``observe`` would one by one (their
-        sum is exact in any grouping; a float sum would not be). Values that
-        share a bucket, the common case, are counted at once; otherwise they
-        are sorted (C-level) and fall into the buckets from the smallest
-        value's to the largest's by one search per bound between them."""
+        sum is exact in any grouping; a float sum would not be). The values are
+        sorted (C-level, quicker than ``min`` and ``max`` of the same list) and
+        fall into the buckets from the smallest value's to the largest's by
+        one search per bound between them; values that share a bucket, the
+        common case, are counted at once."""
         bounds, counts, start = self.bounds, self.counts, self.start
-        low = bisect.bisect_left(bounds, min(values))
-        high = bisect.bisect_left(bounds, max(values), low)
-        if low < high:
-            ordered = sorted(values)
-            below = 0  # values counted so far
-            for index in range(low, high):
-                upto = bisect.bisect_right(ordered, bounds[index], below)
-                counts[start + index] += upto - below
-                below = upto
-            counts[start + high] += len(ordered) - below
-        else:
-            counts[start + low] += len(values)
+        ordered = sorted(values)
+        low = bisect.bisect_left(bounds, ordered[0])
+        high = bisect.bisect_left(bounds, ordered[-1], low)
+        below = 0  # values counted so far
+        for index in range(low, high):
+            upto = bisect.bisect_right(ordered, bounds[index], below)
+            counts[start + index] += upto - below
+            below = upto
+        counts[start + high] += len(ordered) - below
         self.sums[self.slot] += sum(values)
 
     def bucket_counts(self) -> list[int]:
