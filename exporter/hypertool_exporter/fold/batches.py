@@ -111,21 +111,22 @@ class TokenBatches:
             count = len(batch)
             if not count:
                 continue
-            records = batch[:count]
-            del batch[:count]
             plan = plans.get(batch.key)
             if plan is None or (self.genai is not None and not plan[10]):
                 # The label set's first records: folding one finds its plan and histograms.
-                self._tokens_used(record_event(batch.labels, *records[:3]))
-                del records[:3]
+                self._tokens_used(record_event(batch.labels, *batch[:3]))
+                del batch[:3]
+                count -= 3
                 plan = plans.get(batch.key)
-                if not records:
+                if not count:
                     continue
+            inputs, outputs, stamps = batch[0:count:3], batch[1:count:3], batch[2:count:3]
+            del batch[:count]
             if plan is None:  # more label sets than plans are cached for
-                self._fold_each(batch.labels, records)
+                self._fold_each(batch.labels, inputs, outputs, stamps)
                 continue
-            inputs, outputs, stamps = records[::3], records[1::3], records[2::3]
-            first, last = min(stamps), max(stamps)
+            ordered = sorted(stamps)  # a C-level sort of floats beats min and max
+            first, last = ordered[0], ordered[-1]
             in_key, out_key, _, _, _, cost_key, unpriced_key, persona, budgeted, window, hists = (
                 plan
             )
@@ -139,7 +140,7 @@ class TokenBatches:
                 or (budgeted and (usage is None or first < usage.period_start))
                 or (usage is not None and last >= usage.period_end)  # a new budget period
             ):
-                self._fold_each(batch.labels, records)
+                self._fold_each(batch.labels, inputs, outputs, stamps)
                 continue
             # What ``_tokens_used`` does for each record, added up.
             total_in, total_out = sum(inputs), sum(outputs)
@@ -166,9 +167,11 @@ class TokenBatches:
         for histogram, values in observed.items():
             histogram.observe_all(values)
 
-    def _fold_each(self, labels: tuple[str, str, str], records: list) -> None:
+    def _fold_each(
+        self, labels: tuple[str, str, str], inputs: list, outputs: list, stamps: list
+    ) -> None:
         """Fold records one by one, as the events they stand for."""
-        for record in zip(records[::3], records[1::3], records[2::3], strict=True):
+        for record in zip(inputs, outputs, stamps, strict=True):
             self._tokens_used(record_event(labels, *record))
 
 
