@@ -204,7 +204,7 @@ class PersonaMetricsCollector:
                 )
                 self.state.apply(event)
                 return
-        batch.extend((input_tokens, output_tokens, self._clock()))
+        batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
             self.state.fold_batch(batch)
 
