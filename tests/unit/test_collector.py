@@ -1,9 +1,16 @@
+import inspect
+
 import pytest
 from harness.support import http_get, wait_for
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.instrument.tokens import (
+    TOKEN_USAGE_OPTIONS,
+    TokenRecording,
+    TokenUsageOptions,
+)
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.fields import EventError
 
@@ -221,3 +228,46 @@ def test_demo_traffic_covers_every_event_and_stays_ordered_per_session():
     assert any(getattr(e, "gate", None) == "failed" for e in events)
     assert any(getattr(e, "error_type", None) for e in events)
     assert TrafficGenerator(seed=1).backlog(NOW, 50) == events  # deterministic
+
+
+def test_token_options_are_checked_like_keyword_arguments(registry, example_config):
+    """``record_token_usage`` takes its options as ``**options`` for speed; a
+    name that is not one is refused as Python refuses an unknown keyword,
+    before anything is recorded, whether the label values are known or not."""
+    collector = make(registry, example_config)
+    collector.record_token_usage("qa", "default", "gpt-4", 10, 0)
+    for labels in (("qa", "default", "gpt-4"), ("qa", "new-mode", "gpt-4")):
+        with pytest.raises(
+            TypeError,
+            match=r"^record_token_usage\(\) got an unexpected keyword argument 'cache_tokens'$",
+        ):
+            collector.record_token_usage(*labels, 5, 0, cache_tokens=3)
+    with pytest.raises(TypeError):
+        collector.record_token_usage("qa", "default", "gpt-4", 1, 2, 3)  # options are keywords
+    collector.state.drain()
+    tokens = "hypertool_persona_tokens_used_total"
+    labels = {"persona": "qa", "chatmode": "default", "model": "gpt-4", "token_type": "input"}
+    assert registry.get_sample_value(tokens, labels) == 10
+    assert registry.get_sample_value(tokens, {**labels, "chatmode": "new-mode"}) is None
+
+
+def test_token_options_name_the_full_paths_keywords():
+    """The options' type and the full path's keyword-only parameters are one list."""
+    full = inspect.signature(TokenRecording._record_token_usage).parameters.values()
+    keywords = {p.name for p in full if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    assert keywords == TOKEN_USAGE_OPTIONS == set(TokenUsageOptions.__annotations__)
+
+
+def test_known_labels_with_options_take_the_full_path(registry, example_config):
+    """Options on a label set the fast path knows still count (reported cost,
+    cache reads): the full path takes them."""
+    collector = make(registry, example_config)
+    collector.record_token_usage("qa", "default", "gpt-4", 10, 0)
+    collector.record_token_usage("qa", "default", "gpt-4", 10, 5, cache_read_tokens=4)
+    collector.record_token_usage("qa", "default", "gpt-4", tokens=7)
+    collector.state.drain()
+    labels = {"persona": "qa", "chatmode": "default", "model": "gpt-4"}
+    tokens = "hypertool_persona_tokens_used_total"
+    # The cache reads are part of the input, and shown as their own type.
+    assert registry.get_sample_value(tokens, {**labels, "token_type": "input"}) == 10 + 6 + 7
+    assert registry.get_sample_value(tokens, {**labels, "token_type": "cache_read"}) == 4

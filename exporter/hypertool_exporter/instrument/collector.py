@@ -19,7 +19,7 @@ from pathlib import Path
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
 from ..app import DEFAULT_PORT, Exporter
-from ..fold.batches import BATCH_LENGTH, TokenBatch, record_event
+from ..fold.batches import TokenBatch
 from ..journal.writer import JournalWriter
 from ..model.budgets import Standing
 from ..model.config import Config
@@ -28,16 +28,13 @@ from ..model.events import (
     LLMCallFinished,
     PersonaSwitched,
     StageFinished,
-    TokensUsed,
 )
-from ..model.fields import MAX_SECONDS, MAX_TOKENS, EventError, gate_value, trace_id_value
+from ..model.fields import MAX_SECONDS, EventError, gate_value, trace_id_value
 from . import tracing
-
-#: Raw label combinations whose validated form is cached per recording method.
-MAX_CACHED_LABELS = 10_000
+from .tokens import MAX_CACHED_LABELS, TokenRecording
 
 
-class PersonaMetricsCollector:
+class PersonaMetricsCollector(TokenRecording):
     """Records persona-system events and exposes them as Prometheus metrics.
 
     ``registry``: where the metrics are registered; a private
@@ -124,89 +121,6 @@ class PersonaMetricsCollector:
             **tracing.identity_attributes(to_persona, chatmode),
         }
         tracing.get_tracer().start_span("persona_switch", attributes=attributes).end()
-
-    def record_token_usage(
-        self,
-        persona: str,
-        chatmode: str,
-        model: str,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        *,
-        tokens: int | None = None,
-        trace_id: str | None = None,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        reasoning_tokens: int = 0,
-        cost_usd: float | None = None,
-        provider: str | None = None,
-        operation: str | None = None,
-    ) -> None:
-        """Record token usage. ``tokens=`` (the seed API's single count) is taken as input.
-
-        ``input_tokens`` counts every prompt token, the cache reads and writes
-        included; ``output_tokens`` every completion token, reasoning included.
-        ``cost_usd`` is the provider's reported cost, used instead of an estimate.
-        ``trace_id`` (default: the current span's, when tracing is on) becomes the
-        exemplar of the samples, never a label.
-
-        The hot path of the library: labels seen before are not validated
-        again, and the record is added to its label set's batch, folded at
-        the next scrape or snapshot (or when the batch is full) with the
-        batch's other records (``fold.batches``). A record inside a trace is
-        folded now, as an event, for its exemplar.
-        """
-        if tokens is not None:
-            if input_tokens or output_tokens:
-                raise EventError("tokens", tokens, "give tokens= or input_tokens/output_tokens")
-            input_tokens = tokens
-        batch = self._token_batches.get((persona, chatmode, model))
-        if (
-            batch is None
-            or cache_read_tokens
-            or cache_write_tokens
-            or reasoning_tokens
-            or cost_usd is not None
-            or provider is not None
-            or operation is not None
-            or type(input_tokens) is not int
-            or type(output_tokens) is not int
-            or not 0 <= input_tokens <= MAX_TOKENS
-            or not 0 <= output_tokens <= MAX_TOKENS
-        ):
-            raw = {
-                "persona": persona,
-                "chatmode": chatmode,
-                "model": model,
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
-                "cache_read_tokens": cache_read_tokens,
-                "cache_write_tokens": cache_write_tokens,
-                "reasoning_tokens": reasoning_tokens,
-                "cost_usd": cost_usd,
-                "provider": provider,
-                "operation": operation,
-                "ts": self._clock(),
-                "trace_id": self._parsed(lambda: self._trace(trace_id)),
-            }
-            event = self._parsed(lambda: TokensUsed.parse(raw))
-            self.record(event)
-            if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
-                found = self.state.batch_for((event.persona, event.chatmode, event.model))
-                if found is not None:
-                    self._token_batches[(persona, chatmode, model)] = found
-            return
-        if trace_id is not None or self._tracing.provider is not None:
-            trace_id = self._parsed(lambda: self._trace(trace_id))
-            if trace_id is not None:  # its exemplar needs an event
-                event = record_event(
-                    batch.labels, input_tokens, output_tokens, self._clock(), trace_id
-                )
-                self.state.apply(event)
-                return
-        batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
-        if len(batch) >= BATCH_LENGTH:
-            self.state.fold_batch(batch)
 
     def record_workflow_stage(
         self,
