@@ -94,7 +94,10 @@ class Handlers:
         resolved = self.prices.resolve(model, ts)
         price = resolved.price
         rates = None if price is None or price.tiers else price.femto_per_token
-        window[:] = (resolved.valid_from, resolved.valid_until, price, rates)
+        # A run of requests none past a tiered price's first threshold is
+        # priced at its base rates (the batch fold adds such runs up).
+        cliff = (price.tiers[0][0], price.femto_per_token) if price and price.tiers else None
+        window[:] = (resolved.valid_from, resolved.valid_until, price, rates, cliff)
 
     # -- persona switches -----------------------------------------------------
 
@@ -197,8 +200,9 @@ class Handlers:
             # config): most personas of a fleet without budgets skip the charge.
             self.budgets.budget_for(p) is not None,
             # [valid from, valid until, price, its femto-dollars per token
-            # (None when unpriced or tiered)]; empty: resolved on first use.
-            [1.0, 0.0, None, None],
+            # (None when unpriced or tiered), a tiered price's (first threshold,
+            # femto-dollars per token up to it)]; empty: resolved on first use.
+            [1.0, 0.0, None, None, None],
             # The GenAI token histograms (input, output) for the event's
             # operation and provider; empty: found on first use.
             [],
