@@ -3,6 +3,7 @@
 import threading
 from datetime import UTC, datetime
 
+from harness.snapshots import snapshot_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -82,19 +83,8 @@ def _fold_both(recorded: list) -> tuple[MetricState, MetricState]:
     return collector.state, reference
 
 
-def _unordered(snapshot: dict) -> dict:
-    """A snapshot with each metric's series as a set (a batch may create a
-    label set's input and output series in another order than its events)."""
-    return {
-        part: {name: sorted(map(repr, rows)) for name, rows in value.items()}
-        if part in ("counters", "money", "histograms")
-        else value
-        for part, value in snapshot.items()
-    }
-
-
 def _same(state: MetricState, reference: MetricState) -> None:
-    assert _unordered(state.to_json()) == _unordered(reference.to_json())
+    assert snapshot_of(state) == snapshot_of(reference)
     assert state.counters == reference.counters
     assert {p: (u.tokens, u.femto, u.period_start) for p, u in state.budgets.usage.items()} == {
         p: (u.tokens, u.femto, u.period_start) for p, u in reference.budgets.usage.items()
@@ -160,3 +150,86 @@ def test_a_record_inside_a_trace_folds_at_once_with_its_exemplar():
     collector.state.drain()
     assert tokens[key] == 5 + 7 + 11
     assert collector.state.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)
+
+
+def _counting_events(state: MetricState) -> list:
+    """Every event ``state`` folds one by one from now on (``_tokens_used``)."""
+    folded: list = []
+    real = state._tokens_used
+    state._tokens_used = lambda event: folded.append(event) or real(event)
+    return folded
+
+
+def test_a_batch_that_a_price_change_or_budget_period_divides_is_added_up_on_each_side():
+    """Records of one batch on both sides of noon (a price change) and of
+    midnight (a daily budget's reset): one record as an event where each
+    begins, the rest as sums, to the state of folding each."""
+    state, reference = MetricState(_config()), MetricState(_config())
+    labels = ("backend-engineer", "review", "changing")
+    times = [START + DAY / 2 - 3600 + 90.0 * n for n in range(100)]  # 11:00 to 13:29
+    times += [START + DAY - 600 + 30.0 * n for n in range(40)]  # 23:50 to 00:09:30
+    state.apply(TokensUsed("backend-engineer", "changing", 1, 1, "review", START))
+    reference.apply(TokensUsed("backend-engineer", "changing", 1, 1, "review", START))
+    folded = _counting_events(state)
+    batch = state.batch_for(labels)
+    for n, ts in enumerate(reversed(times)):  # out of order: a batch is sorted by time
+        batch += (100 + n, 7 * n, ts)
+        reference.apply(TokensUsed("backend-engineer", "changing", 100 + n, 7 * n, "review", ts))
+    state.drain()
+    # Where the 11:00, 12:00 (price), 12:30 (price slot's end), 23:50 and
+    # 00:00 (budget) runs begin.
+    assert len(folded) <= 6
+    _same(state, reference)
+
+
+def test_a_tiered_price_adds_up_requests_below_its_first_threshold():
+    state, reference = MetricState(_config()), MetricState(_config())
+    for target in (state, reference):
+        target.set_price("tiered", TIERED)
+        target.apply(TokensUsed("testing-specialist", "tiered", 1, 1, "test", START))
+    folded = _counting_events(state)
+    batch = state.batch_for(("testing-specialist", "test", "tiered"))
+    for n in range(200):
+        input_tokens = 2000 - n  # the threshold's own value is below it
+        batch += (input_tokens, n, START + n)
+        reference.apply(
+            TokensUsed("testing-specialist", "tiered", input_tokens, n, "test", START + n)
+        )
+    state.drain()
+    assert folded == []
+    batch += (2001, 1, START + 300.0)  # past the threshold: priced per request
+    reference.apply(TokensUsed("testing-specialist", "tiered", 2001, 1, "test", START + 300.0))
+    state.drain()
+    assert len(folded) == 1
+    _same(state, reference)
+
+
+def test_a_replay_adds_up_plain_token_events_after_their_label_sets_first():
+    """``apply_all`` (the journal's door): plain token events join their label
+    set's batch; the first of each label set, and token events with a trace
+    id, a reported cost or token parts, are folded in their place."""
+    state, reference = MetricState(_config()), MetricState(_config())
+    for target in (state, reference):
+        target.set_price("tiered", TIERED)
+    events = []
+    for n in range(3000):
+        persona, chatmode, model = LABEL_SETS[n % len(LABEL_SETS)]
+        extra = {"trace_id": f"{n:032x}"} if n % 500 == 7 else {}
+        extra |= {"cost_usd": 0.25} if n % 700 == 9 else {}
+        ts = START + 40.0 * n  # 33 hours: price changes and budget resets among them
+        # Below the tiered price's threshold but once: requests past it are priced each.
+        input_tokens = 2001 if n == 1503 else n % 2000
+        events.append(TokensUsed(persona, model, input_tokens, n % 300, chatmode, ts, **extra))
+    folded = _counting_events(state)
+    for start in range(0, len(events), 500):
+        state.apply_all(events[start : start + 500])
+    for event in events:
+        reference.apply(event)
+    state.drain()
+    # The firsts, the traced, those with a reported cost, the batch with a
+    # request past the tiered threshold; and where price windows and budget
+    # periods begin (a few a label set).
+    must = len(LABEL_SETS) + 6 + 5
+    assert must + 1 <= len(folded) < must + BATCH_RECORDS + 5 * len(LABEL_SETS)
+    _same(state, reference)
+    assert state.exemplars == reference.exemplars

@@ -24,6 +24,8 @@ once, as an event).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from typing import TYPE_CHECKING
 
 from ..model import catalog as c
@@ -45,6 +47,8 @@ BATCH_LENGTH = 3 * BATCH_RECORDS
 MAX_BATCHES = 2_000
 
 _USED = (TokensUsed.TYPE,)
+#: A ``TokensUsed`` event's fields from its trace id on, when it has none of them.
+_PLAIN = (None, 0, 0, 0, None, None, None)
 _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
 _UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
 
@@ -87,6 +91,27 @@ class TokenBatches:
                 batch = self.batches[labels] = TokenBatch(labels)
             return batch
 
+    def _join_batch(self, ev: TokensUsed) -> None:
+        """``_tokens_used`` for ``apply_all`` (the journal's door): a plain event
+        (no trace id, token parts, reported cost, operation or provider) of a
+        label set folded once before joins its batch, folded when full or by
+        the next drain, as the hot path's records are; the first of a label
+        set, and any other event, is folded now, in its place, so that label
+        values are admitted in the journal's order."""
+        if ev[6:] == _PLAIN:
+            labels = (ev[0], ev[4], ev[1])
+            batch = self.batches.get(labels)
+            if batch is not None:
+                batch += (ev[2], ev[3], ev[5])
+                if len(batch) >= BATCH_LENGTH:
+                    self._fold((batch,))
+                return
+            self._tokens_used(ev)
+            if len(self.batches) < MAX_BATCHES:
+                self.batches[labels] = TokenBatch(labels)
+            return
+        self._tokens_used(ev)
+
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""
         with self.lock:
@@ -96,11 +121,13 @@ class TokenBatches:
         """Fold every batch (under the lock)."""
         self._fold(self.batches.values())
 
-    def _fold(self, batches: Iterable[TokenBatch]) -> None:
+    def _fold(self, batches: Iterable[TokenBatch], split: bool = True) -> None:
         """Fold ``batches`` (under the lock). The GenAI token histograms have
         no chat mode label, so the batches of one persona's chat modes share
         their series: each is observed once, with all their values. One loop,
-        its dicts bound once: a scrape folds every label set's batch."""
+        its dicts bound once: a scrape folds every label set's batch. A batch
+        that a price change or a budget period divides is split at it
+        (``split``; its parts are folded with ``split=False``)."""
         plans, usage_of = self._token_plans, self.budgets.usage.get
         counters = self.counters
         tokens = counters[_TOKENS]
@@ -133,14 +160,22 @@ class TokenBatches:
             if not window[0] <= first < window[1]:
                 self._resolve_price(window, batch.labels[2], first)
             rates = window[3]
-            usage = usage_of(persona) if budgeted else None
-            if (
-                last >= window[1]  # a price change among them
-                or (rates is None and window[2] is not None)  # tiered: priced per request
-                or (budgeted and (usage is None or first < usage.period_start))
-                or (usage is not None and last >= usage.period_end)  # a new budget period
-            ):
+            if rates is None and (cliff := window[4]) is not None and max(inputs) <= cliff[0]:
+                rates = cliff[1]  # a tiered price, no request past its first threshold
+            if rates is None and window[2] is not None:  # tiered, a request past a threshold
                 self._fold_each(batch.labels, inputs, outputs, stamps)
+                continue
+            usage = usage_of(persona) if budgeted else None
+            divided = False  # by a budget period's start
+            if usage is not None and last < usage.period_start:
+                usage = None  # all before the budget's period: ``charge`` drops them
+            elif budgeted:  # no period yet (a first charge begins one), or a new one among them
+                divided = usage is None or first < usage.period_start or last >= usage.period_end
+            if divided or last >= window[1]:  # or a price change among them
+                if split:
+                    self._fold_split(batch.labels, plan, inputs, outputs, stamps)
+                else:
+                    self._fold_each(batch.labels, inputs, outputs, stamps)
                 continue
             # What ``_tokens_used`` does for each record, added up.
             total_in, total_out = sum(inputs), sum(outputs)
@@ -166,6 +201,34 @@ class TokenBatches:
             applied[_USED] = applied.get(_USED, 0.0) + summed
         for histogram, values in observed.items():
             histogram.observe_all(values)
+
+    def _fold_split(
+        self, labels: tuple[str, str, str], plan: tuple, inputs: list, outputs: list, stamps: list
+    ) -> None:
+        """Fold records that a price change or a budget period divides: in
+        time order, the first of a run as an event (it resolves the price for
+        its time and moves the budget's period on), then the records up to the
+        end of that price's window and that period as one batch."""
+        order = sorted(range(len(stamps)), key=stamps.__getitem__)
+        times = [stamps[i] for i in order]
+        inputs, outputs = [inputs[i] for i in order], [outputs[i] for i in order]
+        persona, budgeted, window = plan[7], plan[8], plan[9]
+        start, count = 0, len(times)
+        while start < count:
+            self._tokens_used(record_event(labels, inputs[start], outputs[start], times[start]))
+            ends = window[1]
+            usage = self.budgets.usage.get(persona) if budgeted else None
+            if usage is not None:  # the end of the record's period; of older ones (no charge)
+                older = times[start] < usage.period_start
+                ends = min(ends, usage.period_start if older else usage.period_end)
+            stop = bisect.bisect_left(times, ends, start + 1)
+            if stop > start + 1:
+                run, part = TokenBatch(labels), slice(start + 1, stop)
+                run += itertools.chain.from_iterable(
+                    zip(inputs[part], outputs[part], times[part], strict=True)
+                )
+                self._fold((run,), split=False)
+            start = stop
 
     def _fold_each(
         self, labels: tuple[str, str, str], inputs: list, outputs: list, stamps: list

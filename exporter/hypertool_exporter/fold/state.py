@@ -80,6 +80,8 @@ class MetricState(Handlers, TokenBatches):
             StageFinished: self._stage_finished,
             LLMCallFinished: self._llm_call_finished,
         }
+        #: ``apply_all``'s: plain token events join their label set's batch.
+        self._run_handlers = {**self._handlers, TokensUsed: self._join_batch}
 
     # -- the fold ---------------------------------------------------------
 
@@ -91,8 +93,12 @@ class MetricState(Handlers, TokenBatches):
 
     def apply_all(self, events: list[Event]) -> None:
         """Fold ``events`` in order under one hold of the lock: a scrape sees all
-        or none (the tailer keeps the lists short: a wait of milliseconds)."""
-        handlers = self._handlers
+        or none (the tailer keeps the lists short: a wait of milliseconds).
+        Plain token events after their label set's first join its batch
+        (``fold.batches``), as the hot path's records do: the journal's most
+        frequent event, added up a label set at a time, to exactly the state
+        of folding each."""
+        handlers = self._run_handlers
         with self.lock:
             for event in events:
                 handlers[type(event)](event)

@@ -224,6 +224,7 @@ class JournalTailer:
             self._replay_with_helper()
         while self.step() >= self.batch:
             self._snapshot_when_due()
+        self.state.drain()  # the token events waiting in their batches, too
         if behind:  # how long a start took to replay, for whoever waits on it
             seconds = time.monotonic() - started
             log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
