@@ -32,6 +32,7 @@ APPEND_PATH = {
     "hypertool_exporter.cli.main",
     "hypertool_exporter.cli.record",
     "hypertool_exporter.journal",
+    "hypertool_exporter.journal.layouts",
     "hypertool_exporter.journal.rollup",
     "hypertool_exporter.journal.rows",
     "hypertool_exporter.journal.store",

@@ -11,11 +11,13 @@ about 195 for schema 2's JSON objects and 125 for schema 3's arrays.
   the ``names`` table, which holds each distinct name once; trace ids, one
   per trace, are kept as they are.
 
-The price is a rule, held by a test: a field is only ever added at the end of
-its class. A positional row was validated when it was appended, and a replay
-never refuses what was once accepted: it is rebuilt without validating again;
-only its values' types and signs are checked, so that a row damaged by hand
-can neither reach the fold as the wrong kind of value nor turn a counter down.
+How each class lies in a row, and the reader of each layout a row can
+have, is ``layouts``. The price is a rule, held by a test: a field is only
+ever added at the end of its class. A positional row was validated when it
+was appended, and a replay never refuses what was once accepted: it is
+rebuilt without validating again; only its values' types and signs are
+checked, so that a row damaged by hand can neither reach the fold as the
+wrong kind of value nor turn a counter down.
 
 ``decode_v3`` reads the rows of older journals (schema 3's arrays with the
 time inside, and the JSON objects before them) for the migration.
@@ -28,13 +30,12 @@ start-up.
 
 from __future__ import annotations
 
-import itertools
-import operator
 import sqlite3
 import sys
 
 from ..model.events import EVENT_CLASSES, from_validated, parse_event
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
+from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -52,126 +53,16 @@ EVENTS_TABLE = (
 NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
 #: A journal row that is not an event: (its id, the reason code, why).
 Rejection = tuple[int, str, str]
-#: Event type -> the ``kind`` code of its rows. Codes are never reused.
-KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
-#: Fields kept as they are, though they hold text: one value per trace.
-UNINTERNED = frozenset({"trace_id"})
-
-_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "None": type(None)}
-#: Marks a field without a default: no value equals it.
-_REQUIRED = object()
-
-
-class _Shape:
-    """How one event class is laid out in a row, read from the annotations of
-    its ``__new__`` (``str | None``...)."""
-
-    __slots__ = (
-        "cls",
-        "defaults",
-        "fields_named",
-        "kinds",
-        "names",
-        "numbers",
-        "signatures",
-        "ts",
-    )
-
-    def __init__(self, cls: type):
-        hints = cls.__new__.__annotations__
-        fields = [name for name in cls._fields if name != "ts"]
-        self.cls = cls
-        self.ts = cls._fields.index("ts")
-        self.defaults = tuple(cls._field_defaults.get(name, _REQUIRED) for name in fields)
-        self.kinds = tuple(
-            frozenset(_TYPES[part.strip()] for part in hints[name].split("|")) for name in fields
-        )
-        #: Positions (in the body) of the fields stored as name ids...
-        self.names = tuple(
-            i for i, name in enumerate(fields) if str in self.kinds[i] and name not in UNINTERNED
-        )
-        #: ... and the same fields' positions in the event.
-        self.fields_named = tuple(cls._fields.index(fields[i]) for i in self.names)
-        #: Every sequence of value types a row may hold as it is (no conversion).
-        self.signatures = frozenset(itertools.product(*self.kinds))
-        #: Positions of the numbers (counts, seconds, dollars), never below 0.
-        self.numbers = tuple(i for i, k in enumerate(self.kinds) if int in k or float in k)
-
-    def layout(self, types: tuple[type, ...]) -> _Layout | None:
-        """The ``_Layout`` of rows whose values have ``types`` (None: a row of
-        this class may not hold such values as they are)."""
-        named = set(self.names)
-        valid = len(types) <= len(self.defaults) and all(
-            (kind is type(None) and kind in self.kinds[i])
-            or (kind is int if i in named else kind in self.kinds[i])
-            for i, kind in enumerate(types)
-        )
-        return _Layout(self, types) if valid else None
-
-    def field(self, index: int) -> str:
-        """The name of the field at body position ``index``."""
-        return [name for name in self.cls._fields if name != "ts"][index]
-
-
-class _Layout:
-    """What a replay does with rows of one class whose values have one
-    sequence of types: which to look up as names, which must not be below 0,
-    the defaults that fill the fields left out at the end, and where the
-    time goes."""
-
-    __slots__ = ("cls", "fill", "insert", "names", "numbers", "ts")
-
-    def __init__(self, shape: _Shape, types: tuple[type, ...]):
-        length = len(types)
-        self.cls, self.ts = shape.cls, shape.ts
-        self.names = tuple(i for i in shape.names if i < length and types[i] is int)
-        numbers = [i for i in shape.numbers if i < length and types[i] in (int, float)]
-        #: ``numbers(values)``: the row's numbers, as a tuple (None: it has none).
-        self.numbers: Callable[[list], tuple] | None = None
-        if len(numbers) > 1:
-            self.numbers = operator.itemgetter(*numbers)
-        elif numbers:
-            self.numbers = lambda values, i=numbers[0]: (values[i],)
-        defaults = list(shape.defaults)
-        #: Whether the row holds values past the time's place (it is inserted)...
-        self.insert = length > self.ts
-        #: ... else the defaults fill hold a place for it.
-        self.fill = (
-            defaults[length:]
-            if self.insert
-            else [*defaults[length : self.ts], 0.0, *defaults[self.ts :]]
-        )
-
-
-#: (kind, value types...) of rows -> their ``_Layout`` (None: not an event's).
-_LAYOUTS: dict[tuple, _Layout | None] = {}
-#: Layouts kept at most (a damaged journal cannot grow them without bound).
-_MOST_LAYOUTS = 1024
-
-
-def _layout(key: tuple) -> _Layout | None:
-    """The layout of rows whose kind and value types are ``key``, found once."""
-    if key in _LAYOUTS:
-        return _LAYOUTS[key]
-    shape = _SHAPES.get(key[0])
-    layout = None if shape is None else shape.layout(key[1:])
-    if len(_LAYOUTS) < _MOST_LAYOUTS:
-        _LAYOUTS[key] = layout
-    return layout
-
-
-_SHAPES = {KINDS[name]: _Shape(cls) for name, cls in EVENT_CLASSES.items()}
-_SHAPE_OF = {shape.cls: shape for shape in _SHAPES.values()}
 
 
 def names_of(event: Event) -> list[str]:
     """The names ``event``'s row refers to (to be given ids before ``encode``)."""
-    return [v for i in _SHAPE_OF[type(event)].fields_named if (v := event[i]) is not None]
+    return [v for i in SHAPE_OF[type(event)].fields_named if (v := event[i]) is not None]
 
 
 def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:
     """(ts, kind, body) of ``event``'s row; ``name_id`` gives each name's id."""
-    shape = _SHAPE_OF[type(event)]
+    shape = SHAPE_OF[type(event)]
     values = list(event)
     del values[shape.ts]
     for index in shape.names:
@@ -195,9 +86,9 @@ def decode(
     field. One row at a time; a replay's loop is ``decode_rows``."""
     import orjson
 
-    shape = _SHAPES.get(kind)
+    shape = SHAPES.get(kind)
     if shape is None:
-        raise EventError("kind", kind, f"must be one of {sorted(_SHAPES)}", code=UNKNOWN_TYPE)
+        raise EventError("kind", kind, f"must be one of {sorted(SHAPES)}", code=UNKNOWN_TYPE)
     raw = orjson.loads(body)
     if not isinstance(raw, list) or len(raw) > len(shape.defaults):
         raise EventError("body", body[:80], f"is not a row of {shape.cls.TYPE}")
@@ -227,15 +118,14 @@ def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int
     each an event; a replay's helper sends them as they are), and the rows
     that are not events.
 
-    The loop of a replay, so the common row takes no call but
-    ``orjson.loads``: its layout is found by its kind and value types, and it
-    is checked with one ``min`` over its numbers. A row that fits no layout
-    goes through ``decode``, which reads what is unusual (a whole number
-    where a float is due, a name written as text) and says what is wrong
-    with the rest."""
+    The loop of a replay, so the common row takes two calls: ``orjson.loads``
+    and the reader of its layout (``layouts``), found by its kind and value
+    types. A row that fits no layout goes through ``decode``, which reads
+    what is unusual (a whole number where a float is due, a name written as
+    text, a name not read yet) and says what is wrong with the rest."""
     import orjson
 
-    loads, layouts = orjson.loads, _LAYOUTS
+    loads, layouts = orjson.loads, LAYOUTS
     classes: list[type] = []
     values: list[list | tuple] = []
     rejected: list[Rejection] = []
@@ -245,43 +135,36 @@ def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int
             raw = loads(body)
         except ValueError:  # not JSON: decode says so
             raw = None
-        layout = None
         if type(raw) is list and type(ts) is float:  # a REAL column gives floats
             key = (kind, *map(type, raw))
-            layout = layouts.get(key) or _layout(key)
-            if layout is not None and (numbers := layout.numbers) and min(numbers(raw)) < 0:
-                layout = None
-        if layout is not None:
-            try:
-                for index in layout.names:
-                    raw[index] = names[raw[index]]
-            except KeyError:  # a name not read yet (or not in the journal: decode says so)
-                layout = None
-        if layout is None:
-            try:
-                event = decode(kind, ts, body, names, name_of)
-            except (EventError, ValueError) as exc:
-                code = exc.code if isinstance(exc, EventError) else MALFORMED
-                rejected.append((row_id, code, str(exc)))
-                continue
-            add_class(type(event))
-            add_values(tuple(event))
+            layout = layouts.get(key) or layout_of(key)
+            if layout is not None:
+                try:
+                    event_values = layout.read(raw, names, ts)
+                except KeyError:  # a name not read yet (or not in the journal: decode says so)
+                    event_values = None
+                if event_values is not None:
+                    add_class(layout.cls)
+                    add_values(event_values)
+                    continue
+        try:
+            event = decode(kind, ts, body, names, name_of)
+        except (EventError, ValueError) as exc:
+            code = exc.code if isinstance(exc, EventError) else MALFORMED
+            rejected.append((row_id, code, str(exc)))
             continue
-        raw += layout.fill
-        if layout.insert:
-            raw.insert(layout.ts, ts)
-        else:
-            raw[layout.ts] = ts
-        add_class(layout.cls)
-        add_values(raw)
+        add_class(type(event))
+        add_values(tuple(event))
     return classes, values, rejected
 
 
-def _check(shape: _Shape, values: list) -> None:
+def _check(shape: Shape, values: list) -> None:
     """Types and signs of a row's values, in place (whole numbers where a
     float is due become floats)."""
     for index, value in enumerate(values):
         kind = type(value)
+        if value is REQUIRED:
+            raise EventError(shape.field(index), None, "is missing from the journal row")
         if kind not in shape.kinds[index]:
             if kind is not int or float not in shape.kinds[index]:
                 raise EventError(shape.field(index), value, "has the wrong type for a journal row")
@@ -303,7 +186,7 @@ def decode_v3(kind: str, body: str) -> Event:
         raise EventError(
             "type", kind, f"must be one of {', '.join(EVENT_CLASSES)}", code=UNKNOWN_TYPE
         )
-    shape = _SHAPE_OF[cls]
+    shape = SHAPE_OF[cls]
     if len(raw) > len(cls._fields):
         raise EventError("body", body[:80], f"has more values than {kind} has fields")
     full = raw + [cls._field_defaults.get(n) for n in cls._fields[len(raw) :]]

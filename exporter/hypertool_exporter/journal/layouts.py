@@ -1,0 +1,172 @@
+"""How each event class lies in a journal row, and a reader made for each
+layout a row can have.
+
+A row's body holds an event's field values in the order its class declares
+them, the time left out (it has its own column), names as ids, the trailing
+fields at their defaults left out (``rows``). Which of its values are names,
+which are numbers that must not be below 0, where the time goes and which
+defaults fill the rest follows from the class and from the types of the
+values the row holds: its layout. A replay meets a handful of layouts in
+millions of rows, so each layout gets a function of its own, written out
+from the class's declaration when the layout is first met (as
+``collections.namedtuple`` and ``dataclasses`` write theirs): a row becomes
+its event's values in one call, with no loop over its fields.
+
+Stdlib and ``model.events`` only: the recording CLI imports ``rows``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from ..model.events import EVENT_CLASSES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from collections.abc import Callable
+
+#: Event type -> the ``kind`` code of its rows. Codes are never reused.
+KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
+#: Fields kept as they are, though they hold text: one value per trace.
+UNINTERNED = frozenset({"trace_id"})
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "None": type(None)}
+#: Marks a field without a default: no value equals it.
+REQUIRED = object()
+#: Defaults a reader writes as literals (every default the event classes have).
+_LITERAL_TYPES = (type(None), bool, int, float, str)
+
+
+class Shape:
+    """How one event class is laid out in a row, read from the annotations of
+    its ``__new__`` (``str | None``...)."""
+
+    __slots__ = (
+        "cls",
+        "defaults",
+        "fields_named",
+        "kinds",
+        "names",
+        "numbers",
+        "signatures",
+        "ts",
+    )
+
+    def __init__(self, cls: type):
+        hints = cls.__new__.__annotations__
+        fields = [name for name in cls._fields if name != "ts"]
+        self.cls = cls
+        self.ts = cls._fields.index("ts")
+        self.defaults = tuple(cls._field_defaults.get(name, REQUIRED) for name in fields)
+        self.kinds = tuple(
+            frozenset(_TYPES[part.strip()] for part in hints[name].split("|")) for name in fields
+        )
+        #: Positions (in the body) of the fields stored as name ids...
+        self.names = tuple(
+            i for i, name in enumerate(fields) if str in self.kinds[i] and name not in UNINTERNED
+        )
+        #: ... and the same fields' positions in the event.
+        self.fields_named = tuple(cls._fields.index(fields[i]) for i in self.names)
+        #: Every sequence of value types a row may hold as it is (no conversion).
+        self.signatures = frozenset(itertools.product(*self.kinds))
+        #: Positions of the numbers (counts, seconds, dollars), never below 0.
+        self.numbers = tuple(i for i, k in enumerate(self.kinds) if int in k or float in k)
+
+    def layout(self, types: tuple[type, ...]) -> Layout | None:
+        """The ``Layout`` of rows whose values have ``types`` (None: a row of
+        this class may not hold such values as they are, or leaves out a
+        field that has no default)."""
+        named = set(self.names)
+        valid = (
+            len(types) <= len(self.defaults)
+            and REQUIRED not in self.defaults[len(types) :]
+            and all(
+                (kind is type(None) and kind in self.kinds[i])
+                or (kind is int if i in named else kind in self.kinds[i])
+                for i, kind in enumerate(types)
+            )
+        )
+        return Layout(self, types) if valid else None
+
+    def field(self, index: int) -> str:
+        """The name of the field at body position ``index``."""
+        return [name for name in self.cls._fields if name != "ts"][index]
+
+
+class Layout:
+    """Rows of one class whose values have one sequence of types.
+
+    ``read(body values, names, time)`` gives the event's field values: names
+    looked up (``KeyError`` for an id not in ``names``), the time in its
+    place, the fields left out at their defaults; or ``None`` when one of
+    the numbers is below 0 (``rows.decode`` then says which)."""
+
+    __slots__ = ("cls", "read")
+
+    def __init__(self, shape: Shape, types: tuple[type, ...]):
+        length = len(types)
+        names = {i for i in shape.names if i < length and types[i] is int}
+        numbers = [i for i in shape.numbers if i < length and types[i] in (int, float)]
+        values = [
+            _literal(shape.defaults[i])
+            if i >= length
+            else f"names[raw[{i}]]"
+            if i in names
+            else f"raw[{i}]"
+            for i in range(len(shape.defaults))
+        ]
+        values.insert(shape.ts, "ts")
+        below = " or ".join(f"raw[{i}] < 0" for i in numbers) or "False"
+        source = (
+            "def read(raw, names, ts):\n"
+            f"    if {below}:\n"
+            "        return None\n"
+            f"    return [{', '.join(values)}]\n"
+        )
+        scope: dict = {}
+        exec(source, scope)  # written from the class's declaration, never from a row
+        self.cls = shape.cls
+        #: The reader written for this layout.
+        self.read: Callable[[list, dict, float], list | None] = scope["read"]
+
+
+def _literal(value: object) -> str:
+    """``value`` (a field's default) as Python source."""
+    if type(value) not in _LITERAL_TYPES:
+        raise TypeError(f"a default of {value!r} cannot be written into a row reader")
+    return repr(value)
+
+
+#: (kind, value types...) of rows -> their ``Layout`` (None: not an event's).
+LAYOUTS: dict[tuple, Layout | None] = {}
+#: Layouts kept at most (a damaged journal cannot grow them without bound).
+MOST_LAYOUTS = 1024
+
+
+def layout_of(key: tuple) -> Layout | None:
+    """The layout of rows whose kind and value types are ``key``, found once."""
+    if key in LAYOUTS:
+        return LAYOUTS[key]
+    shape = SHAPES.get(key[0])
+    layout = None if shape is None else shape.layout(key[1:])
+    if len(LAYOUTS) < MOST_LAYOUTS:
+        LAYOUTS[key] = layout
+    return layout
+
+
+#: Row kind -> its class's shape; class -> its shape.
+SHAPES = {KINDS[name]: Shape(cls) for name, cls in EVENT_CLASSES.items()}
+SHAPE_OF = {shape.cls: shape for shape in SHAPES.values()}
+
+__all__ = [
+    "KINDS",
+    "LAYOUTS",
+    "MOST_LAYOUTS",
+    "REQUIRED",
+    "SHAPES",
+    "SHAPE_OF",
+    "UNINTERNED",
+    "Layout",
+    "Shape",
+    "layout_of",
+]
