@@ -17,6 +17,7 @@ from hypertool_exporter.model.events import (
     PersonaSwitched,
     StageFinished,
     TokensUsed,
+    from_validated,
 )
 
 
@@ -103,6 +104,18 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     rejected = state.counters[c.EVENTS_REJECTED.name]
     assert rejected == {("malformed",): 2.0, ("unknown_type",): 1.0, ("invalid_field",): 1.0}
     assert tokens_of(state, "p") == 1
+
+
+def test_a_row_that_leaves_out_a_field_without_a_default_is_refused_naming_it(tmp_path):
+    """A row may leave out trailing fields at their defaults, never one that
+    has none: a token row with a persona and no model is not an event."""
+    with Journal(tmp_path / "j.sqlite") as journal:
+        journal.append([TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)])
+        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (2.0, 2, '[1]')")
+        classes, values, rejected = journal.columns_of(journal.read_after(0))
+    events = list(map(from_validated, classes, values))
+    assert events == [TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)]
+    assert rejected == [(2, "invalid_field", "model: is missing from the journal row (got None)")]
 
 
 def test_starting_a_tailer_twice_runs_one_thread(tmp_path):
