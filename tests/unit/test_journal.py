@@ -245,26 +245,21 @@ _BUDGETS = Config(
 )
 _TRACES = st.none() | st.sampled_from(["0af7651916cd43dd8448eb211c80319c", "1" * 32])
 _TEXT = st.none() | st.sampled_from(["chat", "openai", "timeout"])
+
+
+def _token_events(chatmodes: st.SearchStrategy, **optional: st.SearchStrategy):
+    """Token events of the three models, ``optional`` fields drawn as given."""
+    models = st.sampled_from(["gpt-4o", "claude-sonnet-4", "local"])
+    counts = st.integers(0, 10**6)
+    return st.builds(TokensUsed, _PERSONAS, models, counts, counts, chatmodes, _WHEN, **optional)
+
+
 _EVENTS = st.one_of(
     # Plain token events, the journal's most frequent: a replay adds them up.
-    st.builds(
-        TokensUsed,
-        _PERSONAS,
-        st.sampled_from(["gpt-4o", "claude-sonnet-4", "local"]),
-        st.integers(0, 10**6),
-        st.integers(0, 10**6),
-        st.just("default"),
-        _WHEN,
-    ),
-    st.builds(
-        TokensUsed,
-        _PERSONAS,
-        st.sampled_from(["gpt-4o", "claude-sonnet-4", "local"]),
-        st.integers(0, 10**6),
-        st.integers(0, 10**6),
+    _token_events(st.just("default")),
+    _token_events(
         st.sampled_from(["default", "review"]),
-        _WHEN,
-        _TRACES,
+        trace_id=_TRACES,
         cost_usd=st.none() | st.floats(0, 100),
         operation=_TEXT,
         provider=_TEXT,
