@@ -469,3 +469,26 @@ def test_a_start_stopped_part_way_through_a_long_replay_resumes_from_a_snapshot(
     monkeypatch.setattr(replayer, "chunks", real)
     resumed = replayed(path, helper_from=0)  # exemplars are not snapshotted: recent ones only
     assert resumed.to_json() == replayed(untouched, helper_from=None).to_json()
+
+
+def test_a_replay_pauses_cyclic_garbage_collection_and_resumes_it(tmp_path, monkeypatch):
+    """A replay makes no cycles; collecting during it walked the heap again
+    and again. Paused while ``catch_up`` folds, running again after."""
+    import gc
+
+    path = tmp_path / "j.sqlite"
+    with Journal(path) as journal:
+        journal.append([TokensUsed("p", "gpt-4", 1, 2, "default", 1000.0 + i) for i in range(50)])
+    state = MetricState()
+    seen = []
+    fold = state.apply_all
+    monkeypatch.setattr(
+        state, "apply_all", lambda events: seen.append(gc.isenabled()) or fold(events)
+    )
+    tailer = JournalTailer(state, path, batch=10)
+    tailer.open()
+    assert gc.isenabled()
+    tailer.catch_up()
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    assert tokens_of(state, "p") == 150

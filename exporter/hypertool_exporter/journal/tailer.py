@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..fold.persist import collector_paused
 from ..fold.state import MetricState
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
@@ -210,21 +211,26 @@ class JournalTailer:
     def catch_up(self) -> None:
         """Apply everything in the journal now (start-up, tests). A backlog of
         ``helper_from`` rows or more is read and decoded by a helper process
-        (``journal.replayer``) while this one folds."""
+        (``journal.replayer``) while this one folds. Cyclic garbage collection
+        is paused meanwhile: a replay makes millions of short-lived objects
+        and no cycles, and with Python's default thresholds (an application
+        that opens a journal through the collector) the collector walked the
+        growing heap so often that it took a third of the replay."""
         assert self._journal is not None, "open() first"
         started, first = time.monotonic(), self.last_id
         behind, _ = self._journal.lag(self.last_id, time.time())
-        if (
-            self.helper_from is not None
-            and behind >= self.helper_from
-            and not self._expected
-            and replayer.helper_usable()
-        ):
-            log.info("replaying about %d events with a helper process", behind)
-            self._replay_with_helper()
-        while self.step() >= self.batch:
-            self._snapshot_when_due()
-        self.state.drain()  # the token events waiting in their batches, too
+        with collector_paused():
+            if (
+                self.helper_from is not None
+                and behind >= self.helper_from
+                and not self._expected
+                and replayer.helper_usable()
+            ):
+                log.info("replaying about %d events with a helper process", behind)
+                self._replay_with_helper()
+            while self.step() >= self.batch:
+                self._snapshot_when_due()
+            self.state.drain()  # the token events waiting in their batches, too
         if behind:  # how long a start took to replay, for whoever waits on it
             seconds = time.monotonic() - started
             log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
