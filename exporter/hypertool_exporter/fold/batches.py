@@ -1,25 +1,33 @@
-"""The token hot path's records, folded a label set at a time.
+"""Token records folded a label set at a time.
 
 ``record_token_usage`` (in process, no journal) extends its label set's
 ``TokenBatch`` by ``(input tokens, output tokens, time)``, a flat list of
 threes (one atomic ``extend``; each column is then one C-level slice); a
-scrape, a snapshot, or a batch reaching ``BATCH_RECORDS`` folds it. A label
-set's first record is folded as a ``TokensUsed`` event (which finds its plan,
-its price and its histograms); after that a batch's records are added up:
-the token sums into the counters, the cost as the rates times the sums, one
-budget charge, the GenAI histograms' bucket counts from one sort.
+scrape, a snapshot, or a batch reaching ``BATCH_RECORDS`` folds it. The
+journal's door, ``MetricState.apply_all``, puts a plain token event (no
+trace id, token parts, reported cost, operation or provider) in the same
+batches once its label set's first has been folded (``_join_batch``). A
+label set's first record is folded as a ``TokensUsed`` event (which finds
+its plan, its price and its histograms); after that a batch's records are
+added up: the token sums into the counters, the cost as the rates times the
+sums, one budget charge, the GenAI histograms' bucket counts from one sort.
 
 Why it gives exactly the state of folding every record as an event, in any
 order: token counts, bucket counts and histogram sums of whole numbers are
 integers; dollars are whole femto-dollars (``model.money``), and a cost is
-linear in the tokens while one untiered price holds; a budget's usage is the
-sum of its current period's charges. A batch whose records straddle a price
-change or a budget period, or whose price is tiered, is folded record by
-record instead. And the records may be folded after events that came later:
-they touch nothing other event classes touch (sessions, stages, calls),
-their label values were admitted when their label set's first record was
-folded, and none carries an exemplar (a record inside a trace is folded at
-once, as an event).
+linear in the tokens while one price holds (a tiered price: while no
+request passes its first threshold); a budget's usage is the sum of its
+current period's charges, and a charge for an earlier period is dropped. A
+batch that a price change or a budget period divides is split there
+(``_fold_split``: the first record of each part as an event, which resolves
+the price and moves the period on, then the rest added up); a batch with a
+request past a tiered price's threshold is folded record by record. The
+split only chooses the parts: each is checked again before it is added up.
+And the records may be folded after events that came later: they touch
+nothing other event classes touch (sessions, stages, calls), their label
+values were admitted when their label set's first record was folded, and
+none carries an exemplar (a record inside a trace, or an event with a
+trace id, is folded at once).
 """
 
 from __future__ import annotations
