@@ -139,6 +139,19 @@ def test_snapshot_round_trip_then_continue_equals_uninterrupted(example_config):
     assert resumed.to_json() == straight.to_json()
 
 
+def test_restoring_a_snapshot_drops_the_records_waiting_in_batches(example_config):
+    """A snapshot replaces the whole state, token records that wait for the
+    next drain included (the journal's plain token events wait there too)."""
+    saved = MetricState(example_config)
+    saved.apply(TokensUsed("qa", "gpt-4", 5, 0, "default", 1_795_000_000.0))
+    snapshot = saved.to_json()
+    state = MetricState(example_config)
+    events = [TokensUsed("qa", "gpt-4", 100, 0, "default", 1_795_000_000.0 + n) for n in range(3)]
+    state.apply_all(events)  # the first folds; the other two wait in the batch
+    state.load_json(snapshot)
+    assert state.to_json() == snapshot
+
+
 def test_a_fleet_budget_exports_its_shared_limit_and_no_per_instance_remaining():
     from hypertool_exporter.exposition.snapshot import take_snapshot
 

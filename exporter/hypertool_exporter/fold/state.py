@@ -156,8 +156,12 @@ class MetricState(Handlers, TokenBatches):
         return shaped(counters, money, frozen, sessions, budgets, guard)
 
     def load_json(self, data: dict) -> None:
-        """Restore state written by ``to_json`` (metrics unknown to this version are dropped)."""
+        """Restore state written by ``to_json`` (metrics unknown to this version
+        are dropped). It replaces the whole state: records waiting in batches
+        are dropped with the rest."""
         with self.lock:
+            for batch in self.batches.values():
+                batch.clear()
             for name, rows in data.get("counters", {}).items():
                 if name in self.counters:
                     self.counters[name] = counter_series(rows)
