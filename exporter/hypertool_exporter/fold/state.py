@@ -6,8 +6,8 @@ API, the journal tailer), and the in-process token hot path adds its records
 to its label set's batch (``fold.batches``), which costs the caller one list
 extend and is folded a batch at a time; ``apply_all`` lets plain token
 events join those batches too. A scrape or a snapshot drains the batches
-first, so it sees every record made before it. A restart is a replay, and tests can feed
-events directly.
+first, so it sees every record made before it. A restart is a replay, and
+tests can feed events directly.
 State is plain Python containers keyed by label tuples; ``exposition`` renders
 it at scrape time. A lock keeps a scrape from seeing half an event.
 """
