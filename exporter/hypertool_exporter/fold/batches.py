@@ -55,8 +55,10 @@ BATCH_LENGTH = 3 * BATCH_RECORDS
 MAX_BATCHES = 2_000
 
 _USED = (TokensUsed.TYPE,)
-#: A ``TokensUsed`` event's fields from its trace id on, when it has none of them.
-_PLAIN = (None, 0, 0, 0, None, None, None)
+#: Where a ``TokensUsed`` event's optional fields begin (its trace id)...
+_TRACE_ID = TokensUsed._fields.index("trace_id")
+#: ... and those fields at their defaults: a plain event's.
+_PLAIN = tuple(TokensUsed._field_defaults[name] for name in TokensUsed._fields[_TRACE_ID:])
 _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
 _UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
 
@@ -95,9 +97,14 @@ class TokenBatches:
         ``MAX_BATCHES`` label sets: those records are events)."""
         with self.lock:
             batch = self.batches.get(labels)
-            if batch is None and len(self.batches) < MAX_BATCHES:
-                batch = self.batches[labels] = TokenBatch(labels)
-            return batch
+            return batch if batch is not None else self._new_batch(labels)
+
+    def _new_batch(self, labels: tuple[str, str, str]) -> TokenBatch | None:
+        """A batch for ``labels`` (under the lock; ``None`` past ``MAX_BATCHES``)."""
+        if len(self.batches) >= MAX_BATCHES:
+            return None
+        batch = self.batches[labels] = TokenBatch(labels)
+        return batch
 
     def _join_batch(self, ev: TokensUsed) -> None:
         """``_tokens_used`` for ``apply_all`` (the journal's door): a plain event
@@ -106,7 +113,7 @@ class TokenBatches:
         the next drain, as the hot path's records are; the first of a label
         set, and any other event, is folded now, in its place, so that label
         values are admitted in the journal's order."""
-        if ev[6:] == _PLAIN:
+        if ev[_TRACE_ID:] == _PLAIN:
             labels = (ev[0], ev[4], ev[1])
             batch = self.batches.get(labels)
             if batch is not None:
@@ -115,8 +122,7 @@ class TokenBatches:
                     self._fold((batch,))
                 return
             self._tokens_used(ev)
-            if len(self.batches) < MAX_BATCHES:
-                self.batches[labels] = TokenBatch(labels)
+            self._new_batch(labels)
             return
         self._tokens_used(ev)
 
@@ -256,7 +262,7 @@ def record_event(
     """The event a hot-path record stands for (validated values: no checks)."""
     persona, chatmode, model = labels
     fields = (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id)
-    return from_validated(TokensUsed, (*fields, 0, 0, 0, None, None, None))
+    return from_validated(TokensUsed, (*fields, *_PLAIN[1:]))
 
 
 __all__ = [
