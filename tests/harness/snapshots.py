@@ -10,16 +10,11 @@ from hypertool_exporter.fold.state import MetricState
 SERIES_PARTS = ("counters", "money", "histograms")
 
 
-def unordered(snapshot: dict) -> dict:
-    """``snapshot`` (``MetricState.to_json()``) with each metric's series sorted."""
+def snapshot_of(state: MetricState) -> dict:
+    """``state``'s snapshot (``MetricState.to_json()``), each metric's series sorted."""
     return {
         part: {name: sorted(map(repr, rows)) for name, rows in value.items()}
         if part in SERIES_PARTS
         else value
-        for part, value in snapshot.items()
+        for part, value in state.to_json().items()
     }
-
-
-def snapshot_of(state: MetricState) -> dict:
-    """``state``'s snapshot, its series in a fixed order."""
-    return unordered(state.to_json())
