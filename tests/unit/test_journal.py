@@ -150,8 +150,8 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     own = JournalWriter(path, on_commit=tailer.expect)
     other = JournalWriter(path)  # another process, as far as the tailer knows
     first = [TokensUsed("own", "gpt-4", 10, 5, "default", 1000.0 + i) for i in range(3)]
-    assert own(first, ["k1", "k1", "k2"]) == 3
-    assert own(first, ["k1", "k1", "k2"]) == 0  # a retried delivery: nothing new, nothing announced
+    assert own(first, ["k1", "k2", "k3"]) == 3
+    assert own(first, ["k1", "k2", "k3"]) == 0  # a retried delivery: nothing new, nothing announced
     other([TokensUsed("other", "gpt-4", 1, 1, "default", 1000.0)])
     own([StageFinished("w", "s", "own", 2.0, "passed", 1001.0)])
     tailer.step()

@@ -179,10 +179,11 @@ class Journal:
         ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
         safe: an event whose key, or a batch whose key, the journal has seen
         within its retention is acknowledged again and not appended twice.
-        Consecutive events with one key are one delivery (an OTLP span's token
-        usage and its LLM call): appended together or skipped together. The
-        keys are checked and stored in the append's own transaction, so a
-        producer killed after the commit but before it heard back can retry.
+        A key names one event wherever it stands: a second event with a key
+        seen earlier in the same batch is a duplicate too (a producer whose
+        delivery holds several events gives each its own key). The keys are
+        checked and stored in the append's own transaction, so a producer
+        killed after the commit but before it heard back can retry.
         """
         keys = keys or [None] * len(events)
         try:
@@ -249,22 +250,17 @@ class Journal:
         if batch_key is not None and self._seen_of(cur, ["batch:" + batch_key]):
             return [], 0, {}
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
-        named = list(dict.fromkeys("event:" + key for key in keys if key is not None))
         kept = list(events)
-        if named:
-            seen = self._seen_of(cur, named)
-            kept, previous, keep = [], None, True
+        if any(key is not None for key in keys):
+            seen = self._seen_of(cur, list({"event:" + k: None for k in keys if k is not None}))
+            kept = []
             for event, key in zip(events, keys, strict=True):
-                if key is None:
-                    keep = True
-                elif key != previous:  # a new delivery: seen before, or fresh?
-                    seen_key = "event:" + key
-                    keep = not (seen_key in fresh or seen_key in seen)
-                    if keep:
-                        fresh[seen_key] = None
-                previous = key
-                if keep:
-                    kept.append(event)
+                if key is not None:
+                    named = "event:" + key
+                    if named in seen or named in fresh:
+                        continue  # delivered before, in the journal or in this batch
+                    fresh[named] = None
+                kept.append(event)
         rows, ids = self._rows(cur, kept)
         rollups = [row for row in map(daily_row, kept) if row is not None]
         if batch_key is not None:
