@@ -2,6 +2,7 @@
 GenAI convention metrics in the fold, and the config that steers them."""
 
 import asyncio
+import itertools
 import time
 from types import SimpleNamespace
 
@@ -161,30 +162,72 @@ def test_our_stage_spans_become_stage_events():
     assert stage.gate is None
 
 
-def test_lineage_counts_one_span_of_a_nested_chain_in_either_order():
-    def chain():
-        return (
-            span({}, span_id="a" * 16),
-            span({}, span_id="b" * 16, parent="a" * 16),
-            span({}, span_id="c" * 16, parent="b" * 16),
-        )
+def _chain():
+    """A GenAI span, a plain span under it, and a GenAI span under that: one call."""
+    outer = span({}, span_id="a" * 16)
+    outer.end_ns += 10
+    middle = span({}, span_id="b" * 16, parent="a" * 16)
+    middle.end_ns += 5
+    inner = span({}, span_id="c" * 16, parent="b" * 16)
+    return {"outer": (outer, True), "middle": (middle, False), "inner": (inner, True)}
 
-    parent, middle, child = chain()
+
+def _counted(lineage, requests):
+    """How many GenAI spans ``requests`` (lists of (span, genai)) counted."""
+    total = 0
+    for request in requests:
+        decisions = lineage.decide([s for s, _ in request], [g for _, g in request])
+        lineage.commit(decisions)
+        total += sum(c for c, (_, g) in zip(decisions.counts, request, strict=True) if g)
+    return total
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(("outer", "middle", "inner"))))
+def test_a_nested_chain_counts_once_in_every_order_within_one_request(order):
+    chain = _chain()
+    assert _counted(UsageLineage(), [[chain[name] for name in order]]) == 1
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(("outer", "middle", "inner"))))
+def test_a_nested_chain_across_requests_counts_once_or_says_it_did_not(order):
+    chain = _chain()
     lineage = UsageLineage()
-    assert lineage.admit(child, True)
-    assert not lineage.admit(middle, False)
-    assert not lineage.admit(parent, True)  # covered by its grandchild
+    joined = 0
+    counted = 0
+    for name in order:
+        decisions = lineage.decide([chain[name][0]], [chain[name][1]])
+        lineage.commit(decisions)
+        counted += decisions.counts[0] and chain[name][1]
+        joined += decisions.joined
+    if order[-1] == "middle":  # both ends were counted before anything joined them
+        assert (counted, joined) == (2, 1)
+    else:
+        assert (counted, joined) == (1, 0)
+
+
+def test_siblings_both_count_and_a_span_sent_again_is_counted_again_for_the_journal():
     lineage = UsageLineage()
-    assert lineage.admit(parent, True)
-    assert not lineage.admit(middle, False)
-    assert not lineage.admit(child, True)  # inside its grandparent's call
+    siblings = [(span({}, span_id=f"{n:016x}", parent="a" * 16), True) for n in (1, 2)]
+    assert _counted(lineage, [siblings]) == 2  # two calls under one agent
+    assert _counted(lineage, [siblings[:1]]) == 1  # the journal's keys drop the copy
+
+
+def test_a_failed_write_leaves_the_lineage_as_it_was():
+    chain = _chain()
     lineage = UsageLineage()
-    siblings = [span({}, span_id=f"{n:016x}", parent="a" * 16) for n in (1, 2)]
-    assert all(lineage.admit(s, True) for s in siblings)  # two calls under one agent
+    decisions = lineage.decide([chain["inner"][0]], [True])
+    assert decisions.counts == [True]
+    lineage.rollback(decisions)
+    assert len(lineage) == 0
+    retried = lineage.decide([chain["inner"][0]], [True])
+    assert retried.counts == [True]
+
+
+def test_the_lineage_memory_is_bounded():
     small = UsageLineage(capacity=2)
-    for n in range(5):
-        small.admit(span({}, span_id=f"{n + 1:016x}"), True)
-    assert len(small._within) == 2  # bounded memory
+    for n in range(50):
+        _counted(small, [[(span({}, span_id=f"{n + 1:016x}"), True)]])
+    assert len(small) <= 4
 
 
 def fold(config_text=""):

@@ -1,11 +1,13 @@
 """OTLP spans into the journal, the one road every event takes.
 
 Each request's spans become events (``model.genai``), nested GenAI spans are
-counted once (``model.lineage``), and the request's events are appended in
-one journal transaction, keyed by trace and span id: a span an exporter sends
-again after a lost answer is acknowledged and not counted twice. A span that
-fails validation is rejected alone, counted in the rejects metric with its
-reason, and named in the answer; nothing else in the request is lost.
+counted once (``model.lineage``, decided only once the write succeeded), and
+the request's events are appended in one journal transaction, each keyed by
+its span's trace and span id: a span sent twice, side by side or after a lost
+answer, is acknowledged and not counted twice. A span that fails validation,
+or whose values break the mapping in any way, is rejected alone, counted in
+the rejects metric with its reason, and named in the answer; nothing else in
+the request is lost.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..model.events import StageFinished
+from ..model.events import Event, StageFinished
 from ..model.fields import EventError
 from ..model.genai import SpanMapping, SpanRecord, span_events
 from ..model.lineage import UsageLineage
@@ -30,6 +32,9 @@ class SpanResult:
     new_events: int
     #: The first rejection, for the answer's ``partial_success`` message.
     message: str = ""
+    #: Counted spans this request showed to be nested in another counted one
+    #: (``model.lineage``): counted twice, and said so in a self-metric.
+    joined: int = 0
 
 
 class SpanIngest:
@@ -61,35 +66,55 @@ class SpanIngest:
     def __call__(self, spans: list[SpanRecord], refused: list[EventError]) -> SpanResult:
         """Record ``spans`` (``refused``: spans the decoder could not read).
 
-        Raises what ``write`` raises (the journal could not be written): then
-        nothing of the request was recorded and the client should retry.
+        A span whose values cannot be mapped is refused alone, whatever the
+        fault, and named in the result. Raises what ``write`` raises (the
+        journal could not be written): then nothing of the request was
+        recorded, the lineage forgets it too, and the client should retry.
         """
         received = self.clock()
         errors = [("a span", error) for error in refused]
-        mapped = []  # (span, its events, whether they are GenAI), mapped outside the lock
+        mapped: list[list[Event]] = []  # each span's events, mapped outside the lock
         for span in spans:
             try:
                 found = span_events(span, self.mapping, received)
             except EventError as exc:
                 errors.append((f"span {span.span_id}", exc))
-                mapped.append((span, [], False))
-                continue
-            # A span is a stage, or a GenAI call (usage, call or both), or nothing.
-            mapped.append((span, found, bool(found) and type(found[0]) is not StageFinished))
-        events, keys = [], []
+                found = []
+            except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+                errors.append((f"span {span.span_id}", _unreadable(exc)))
+                found = []
+            mapped.append(found)
+        # A span is a stage, or a GenAI call (usage, call or both), or nothing.
+        genai = [bool(found) and type(found[0]) is not StageFinished for found in mapped]
+        events: list[Event] = []
+        keys: list[str | None] = []
         with self._lock:
-            for span, found, genai in mapped:
-                if not self.lineage.admit(span, genai) and genai:
+            decisions = self.lineage.decide(spans, genai)
+            for span, found, counts in zip(spans, mapped, decisions.counts, strict=True):
+                if not counts:
                     found = [event for event in found if type(event) is StageFinished]
                 events.extend(found)
-                keys.extend([span.key] * len(found))
-            new = self.write(events, keys) if events else 0
+                # One key per event: a span sent twice, in one request or two, counts once.
+                keys.extend(f"{span.key}/{type(event).__name__}" for event in found)
+            try:
+                new = self.write(events, keys) if events else 0
+            except BaseException:
+                self.lineage.rollback(decisions)
+                raise
+            self.lineage.commit(decisions)
         for _, error in errors:
             self.reject(error.code)
         message = f"{errors[0][0]}: {errors[0][1]}" if errors else ""
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
-        return SpanResult(len(spans) + len(refused), len(errors), new, message)
+        return SpanResult(len(spans) + len(refused), len(errors), new, message, decisions.joined)
+
+
+def _unreadable(exc: BaseException) -> EventError:
+    """A span's values that broke the mapping in a way it did not foresee: refused
+    by what was wrong, never a server error (which an exporter would retry forever)."""
+    reason = "is nested too deep" if isinstance(exc, RecursionError) else f"cannot be read: {exc}"
+    return EventError("attributes", type(exc).__name__, reason)
 
 
 __all__ = ["SpanIngest", "SpanResult"]
