@@ -12,10 +12,10 @@ carry an ``event_id``; the ``Idempotency-Key`` header names the whole batch.
 
 from __future__ import annotations
 
-import json
 from email.message import Message
 from typing import Any, BinaryIO
 
+from ..model import jsontext
 from ..model.events import Event
 from ..model.fields import MALFORMED, EventError
 from ..model.wire import key_value, parse_delivery
@@ -75,14 +75,7 @@ def _no_constant(name: str) -> Any:
 def parse_batch(raw: bytes, received: float) -> tuple[list[Event], list[str | None]]:
     """Events and their ``event_id``s from a body; ``EventError`` naming
     ``[index].field`` for the first bad one (nothing is recorded then)."""
-    try:
-        payload = json.loads(raw, object_pairs_hook=_unique, parse_constant=_no_constant)
-    except EventError:
-        raise
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EventError(
-            "body", raw[:40].decode("utf-8", "replace"), f"not valid JSON: {exc}", code=MALFORMED
-        ) from None
+    payload = jsontext.loads("body", raw, object_pairs_hook=_unique, parse_constant=_no_constant)
     items = payload if isinstance(payload, list) else [payload]
     if len(items) > MAX_BATCH:
         raise EventError("body", len(items), f"at most {MAX_BATCH} events per batch")

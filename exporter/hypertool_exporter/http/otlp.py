@@ -17,6 +17,7 @@ import json
 import zlib
 from typing import Any
 
+from ..model import jsontext
 from ..model.fields import MALFORMED, EventError
 from ..model.genai import SpanRecord
 
@@ -39,20 +40,31 @@ def media_type(content_type: str | None) -> str | None:
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     """The body with its ``Content-Encoding`` (gzip or none) undone, at most
     ``limit`` bytes; ``ValueError`` for an unknown encoding, ``OverflowError``
-    when it inflates past the limit (a zip bomb is never inflated whole)."""
+    when it inflates past the limit (a zip bomb is never inflated whole),
+    ``EventError`` for gzip that is damaged or ends early. A stream of several
+    gzip members is read whole, as RFC 1952 and ``gzip -d`` read it."""
     encoding = (encoding or "identity").strip().lower()
     if encoding == "identity":
         return body
     if encoding != "gzip":
         raise ValueError(f"Content-Encoding {encoding!r} is not supported (use gzip or none)")
-    inflater = zlib.decompressobj(wbits=31)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise EventError("body", "<gzip>", f"is not valid gzip: {exc}", code=MALFORMED) from None
-    if len(out) > limit:
-        raise OverflowError(f"body inflates past {limit} bytes")
-    return out
+    out = bytearray()
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            out += inflater.decompress(rest, limit + 1 - len(out))
+        except zlib.error as exc:
+            raise EventError(
+                "body", "<gzip>", f"is not valid gzip: {exc}", code=MALFORMED
+            ) from None
+        if len(out) > limit:
+            raise OverflowError(f"body inflates past {limit} bytes")
+        if not inflater.eof:
+            raise EventError("body", "<gzip>", "is gzip that ends early", code=MALFORMED)
+        rest = inflater.unused_data
+        if not rest:
+            return bytes(out)
 
 
 # -- protobuf ---------------------------------------------------------------
@@ -141,7 +153,7 @@ def _json_value(value: Any) -> Any:
         if types is not None:
             return item if isinstance(item, types) else None
         if kind == "intValue":  # int64: a number or a decimal string; else refused where used
-            return int(item) if isinstance(item, str) and item.lstrip("-").isdigit() else item
+            return _int64(item)
         if kind == "arrayValue":
             items = item.get("values") if isinstance(item, dict) else None
             return tuple(_json_value(v) for v in items) if isinstance(items, list) else None
@@ -151,6 +163,16 @@ def _json_value(value: Any) -> Any:
             except ValueError:
                 return None
     return None
+
+
+def _int64(item: Any) -> Any:
+    """An ``intValue``: JSON encodes int64 as a string of ASCII digits (or a
+    number); anything else is kept as it came, to be refused where it is used."""
+    if isinstance(item, str):
+        digits = item[1:] if item[:1] == "-" else item
+        if digits.isascii() and digits.isdigit() and len(digits) <= 19:
+            return int(item)
+    return item
 
 
 def _json_attributes(items: Any) -> dict[str, Any]:
@@ -179,9 +201,9 @@ def _json_id(span: dict, field: str, size: int) -> str:
 
 def _json_nanos(span: dict, field: str) -> int:
     raw = span.get(field, 0)
-    if isinstance(raw, str) and raw.isdigit():
-        return int(raw)
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 20:
+        raw = int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 2**64:
         return raw
     raise SpanDecodeError(field, raw, "must be a whole number of nanoseconds")
 
@@ -195,12 +217,7 @@ def _json_list(container: dict, field: str) -> list:
 
 def decode_json(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
     """Spans of an OTLP JSON ``ExportTraceServiceRequest``, and the spans refused."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EventError(
-            "body", body[:40].decode("utf-8", "replace"), f"not valid JSON: {exc}", code=MALFORMED
-        ) from None
+    payload = jsontext.loads("body", body)
     if not isinstance(payload, dict):
         raise EventError("body", type(payload).__name__, "must be a JSON object", code=MALFORMED)
     spans, refused = [], []

@@ -285,6 +285,9 @@ class _Handler(BaseHTTPRequestHandler):
         except BadRequest as exc:
             self._refuse(exc.status, str(exc))
             return
+        except EventError as exc:  # damaged gzip
+            self._refuse(400, str(exc))
+            return
         except ValueError as exc:
             self._refuse(415, str(exc))
             return

@@ -63,7 +63,25 @@ class EventError(ValueError):
         self.value = value
         self.reason = reason
         self.code = code
-        super().__init__(f"{field}: {reason} (got {value!r})")
+        super().__init__(f"{field}: {reason} (got {shown(value)})")
+
+
+#: Characters of a refused value quoted in an error, at most.
+SHOWN_CHARS = 80
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` cut to ``SHOWN_CHARS``: an error names a value without
+    echoing 100,000 characters of it, and never fails on one (Python's
+    ``repr`` refuses an integer past 4,300 digits, and a value nested too
+    deep)."""
+    if isinstance(value, str | bytes):
+        value = value[: SHOWN_CHARS + 1]
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def _nfc(value: str) -> str:
@@ -311,6 +329,7 @@ __all__ = [
     "PASSED",
     "REJECT_REASONS",
     "RESERVED_PERSONAS",
+    "SHOWN_CHARS",
     "TOKEN_TYPES",
     "UNKNOWN_TYPE",
     "EventError",
@@ -323,6 +342,7 @@ __all__ = [
     "number_from_text",
     "part_value",
     "seconds_value",
+    "shown",
     "timestamp_value",
     "trace_id_value",
 ]

@@ -24,10 +24,10 @@ Prompt and completion attributes are never read.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import jsontext
 from .events import Event, LLMCallFinished, StageFinished, TokensUsed
 from .fields import EventError, count_value
 
@@ -136,10 +136,7 @@ def _langfuse_details(span: SpanRecord, name: str) -> dict[str, Any]:
     raw = span.attributes.get(name)
     if not isinstance(raw, str):
         return {}
-    try:
-        details = json.loads(raw)
-    except ValueError:
-        raise EventError(name, raw[:80], "is not JSON") from None
+    details = jsontext.loads(name, raw)
     if not isinstance(details, dict):
         raise EventError(name, raw[:80], "must be a JSON object")
     return details
