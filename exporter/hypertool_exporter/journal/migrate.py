@@ -1,7 +1,7 @@
 """Schema 3 -> 4: the events of an older journal rewritten as compact rows.
 
 Run once, by the first process that opens the journal with this version,
-inside the transaction that moves its version (``store.Journal._upgrade``):
+inside the transaction that moves its version (``schema.upgrade``):
 other processes wait for it, then find schema 4. Every row keeps its id, so a
 snapshot's last event id still means the same event. A row that is not an
 event (damaged by hand) is left out and counted in the log, as a replay

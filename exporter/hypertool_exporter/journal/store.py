@@ -11,14 +11,17 @@ Stdlib only: the CLI imports this on its fast path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import time
 
 from ..model.events import from_validated
 from ..model.fields import EventError
-from .rollup import DAILY_TABLE, ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
-from .rows import EVENTS_TABLE, NAMES_TABLE, decode, decode_rows, encode, insert_rows, names_of
+from .errors import JournalError
+from .rollup import ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
+from .rows import decode, decode_rows, encode, insert_rows, names_of
+from .schema import SCHEMA_VERSION, upgrade
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
@@ -28,48 +31,6 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
 
     from ..model.events import Event
     from .rows import Columns, Rejection
-
-#: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
-#: 3: delivery keys (idempotency keys, event ids) seen within the retention.
-#: 4: compact rows: a kind code, the time, a positional body naming names by id.
-SCHEMA_VERSION = 4
-
-#: Keys of batches and events already appended, so retries count once.
-_SEEN_KEYS = "CREATE TABLE IF NOT EXISTS seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL)"
-
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS snapshot (
-    k INTEGER PRIMARY KEY CHECK (k = 1),
-    last_id INTEGER NOT NULL,
-    taken_at REAL NOT NULL,
-    state TEXT NOT NULL
-);
-"""
-    + DAILY_TABLE
-    + ";"
-    + _SEEN_KEYS
-    + ";"
-    + EVENTS_TABLE
-    + ";"
-    + NAMES_TABLE
-    + ";"
-)
-
-#: Schema 1 -> 2: the per-day table gains a key column and four totals;
-#: existing rows keep their totals (their cost is estimated, as before).
-_MIGRATE_1_TO_2 = (
-    "ALTER TABLE daily RENAME TO daily_v1;"
-    + DAILY_TABLE
-    + ";INSERT INTO daily (day, persona, model, input_tokens, output_tokens, switches, "
-    "failed_gates) SELECT day, persona, model, input_tokens, output_tokens, switches, "
-    "failed_gates FROM daily_v1; DROP TABLE daily_v1;"
-)
-_MIGRATE_2_TO_3 = _SEEN_KEYS + ";"
-
-
-class JournalError(RuntimeError):
-    """The journal could not be opened, read or written; the message says why."""
 
 
 def default_journal_path() -> str:
@@ -106,48 +67,9 @@ class Journal:
             self._ids: dict[str, int] = {}
             self._names: dict[int, str] = {}
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._upgrade(create)
+                upgrade(self._db, self.path, create)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
-
-    def _upgrade(self, create: bool) -> None:
-        """Create the schema in a new file, or migrate an older one, in one
-        transaction that re-reads the version (another process may be doing the
-        same at the same moment)."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise JournalError(
-                    f"journal {self.path} has schema {version}, newer than this version's "
-                    f"{SCHEMA_VERSION}: upgrade hypertool-exporter"
-                )
-            script = {
-                0: _SCHEMA if create else "",
-                1: _MIGRATE_1_TO_2 + _MIGRATE_2_TO_3,
-                2: _MIGRATE_2_TO_3,
-            }.get(version, "")
-            for statement in script.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            rewrite = 1 <= version <= 3
-            if rewrite:
-                from .migrate import rows_to_v4  # once per journal: not on the CLI's path
-
-                rows_to_v4(db)
-            if script or rewrite:
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        if rewrite:  # give the old rows' pages back, and let compaction do so from now on
-            try:
-                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-                db.execute("VACUUM")
-            except sqlite3.OperationalError:  # another process is reading: the file stays as is
-                pass
 
     def close(self) -> None:
         """Close the connection (also on leaving a ``with`` block)."""
@@ -375,6 +297,27 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write snapshot to {self.path}: {exc}") from exc
 
+    def set_aside_snapshot(self) -> None:
+        """Move the saved snapshot to ``snapshot_set_aside`` (the newest one
+        there replaced), for a person to look at: it could not be restored."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS snapshot_set_aside (k INTEGER PRIMARY KEY, "
+                "last_id INTEGER, taken_at REAL, state TEXT, set_aside REAL)"
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO snapshot_set_aside "
+                "SELECT k, last_id, taken_at, state, ? FROM snapshot",
+                (time.time(),),
+            )
+            self._db.execute("DELETE FROM snapshot")
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot set the snapshot in {self.path} aside: {exc}") from exc
+
     def load_snapshot(self) -> tuple[int, float, dict[str, Any]] | None:
         """(last event id included, time taken, state) of the saved snapshot, if any."""
         try:
@@ -387,7 +330,10 @@ class Journal:
             return None
         import orjson
 
-        return int(row[0]), float(row[1]), orjson.loads(row[2])
+        try:
+            return int(row[0]), float(row[1]), orjson.loads(row[2])
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"snapshot is not JSON: {exc}") from None
 
 
 __all__ = ["SCHEMA_VERSION", "Journal", "JournalError", "default_journal_path"]

@@ -1,0 +1,154 @@
+"""A long replay on two cores: a helper process reads and decodes the
+journal's rows while the replaying process folds them.
+
+A journal that no ``serve`` has snapshotted (the CLI or ingest filled it) is
+replayed whole at start-up. In one interpreter, reading a row, decoding it
+and folding its event take turns, about 0.5, 1.1 and 1.2 us an event, and
+none of it can run beside the others under one interpreter lock. The
+helper (``python -m hypertool_exporter.sync.replayer PATH AFTER_ID``)
+reads and decodes with the tailer's own decoder (``Journal.columns_of``) and
+writes the events' classes and values to its standard output in pickled
+chunks; the replaying process only
+rebuilds them (about 0.3 us an event) and folds each chunk while the helper
+decodes the next. A replay then takes about as long as the slower half.
+
+The helper decides nothing: rows that are not events come back as
+rejections, which the tailer counts and logs as its own. A helper that
+cannot start or fails part way leaves the rest to the tailer, from the last
+chunk folded, so a replay's result never depends on it.
+
+A chunk is 8 bytes of length (big-endian), then the pickle of (id of its
+last row, the events' classes, their field values, rejections). Pickle, over a
+pipe between two processes of this package: it is fast to read, and it
+writes each name once per chunk however many events share it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ..journal.rows import Rejection
+from ..journal.store import Journal, JournalError
+from ..model.events import EVENT_CLASSES, Event, from_validated
+
+#: Rows behind the journal's head from which ``catch_up`` uses a helper:
+#: below it, starting one costs more than it saves (about 0.15 s).
+HELPER_FROM = 100_000
+#: Rows per chunk.
+CHUNK_ROWS = 5000
+#: Bytes past which a chunk's length is taken for garbage (a chunk of 5,000
+#: events is about 150 KB; its names and trace ids are bounded by validation).
+MAX_CHUNK_BYTES = 1 << 26
+
+_EVENT_CLASSES = frozenset(EVENT_CLASSES.values())
+
+#: (id of a chunk's last row, its events, its rows that are not events).
+Chunk = tuple[int, list[Event], list[Rejection]]
+
+
+class ReplayError(Exception):
+    """The helper could not start, or stopped before the journal's head."""
+
+
+def helper_usable() -> bool:
+    """Whether a helper can help: this process may run on two cores or more
+    (on one, the helper and the fold would take turns, and the chunks cost
+    more than they save), and can start one (a frozen application's
+    executable is the application itself)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and not getattr(sys, "frozen", False) and bool(sys.executable)
+
+
+def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
+    """The events of the journal at ``path`` after row ``after_id``, a chunk
+    at a time, read and decoded by a helper process; ``ReplayError`` when it
+    fails (the chunks given before it stand)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    command = [sys.executable, "-m", __name__, os.fspath(path), str(after_id)]
+    try:
+        helper = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    except OSError as exc:
+        raise ReplayError(f"cannot start the replay helper: {exc}") from exc
+    assert helper.stdout is not None
+    try:
+        while header := helper.stdout.read(8):
+            size = int.from_bytes(header, "big")
+            if size > MAX_CHUNK_BYTES:
+                raise ReplayError(f"the replay helper sent what is not a chunk ({size} bytes)")
+            data = helper.stdout.read(size)
+            if len(header) < 8 or len(data) < size:
+                raise ReplayError("the replay helper stopped part way through a chunk")
+            try:
+                last_id, classes, values, rejected = pickle.loads(data)
+                if not _EVENT_CLASSES.issuperset(classes):
+                    raise ValueError("classes that are not events")
+                events = list(map(from_validated, classes, values))
+            except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
+                raise ReplayError(f"the replay helper sent what is not a chunk: {exc}") from exc
+            yield last_id, events, rejected
+        if helper.wait() != 0:
+            raise ReplayError(f"the replay helper exited with status {helper.returncode}")
+    finally:
+        if helper.poll() is None:
+            helper.kill()
+            helper.wait()
+        helper.stdout.close()
+
+
+def write_chunks(journal: Journal, after_id: int, out: BinaryIO) -> None:
+    """The helper's work: every row after ``after_id`` read, decoded and
+    written to ``out`` as chunks, up to the head of the journal."""
+    last_id = after_id
+    while rows := journal.read_after(last_id, CHUNK_ROWS):
+        classes, values, rejected = journal.columns_of(
+            rows
+        )  # classes: once a chunk, then by reference
+        last_id = rows[-1][0]
+        data = pickle.dumps((last_id, classes, values, rejected), protocol=5)
+        out.write(len(data).to_bytes(8, "big"))
+        out.write(data)
+        if len(rows) < CHUNK_ROWS:
+            break
+    out.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hypertool_exporter.sync.replayer PATH AFTER_ID``."""
+    path, after_id = argv if argv is not None else sys.argv[1:]
+    gc.disable()  # it makes no cycles, and lives for one replay
+    # A Ctrl-C at the terminal reaches the whole process group: the replaying
+    # process stops the helper itself, without a second traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with Journal(path, create=False) as journal:
+            write_chunks(journal, int(after_id), sys.stdout.buffer)
+    except JournalError as exc:
+        print(f"replay helper: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+__all__ = [
+    "CHUNK_ROWS",
+    "HELPER_FROM",
+    "Chunk",
+    "ReplayError",
+    "chunks",
+    "helper_usable",
+    "main",
+    "write_chunks",
+]
+
+if __name__ == "__main__":
+    sys.exit(main())
