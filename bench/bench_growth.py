@@ -32,10 +32,10 @@ from hypertool_exporter.exposition.textformat import StateRenderer
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.journal.store import Journal
-from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model import price_database
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.genai_metrics import GENAI_TOKEN_BUCKETS
+from hypertool_exporter.sync.tailer import JournalTailer
 
 
 def _replay(events: int) -> float:

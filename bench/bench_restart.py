@@ -27,7 +27,6 @@ from harness.support import free_port, serve_argv
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
-from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model.events import (
     Event,
     LLMCallFinished,
@@ -36,6 +35,7 @@ from hypertool_exporter.model.events import (
     TokensUsed,
     event_to_dict,
 )
+from hypertool_exporter.sync.tailer import JournalTailer
 
 TARGET_SECONDS = 3.0
 

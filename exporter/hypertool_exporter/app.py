@@ -23,17 +23,18 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.registry import CollectorRegistry
 
 from .exposition.snapshot import StateCollector
-from .exposition.statuspage import StatusPage
+from .exposition.statuspage import SPARKLINE_DAYS, StatusPage
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
 from .http.server import ExporterHTTPServer, Ingest
 from .http.spans import SpanIngest
 from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
-from .journal.tailer import JournalTailer
 from .journal.writer import JournalWriter
 from .model import price_database
 from .model.config import MIN_TOKEN_LENGTH, Config
+from .sync.spend import JournalSpend
+from .sync.tailer import JournalTailer
 
 log = logging.getLogger("hypertool_exporter")
 
@@ -82,9 +83,12 @@ class Exporter:
         self.registry = registry
         registry.register(self.state_collector)
         self.exposition = FastExposition(registry, self.state_collector)
-        self.status_page = StatusPage(
-            self.state, self.config, self.tailer.status if self.tailer is not None else None
+        self.spend = (
+            JournalSpend(journal, self.config.prices, SPARKLINE_DAYS)
+            if journal is not None
+            else None
         )
+        self.status_page = StatusPage(self.state, self.config, self.spend)
         self.server: ExporterHTTPServer | None = None
 
     def catch_up(self) -> None:
@@ -154,6 +158,8 @@ class Exporter:
             self.server = None
         if self.tailer is not None:
             self.tailer.stop()
+        if self.spend is not None:
+            self.spend.close()
 
 
 def clock_from_env() -> Callable[[], float]:
@@ -254,7 +260,14 @@ def run_server(
     exporter.exposition.warm()
     gc.freeze()  # what start-up made (modules, the replayed state) is never walked again
     # Opened on first use, so a journal broken at start-up does not stop serving.
-    ingest = JournalWriter(path, on_commit=exporter.tailer.expect)
+    tailer = exporter.tailer
+    assert tailer is not None
+    ingest = JournalWriter(
+        path,
+        on_commit=tailer.expect,
+        on_error=tailer.write_failed,
+        on_success=tailer.write_succeeded,
+    )
     try:
         server = exporter.serve(
             host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys

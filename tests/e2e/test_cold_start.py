@@ -1,11 +1,11 @@
 """A journal filled before any ``serve`` ran: the first start replays it whole,
-a long backlog through a helper process (``journal.replayer``)."""
+a long backlog through a helper process (``sync.replayer``)."""
 
 from harness.support import ExporterProcess, sample
 
-from hypertool_exporter.journal.replayer import HELPER_FROM
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.events import LLMCallFinished, TokensUsed
+from hypertool_exporter.sync.replayer import HELPER_FROM
 
 
 def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):

@@ -20,11 +20,12 @@ MAX_LINES = 400
 ALLOWED = {
     "model": set(),
     "fold": {"model"},
-    "journal": {"model", "fold"},
-    "exposition": {"model", "fold", "journal"},
+    "journal": {"model"},
+    "sync": {"model", "fold", "journal"},
+    "exposition": {"model", "fold", "sync"},
     "http": {"model", "exposition"},
-    "app": {"model", "fold", "journal", "exposition", "http"},
-    "instrument": {"model", "fold", "journal", "exposition", "http", "app"},
+    "app": {"model", "fold", "journal", "sync", "exposition", "http"},
+    "instrument": {"model", "fold", "journal", "sync", "exposition", "http", "app"},
     "bundle": {"model"},
     "examples": {"model", "instrument"},
 }

@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
-from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.budgets import Budget
 from hypertool_exporter.model.config import Config
@@ -19,6 +18,7 @@ from hypertool_exporter.model.events import (
     TokensUsed,
     from_validated,
 )
+from hypertool_exporter.sync.tailer import JournalTailer
 
 
 def replayed(
@@ -392,9 +392,9 @@ def _same_state(one: MetricState, other: MetricState) -> None:
 
 def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, monkeypatch):
     """A backlog of ``helper_from`` rows or more is read and decoded by a
-    helper process (``journal.replayer``): its chunks fold to exactly the state
+    helper process (``sync.replayer``): its chunks fold to exactly the state
     a replay in this process reaches, rows that are not events rejected alike."""
-    from hypertool_exporter.journal import replayer
+    from hypertool_exporter.sync import replayer
 
     path = tmp_path / "j.sqlite"
     _journal_with_bad_rows(path, _varied_events(12_000))
@@ -417,7 +417,7 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
 
 
 def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, caplog):
-    from hypertool_exporter.journal import replayer
+    from hypertool_exporter.sync import replayer
 
     path = tmp_path / "j.sqlite"
     _journal_with_bad_rows(path, _varied_events(12_000))
@@ -445,7 +445,7 @@ def test_a_start_stopped_part_way_through_a_long_replay_resumes_from_a_snapshot(
 ):
     """A replay snapshots as a running tailer does, so a start that is stopped
     part way (an orchestrator's probe giving up on it) resumes from there."""
-    from hypertool_exporter.journal import replayer
+    from hypertool_exporter.sync import replayer
 
     path, untouched = tmp_path / "j.sqlite", tmp_path / "untouched.sqlite"
     for journal in (path, untouched):

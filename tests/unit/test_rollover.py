@@ -7,8 +7,8 @@ from prometheus_client import CollectorRegistry
 from hypertool_exporter.exposition.snapshot import StateCollector
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
-from hypertool_exporter.journal.tailer import JournalTailer
 from hypertool_exporter.model.events import TokensUsed
+from hypertool_exporter.sync.tailer import JournalTailer
 
 
 def ts(*args) -> float:

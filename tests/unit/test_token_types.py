@@ -193,8 +193,8 @@ def test_a_schema_1_journal_is_migrated_in_place_and_keeps_its_totals(tmp_path):
 def test_a_schema_3_journal_is_rewritten_compact_and_replays_the_same(tmp_path):
     from hypertool_exporter.fold.state import MetricState
     from hypertool_exporter.journal.rollup import DAILY_TABLE
-    from hypertool_exporter.journal.tailer import JournalTailer
     from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, event_to_dict
+    from hypertool_exporter.sync.tailer import JournalTailer
 
     events = [
         TokensUsed("qa", "gpt-4o", 100, 50, "review", NOW, "0af7651916cd43dd8448eb211c80319c"),

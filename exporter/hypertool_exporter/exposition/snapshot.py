@@ -29,9 +29,9 @@ from prometheus_client.utils import floatToGoString
 from .._version import __version__
 from ..fold.histogram import freeze, rows_of
 from ..fold.state import MetricState
-from ..journal.tailer import JournalStatus
 from ..model import catalog as c
 from ..model.budgets import period_end
+from ..sync.status import JournalStatus
 
 #: An exemplar as stored in the state: (trace id, value, time).
 RawExemplar = tuple[str, float, float]

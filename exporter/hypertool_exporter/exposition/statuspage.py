@@ -16,16 +16,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from .._version import __version__
 from ..fold.state import MetricState
-from ..journal.store import Journal, JournalError
-from ..journal.tailer import JournalStatus
-from ..journal.totals import daily_spend, totals_since
 from ..model import catalog as c
-from ..model.budgets import Standing, human_duration, period_start
+from ..model.budgets import Standing, human_duration
 from ..model.config import Config
+from ..sync.spend import Spend
 
 #: Days of spend the sparkline shows.
 SPARKLINE_DAYS = 30
@@ -100,24 +99,16 @@ def _sparkline(values: list[float], width: int = 600, height: int = 80) -> str:
 class StatusPage:
     """Renders ``/`` from the fold's state (and the journal, when there is one)."""
 
-    def __init__(self, state: MetricState, config: Config, journal: JournalStatus | None = None):
+    def __init__(
+        self,
+        state: MetricState,
+        config: Config,
+        spend: Callable[[float], Spend | None] | None = None,
+    ):
         self.state = state
         self.config = config
-        self.journal = journal
-
-    def _spend(self, now: float) -> tuple[dict[str, tuple[float, float]], list[float]] | None:
-        """Per persona (today, this month) and the daily spend line, from the journal."""
-        if self.journal is None:
-            return None
-        try:
-            with Journal(self.journal.path, create=False) as journal:
-                prices = self.config.prices
-                month = totals_since(journal, prices, period_start(now, "monthly"), now)
-                today = {r.persona: r.cost_usd for r in totals_since(journal, prices, now, now)}
-                line = daily_spend(journal, prices, SPARKLINE_DAYS, now)
-        except JournalError:
-            return None
-        return {r.persona: (today.get(r.persona, 0.0), r.cost_usd) for r in month}, line
+        #: Spend by persona and day (``sync.spend``), when a journal keeps it.
+        self.spend = spend
 
     def render(self) -> str:
         """The page's HTML."""
@@ -131,7 +122,7 @@ class StatusPage:
         by_model: dict[str, float] = {}
         for (_, _, model), amount in costs.items():
             by_model[model] = by_model.get(model, 0.0) + amount
-        spend = self._spend(now)
+        spend = self.spend(now) if self.spend is not None else None
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M UTC")
         parts = [
             "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -156,7 +147,7 @@ class StatusPage:
         if spend is None:
             parts.append('<p class="muted">No journal: spend by day is not kept.</p>')
         else:
-            rows, line = spend
+            rows, line = spend.by_persona, spend.by_day
             parts.append(
                 '<table id="spend"><tr><th>persona</th><th class=n>today</th>'
                 "<th class=n>this month</th></tr>"

@@ -17,8 +17,8 @@ from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from ..fold.state import LabelKey, MetricState
-from ..journal.tailer import JournalStatus
 from ..model import catalog as c
+from ..sync.status import JournalStatus
 from .snapshot import Family, StateCollector, rendered_elsewhere, take_snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

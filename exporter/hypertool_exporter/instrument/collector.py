@@ -65,7 +65,15 @@ class PersonaMetricsCollector(TokenRecording):
         self._tracing = tracing.state
         self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
         if journal is not None:
-            self._writer = JournalWriter(journal, open_now=True, on_commit=self.tailer.expect)
+            tailer = self.tailer
+            assert tailer is not None
+            self._writer = JournalWriter(
+                journal,
+                open_now=True,
+                on_commit=tailer.expect,
+                on_error=tailer.write_failed,
+                on_success=tailer.write_succeeded,
+            )
             self.exporter.follow()
 
     # -- recording ----------------------------------------------------------

@@ -31,6 +31,8 @@ class JournalWriter:
         *,
         open_now: bool = False,
         on_commit: Callable[[int, list[Event]], None] | None = None,
+        on_error: Callable[[], None] | None = None,
+        on_success: Callable[[], None] | None = None,
     ):
         self._path = path
         self._journal: Journal | None = Journal(path) if open_now else None
@@ -38,6 +40,10 @@ class JournalWriter:
         #: Told each committed batch (``Journal.append``'s ``appended``): the
         #: tailer of this process, which then folds them without re-reading.
         self.on_commit = on_commit
+        #: Told of every failed append, and of every one that went through:
+        #: the tailer's status, so a journal ingest cannot write shows as down.
+        self.on_error = on_error
+        self.on_success = on_success
 
     def __call__(
         self,
@@ -49,15 +55,25 @@ class JournalWriter:
         """Append a batch (see ``Journal.append``); returns how many events were new."""
         with self._lock:
             if self._journal is None:
-                self._journal = Journal(self._path)
+                try:
+                    self._journal = Journal(self._path)
+                except JournalError:
+                    if self.on_error is not None:
+                        self.on_error()
+                    raise
             try:
-                return self._journal.append(
+                new = self._journal.append(
                     events, keys, batch_key=batch_key, appended=self.on_commit
                 )
             except JournalError:
                 self._journal.close()
                 self._journal = None
+                if self.on_error is not None:
+                    self.on_error()
                 raise
+        if self.on_success is not None:
+            self.on_success()
+        return new
 
     def close(self) -> None:
         with self._lock:
