@@ -12,6 +12,7 @@ the request is lost.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from ..model.events import Event, StageFinished
 from ..model.fields import EventError
 from ..model.genai import SpanMapping, SpanRecord, span_events
 from ..model.lineage import UsageLineage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,12 @@ class SpanIngest:
                 self.lineage.rollback(decisions)
                 raise
             self.lineage.commit(decisions)
+        if decisions.joined:
+            log.warning(
+                "%d counted GenAI span(s) found nested in another counted one by a span that "
+                "arrived after both: that call was counted twice",
+                decisions.joined,
+            )
         for _, error in errors:
             self.reject(error.code)
         message = f"{errors[0][0]}: {errors[0][1]}" if errors else ""
