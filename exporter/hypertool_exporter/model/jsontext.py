@@ -16,15 +16,15 @@ from typing import Any
 
 from .fields import MALFORMED, EventError
 
-#: Digits of a JSON integer read as a number; a longer one stays text, to be
-#: refused by name where it is used (no count or time needs more than 20).
+#: Digits of a JSON integer read as a number when a document holds one too
+#: long for Python; a longer one stays text, to be refused by name where it is
+#: used (no count or time needs more than 20).
 MAX_DIGITS = 40
 
 
 def _integer(text: str) -> int | str:
     """A JSON integer literal; past ``MAX_DIGITS`` the text itself, so that one
-    absurd value is refused alone instead of failing the whole document
-    (Python refuses to convert more than 4,300 digits)."""
+    absurd value is refused alone instead of failing the whole document."""
     return int(text) if len(text) <= MAX_DIGITS else text
 
 
@@ -37,14 +37,21 @@ def loads(
 ) -> Any:
     """``json.loads(raw)``; ``EventError`` (code ``malformed``) naming ``field``
     when it is not JSON, not UTF-8, or nested too deep to read. An
-    ``EventError`` the hooks raise passes through as it is."""
+    ``EventError`` the hooks raise passes through as it is.
+
+    Python refuses to convert an integer of more than 4,300 digits, which
+    fails the whole document; such a document alone is read again with
+    ``_integer`` for its integers (a hook on every read would cost ingest a
+    tenth of its speed)."""
+    hooks = {"object_pairs_hook": object_pairs_hook, "parse_constant": parse_constant}
     try:
-        return json.loads(
-            raw,
-            object_pairs_hook=object_pairs_hook,
-            parse_constant=parse_constant,
-            parse_int=_integer,
-        )
+        try:
+            return json.loads(raw, **hooks)
+        except ValueError as exc:
+            if type(exc) is not ValueError:  # not JSON, not UTF-8, or a hook's EventError
+                raise
+            # An integer too long to convert: read the document again, its digits as text.
+            return json.loads(raw, parse_int=_integer, **hooks)
     except EventError:
         raise
     except RecursionError:
