@@ -54,20 +54,16 @@ class JournalWriter:
     ) -> int:
         """Append a batch (see ``Journal.append``); returns how many events were new."""
         with self._lock:
-            if self._journal is None:
-                try:
-                    self._journal = Journal(self._path)
-                except JournalError:
-                    if self.on_error is not None:
-                        self.on_error()
-                    raise
             try:
+                if self._journal is None:
+                    self._journal = Journal(self._path)
                 new = self._journal.append(
                     events, keys, batch_key=batch_key, appended=self.on_commit
                 )
             except JournalError:
-                self._journal.close()
-                self._journal = None
+                if self._journal is not None:
+                    self._journal.close()
+                    self._journal = None
                 if self.on_error is not None:
                     self.on_error()
                 raise

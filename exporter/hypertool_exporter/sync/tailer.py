@@ -208,7 +208,6 @@ class JournalTailer:
             if skip < len(events) and self._expected_events + len(events) <= MAX_EXPECTED:
                 expected[first_id + skip] = events[skip:]
                 self._expected_events += len(events) - skip
-        self.status.writable = True
         self.status.heard(first_id + len(events) - 1, time.time())
         self._wake.set()
 
