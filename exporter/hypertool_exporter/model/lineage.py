@@ -56,8 +56,7 @@ class _Generations:
         return key in self.new or key in self.old
 
     def get(self, key: _Key) -> str | None:
-        value = self.new.get(key)
-        return self.old.get(key) if value is None and key not in self.new else value
+        return self.new[key] if key in self.new else self.old.get(key)
 
     def __len__(self) -> int:
         return len(self.new) + len(self.old)

@@ -46,12 +46,12 @@ class JournalSpend:
                 today = {r.persona: r.cost_usd for r in totals_since(journal, prices, now, now)}
                 line = daily_spend(journal, prices, self.days, now)
             except JournalError:
-                self.close_unlocked()
+                self._close()
                 return None
         by_persona = {r.persona: (today.get(r.persona, 0.0), r.cost_usd) for r in month}
         return Spend(by_persona, line)
 
-    def close_unlocked(self) -> None:
+    def _close(self) -> None:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -59,7 +59,7 @@ class JournalSpend:
     def close(self) -> None:
         """Close the connection (the next call opens it again)."""
         with self._lock:
-            self.close_unlocked()
+            self._close()
 
 
 __all__ = ["JournalSpend", "Spend"]
