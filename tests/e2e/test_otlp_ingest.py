@@ -10,11 +10,9 @@ import os
 import signal
 import socket
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
-from harness.support import ExporterProcess, sample, wait_for
+from harness.support import ExporterProcess, post_body, sample, wait_for
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.resources import Resource
@@ -59,21 +57,7 @@ def tracer_for(exporter, path="/v1/traces", headers=None, resource=None):
 
 
 def post(exporter, body: bytes, content_type="application/json", headers=None, path="/v1/traces"):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{exporter.port}{path}",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": content_type,
-            "Authorization": f"Bearer {TOKEN}",
-            **(headers or {}),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    return post_body(exporter.port, path, body, TOKEN, content_type, headers)
 
 
 def announced_status(exporter, length: int) -> int:

@@ -87,6 +87,35 @@ def post_events(
         return exc.code, json.loads(exc.read())
 
 
+def post_body(
+    port: int,
+    path: str,
+    body: bytes,
+    token: str,
+    content_type: str = "application/json",
+    headers: dict | None = None,
+) -> tuple[int, bytes]:
+    """POST raw ``body`` with a bearer ``token`` (``headers`` may override it);
+    (status, answer bytes), also for an error status."""
+    import urllib.error
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "Authorization": f"Bearer {token}",
+            **(headers or {}),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
     """Samples of /metrics as {(name, sorted labels): value}."""
     _, text = http_get(f"http://127.0.0.1:{port}/metrics")

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from harness.support import samples, wait_for
+from harness.support import post_body, samples, wait_for
 
 from hypertool_exporter.app import Exporter
 from hypertool_exporter.http.otlp import decode_json
@@ -41,21 +41,7 @@ def exporter(tmp_path, monkeypatch):
 
 def post(port, path, body, content_type="application/json", headers=None):
     """(status, answer bytes) of a POST with the ingest token."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": content_type,
-            "Authorization": f"Bearer {TOKEN}",
-            **(headers or {}),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+    return post_body(port, path, body, TOKEN, content_type, headers)
 
 
 def tokens(port):
