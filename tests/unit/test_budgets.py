@@ -1,8 +1,16 @@
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hypertool_exporter.model.budgets import Budget, BudgetBook, period_end, period_start
+from hypertool_exporter.model.budgets import (
+    KEPT_PERIODS,
+    Budget,
+    BudgetBook,
+    period_end,
+    period_start,
+)
 from hypertool_exporter.model.money import femto_at_least, femto_of
 
 
@@ -66,11 +74,42 @@ def test_dollars_add_up_exactly_and_older_snapshots_restore_no_lower():
     book = BudgetBook({"default": Budget("monthly", usd=1.0)})
     for _ in range(10):
         book.charge("p", ts(2026, 11, 2), 1, femto_of(0.1))
-    assert book.usage["p"].usd == 1.0  # ten float additions of 0.1 give 0.9999999999999999
+    now = ts(2026, 11, 3)
+    assert book.standing_of("p", now).usd_used == 1.0  # ten float additions give 0.9999999999999999
     # A snapshot written before exact sums: [start, tokens, usd as a float].
     copy = BudgetBook(book.budgets)
     copy.load_json({"p": [ts(2026, 11, 1), 10, 0.30000000000000004]})
-    assert copy.usage["p"].usd >= 0.30000000000000004
-    assert copy.usage["p"].femto == femto_at_least(0.30000000000000004)
+    assert copy.standing_of("p", now).usd_used >= 0.30000000000000004
+    assert copy.to_json()["p"][0][3] == str(femto_at_least(0.30000000000000004))
     copy.load_json(book.to_json())
-    assert copy.usage["p"].femto == 10**15
+    assert copy.to_json()["p"][0][3] == str(10**15)
+
+
+charges = st.lists(
+    st.tuples(st.integers(0, 9), st.integers(0, 86_399), st.integers(0, 500)), max_size=40
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(charged=charges, order=st.randoms(use_true_random=False))
+def test_the_book_is_the_same_in_any_order_and_keeps_the_latest_periods(charged, order):
+    """Each charge goes to its own day; the latest ``KEPT_PERIODS`` days are
+    kept with every charge stamped in them, whatever order they came in."""
+    day0 = ts(2026, 11, 2)
+    stamped = [(day0 + day * 86400 + second, tokens) for day, second, tokens in charged]
+    shuffled = list(stamped)
+    order.shuffle(shuffled)
+    books = []
+    for sequence in (stamped, shuffled):
+        book = BudgetBook({"p": Budget("daily", tokens=100)})
+        for when, tokens in sequence:
+            book.charge("p", when, tokens, 0)
+        books.append(book.to_json())
+    assert books[0] == books[1]
+    days = sorted({int((when - day0) // 86400) for when, _ in stamped}, reverse=True)
+    kept = days[:KEPT_PERIODS]
+    expected = [
+        [day0 + day * 86400, sum(t for w, t in stamped if int((w - day0) // 86400) == day)]
+        for day in kept
+    ]
+    assert [[start, tokens] for start, tokens, *_ in books[0].get("p", [])] == expected

@@ -43,7 +43,7 @@ def test_label_cap_bounds_series_and_memory():
     # The overflow series still counts every token.
     total = sum(v for k, v in state.counters[c.PERSONA_TOKENS.name].items() if k[3] == "input")
     assert total == 100_000
-    assert len(state.budgets.usage) <= CAP + 1
+    assert len(state.budgets.to_json()) <= CAP + 1
     assert len(collector._token_batches) <= MAX_CACHED_LABELS
     assert len(collector.state.batches) <= MAX_BATCHES
     assert len(state._token_plans) <= MAX_CACHED_PLANS

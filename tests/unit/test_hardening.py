@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.http.negotiation import accepts_gzip, choose_format
 from hypertool_exporter.http.webconfig import WebConfig, load_web_config
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.totals import budget_standings
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import ConfigError, parse_config
 from hypertool_exporter.model.events import PersonaSwitched, TokensUsed, parse_event
@@ -27,6 +29,7 @@ from hypertool_exporter.model.fields import (
     label_value,
     number_from_text,
 )
+from hypertool_exporter.sync.tailer import JournalTailer
 
 NOW = datetime(2026, 11, 2, 23, 58, tzinfo=UTC).timestamp()  # two minutes to midnight
 TOKENS = {"type": "tokens_used", "persona": "qa", "model": "m", "input_tokens": 1}
@@ -48,13 +51,54 @@ def test_timestamps_are_accepted_exactly_within_the_window(offset):
     assert parse_event(raw).ts == NOW + offset  # journal replay: no window
 
 
-def test_an_event_ahead_of_the_clock_does_not_move_the_budget_period():
+def test_an_event_ahead_of_the_clock_counts_in_its_own_period_and_hides_nothing():
     config = parse_config("budgets:\n  qa: {tokens: 100, period: daily}\n")
     state = MetricState(config, clock=lambda: NOW)
     state.apply(TokensUsed("qa", "m", 10, ts=NOW + 4 * 60))  # tomorrow, by its stamp
     state.apply(TokensUsed("qa", "m", 20, ts=NOW))  # today
-    [standing] = state.budgets.standings(NOW)
-    assert standing.tokens_used == 30  # both count today; the period did not jump
+    [today] = state.budgets.standings(NOW)
+    assert today.tokens_used == 20  # today's usage is not hidden by tomorrow's period
+    [tomorrow] = state.budgets.standings(NOW + 5 * 60)
+    assert tomorrow.tokens_used == 10
+
+
+def _fold_with_a_clock_that_steps_back(path, scrape_between: bool) -> MetricState:
+    """50 tokens, the clock a day ahead for 130 more, then back: each fold
+    reads the clock, and a scrape between the steps folds while it is ahead."""
+    config = parse_config("budgets:\n  qa: {tokens: 1000, period: daily}\n")
+    clock = [NOW - 3600]
+    state = MetricState(config, clock=lambda: clock[0])
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    with Journal(path) as journal:
+        journal.append([TokensUsed("qa", "m", 50, ts=clock[0])])
+        clock[0] += 86400  # ahead a day
+        journal.append([TokensUsed("qa", "m", 130, ts=clock[0])])
+        if scrape_between:
+            tailer.catch_up()
+        clock[0] -= 86400 - 60  # back again
+        tailer.catch_up()
+        tailer.snapshot()
+    tailer.stop()
+    return state
+
+
+def test_a_budget_is_the_same_whenever_it_is_folded_read_or_restored(tmp_path):
+    """A clock that steps back: the budget must not depend on whether a
+    scrape fell between the steps, nor differ from ``stats``, nor change
+    on a restart. Each event counts in the period of its own time."""
+    today, tomorrow = NOW - 3600 + 120, NOW - 3600 + 86400 + 120
+    for scrape_between in (False, True):
+        path = tmp_path / f"j-{scrape_between}.sqlite"
+        state = _fold_with_a_clock_that_steps_back(path, scrape_between)
+        restarted = MetricState(state.config)
+        JournalTailer(restarted, path).open()  # from the snapshot
+        with Journal(path) as journal:
+            for now, used in ((today, 50), (tomorrow, 130)):
+                [stats] = budget_standings(journal, state.config, now)
+                for book in (state.budgets, restarted.budgets):
+                    [standing] = book.standings(now)
+                    assert standing.tokens_used == stats.tokens_used == used, (scrape_between, now)
 
 
 def test_durations_are_capped_and_a_session_start_never_moves_back():

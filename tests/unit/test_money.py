@@ -30,7 +30,7 @@ def test_costs_and_budget_dollars_are_exact_sums():
     assert state.counters[c.PERSONA_COST.name][KEY] == 1.0
     reported = state.counters[c.PERSONA_REPORTED_COST.name][("p", "default", "reported-model")]
     assert reported == usd_of(femto_of(0.1) + femto_of(0.2)) == 0.3  # not 0.30000000000000004
-    assert state.budgets.usage["p"].usd == 1.3
+    assert state.budgets.standing_of("p", 1011.0).usd_used == 1.3
     assert state.money[c.PERSONA_COST.name][KEY] == 10**15
 
 
@@ -66,4 +66,4 @@ def test_sums_past_64_bits_of_femto_dollars_survive_a_snapshot(tmp_path):
     copy.load_json(saved[2])
     assert copy.money == state.money
     assert copy.counters[c.PERSONA_COST.name][KEY] == 3_000_000.0
-    assert copy.budgets.usage["p"].femto == 3 * 10**21
+    assert copy.budgets.to_json()["p"][0][3] == str(3 * 10**21)

@@ -36,7 +36,7 @@ def test_openai_cached_prompt_tokens_are_part_of_the_prompt_and_cheaper():
     assert tokens[(P, "default", "gpt-4o", "input")] == 2_000
     assert tokens[(P, "default", "gpt-4o", "cache_read")] == 8_000
     assert tokens[(P, "default", "gpt-4o", "output")] == 500
-    assert P not in state.budgets.usage  # no budget configured: nothing to charge
+    assert state.budgets.to_json() == {}  # no budget configured: nothing to charge
 
 
 def test_anthropic_cache_writes_and_reads():
@@ -51,7 +51,7 @@ def test_anthropic_cache_writes_and_reads():
     )
     state = fold(event, config="budgets:\n  default: {tokens: 100000, period: monthly}\n")
     assert cost_of(state, model) == pytest.approx(0.0255, abs=1e-12)
-    assert state.budgets.usage[P].tokens == 13_800  # every billable token, once
+    assert state.budgets.standing_of(P, NOW).tokens_used == 13_800  # every billable token, once
 
 
 def test_reasoning_tokens_are_output_tokens():

@@ -55,7 +55,7 @@ def test_tokens_cost_budget_and_unpriced_models(example_config):
     assert state.counters[c.PERSONA_UNPRICED_TOKENS.name] == {
         ("backend-engineer", "my-local-model"): 15
     }
-    assert state.budgets.usage["backend-engineer"].tokens == 865
+    assert state.budgets.standing_of("backend-engineer", 1001.0).tokens_used == 865
 
 
 def test_gates_initialise_both_results_and_llm_errors_start_at_zero():

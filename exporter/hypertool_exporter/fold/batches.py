@@ -16,8 +16,8 @@ Why it gives exactly the state of folding every record as an event, in any
 order: token counts, bucket counts and histogram sums of whole numbers are
 integers; dollars are whole femto-dollars (``model.money``), and a cost is
 linear in the tokens while one price holds (a tiered price: while no
-request passes its first threshold); a budget's usage is the sum of its
-current period's charges, and a charge for an earlier period is dropped. A
+request passes its first threshold); a budget period's usage is the sum of
+the charges stamped in it (one older than every kept period is dropped). A
 batch that a price change or a budget period divides is split there
 (``_fold_split``: the first record of each part as an event, which resolves
 the price and moves the period on, then the rest added up); a batch with a
@@ -55,6 +55,7 @@ BATCH_LENGTH = 3 * BATCH_RECORDS
 MAX_BATCHES = 2_000
 
 _USED = (TokensUsed.TYPE,)
+_NEVER = float("inf")
 #: Where a ``TokensUsed`` event's optional fields begin (its trace id)...
 _TRACE_ID = TokensUsed._fields.index("trace_id")
 #: ... and those fields at their defaults: a plain event's.
@@ -142,7 +143,7 @@ class TokenBatches:
         its dicts bound once: a scrape folds every label set's batch. A batch
         that a price change or a budget period divides is split at it
         (``split``; its parts are folded with ``split=False``)."""
-        plans, usage_of = self._token_plans, self.budgets.usage.get
+        plans, charged_until = self._token_plans, self.budgets.charged_until
         counters = self.counters
         tokens = counters[_TOKENS]
         observed: dict[Histogram, list[int]] = {}
@@ -179,13 +180,8 @@ class TokenBatches:
             if rates is None and window[2] is not None:  # tiered, a request past a threshold
                 self._fold_each(batch.labels, inputs, outputs, stamps)
                 continue
-            usage = usage_of(persona) if budgeted else None
-            divided = False  # by a budget period's start
-            if usage is not None and last < usage.period_start:
-                usage = None  # all before the budget's period: ``charge`` drops them
-            elif budgeted:  # no period yet (a first charge begins one), or a new one among them
-                divided = usage is None or first < usage.period_start or last >= usage.period_end
-            if divided or last >= window[1]:  # or a price change among them
+            usage, until = charged_until(persona, first) if budgeted else (None, _NEVER)
+            if last >= until or last >= window[1]:  # a budget period or a price change among them
                 if split:
                     self._fold_split(batch.labels, plan, inputs, outputs, stamps)
                 else:
@@ -205,7 +201,7 @@ class TokenBatches:
                 unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
             self._add_money(_COST, cost_key, cost)
             if usage is not None:  # the period holds them all: one charge
-                self.budgets.charge(persona, last, total_in + total_out, cost)
+                usage.add(total_in + total_out, cost)
             summed += len(inputs)
             if hists:
                 observed.setdefault(hists[0], []).extend(inputs)
@@ -231,10 +227,8 @@ class TokenBatches:
         while start < count:
             self._tokens_used(record_event(labels, inputs[start], outputs[start], times[start]))
             ends = window[1]
-            usage = self.budgets.usage.get(persona) if budgeted else None
-            if usage is not None:  # the end of the record's period; of older ones (no charge)
-                older = times[start] < usage.period_start
-                ends = min(ends, usage.period_start if older else usage.period_end)
+            if budgeted:  # and the end of the record's budget period
+                ends = min(ends, self.budgets.charged_until(persona, times[start])[1])
             stop = bisect.bisect_left(times, ends, start + 1)
             if stop > start + 1:
                 run, part = TokenBatch(labels), slice(start + 1, stop)

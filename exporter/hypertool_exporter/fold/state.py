@@ -47,7 +47,7 @@ class MetricState(Handlers, TokenBatches):
         self.clock = clock
         self.lock = threading.Lock()
         self.prices = self.config.prices
-        self.budgets = BudgetBook(self.config.budgets, clock)
+        self.budgets = BudgetBook(self.config.budgets)
         self.guard = LabelGuard(self.config.max_label_values)
         self.counters: dict[str, dict[LabelKey, float]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "counter"

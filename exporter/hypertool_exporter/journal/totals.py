@@ -12,13 +12,22 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 
-from ..model.budgets import BudgetBook, PeriodUsage, Standing, period_start, standing
+from ..model.budgets import (
+    BudgetBook,
+    PeriodUsage,
+    Standing,
+    period_end,
+    period_start,
+    standing,
+)
 from ..model.config import Config
 from ..model.money import femto_of
 from ..model.pricing import PriceTable
 from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
 from .store import Journal
 
+#: Later than any event's time (``model.fields`` refuses timestamps past 1e11).
+_LAST_TIME = 1e11
 #: ``stats --since`` values and the budget periods they total.
 SINCE = {"today": "daily", "week": "weekly", "month": "monthly"}
 
@@ -139,8 +148,9 @@ def daily_spend(journal: Journal, prices: PriceTable, days: int, now: float) -> 
 
 
 def budget_standings(journal: Journal, config: Config, now: float) -> list[Standing]:
-    """Each budgeted persona's standing, from the per-day rows of its current
-    period (``total`` budgets count what the journal keeps: its retention)."""
+    """Each budgeted persona's standing, from the per-day rows of the period
+    ``now`` falls in (``total`` budgets count what the journal keeps: its
+    retention): the exporter's ``BudgetBook.standings(now)`` of the same events."""
     book = BudgetBook(config.budgets)  # the exporter's own rule for which budget applies
     seen = {row[0] for row in journal.query("SELECT DISTINCT persona FROM daily")}
     #: Totals per period start: personas sharing a period share one journal read.
@@ -152,7 +162,11 @@ def budget_standings(journal: Journal, config: Config, now: float) -> list[Stand
             continue
         start = period_start(now, budget.period)
         if start not in totals:
-            rows = totals_since(journal, config.prices, start, now)
+            # The whole period, as the exporter counts it: an event stamped
+            # later in it (a clock that stepped back since) counts too.
+            end = period_end(now, budget.period)
+            last = _LAST_TIME if end is None else end - 1
+            rows = totals_since(journal, config.prices, start, last)
             totals[start] = {row.persona: row for row in rows}
         row = totals[start].get(persona)
         used = (

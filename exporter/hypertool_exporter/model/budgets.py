@@ -1,17 +1,17 @@
 """Token and spending budgets: periods on the UTC calendar and usage within them.
 
 A budget belongs to a persona (or to ``default``, which covers every persona
-without an entry of its own). Usage is accounted per period; when an event
-or a scrape falls in a later period than the one recorded, usage starts
-again from zero. Remaining may go negative: overspend is information.
+without an entry of its own). Usage is accounted per period, by
+each event's own time; a reader sees the period its "now" falls in, so a
+new period starts from zero. Remaining may go negative: overspend is information.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .money import femto_at_least, usd_of
 
@@ -99,6 +99,10 @@ class PeriodUsage:
     def usd(self) -> float:
         return usd_of(self.femto)
 
+    def add(self, tokens: int, femto: int) -> None:
+        self.tokens += tokens
+        self.femto += femto
+
 
 @dataclass(frozen=True, slots=True)
 class Standing:
@@ -160,19 +164,29 @@ def standing(persona: str, budget: Budget, usage: PeriodUsage, now: float) -> St
     )
 
 
-class BudgetBook:
-    """Budgets from the config and each persona's usage in its current period."""
+#: Periods of usage kept per persona, latest first. The current one and the
+#: one before it (whose late events still arrive), and one more: a clock that
+#: jumped ahead and back leaves a later period on top, and the current one
+#: must not be pushed out by it.
+KEPT_PERIODS = 3
 
-    def __init__(
-        self,
-        budgets: dict[str, Budget] | None = None,
-        clock: Callable[[], float] | None = None,
-    ):
+
+class BudgetBook:
+    """Budgets from the config and each persona's usage in its latest periods.
+
+    Usage is a function of the charges alone: each charge goes to the period
+    its own timestamp falls in, whatever the exporter's clock says when it is
+    folded, and the ``KEPT_PERIODS`` latest periods charged are kept. So the
+    fold gives the same book in any order, at any time, after a restart, and
+    as ``stats`` reads the journal; a reader picks the period by its own
+    "now" (``snapshot_at``). A clock that steps back shows the earlier
+    period's usage again until it catches up, never a mixture.
+    """
+
+    def __init__(self, budgets: dict[str, Budget] | None = None):
         self.budgets = dict(budgets or {})
-        self.usage: dict[str, PeriodUsage] = {}
-        #: The exporter's clock: no event moves a budget into a period that has
-        #: not begun by it (a timestamp a little ahead counts as now).
-        self.clock = clock
+        #: persona -> its periods' usage, latest first (at most ``KEPT_PERIODS``).
+        self.usage: dict[str, list[PeriodUsage]] = {}
 
     def budget_for(self, persona: str) -> Budget | None:
         budget = self.budgets.get(persona)
@@ -180,37 +194,52 @@ class BudgetBook:
             budget = self.budgets.get("default")
         return budget
 
-    def charge(self, persona: str, ts: float, tokens: int, femto: int) -> None:
-        """Add usage at time ``ts`` (``femto``: its cost in whole femto-dollars).
-        Usage from an earlier period than the one on record is too late to
-        matter for the current budget and is dropped from the budget (the
-        counters still have it). The result does not depend on the order of
-        the charges: a period's usage is the sum of its charges, and only the
-        latest period seen is kept."""
-        usage = self.usage.get(persona)
-        if usage is not None and usage.period_start <= ts < usage.period_end:
-            usage.tokens += tokens  # the common case: no calendar arithmetic
-            usage.femto += femto
-            return
+    def period_of(self, persona: str, ts: float) -> PeriodUsage | None:
+        """The persona's usage in the period containing ``ts``, begun if
+        needed; ``None`` when no budget applies, or when the period is older
+        than every kept one (too late to matter: the counters still have it).
+
+        Which periods are kept does not depend on the order of the calls: the
+        latest ``KEPT_PERIODS`` of all the periods asked for.
+        """
+        periods = self.usage.get(persona)
+        if periods:
+            latest = periods[0]
+            if latest.period_start <= ts < latest.period_end:
+                return latest  # the common case: no calendar arithmetic
+            for usage in periods:
+                if usage.period_start <= ts < usage.period_end:
+                    return usage
         budget = self.budget_for(persona)
         if budget is None:
-            return
-        if self.clock is not None:
-            ts = min(ts, self.clock())
-            if usage is not None and usage.period_start <= ts < usage.period_end:
-                usage.tokens += tokens
-                usage.femto += femto
-                return
-        start = period_start(ts, budget.period)
-        if usage is None or start > usage.period_start:
-            end = period_end(ts, budget.period)
-            usage = self.usage[persona] = PeriodUsage(
-                start, 0, 0, float("inf") if end is None else end
-            )
-        elif start < usage.period_start:
-            return
-        usage.tokens += tokens
-        usage.femto += femto
+            return None
+        usage = _usage_from(budget, period_start(ts, budget.period))
+        if periods is None:
+            periods = self.usage[persona] = []
+        periods.append(usage)
+        periods.sort(key=_latest_first)
+        if len(periods) > KEPT_PERIODS and periods.pop() is usage:
+            return None
+        return usage
+
+    def charge(self, persona: str, ts: float, tokens: int, femto: int) -> None:
+        """Add usage at time ``ts`` (``femto``: its cost in whole femto-dollars)
+        to the period ``ts`` falls in. A period's usage is the sum of its
+        charges: the result does not depend on their order."""
+        usage = self.period_of(persona, ts)
+        if usage is not None:
+            usage.add(tokens, femto)
+
+    def charged_until(self, persona: str, ts: float) -> tuple[PeriodUsage | None, float]:
+        """Where a charge at ``ts`` goes (``None``: too late to count), and the
+        time before which every later timestamp goes there too: the batch
+        fold charges the records of that span at once."""
+        usage = self.period_of(persona, ts)
+        if usage is not None:
+            return usage, usage.period_end
+        kept = self.usage.get(persona)
+        # Older than every kept period: so is everything up to the oldest's start.
+        return None, kept[-1].period_start if kept else float("inf")
 
     def personas(self) -> list[str]:
         """Personas with a budget to show: those configured and those seen."""
@@ -219,15 +248,15 @@ class BudgetBook:
         return sorted(set(named) | {p for p in seen if self.budget_for(p) is not None})
 
     def snapshot_at(self, persona: str, now: float) -> tuple[Budget, PeriodUsage] | None:
-        """The persona's budget and its usage in the period containing ``now``."""
+        """The persona's budget and its usage in the period containing ``now``
+        (a copy: the caller may keep it while the fold goes on)."""
         budget = self.budget_for(persona)
         if budget is None:
             return None
-        start = period_start(now, budget.period)
-        usage = self.usage.get(persona)
-        if usage is None or usage.period_start < start:
-            return budget, PeriodUsage(start)
-        return budget, usage
+        for usage in self.usage.get(persona, ()):
+            if usage.period_start <= now < usage.period_end:
+                return budget, replace(usage)
+        return budget, _usage_from(budget, period_start(now, budget.period))
 
     def standing_of(self, persona: str, now: float) -> Standing | None:
         """``persona``'s standing at ``now``; ``None`` when no budget applies."""
@@ -239,28 +268,47 @@ class BudgetBook:
         found = (self.standing_of(persona, now) for persona in self.personas())
         return [entry for entry in found if entry is not None]
 
-    def to_json(self) -> dict:
-        """Usage per persona as JSON-ready data, for journal snapshots."""
+    def to_json(self) -> dict[str, list[list[float | int | str]]]:
+        """Usage per persona and period as JSON-ready data, for journal snapshots."""
         # Femto-dollars as decimal text: past $9,223 they are past JSON's 64-bit integers.
-        return {p: [u.period_start, u.tokens, u.usd, str(u.femto)] for p, u in self.usage.items()}
+        return {
+            persona: [[u.period_start, u.tokens, u.usd, str(u.femto)] for u in periods]
+            for persona, periods in self.usage.items()
+        }
 
-    def load_json(self, data: dict) -> None:
-        """Restore usage written by ``to_json`` (this version's or an older one)."""
+    def load_json(self, data: dict[str, Any]) -> None:
+        """Restore usage written by ``to_json``, this version's or an older one's
+        (one period per persona: ``[start, tokens, usd]``, later with the exact
+        femto-dollars)."""
         self.usage = {}
-        for persona, (start, tokens, usd, *exact) in data.items():
+        for persona, written in data.items():
             budget = self.budget_for(persona)
-            end = period_end(float(start), budget.period) if budget is not None else None
-            # Snapshots before exact sums kept the dollars only as a float.
-            femto = int(exact[0]) if exact else femto_at_least(float(usd))
-            self.usage[persona] = PeriodUsage(
-                float(start), int(tokens), femto, float("inf") if end is None else end
-            )
+            if budget is None:
+                continue
+            one_period = not written or not isinstance(written[0], list)
+            for start, tokens, usd, *exact in [written] if one_period else written:
+                # Snapshots before exact sums kept the dollars only as a float.
+                femto = int(exact[0]) if exact else femto_at_least(float(usd))
+                usage = self.period_of(persona, float(start))
+                if usage is not None:
+                    usage.tokens, usage.femto = int(tokens), femto
+
+
+def _latest_first(usage: PeriodUsage) -> float:
+    return -usage.period_start
+
+
+def _usage_from(budget: Budget, start: float) -> PeriodUsage:
+    """No usage yet in ``budget``'s period that begins at ``start``."""
+    end = period_end(start, budget.period)
+    return PeriodUsage(start, 0, 0, float("inf") if end is None else end)
 
 
 __all__ = [
     "PERIODS",
     "SCOPES",
     "Budget",
+    "KEPT_PERIODS",
     "BudgetBook",
     "PeriodUsage",
     "Standing",
