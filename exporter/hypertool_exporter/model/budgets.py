@@ -305,10 +305,10 @@ def _usage_from(budget: Budget, start: float) -> PeriodUsage:
 
 
 __all__ = [
+    "KEPT_PERIODS",
     "PERIODS",
     "SCOPES",
     "Budget",
-    "KEPT_PERIODS",
     "BudgetBook",
     "PeriodUsage",
     "Standing",
