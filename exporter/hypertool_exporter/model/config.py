@@ -7,7 +7,6 @@ than an exporter that refuses to start.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from .fields import normalize_persona
 from .genai import SpanMapping
 from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
+from .yamlfile import ConfigError, Reader, compose, plain, read_text
 
 DEFAULT_MAX_LABEL_VALUES = 1000
 #: Shortest ingest token accepted, from the config file or HYPERTOOL_INGEST_TOKEN.
@@ -27,15 +27,6 @@ MIN_TOKEN_LENGTH = 16
 DEFAULT_RETENTION_DAYS = 40
 DEFAULT_SNAPSHOT_SECONDS = 10.0
 _TOP_LEVEL = ("budgets", "pricing", "limits", "ingest", "journal", "metrics", "otlp")
-
-
-class ConfigError(ValueError):
-    """A config file problem; the message names file, line, field and value."""
-
-    def __init__(self, source: str, line: int | None, field: str, value: Any, reason: str):
-        self.source, self.line, self.field, self.value = source, line, field, value
-        where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {field}: {reason} (got {value!r})")
 
 
 @dataclass
@@ -63,78 +54,13 @@ def prices_with(overrides: dict[str, Price]) -> PriceTable:
     return PriceTable(overrides, genai_prices_lookup)
 
 
-class _Reader:
-    """Walks a composed YAML node tree, converting values and keeping marks."""
-
-    def __init__(self, source: str):
-        self.source = source
-        self._scalars = yaml.SafeLoader("")
-
-    def fail(self, node: yaml.Node | None, path: str, value: Any, reason: str) -> ConfigError:
-        line = node.start_mark.line + 1 if node is not None else None
-        return ConfigError(self.source, line, path, value, reason)
-
-    def scalar(self, node: yaml.Node, path: str) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, path, _plain(node), "must be a single value")
-        return self._scalars.construct_object(node)
-
-    def mapping(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, path, _plain(node), "must be a mapping")
-        entries = []
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(self.scalar(key_node, path))
-            if key in seen:
-                raise self.fail(key_node, f"{path}.{key}", key, "is given twice")
-            seen.add(key)
-            entries.append((key, key_node, value_node))
-        return entries
-
-    def choice(self, node: yaml.Node, path: str, choices: tuple[str, ...]) -> str:
-        """A scalar that must be one of ``choices``."""
-        value = self.scalar(node, path)
-        if value not in choices:
-            raise self.fail(node, path, value, f"must be one of {', '.join(choices)}")
-        return value
-
-    def number(self, node: yaml.Node, path: str, *, whole: bool = False) -> float:
-        value = self.scalar(node, path)
-        kind = "a whole number" if whole else "a number"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(node, path, value, f"must be {kind}")
-        if not math.isfinite(value) or value < 0:
-            raise self.fail(node, path, value, f"must be {kind}, finite and not negative")
-        if whole and value != int(value):
-            raise self.fail(node, path, value, f"must be {kind}")
-        return int(value) if whole else float(value)
-
-
-def _plain(node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return node.value
-    if isinstance(node, yaml.MappingNode):
-        return "{...}"
-    return "[...]"
-
-
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Parse and validate config text. Raises ``ConfigError``."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None:
-            reason += f" ({context} started on line {context_mark.line + 1})"
-        raise ConfigError(source, line, "<yaml>", None, f"not valid YAML: {reason}") from None
+    root = compose(text, source)
     config = Config(source=source)
     if root is None:
         return config
-    reader = _Reader(source)
+    reader = Reader(source)
     overrides: dict[str, Price] = {}
     for key, key_node, node in reader.mapping(root, "<top>"):
         if key == "budgets":
@@ -157,7 +83,7 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     return config
 
 
-def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
+def _budgets(reader: Reader, node: yaml.Node) -> dict[str, Budget]:
     budgets: dict[str, Budget] = {}
     for name, key_node, entry in reader.mapping(node, "budgets"):
         persona = normalize_persona(name)
@@ -183,7 +109,7 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
                     "unknown field; expected tokens, usd, period, scope",
                 )
         if "tokens" not in values and "usd" not in values:
-            raise reader.fail(entry, path, _plain(entry), "needs tokens or usd (or both)")
+            raise reader.fail(entry, path, plain(entry), "needs tokens or usd (or both)")
         values.setdefault("period", "monthly")
         budgets[persona] = Budget(**values)
     return budgets
@@ -192,7 +118,7 @@ def _budgets(reader: _Reader, node: yaml.Node) -> dict[str, Budget]:
 _PRICE_FIELDS = ("input", "output", "cache_read", "cache_write")
 
 
-def _pricing(reader: _Reader, node: yaml.Node) -> dict[str, Price]:
+def _pricing(reader: Reader, node: yaml.Node) -> dict[str, Price]:
     prices: dict[str, Price] = {}
     for model, _key_node, entry in reader.mapping(node, "pricing"):
         path = f"pricing.{model}"
@@ -213,7 +139,7 @@ def _pricing(reader: _Reader, node: yaml.Node) -> dict[str, Price]:
     return prices
 
 
-def _limits(reader: _Reader, node: yaml.Node) -> int:
+def _limits(reader: Reader, node: yaml.Node) -> int:
     cap = DEFAULT_MAX_LABEL_VALUES
     for field_name, field_key, value_node in reader.mapping(node, "limits"):
         path = f"limits.{field_name}"
@@ -227,7 +153,7 @@ def _limits(reader: _Reader, node: yaml.Node) -> int:
     return cap
 
 
-def _ingest(reader: _Reader, node: yaml.Node, config: Config) -> None:
+def _ingest(reader: Reader, node: yaml.Node, config: Config) -> None:
     keys: dict[str, str] = {}
     for field_name, field_key, value_node in reader.mapping(node, "ingest"):
         path = f"ingest.{field_name}"
@@ -257,7 +183,7 @@ def _ingest(reader: _Reader, node: yaml.Node, config: Config) -> None:
         config.langfuse_keys = (keys["langfuse_public_key"], keys["langfuse_secret_key"])
 
 
-def _metrics(reader: _Reader, node: yaml.Node, config: Config) -> None:
+def _metrics(reader: Reader, node: yaml.Node, config: Config) -> None:
     for field_name, field_key, value_node in reader.mapping(node, "metrics"):
         path = f"metrics.{field_name}"
         if field_name != "genai_conventions":
@@ -270,7 +196,7 @@ def _metrics(reader: _Reader, node: yaml.Node, config: Config) -> None:
         config.genai_metrics = value
 
 
-def _otlp(reader: _Reader, node: yaml.Node, config: Config) -> None:
+def _otlp(reader: Reader, node: yaml.Node, config: Config) -> None:
     lists = {
         "persona_attributes": config.span_mapping.persona_attributes,
         "chatmode_attributes": config.span_mapping.chatmode_attributes,
@@ -286,7 +212,7 @@ def _otlp(reader: _Reader, node: yaml.Node, config: Config) -> None:
             )
         if not isinstance(value_node, yaml.SequenceNode) or not value_node.value:
             raise reader.fail(
-                value_node, path, _plain(value_node), "must be a list of attribute names"
+                value_node, path, plain(value_node), "must be a list of attribute names"
             )
         names = []
         for index, item in enumerate(value_node.value):
@@ -298,7 +224,7 @@ def _otlp(reader: _Reader, node: yaml.Node, config: Config) -> None:
     config.span_mapping = SpanMapping(lists["persona_attributes"], lists["chatmode_attributes"])
 
 
-def _journal(reader: _Reader, node: yaml.Node, config: Config) -> None:
+def _journal(reader: Reader, node: yaml.Node, config: Config) -> None:
     for field_name, field_key, value_node in reader.mapping(node, "journal"):
         path = f"journal.{field_name}"
         if field_name == "retention_days":
@@ -327,16 +253,8 @@ def load_config(path: str | Path | None) -> Config:
     """Read the config file at ``path``; no path means defaults."""
     if path is None:
         return Config()
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(
-            source, None, "<file>", source, f"cannot be read: {exc.strerror}"
-        ) from None
-    except UnicodeDecodeError:
-        raise ConfigError(source, None, "<file>", source, "is not UTF-8 text") from None
-    return parse_config(text, source)
+    text = read_text(path)
+    return parse_config(text, str(path))
 
 
 __all__ = [
