@@ -162,6 +162,10 @@ class Exporter:
             self.spend.close()
 
 
+#: How often the serving main thread looks for a signal's handler to run.
+_SIGNAL_CHECK_SECONDS = 0.5
+
+
 def clock_from_env() -> Callable[[], float]:
     """Wall clock, shifted by ``HYPERTOOL_CLOCK_OFFSET_SECONDS`` when set.
 
@@ -289,7 +293,11 @@ def run_server(
     )
     if ready is not None:
         ready.set()
-    stop.wait()
+    # Waited in slices: a signal the kernel hands to another thread (any
+    # thread may take it) only sets a flag, and a main thread blocked in one
+    # endless wait would never run the handler that sets ``stop``.
+    while not stop.wait(_SIGNAL_CHECK_SECONDS):
+        pass
     log.info("stopping")
     exporter.close()
     ingest.close()

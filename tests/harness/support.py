@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -31,6 +32,10 @@ EXAMPLE_TOKENS = (
     "--output",
     "250",
 )
+
+
+#: The exporter's log line naming the port it listens on.
+_SERVING = re.compile(r"serving https?://[^ ]+:(\d+)/metrics")
 
 
 def free_port() -> int:
@@ -192,19 +197,36 @@ class ExporterProcess:
         env: dict | None = None,
         port: int | None = None,
         ready_timeout: float = 30.0,
+        preexec: Callable[[], None] | None = None,
     ):
-        self.port = port or free_port()
         self.journal = journal
-        args = serve_argv(self.port, journal, config)
-        self.log = journal.parent / f"exporter-{self.port}.log"
+        # Port 0 unless asked (a restart on the same port): the exporter binds
+        # a free port itself and names it in its log, so no port is picked
+        # here, released, and taken by someone else before the exporter binds it.
+        args = serve_argv(port or 0, journal, config)
+        ExporterProcess._started += 1
+        self.log = journal.parent / f"exporter-{os.getpid()}-{ExporterProcess._started}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115
+        self._log_start = self._log_file.tell()
         self.proc = subprocess.Popen(
             args,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
+            preexec_fn=preexec,
         )
+        self.port = port or wait_for(self._bound_port, ready_timeout, "exporter to bind a port")
         wait_for(self._ready, ready_timeout, "exporter to answer /healthz")
+
+    _started = 0
+
+    def _bound_port(self) -> int | None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"exporter exited: {self.log.read_text()}")
+        with open(self.log, "rb") as log:
+            log.seek(self._log_start)
+            found = _SERVING.search(log.read().decode("utf-8", "replace"))
+        return int(found.group(1)) if found else None
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.http.negotiation import accepts_gzip, choose_format
-from hypertool_exporter.http.webconfig import WebConfig, load_web_config
+from hypertool_exporter.http.webconfig import Auth, WebConfig, load_web_config
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.totals import budget_standings
 from hypertool_exporter.model import catalog as c
@@ -260,7 +260,7 @@ def test_gzip_honours_q_values(header, gzip):
 )
 def test_malformed_basic_auth_is_refused_never_raises(header):
     hashed = bcrypt.hashpw(b"secret", bcrypt.gensalt(4))
-    assert WebConfig(users={"alice": hashed}).check_basic_auth(header) is False
+    assert WebConfig(users={"alice": hashed}).check_basic_auth(header) is Auth.DENIED
 
 
 def test_a_hash_bcrypt_cannot_check_fails_at_start_up(tmp_path):

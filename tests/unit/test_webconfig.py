@@ -2,8 +2,10 @@
 
 import base64
 import http.client
+import re
 import ssl
 import threading
+import time
 
 import bcrypt
 import pytest
@@ -11,8 +13,8 @@ import trustme
 from harness.support import free_port
 
 from hypertool_exporter.app import run_server
-from hypertool_exporter.http.webconfig import load_web_config
-from hypertool_exporter.model.config import ConfigError, parse_config
+from hypertool_exporter.http.webconfig import REMEMBERED, Auth, WebConfig, load_web_config
+from hypertool_exporter.model.config import ConfigError, load_config, parse_config
 
 PASSWORD = "correct horse battery staple"
 
@@ -179,3 +181,116 @@ def test_cli_rejects_a_bad_web_config(tmp_path):
     )
     assert result.returncode == 2
     assert "basic_auth_users.alice: must be a bcrypt hash" in result.stderr
+
+
+# -- the same bounds as the main config -------------------------------------------
+
+HOSTILE = {
+    "nested 5,000 deep": "budgets: " + "[" * 5000 + "]" * 5000 + "\n",
+    "an alias bomb": "a: &a [x, x]\n"
+    + "".join(
+        f"b{n}: &b{n} [*{'a' if n == 0 else f'b{n - 1}'}, *{'a' if n == 0 else f'b{n - 1}'}]\n"
+        for n in range(60)
+    ),
+    "a 6,000-digit number": "limits: " + "9" * 6000 + "\n",
+    "2 MiB of text": "# " + "x" * (2 << 20) + "\n",
+}
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=list(HOSTILE))
+@pytest.mark.parametrize("reader", ["config", "web config"])
+def test_both_config_files_refuse_hostile_yaml_by_name(tmp_path, text, reader):
+    path = write(tmp_path, text)
+    load = load_web_config if reader == "web config" else load_config
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert str(path) in str(refused.value) and len(str(refused.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        # A cost of 31 would take days to check, once per request.
+        ("basic_auth_users:\n  p: $2b$31$" + "a" * 53 + "\n", "basic_auth_users.p"),
+        ("basic_auth_users:\n  p: $2b$10$short\n", "basic_auth_users.p"),
+        ("basic_auth_users:\n  'a:b': $2b$10$" + "a" * 53 + "\n", "basic_auth_users.a:b"),
+        (
+            'http_server_config:\n  headers: {X-Frame-Options: "deny\\r\\nSet-Cookie: x=1"}\n',
+            "http_server_config.headers.X-Frame-Options",
+        ),
+        (
+            'http_server_config:\n  headers: {Strict-Transport-Security: "a\\nb"}\n',
+            "http_server_config.headers.Strict-Transport-Security",
+        ),
+        ("http_server_config:\n  headers: {Set-Cookie: x=1}\n", "http_server_config.headers"),
+        ("http_server_config:\n  headers: {X-Frame-Options: allow}\n", "X-Frame-Options"),
+        ("http_server_config:\n  headers: {X-Frame-Options: " + "9" * 6000 + "}\n", "X-Frame"),
+        ("tls_server_config:\n  cert_file: [a]\n", "tls_server_config.cert_file"),
+    ],
+)
+def test_web_config_values_are_bounded_and_named(tmp_path, text, field):
+    path = write(tmp_path, text)
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=re.escape(field)):
+        load_web_config(path)
+    assert time.monotonic() - started < 5  # refused on sight, never by running bcrypt
+
+
+def test_security_headers_are_set_as_exporter_toolkit_allows(tmp_path):
+    web = load_web_config(
+        write(tmp_path, "http_server_config:\n  headers: {x-frame-options: DENY}\n  http2: true\n")
+    )
+    assert web.headers == {"X-Frame-Options": "DENY"}
+
+
+# -- credentials: a flood cannot push out the scraper's -------------------------
+
+
+def test_a_flood_of_wrong_passwords_neither_evicts_nor_delays_a_right_one():
+    slow = bcrypt.hashpw(b"slow", bcrypt.gensalt(13)).decode()  # about half a second a check
+    web = WebConfig(
+        users={
+            "prometheus": bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(4)),
+            "x": slow.encode(),
+        }
+    )
+    assert web.check_basic_auth(basic("prometheus", PASSWORD)["Authorization"]) is Auth.ALLOWED
+    for n in range(REMEMBERED * 20):  # far more wrong pairs than are remembered
+        wrong = basic("prometheus", f"guess-{n}")["Authorization"]
+        assert web.check_basic_auth(wrong) is Auth.DENIED
+    # A wrong check against the slow hash holds the one bcrypt slot; the right
+    # pair is answered meanwhile, so it needed no bcrypt run.
+    flood_done = threading.Event()
+    flood = threading.Thread(
+        target=lambda: (
+            web.check_basic_auth(basic("x", "wrong")["Authorization"]),
+            flood_done.set(),
+        )
+    )
+    flood.start()
+    try:
+        assert web.check_basic_auth(basic("prometheus", PASSWORD)["Authorization"]) is Auth.ALLOWED
+        assert not flood_done.is_set()
+    finally:
+        flood.join()
+
+
+@pytest.mark.slow
+def test_a_check_that_cannot_get_the_bcrypt_slot_in_time_is_busy_not_queued():
+    # Cost 14: about a second a check, ten times the wait allowed here.
+    web = WebConfig(users={"x": bcrypt.hashpw(b"slow", bcrypt.gensalt(14))}, check_wait=0.1)
+    answers: list[Auth] = []
+    checks = [
+        threading.Thread(
+            target=lambda n=n: answers.append(
+                web.check_basic_auth(basic("x", f"{n}")["Authorization"])
+            )
+        )
+        for n in range(3)
+    ]
+    for check in checks:
+        check.start()
+    for check in checks:
+        check.join()
+    # One ran bcrypt (and was refused); the others were told to come back.
+    assert sorted(a.value for a in answers) == ["busy", "busy", "denied"]

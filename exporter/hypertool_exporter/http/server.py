@@ -15,10 +15,8 @@ import hmac
 import json
 import logging
 import ssl
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from .._version import __version__
@@ -26,10 +24,12 @@ from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import FastExposition
 from ..model.fields import MALFORMED, EventError
 from . import otlp
+from .connections import Connections
 from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, read_body
+from .listener import ConnectionHandler, Listener
 from .negotiation import accepts_gzip, choose_format
 from .spans import SpanIngest
-from .webconfig import WebConfig
+from .webconfig import Auth, WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +39,8 @@ Ingest = Callable[..., int]
 Reject = Callable[[str], None]
 
 
-class ExporterHTTPServer(ThreadingHTTPServer):
+class ExporterHTTPServer(Listener):
     """The exporter's endpoints on one address; a thread per connection."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    #: Listen backlog; the stdlib's 5 drops connections under bursts of
-    #: concurrent scrapes and ingest clients (clients then wait 1 s to retry).
-    request_queue_size = 128
 
     def __init__(
         self,
@@ -61,6 +55,7 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         clock: Callable[[], float] = time.time,
         spans: SpanIngest | None = None,
         langfuse_keys: tuple[str, str] | None = None,
+        connections: Connections | None = None,
     ):
         self.exposition = exposition
         #: OTLP trace ingest (None: off), and the Langfuse key pair it also accepts.
@@ -73,40 +68,14 @@ class ExporterHTTPServer(ThreadingHTTPServer):
         self.clock = clock
         self.ingest_token = ingest_token
         self.web = web or WebConfig()
-        super().__init__(address, _Handler)
-        if self.web.ssl_context is not None:
-            # The handshake runs in each request's thread, on its first read,
-            # so a slow client cannot hold up the accept loop.
-            self.socket = self.web.ssl_context.wrap_socket(
-                self.socket, server_side=True, do_handshake_on_connect=False
-            )
-
-    @property
-    def scheme(self) -> str:
-        return "https" if self.web.ssl_context is not None else "http"
-
-    @property
-    def port(self) -> int:
-        return self.server_address[1]
-
-    def start_in_thread(self) -> threading.Thread:
-        """Serve in a daemon thread; returns it."""
-        thread = threading.Thread(target=self.serve_forever, name="metrics-http", daemon=True)
-        thread.start()
-        return thread
+        super().__init__(
+            address, _Handler, ssl_context=self.web.ssl_context, connections=connections
+        )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ConnectionHandler):
     server: ExporterHTTPServer
     server_version = f"hypertool-exporter/{__version__}"
-    #: Seconds a connection may stay silent (slow or stuck clients).
-    timeout = 30
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (ssl.SSLError, ConnectionError, TimeoutError) as exc:
-            log.debug("connection from %s dropped: %s", self.client_address[0], exc)
 
     def _authorized(self) -> bool:
         """Basic auth (web config), except for /healthz and ingest, which has its token."""
@@ -114,8 +83,17 @@ class _Handler(BaseHTTPRequestHandler):
         ingest = path == "/v1/events" or path in otlp.TRACE_PATHS
         if path == "/healthz" or (self.command == "POST" and ingest):
             return True  # ingest has its own credentials
-        if self.server.web.check_basic_auth(self.headers.get("Authorization")):
+        auth = self.server.web.check_basic_auth(self.headers.get("Authorization"))
+        if auth is Auth.ALLOWED:
             return True
+        if auth is Auth.BUSY:
+            self._send(
+                503,
+                b"password checks busy, try again\n",
+                "text/plain; charset=utf-8",
+                {"Retry-After": "1"},
+            )
+            return False
         self._send(
             401,
             b"unauthorized\n",
@@ -145,7 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         """One request, answered whatever happens: an unexpected error in a
-        handler gets a 500 and one log line (the traceback only at debug)."""
+        handler gets a 500 and one log line (the traceback only at debug).
+        The connection is busy from its request's head to its answer."""
         try:
             super().handle_one_request()
         except (ssl.SSLError, ConnectionError, TimeoutError):
@@ -326,16 +305,6 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.close_connection = True
         self._json(status, {"error": message}, {"Connection": "close"})
-
-    def parse_request(self) -> bool:
-        """The standard library's parsing, without HTTP/0.9: a request line it
-        would take for 0.9 (no version) gets a 400 with a status line."""
-        if not super().parse_request():
-            return False
-        if self.request_version == "HTTP/0.9":
-            self.send_error(400, "HTTP/0.9 requests are not supported")
-            return False
-        return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None):
         """The standard library's answer to a request it cannot parse (bad request

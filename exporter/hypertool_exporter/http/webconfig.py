@@ -16,21 +16,33 @@ teams reuse the file they already give node_exporter and friends:
 Relative file names are resolved against the web config file's directory.
 Basic auth protects every path except ``/healthz`` (a liveness probe that
 tells nothing) and ``POST /v1/events``, which has its own bearer token.
+
+The file is read with the main config's bounds (``model.yamlfile``), and
+as exporter-toolkit reads it: only its security headers may be set, and a
+bcrypt hash is checked for its form and cost without running it.
+
+A password check costs a bcrypt run (tens of milliseconds, on purpose).
+So a right password is remembered, by its SHA-256, and a wrong one never
+is: a flood of wrong ones cannot push a scraper's out. And one bcrypt runs
+at a time: a flood takes one core at most, and a check that cannot start
+within ``CHECK_WAIT_SECONDS`` is answered "busy" (503) rather than queued.
 """
 
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
+import re
 import ssl
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from ..model.config import ConfigError
+from ..model.yamlfile import Reader, compose, read_text
 
 _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
@@ -45,18 +57,45 @@ _CLIENT_AUTH = {
     "RequireAnyClientCert": ssl.CERT_REQUIRED,
     "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
 }
-#: Longest Authorization header considered: longer ones are refused unread.
-MAX_AUTH_HEADER = 4096
-#: bcrypt hash of a random string, cost 10, for unknown users.
-_DUMMY_HASH = b"$2b$10$FD5zErW.1HVOg2.fcHatLuyUoQCt9aEDL.lLlZjvvtFqFKaOthtAO"
-_TLS_KEYS = {
+_TLS_KEYS = (
     "cert_file",
     "key_file",
     "client_auth_type",
     "client_ca_file",
     "min_version",
     "max_version",
+)
+#: The headers exporter-toolkit lets a web config set, and the values each
+#: may take (``None``: any text).
+HEADERS: dict[str, tuple[str, ...] | None] = {
+    "Strict-Transport-Security": None,
+    "X-Content-Type-Options": ("nosniff",),
+    "X-Frame-Options": ("deny", "sameorigin"),
+    "X-XSS-Protection": None,
+    "Content-Security-Policy": None,
 }
+#: Longest Authorization header considered: longer ones are refused unread.
+MAX_AUTH_HEADER = 4096
+#: Highest bcrypt cost accepted: each step doubles a check's time, and at 17
+#: one check takes seconds of a core.
+MAX_BCRYPT_COST = 16
+#: Right (user, password) pairs remembered, the least recently used forgotten.
+REMEMBERED = 64
+#: Longest wait for the one bcrypt slot before a check is answered busy.
+CHECK_WAIT_SECONDS = 2.0
+#: A bcrypt hash as htpasswd and Go's bcrypt write it: version, cost, 53 characters.
+_BCRYPT = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
+#: bcrypt hash of a random string, cost 10, for unknown users.
+_DUMMY_HASH = b"$2b$10$FD5zErW.1HVOg2.fcHatLuyUoQCt9aEDL.lLlZjvvtFqFKaOthtAO"
+
+
+class Auth(enum.Enum):
+    """The answer to a request's credentials."""
+
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    #: No bcrypt slot came free in time: try again (503, Retry-After).
+    BUSY = "busy"
 
 
 @dataclass
@@ -64,64 +103,55 @@ class WebConfig:
     ssl_context: ssl.SSLContext | None = None
     users: dict[str, bytes] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    _verified: dict[bytes, bool] = field(default_factory=dict)
+    #: Longest wait for the bcrypt slot before a check is answered busy.
+    check_wait: float = CHECK_WAIT_SECONDS
+    _remembered: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _bcrypt_slot: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1))
 
-    def check_basic_auth(self, header: str | None) -> bool:
-        """True when basic auth is off, or the header names a user with the right
-        password. bcrypt is slow on purpose, so a verified (user, password) pair
-        is remembered by its SHA-256, never in clear."""
+    def check_basic_auth(self, header: str | None) -> Auth:
+        """``ALLOWED`` when basic auth is off, or the header names a user with
+        the right password; a right pair is remembered by its SHA-256, never
+        in clear, and a wrong one is not remembered at all."""
         if not self.users:
-            return True
+            return Auth.ALLOWED
         if not header or not header.startswith("Basic ") or len(header) > MAX_AUTH_HEADER:
-            return False
+            return Auth.DENIED
         try:
             user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
-            return False
+            return Auth.DENIED
         if len(password.encode()) > 72:  # bcrypt refuses longer passwords: none can match
-            return False
-        # An unknown user is checked against a fixed hash all the same, so the
-        # answer takes as long and does not reveal which users exist.
-        hashed = self.users.get(user, _DUMMY_HASH)
+            return Auth.DENIED
         digest = hashlib.sha256(f"{user}\0{password}".encode()).digest()
         with self._lock:
-            known = self._verified.get(digest)
-        if known is None:
-            import bcrypt
-
-            try:
-                known = bcrypt.checkpw(password.encode(), hashed) and user in self.users
-            except ValueError:  # a malformed hash: load_web_config refuses those
-                known = False
-            with self._lock:
-                if len(self._verified) < 1000:
-                    self._verified[digest] = known
-        return known
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key: str, line: int):
-        super().__init__(key)
-        self.key, self.line = key, line
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing a key given twice in one mapping (the
-    plain loader keeps the last one silently)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+            if digest in self._remembered:
+                self._remembered.move_to_end(digest)
+                return Auth.ALLOWED
+        if not self._bcrypt_slot.acquire(timeout=self.check_wait):
+            return Auth.BUSY
+        try:
+            # An unknown user is checked against a fixed hash all the same, so
+            # the answer takes as long and does not reveal which users exist.
+            right = _bcrypt_matches(password, self.users.get(user, _DUMMY_HASH))
+        finally:
+            self._bcrypt_slot.release()
+        if not right or user not in self.users:
+            return Auth.DENIED
+        with self._lock:
+            self._remembered[digest] = None
+            if len(self._remembered) > REMEMBERED:
+                self._remembered.popitem(last=False)
+        return Auth.ALLOWED
 
 
-def _fail(source: str, path: str, value: Any, reason: str) -> ConfigError:
-    return ConfigError(source, None, path, value, reason)
+def _bcrypt_matches(password: str, hashed: bytes) -> bool:
+    import bcrypt
+
+    try:
+        return bcrypt.checkpw(password.encode(), hashed)
+    except ValueError:  # a malformed hash: load_web_config refuses those
+        return False
 
 
 def load_web_config(path: str | Path | None) -> WebConfig:
@@ -130,27 +160,21 @@ def load_web_config(path: str | Path | None) -> WebConfig:
         return WebConfig()
     source = str(path)
     base = Path(path).resolve().parent
-    try:
-        data = yaml.load(Path(path).read_text(encoding="utf-8"), _UniqueKeyLoader) or {}
-    except _DuplicateKey as exc:
-        raise ConfigError(source, exc.line, exc.key, exc.key, "is given twice") from None
-    except OSError as exc:
-        raise _fail(source, "<file>", source, f"cannot be read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise _fail(source, "<yaml>", None, f"not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise _fail(source, "<top>", data, "must be a mapping")
+    root = compose(read_text(path), source)
     config = WebConfig()
-    for key, value in data.items():
+    if root is None:
+        return config
+    reader = Reader(source)
+    for key, key_node, node in reader.mapping(root, ""):
         if key == "tls_server_config":
-            config.ssl_context = _tls(source, base, value)
+            config.ssl_context = _tls(reader, base, node)
         elif key == "basic_auth_users":
-            config.users = _users(source, value)
+            config.users = _users(reader, node)
         elif key == "http_server_config":
-            config.headers = _http(source, value)
+            config.headers = _http(reader, node)
         else:
-            raise _fail(
-                source,
+            raise reader.fail(
+                key_node,
                 key,
                 key,
                 "unknown section; expected tls_server_config, http_server_config, basic_auth_users",
@@ -158,101 +182,115 @@ def load_web_config(path: str | Path | None) -> WebConfig:
     return config
 
 
-def _file(source: str, base: Path, field_name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise _fail(source, field_name, value, "must be a file name")
+def _file(reader: Reader, base: Path, path: str, node: yaml.Node) -> str:
+    """The file a field names (``node``: its value, or its section when missing)."""
+    if isinstance(node, yaml.MappingNode):
+        raise reader.fail(node, path, None, "must be a file name")
+    value = reader.text(node, path)
     resolved = (base / value) if not Path(value).is_absolute() else Path(value)
     if not resolved.is_file():
-        raise _fail(source, field_name, value, "file does not exist")
+        raise reader.fail(node, path, value, "file does not exist")
     return str(resolved)
 
 
-def _tls(source: str, base: Path, value: Any) -> ssl.SSLContext:
-    if not isinstance(value, dict):
-        raise _fail(source, "tls_server_config", value, "must be a mapping")
-    unknown = set(value) - _TLS_KEYS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise _fail(source, f"tls_server_config.{name}", name, "unknown field")
-    cert = _file(source, base, "tls_server_config.cert_file", value.get("cert_file"))
-    key = _file(source, base, "tls_server_config.key_file", value.get("key_file"))
+def _tls(reader: Reader, base: Path, node: yaml.Node) -> ssl.SSLContext:
+    section = "tls_server_config"
+    fields: dict[str, yaml.Node] = {}
+    for name, key_node, value_node in reader.mapping(node, section):
+        if name not in _TLS_KEYS:
+            raise reader.fail(key_node, f"{section}.{name}", name, "unknown field")
+        fields[name] = value_node
+    cert, key = (
+        _file(reader, base, f"{section}.{name}", fields.get(name) or node)
+        for name in ("cert_file", "key_file")
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(cert, key)
     except (ssl.SSLError, OSError) as exc:
-        raise _fail(
-            source,
-            "tls_server_config.cert_file",
-            value.get("cert_file"),
+        raise reader.fail(
+            fields["cert_file"],
+            f"{section}.cert_file",
+            cert,
             f"certificate and key do not load: {exc}",
         ) from None
-    for field_name, attr, default in (
-        ("min_version", "minimum_version", "TLS12"),
-        ("max_version", "maximum_version", None),
-    ):
-        version = value.get(field_name, default)
-        if version is None:
-            continue
-        if version not in _TLS_VERSIONS:
-            raise _fail(
-                source,
-                f"tls_server_config.{field_name}",
-                version,
-                f"must be one of {', '.join(_TLS_VERSIONS)}",
-            )
-        setattr(context, attr, _TLS_VERSIONS[version])
-    auth = value.get("client_auth_type", "NoClientCert")
-    if auth not in _CLIENT_AUTH:
-        raise _fail(
-            source,
-            "tls_server_config.client_auth_type",
-            auth,
-            f"must be one of {', '.join(_CLIENT_AUTH)}",
-        )
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    for name, attr in (("min_version", "minimum_version"), ("max_version", "maximum_version")):
+        if name in fields:
+            version = reader.choice(fields[name], f"{section}.{name}", tuple(_TLS_VERSIONS))
+            setattr(context, attr, _TLS_VERSIONS[version])
+    auth = "NoClientCert"
+    if "client_auth_type" in fields:
+        path = f"{section}.client_auth_type"
+        auth = reader.choice(fields["client_auth_type"], path, tuple(_CLIENT_AUTH))
     context.verify_mode = _CLIENT_AUTH[auth]
     if auth in ("RequireAndVerifyClientCert", "VerifyClientCertIfGiven"):
-        ca = _file(source, base, "tls_server_config.client_ca_file", value.get("client_ca_file"))
-        context.load_verify_locations(ca)
+        path = f"{section}.client_ca_file"
+        if "client_ca_file" not in fields:
+            raise reader.fail(node, path, None, f"is needed with client_auth_type {auth}")
+        context.load_verify_locations(_file(reader, base, path, fields["client_ca_file"]))
     return context
 
 
-def _users(source: str, value: Any) -> dict[str, bytes]:
-    if not isinstance(value, dict):
-        raise _fail(source, "basic_auth_users", value, "must be a mapping of user: bcrypt hash")
-    import bcrypt
-
+def _users(reader: Reader, node: yaml.Node) -> dict[str, bytes]:
     users = {}
-    for user, hashed in value.items():
-        usable = isinstance(hashed, str) and hashed.startswith(("$2a$", "$2b$", "$2y$"))
-        if usable:
-            try:  # a hash bcrypt cannot read would refuse every password at run time
-                bcrypt.checkpw(b"probe", hashed.encode())
-            except ValueError:
-                usable = False
-        if not usable:
-            raise _fail(
-                source,
-                f"basic_auth_users.{user}",
-                "<hidden>",
-                "must be a bcrypt hash bcrypt can check (htpasswd -nBC 10 USER)",
+    for user, key_node, value_node in reader.mapping(node, "basic_auth_users"):
+        path = f"basic_auth_users.{user}"
+        if ":" in user or not user.isprintable():
+            raise reader.fail(
+                key_node, path, user, "a user name holds no ':' and no control characters"
             )
-        users[str(user)] = hashed.encode()
+        hashed = reader.scalar(value_node, path)
+        form = _BCRYPT.fullmatch(hashed) if isinstance(hashed, str) else None
+        if form is None:
+            raise reader.fail(
+                value_node,
+                path,
+                "<hidden>",
+                "must be a bcrypt hash (htpasswd -nBC 10 USER)",
+            )
+        if not 4 <= int(form.group(1)) <= MAX_BCRYPT_COST:
+            raise reader.fail(
+                value_node,
+                path,
+                f"cost {form.group(1)}",
+                f"bcrypt cost must be 4 to {MAX_BCRYPT_COST}: each step doubles every check",
+            )
+        users[user] = hashed.encode()
     return users
 
 
-def _http(source: str, value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise _fail(source, "http_server_config", value, "must be a mapping")
-    headers = value.get("headers") or {}
-    unknown = set(value) - {"headers", "http2"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise _fail(source, f"http_server_config.{name}", name, "unknown field")
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise _fail(source, "http_server_config.headers", headers, "must map names to strings")
-    return dict(headers)
+def _http(reader: Reader, node: yaml.Node) -> dict[str, str]:
+    headers = {}
+    for name, key_node, value_node in reader.mapping(node, "http_server_config"):
+        if name == "http2":
+            continue  # exporter-toolkit's switch; this server speaks HTTP/1.1
+        if name != "headers":
+            raise reader.fail(key_node, f"http_server_config.{name}", name, "unknown field")
+        for header, header_node, text_node in reader.mapping(
+            value_node, "http_server_config.headers"
+        ):
+            path = f"http_server_config.headers.{header}"
+            allowed = {known.lower(): known for known in HEADERS}
+            known = allowed.get(header.lower())
+            if known is None:
+                raise reader.fail(
+                    header_node, path, header, f"cannot be set; one of {', '.join(HEADERS)} can"
+                )
+            value = reader.text(text_node, path)
+            choices = HEADERS[known]
+            if choices is not None and value.lower() not in choices:
+                raise reader.fail(text_node, path, value, f"must be one of {', '.join(choices)}")
+            headers[known] = value
+    return headers
 
 
-__all__ = ["WebConfig", "load_web_config"]
+__all__ = [
+    "CHECK_WAIT_SECONDS",
+    "HEADERS",
+    "MAX_BCRYPT_COST",
+    "REMEMBERED",
+    "Auth",
+    "WebConfig",
+    "load_web_config",
+]
