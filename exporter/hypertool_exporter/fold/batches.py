@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 from ..model import catalog as c
 from ..model.events import TokensUsed, from_validated
+from .plans import count_tokens
 
 if TYPE_CHECKING:
     import threading
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ..model.budgets import BudgetBook
     from .genai import GenAIFold
     from .histogram import Histogram
+    from .plans import PriceWindow, TokenPlan
 
 #: Records a batch holds before its producer folds it (bounds memory between scrapes).
 BATCH_RECORDS = 256
@@ -87,9 +89,9 @@ class TokenBatches:
     budgets: BudgetBook
     counters: dict[str, dict[tuple, float]]
     money: dict[str, dict[tuple, int]]
-    _token_plans: dict[tuple, tuple]
+    _token_plans: dict[tuple, TokenPlan]
     _tokens_used: Callable[[TokensUsed], None]
-    _resolve_price: Callable[[list, str, float], None]
+    _resolve_price: Callable[[PriceWindow, str, float], None]
     _add_money: Callable[[str, tuple, int], None]
     genai: GenAIFold | None
 
@@ -154,7 +156,7 @@ class TokenBatches:
             if not count:
                 continue
             plan = plans.get(batch.key)
-            if plan is None or (self.genai is not None and not plan[10]):
+            if plan is None or (self.genai is not None and not plan.histograms):
                 # The label set's first records: folding one finds its plan and histograms.
                 self._tokens_used(record_event(batch.labels, *batch[:3]))
                 del batch[:3]
@@ -169,19 +171,21 @@ class TokenBatches:
                 continue
             ordered = sorted(stamps)  # a C-level sort of floats beats min and max
             first, last = ordered[0], ordered[-1]
-            in_key, out_key, _, _, _, cost_key, unpriced_key, persona, budgeted, window, hists = (
-                plan
-            )
-            if not window[0] <= first < window[1]:
+            window = plan.window
+            if not window.valid_from <= first < window.valid_until:
                 self._resolve_price(window, batch.labels[2], first)
-            rates = window[3]
-            if rates is None and (cliff := window[4]) is not None and max(inputs) <= cliff[0]:
-                rates = cliff[1]  # a tiered price, no request past its first threshold
-            if rates is None and window[2] is not None:  # tiered, a request past a threshold
+            rates = window.rates
+            if (
+                rates is None
+                and (cliff := window.cliff) is not None
+                and max(inputs) <= cliff.threshold
+            ):
+                rates = cliff.rates  # a tiered price, no request past its first threshold
+            if rates is None and window.price is not None:  # tiered, a request past a threshold
                 self._fold_each(batch.labels, inputs, outputs, stamps)
                 continue
-            usage, until = charged_until(persona, first) if budgeted else (None, _NEVER)
-            if last >= until or last >= window[1]:  # a budget period or a price change among them
+            usage, until = charged_until(plan.persona, first) if plan.budgeted else (None, _NEVER)
+            if last >= until or last >= window.valid_until:  # a budget period or a price change
                 if split:
                     self._fold_split(batch.labels, plan, inputs, outputs, stamps)
                 else:
@@ -189,23 +193,21 @@ class TokenBatches:
                 continue
             # What ``_tokens_used`` does for each record, added up.
             total_in, total_out = sum(inputs), sum(outputs)
-            if total_in:
-                tokens[in_key] = tokens.get(in_key, 0.0) + total_in
-            if total_out:
-                tokens[out_key] = tokens.get(out_key, 0.0) + total_out
+            count_tokens(tokens, plan.series, total_in, total_out)
             if rates is not None:
-                cost = total_in * rates[0] + total_out * rates[1]
+                cost = rates.cost(total_in, total_out)
             else:
                 cost = 0
                 unpriced = counters[_UNPRICED]
-                unpriced[unpriced_key] = unpriced.get(unpriced_key, 0.0) + total_in + total_out
-            self._add_money(_COST, cost_key, cost)
+                key = plan.unpriced_key
+                unpriced[key] = unpriced.get(key, 0.0) + total_in + total_out
+            self._add_money(_COST, plan.cost_key, cost)
             if usage is not None:  # the period holds them all: one charge
                 usage.add(total_in + total_out, cost)
             summed += len(inputs)
-            if hists:
-                observed.setdefault(hists[0], []).extend(inputs)
-                observed.setdefault(hists[1], []).extend(outputs)
+            if plan.histograms:
+                observed.setdefault(plan.histograms[0], []).extend(inputs)
+                observed.setdefault(plan.histograms[1], []).extend(outputs)
         if summed:
             applied = counters[_APPLIED]
             applied[_USED] = applied.get(_USED, 0.0) + summed
@@ -213,7 +215,12 @@ class TokenBatches:
             histogram.observe_all(values)
 
     def _fold_split(
-        self, labels: tuple[str, str, str], plan: tuple, inputs: list, outputs: list, stamps: list
+        self,
+        labels: tuple[str, str, str],
+        plan: TokenPlan,
+        inputs: list[int],
+        outputs: list[int],
+        stamps: list[float],
     ) -> None:
         """Fold records that a price change or a budget period divides: in
         time order, the first of a run as an event (it resolves the price for
@@ -222,13 +229,12 @@ class TokenBatches:
         order = sorted(range(len(stamps)), key=stamps.__getitem__)
         times = [stamps[i] for i in order]
         inputs, outputs = [inputs[i] for i in order], [outputs[i] for i in order]
-        persona, budgeted, window = plan[7], plan[8], plan[9]
         start, count = 0, len(times)
         while start < count:
             self._tokens_used(record_event(labels, inputs[start], outputs[start], times[start]))
-            ends = window[1]
-            if budgeted:  # and the end of the record's budget period
-                ends = min(ends, self.budgets.charged_until(persona, times[start])[1])
+            ends = plan.window.valid_until
+            if plan.budgeted:  # and the end of the record's budget period
+                ends = min(ends, self.budgets.charged_until(plan.persona, times[start])[1])
             stop = bisect.bisect_left(times, ends, start + 1)
             if stop > start + 1:
                 run, part = TokenBatch(labels), slice(start + 1, stop)

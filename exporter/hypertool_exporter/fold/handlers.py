@@ -23,6 +23,7 @@ from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, Toke
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
 from .histogram import histogram_of
+from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
 
 if TYPE_CHECKING:
     from collections import deque
@@ -67,7 +68,7 @@ class Handlers:
     def _clear_plans(self) -> None:
         """Forget every plan (the series they point to were replaced), and
         bind the hottest counter dicts afresh."""
-        self._token_plans: dict[tuple, tuple] = {}
+        self._token_plans: dict[tuple, TokenPlan] = {}
         self._call_plans: dict[tuple, tuple] = {}
         self._stage_plans: dict[tuple, tuple] = {}
         self._switch_plans: dict[tuple, tuple] = {}
@@ -88,16 +89,22 @@ class Handlers:
         total = exact[key] = exact.get(key, 0) + femto
         self.counters[name][key] = total / FEMTO_PER_USD
 
-    def _resolve_price(self, window: list, model: str, ts: float) -> None:
+    def _resolve_price(self, window: PriceWindow, model: str, ts: float) -> None:
         """Set a token plan's price ``window`` to the model's price at ``ts``
         and the span of time it holds for."""
         resolved = self.prices.resolve(model, ts)
         price = resolved.price
-        rates = None if price is None or price.tiers else price.femto_per_token
+        window.valid_from, window.valid_until, window.price = (
+            resolved.valid_from,
+            resolved.valid_until,
+            price,
+        )
+        window.rates = None if price is None or price.tiers else price.femto_per_token
         # A run of requests none past a tiered price's first threshold is
         # priced at its base rates (the batch fold adds such runs up).
-        cliff = (price.tiers[0][0], price.femto_per_token) if price and price.tiers else None
-        window[:] = (resolved.valid_from, resolved.valid_until, price, rates, cliff)
+        window.cliff = (
+            Cliff(price.tiers[0][0], price.femto_per_token) if price and price.tiers else None
+        )
 
     # -- persona switches -----------------------------------------------------
 
@@ -181,31 +188,22 @@ class Handlers:
 
     # -- tokens -------------------------------------------------------------------
 
-    def _token_plan(self, ev: TokensUsed, labels: tuple) -> tuple:
-        """Everything a tokens event with ``ev``'s ``labels`` touches, worked out
-        once: admitted label values, series keys, and a window over which the
-        model's resolved price holds ([valid from, valid until, price])."""
+    def _token_plan(self, ev: TokensUsed, labels: tuple) -> TokenPlan:
+        """Everything a tokens event with ``ev``'s ``labels`` touches, worked
+        out once: admitted label values, series keys, the budget, and a
+        window over which the model's resolved price holds."""
         admit = self.guard.admit
         p, m, model_label = (
             admit("persona", ev.persona),
             admit("chatmode", ev.chatmode),
             admit("model", ev.model),
         )
-        plan = (
-            *((p, m, model_label, token_type) for token_type in TOKEN_TYPES),
+        plan = TokenPlan(
+            TokenSeries(*((p, m, model_label, token_type) for token_type in TOKEN_TYPES)),
             (p, m, model_label),
             (p, model_label),
             p,
-            # Whether a budget applies to the persona (budgets are fixed by the
-            # config): most personas of a fleet without budgets skip the charge.
             self.budgets.budget_for(p) is not None,
-            # [valid from, valid until, price, its femto-dollars per token
-            # (None when unpriced or tiered), a tiered price's (first threshold,
-            # femto-dollars per token up to it)]; empty: resolved on first use.
-            [1.0, 0.0, None, None, None],
-            # The GenAI token histograms (input, output) for the event's
-            # operation and provider; empty: found on first use.
-            [],
         )
         if len(self._token_plans) < MAX_CACHED_PLANS:
             self._token_plans[labels] = plan
@@ -213,8 +211,8 @@ class Handlers:
 
     def _tokens_used(self, ev: TokensUsed) -> None:
         """The most frequent event, so it touches the counters directly. Token
-        types are counted disjointly (see ``model.fields.TOKEN_TYPES``); the
-        budget is charged every billable token once (input + output)."""
+        types are counted disjointly (``fold.plans.count_tokens``); the budget
+        is charged every billable token once (input + output)."""
         (
             persona,
             model,
@@ -232,73 +230,45 @@ class Handlers:
         ) = ev
         labels = (persona, chatmode, model, operation, provider)
         plan = self._token_plans.get(labels) or self._token_plan(ev, labels)
-        (
-            in_key,
-            out_key,
-            read_key,
-            write_key,
-            reasoning_key,
-            cost_key,
-            unpriced_key,
-            budget_persona,
-            budgeted,
-            window,
-            genai_histograms,
-        ) = plan
-        tokens = self._tokens
-        if cache_read or cache_write or reasoning:  # the parts of input and output
-            uncached = input_tokens - cache_read - cache_write
-            answered = output_tokens - reasoning
-            for key, count in (
-                (in_key, uncached),
-                (out_key, answered),
-                (read_key, cache_read),
-                (write_key, cache_write),
-                (reasoning_key, reasoning),
-            ):
-                if count:
-                    tokens[key] = tokens.get(key, 0.0) + count
-        else:  # the common case
-            uncached, answered = input_tokens, output_tokens
-            if input_tokens:
-                tokens[in_key] = tokens.get(in_key, 0.0) + input_tokens
-            if output_tokens:
-                tokens[out_key] = tokens.get(out_key, 0.0) + output_tokens
+        uncached = input_tokens - cache_read - cache_write
+        answered = output_tokens - reasoning
+        count_tokens(
+            self._tokens, plan.series, uncached, answered, cache_read, cache_write, reasoning
+        )
+        cost_key = plan.cost_key
         if reported is not None:
             cost = femto_of(reported)
             self._add_money(c.PERSONA_REPORTED_COST.name, cost_key, cost)
         else:
-            if not window[0] <= ts < window[1]:
+            window = plan.window
+            if not window.valid_from <= ts < window.valid_until:
                 self._resolve_price(window, model, ts)
-            rates = window[3]
-            if rates is not None:  # Price.femto_per_token, applied here without a call
-                cost = uncached * rates[0] + output_tokens * rates[1]
-                if cache_read or cache_write:
-                    cost += cache_read * rates[2] + cache_write * rates[3]
-            elif window[2] is not None:  # a tiered price: the tier depends on the request
-                cost = window[2].cost_femto(input_tokens, output_tokens, cache_read, cache_write)
+            if window.rates is not None:
+                cost = window.rates.cost(uncached, output_tokens, cache_read, cache_write)
+            elif window.price is not None:  # a tiered price: the tier depends on the request
+                cost = window.price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
             else:
                 cost = 0
                 unpriced = self.counters[c.PERSONA_UNPRICED_TOKENS.name]
-                unpriced[unpriced_key] = (
-                    unpriced.get(unpriced_key, 0.0) + input_tokens + output_tokens
-                )
+                key = plan.unpriced_key
+                unpriced[key] = unpriced.get(key, 0.0) + input_tokens + output_tokens
         femto = self._costs_femto
         total = femto[cost_key] = femto.get(cost_key, 0) + cost
         self._costs[cost_key] = total / FEMTO_PER_USD
-        if budgeted:
-            self.budgets.charge(budget_persona, ts, input_tokens + output_tokens, cost)
+        if plan.budgeted:
+            self.budgets.charge(plan.persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied
         applied[_USED] = applied.get(_USED, 0.0) + 1.0
         if self.genai is not None:
-            if not genai_histograms:
-                genai_histograms += self.genai.token_histograms(ev, cost_key[2], budget_persona)
-            genai_histograms[0].observe(input_tokens)
-            genai_histograms[1].observe(output_tokens)
+            histograms = plan.histograms
+            if not histograms:
+                histograms += self.genai.token_histograms(ev, cost_key[2], plan.persona)
+            histograms[0].observe(input_tokens)
+            histograms[1].observe(output_tokens)
         if trace_id is not None:
             exemplars = self.exemplars
             for key, count in zip(
-                plan[:5], (uncached, answered, cache_read, cache_write, reasoning), strict=True
+                plan.series, (uncached, answered, cache_read, cache_write, reasoning), strict=True
             ):
                 if count:
                     exemplars[(_TOKENS, key, -1)] = (trace_id, count, ts)

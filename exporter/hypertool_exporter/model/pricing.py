@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .money import FEMTO_PER_USD, usd_of
 
@@ -33,6 +34,26 @@ _DATE_SEPARATORS = "-:@"
 _FOREVER = (float("-inf"), float("inf"))
 #: Femto-dollars per token at a price of one dollar per 1,000 tokens.
 _FEMTO_PER_1K = FEMTO_PER_USD / 1000
+
+
+class Rates(NamedTuple):
+    """Whole femto-dollars (``model.money``) per token of each disjoint type."""
+
+    uncached: int
+    output: int
+    cache_read: int
+    cache_write: int
+
+    def cost(self, uncached: int, output: int, cache_read: int = 0, cache_write: int = 0) -> int:
+        """The cost of tokens in whole femto-dollars: the pricing rule, applied
+        in this one place. Linear in the tokens, so the cost of a sum of
+        requests at one price is the sum of their costs."""
+        return (
+            uncached * self.uncached
+            + output * self.output
+            + cache_read * self.cache_read
+            + cache_write * self.cache_write
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +79,17 @@ class Price:
         return self
 
     @property
-    def femto_per_token(self) -> tuple[int, int, int, int]:
-        """Whole femto-dollars (``model.money``) per token of (input not from a
-        cache, output, cache read, cache write): the pricing rule, stated once.
-        Cache rates default to the input rate; reasoning is output. Exact for
-        prices with up to 12 decimals per 1,000 tokens, so costs add up exactly."""
+    def femto_per_token(self) -> Rates:
+        """This price's ``Rates``: cache rates default to the input rate;
+        reasoning is output. Exact for prices with up to 12 decimals per
+        1,000 tokens, so costs add up exactly."""
         cache_read = self.input if self.cache_read is None else self.cache_read
         cache_write = self.input if self.cache_write is None else self.cache_write
-        return tuple(  # type: ignore[return-value]
-            round(per_1k * _FEMTO_PER_1K)
-            for per_1k in (self.input, self.output, cache_read, cache_write)
+        return Rates(
+            *(
+                round(per_1k * _FEMTO_PER_1K)
+                for per_1k in (self.input, self.output, cache_read, cache_write)
+            )
         )
 
     def cost_femto(
@@ -86,12 +108,11 @@ class Price:
         price = self
         if price.tiers:
             price = price.at(input_tokens if tier_input_tokens is None else tier_input_tokens)
-        uncached, output, read, write = price.femto_per_token
-        return (
-            (input_tokens - cache_read_tokens - cache_write_tokens) * uncached
-            + output_tokens * output
-            + cache_read_tokens * read
-            + cache_write_tokens * write
+        return price.femto_per_token.cost(
+            input_tokens - cache_read_tokens - cache_write_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
         )
 
     def cost(
@@ -223,5 +244,6 @@ __all__ = [
     "Price",
     "PriceDatabase",
     "PriceTable",
+    "Rates",
     "ResolvedPrice",
 ]
