@@ -39,6 +39,7 @@ APPEND_PATH = {
     "hypertool_exporter.journal.schema",
     "hypertool_exporter.journal.store",
     "hypertool_exporter.model",
+    "hypertool_exporter.model.eventbase",
     "hypertool_exporter.model.events",
     "hypertool_exporter.model.fields",
     "hypertool_exporter.model.wire",

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 from ..journal.store import Journal
 from ..model.config import parse_config
@@ -198,7 +199,7 @@ class TrafficGenerator:
         return events
 
 
-def run(command: Command, values: dict) -> int:
+def run(command: Command, values: dict[Any, Any]) -> int:
     """``demo``: serve /metrics in a thread and feed it demo traffic until stopped."""
     from .main import load_config_or_exit, port_value
 

@@ -15,6 +15,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from typing import Any
 
 from ..journal.totals import SINCE, PersonaStats
 from ..model import catalog as c
@@ -34,7 +35,7 @@ class PrometheusError(RuntimeError):
     """Prometheus could not be asked, or said no; the message says which."""
 
 
-def query(url: str, promql: str, at: float) -> list[dict]:
+def query(url: str, promql: str, at: float) -> list[dict[Any, Any]]:
     """An instant query's result vector."""
     address = f"{url.rstrip('/')}/api/v1/query?" + urllib.parse.urlencode(
         {"query": promql, "time": f"{at:.3f}"}

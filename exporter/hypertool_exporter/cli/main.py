@@ -17,6 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from typing import Any
 
     from .commands import Command
 
@@ -24,13 +25,13 @@ EXIT_USAGE = 2
 PROG = "hypertool-exporter"
 
 
-def fast_parse(argv: list[str]) -> tuple[Command, dict] | None:
+def fast_parse(argv: list[str]) -> tuple[Command, dict[Any, Any]] | None:
     """(command, values by destination) of a well-formed command line, else ``None``."""
     if not argv or argv[0] not in BY_NAME:
         return None
     command = BY_NAME[argv[0]]
     options = {opt.name: opt for opt in command.opts}
-    values: dict = {opt.dest: opt.initial() for opt in command.opts}
+    values: dict[Any, Any] = {opt.dest: opt.initial() for opt in command.opts}
     given: list[str] = []
     rest = argv[1:]
     i = 0
@@ -181,7 +182,7 @@ def load_config_or_exit(path: str | None):
         raise SystemExit(fail(f"config: {exc}")) from None
 
 
-def run_serve(command: Command, values: dict) -> int:
+def run_serve(command: Command, values: dict[Any, Any]) -> int:
     """``serve``: fold the journal and serve HTTP until stopped."""
     from ..app import run_server
     from ..http.webconfig import load_web_config
@@ -202,14 +203,14 @@ def run_serve(command: Command, values: dict) -> int:
     )
 
 
-def run_check_config(command: Command, values: dict) -> int:
+def run_check_config(command: Command, values: dict[Any, Any]) -> int:
     """``check-config``: validate a config file, exit 2 naming what is wrong."""
     load_config_or_exit(values["file"])
     print(f"{values['file']}: ok")
     return 0
 
 
-def run_bundle(command: Command, values: dict) -> int:
+def run_bundle(command: Command, values: dict[Any, Any]) -> int:
     """``bundle build``: regenerate every generated file."""
     from ..bundle.build import build_all
     from ..bundle.config import BundleConfig

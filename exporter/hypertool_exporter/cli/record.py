@@ -28,10 +28,13 @@ from ..model.wire import key_value
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ..model.events import EventClass
     from .commands import Command
 
 #: The event each recording command records.
-EVENTS = {
+EVENTS: dict[str, EventClass] = {
     "switch": PersonaSwitched,
     "tokens": TokensUsed,
     "stage": StageFinished,
@@ -42,7 +45,7 @@ EXIT_NOT_RECORDED = 1
 EXIT_USAGE = 2
 
 
-def run(command: Command, values: dict) -> int:
+def run(command: Command, values: dict[Any, Any]) -> int:
     """Record the command's event; 0 when it is in the journal, 2 for bad input,
     1 when the journal refused it (the message says it was NOT recorded)."""
     event_class = EVENTS[command.name]

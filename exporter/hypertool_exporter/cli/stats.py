@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from ..journal.store import Journal, JournalError, default_journal_path
 from ..journal.totals import PersonaStats, budget_standings, collect_stats
@@ -63,7 +64,7 @@ def format_table(stats: list[PersonaStats], since: str) -> str:
     return "\n".join(out)
 
 
-def as_json(stats: list[PersonaStats]) -> list[dict]:
+def as_json(stats: list[PersonaStats]) -> list[dict[Any, Any]]:
     """The JSON ``stats --json`` prints: dollars rounded to a millionth, no float noise."""
     out = []
     for s in stats:
@@ -117,7 +118,7 @@ def format_budgets(standings: list[Standing], colour: bool) -> str:
     return "\n".join(lines)
 
 
-def run(command: Command, values: dict) -> int:
+def run(command: Command, values: dict[Any, Any]) -> int:
     """``stats``: print the table (or JSON) for ``--since``."""
     from .main import load_config_or_exit
 

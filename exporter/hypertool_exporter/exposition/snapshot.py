@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -44,8 +45,8 @@ class Family:
     histogram's (key, bucket index), to its latest exemplar."""
 
     spec: c.MetricSpec
-    rows: list = field(default_factory=list)
-    exemplars: dict = field(default_factory=dict)
+    rows: list[Any] = field(default_factory=list)
+    exemplars: dict[Any, Any] = field(default_factory=dict)
 
 
 def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> list[Family]:
@@ -156,7 +157,7 @@ def to_metric(family: Family) -> Metric:
         bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
         exemplars = family.exemplars
         for key, cumulative, total in family.rows:
-            buckets: list = list(zip(bounds, cumulative, strict=True))
+            buckets: list[Any] = list(zip(bounds, cumulative, strict=True))
             if exemplars:
                 for index in range(len(buckets)):
                     raw = exemplars.get((key, index))

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
 from ..model.events import TokensUsed, from_validated
@@ -66,7 +66,7 @@ _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
 _UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
 
 
-class TokenBatch(list):
+class TokenBatch(list[float]):
     """One label set's records waiting for the fold: input, output, time, input,
     output, time, ..."""
 
@@ -85,14 +85,14 @@ class TokenBatches:
     from its drain, under its lock)."""
 
     lock: threading.Lock
-    batches: dict[tuple, TokenBatch]
+    batches: dict[tuple[Any, ...], TokenBatch]
     budgets: BudgetBook
-    counters: dict[str, dict[tuple, float]]
-    money: dict[str, dict[tuple, int]]
-    _token_plans: dict[tuple, TokenPlan]
+    counters: dict[str, dict[tuple[Any, ...], float]]
+    money: dict[str, dict[tuple[Any, ...], int]]
+    _token_plans: dict[tuple[Any, ...], TokenPlan]
     _tokens_used: Callable[[TokensUsed], None]
     _resolve_price: Callable[[PriceWindow, str, float], None]
-    _add_money: Callable[[str, tuple, int], None]
+    _add_money: Callable[[str, tuple[Any, ...], int], None]
     genai: GenAIFold | None
 
     def batch_for(self, labels: tuple[str, str, str]) -> TokenBatch | None:
@@ -245,7 +245,7 @@ class TokenBatches:
             start = stop
 
     def _fold_each(
-        self, labels: tuple[str, str, str], inputs: list, outputs: list, stamps: list
+        self, labels: tuple[str, str, str], inputs: list[Any], outputs: list[Any], stamps: list[Any]
     ) -> None:
         """Fold records one by one, as the events they stand for."""
         for record in zip(inputs, outputs, stamps, strict=True):

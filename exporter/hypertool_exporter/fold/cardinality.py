@@ -7,6 +7,8 @@ them, so the overflow is visible instead of silent.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..model.catalog import GUARDED_LABELS, OVERFLOW_VALUE
 
 
@@ -30,11 +32,11 @@ class LabelGuard:
         self.folded[label] = self.folded.get(label, 0) + 1
         return OVERFLOW_VALUE
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[Any, Any]:
         """Seen values and fold counts as JSON-ready data, for journal snapshots."""
         return {"seen": {k: sorted(v) for k, v in self.seen.items()}, "folded": self.folded}
 
-    def load_json(self, data: dict) -> None:
+    def load_json(self, data: dict[Any, Any]) -> None:
         """Restore what ``to_json`` wrote."""
         for label, values in data.get("seen", {}).items():
             if label in self.seen:

@@ -12,7 +12,7 @@ values come from remote spans, so they are capped like every other label.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, TokensUsed
@@ -31,13 +31,13 @@ class GenAIFold:
     """Observes the GenAI histograms in ``histograms`` (the state's own dict,
     read at each event, so a restore that replaces series is seen)."""
 
-    def __init__(self, histograms: dict[str, dict], guard: LabelGuard):
+    def __init__(self, histograms: dict[str, dict[Any, Any]], guard: LabelGuard):
         self.histograms = histograms
         self.guard = guard
         #: model -> provider name, looked up once per model.
         self._providers: dict[str, str] = {}
 
-    def _common(self, operation: str | None, provider: str | None, model: str) -> tuple:
+    def _common(self, operation: str | None, provider: str | None, model: str) -> tuple[Any, ...]:
         admit = self.guard.admit
         if provider is None:
             provider = self._providers.get(model)

@@ -16,7 +16,7 @@ point to are replaced) and when a price changes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
@@ -54,12 +54,12 @@ class Handlers:
     """The event handlers of ``fold.state.MetricState`` (which holds the
     containers they change and calls them under its lock)."""
 
-    counters: dict[str, dict[tuple, float]]
-    money: dict[str, dict[tuple, int]]
+    counters: dict[str, dict[tuple[Any, ...], float]]
+    money: dict[str, dict[tuple[Any, ...], int]]
     histograms: dict[str, HistogramSeries]
-    exemplars: dict[tuple, tuple[str, float, float]]
+    exemplars: dict[tuple[Any, ...], tuple[str, float, float]]
     sessions: dict[str, tuple[str, str, float]]
-    recent_failed_gates: deque[tuple]
+    recent_failed_gates: deque[tuple[Any, ...]]
     guard: LabelGuard
     budgets: BudgetBook
     prices: PriceTable
@@ -68,22 +68,22 @@ class Handlers:
     def _clear_plans(self) -> None:
         """Forget every plan (the series they point to were replaced), and
         bind the hottest counter dicts afresh."""
-        self._token_plans: dict[tuple, TokenPlan] = {}
-        self._call_plans: dict[tuple, tuple] = {}
-        self._stage_plans: dict[tuple, tuple] = {}
-        self._switch_plans: dict[tuple, tuple] = {}
+        self._token_plans: dict[tuple[Any, ...], TokenPlan] = {}
+        self._call_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._stage_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._switch_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         counters = self.counters
         self._tokens = counters[_TOKENS]
         self._costs = counters[c.PERSONA_COST.name]
         self._costs_femto = self.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
 
-    def _inc(self, name: str, key: tuple) -> None:
+    def _inc(self, name: str, key: tuple[Any, ...]) -> None:
         """Count one in a counter (the rarer ones; the hot ones are counted inline)."""
         series = self.counters[name]
         series[key] = series.get(key, 0.0) + 1.0
 
-    def _add_money(self, name: str, key: tuple, femto: int) -> None:
+    def _add_money(self, name: str, key: tuple[Any, ...], femto: int) -> None:
         """Add ``femto`` to a dollar counter: its exact sum, and the float shown."""
         exact = self.money[name]
         total = exact[key] = exact.get(key, 0) + femto
@@ -108,7 +108,7 @@ class Handlers:
 
     # -- persona switches -----------------------------------------------------
 
-    def _switch_plan(self, labels: tuple) -> tuple:
+    def _switch_plan(self, labels: tuple[Any, ...]) -> tuple[Any, ...]:
         """(persona, chat mode, previous persona or None) of switches with
         ``labels``, admitted."""
         admit = self.guard.admit
@@ -153,7 +153,7 @@ class Handlers:
 
     # -- workflow stages ----------------------------------------------------------
 
-    def _stage_plan(self, labels: tuple) -> tuple:
+    def _stage_plan(self, labels: tuple[Any, ...]) -> tuple[Any, ...]:
         """Series key, duration histogram and gate keys of stages with ``labels``."""
         admit = self.guard.admit
         workflow, stage, persona = labels
@@ -188,7 +188,7 @@ class Handlers:
 
     # -- tokens -------------------------------------------------------------------
 
-    def _token_plan(self, ev: TokensUsed, labels: tuple) -> TokenPlan:
+    def _token_plan(self, ev: TokensUsed, labels: tuple[Any, ...]) -> TokenPlan:
         """Everything a tokens event with ``ev``'s ``labels`` touches, worked
         out once: admitted label values, series keys, the budget, and a
         window over which the model's resolved price holds."""
@@ -275,7 +275,7 @@ class Handlers:
 
     # -- LLM calls ------------------------------------------------------------------
 
-    def _call_plan(self, ev: LLMCallFinished, labels: tuple) -> tuple:
+    def _call_plan(self, ev: LLMCallFinished, labels: tuple[Any, ...]) -> tuple[Any, ...]:
         """The series a call with ``ev``'s ``labels`` touches, found once."""
         admit = self.guard.admit
         key = (admit("persona", ev.persona), admit("model", ev.model))

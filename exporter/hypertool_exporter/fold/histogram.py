@@ -14,9 +14,10 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 
-class HistogramSeries(dict):
+class HistogramSeries(dict[tuple[str, ...], "Histogram"]):
     """A histogram metric's series, label key -> ``Histogram``; series ``n``'s
     bucket counts (not cumulative; the last is +Inf) are ``counts[n * width:
     (n + 1) * width]`` and its sum ``sums[n]``."""
@@ -30,7 +31,7 @@ class HistogramSeries(dict):
         self.counts: list[int] = []
         self.sums: list[float] = []
 
-    def add(self, key: tuple) -> Histogram:
+    def add(self, key: tuple[Any, ...]) -> Histogram:
         """A new, empty series for ``key``."""
         hist = self[key] = Histogram(self, len(self.sums))
         self.counts.extend([0] * self.width)
@@ -101,7 +102,7 @@ def _cumulative(counts: list[int]) -> list[int]:
     return out
 
 
-def histogram_of(series: HistogramSeries, key: tuple) -> Histogram:
+def histogram_of(series: HistogramSeries, key: tuple[Any, ...]) -> Histogram:
     """The histogram of ``key`` in ``series``, created (empty) on first use."""
     hist = series.get(key)
     if hist is None:
@@ -110,7 +111,7 @@ def histogram_of(series: HistogramSeries, key: tuple) -> Histogram:
 
 
 #: A consistent copy of a ``HistogramSeries``: (key -> Histogram, counts, sums, width).
-Frozen = tuple[dict, list, list, int]
+Frozen = tuple[dict[Any, Any], list[Any], list[Any], int]
 
 
 def freeze(series: HistogramSeries) -> Frozen:
@@ -122,7 +123,7 @@ def freeze(series: HistogramSeries) -> Frozen:
 PIECE = 1 << 16
 
 
-def freeze_in_pieces(series: HistogramSeries, lock: AbstractContextManager) -> Frozen:
+def freeze_in_pieces(series: HistogramSeries, lock: AbstractContextManager[Any]) -> Frozen:
     """``freeze``, holding ``lock`` for at most ``PIECE`` bucket counts at a
     time, so that others wait for a piece, not for the whole metric. Only for
     the thread that is the series' one writer (the tailer, whose snapshots
@@ -136,7 +137,7 @@ def freeze_in_pieces(series: HistogramSeries, lock: AbstractContextManager) -> F
     return hists, counts, sums, width
 
 
-def rows_of(frozen: Frozen) -> list[tuple[tuple, list[int], float]]:
+def rows_of(frozen: Frozen) -> list[tuple[tuple[Any, ...], list[int], float]]:
     """(key, cumulative bucket counts, sum) of each series of a frozen copy."""
     hists, counts, sums, width = frozen
     return [
@@ -145,13 +146,13 @@ def rows_of(frozen: Frozen) -> list[tuple[tuple, list[int], float]]:
     ]
 
 
-def series_to_json(frozen: Frozen) -> list:
+def series_to_json(frozen: Frozen) -> list[Any]:
     """A frozen copy as snapshot JSON: (labels, counts, sum) each."""
     hists, counts, sums, width = frozen
     return [(key, counts[h.start : h.start + width], sums[h.slot]) for key, h in hists.items()]
 
 
-def series_from_json(rows: list, bounds: tuple[float, ...]) -> HistogramSeries:
+def series_from_json(rows: list[Any], bounds: tuple[float, ...]) -> HistogramSeries:
     """Series written by ``series_to_json``; a series saved with other buckets
     restarts empty (its bucket layout changed between versions)."""
     series = HistogramSeries(bounds)

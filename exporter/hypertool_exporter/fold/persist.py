@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 from ..model import catalog as c
 from ..model.money import femto_at_least, usd_of
@@ -37,13 +38,13 @@ def collector_paused() -> Iterator[None]:
 
 
 def shaped(
-    counters: dict[str, dict],
-    money: dict[str, dict],
+    counters: dict[str, dict[Any, Any]],
+    money: dict[str, dict[Any, Any]],
     histograms: dict[str, Frozen],
-    sessions: dict[str, tuple],
-    budgets: dict,
-    guard: dict,
-) -> dict:
+    sessions: dict[str, tuple[Any, ...]],
+    budgets: dict[Any, Any],
+    guard: dict[Any, Any],
+) -> dict[Any, Any]:
     """The snapshot JSON of copies of the state's parts."""
     with collector_paused():
         return {
@@ -60,17 +61,19 @@ def shaped(
         }
 
 
-def counter_series(rows: list) -> dict[tuple, float]:
+def counter_series(rows: list[Any]) -> dict[tuple[Any, ...], float]:
     """A counter's series from its snapshot rows."""
     return {tuple(key): float(value) for key, value in rows}
 
 
-def money_series(rows: dict | None, counters: dict[str, dict]) -> dict[str, dict[tuple, int]]:
+def money_series(
+    rows: dict[Any, Any] | None, counters: dict[str, dict[Any, Any]]
+) -> dict[str, dict[tuple[Any, ...], int]]:
     """The dollar counters' exact sums from their snapshot rows, and their
     ``counters`` entries set to show them. A snapshot written before exact
     sums has only the floats: each becomes the fewest femto-dollars that show
     as at least it (a counter never comes back lower: that would be a reset)."""
-    money: dict[str, dict[tuple, int]] = {}
+    money: dict[str, dict[tuple[Any, ...], int]] = {}
     for name in MONEY_COUNTERS:
         if rows is None:
             exact = {key: femto_at_least(value) for key, value in counters[name].items()}
@@ -81,7 +84,7 @@ def money_series(rows: dict | None, counters: dict[str, dict]) -> dict[str, dict
     return money
 
 
-def sessions_from_json(data: dict) -> dict[str, tuple[str, str, float]]:
+def sessions_from_json(data: dict[Any, Any]) -> dict[str, tuple[str, str, float]]:
     """Sessions (persona, chat mode, since) from their snapshot rows."""
     return {s: (str(v[0]), str(v[1]), float(v[2])) for s, v in data.items()}
 

@@ -70,7 +70,7 @@ class MetricState(Handlers, TokenBatches):
         self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
         #: (time, workflow, stage, persona) of the latest failed gates, newest last;
         #: for the status page. Not snapshotted: recent history only.
-        self.recent_failed_gates: deque[tuple] = deque(maxlen=RECENT_FAILED_GATES)
+        self.recent_failed_gates: deque[tuple[Any, ...]] = deque(maxlen=RECENT_FAILED_GATES)
         #: The token hot path's records, per label set (``fold.batches``): a list
         #: extend is atomic, so producers need no lock.
         self.batches: dict[LabelKey, TokenBatch] = {}
@@ -130,7 +130,7 @@ class MetricState(Handlers, TokenBatches):
 
     # -- snapshots ----------------------------------------------------------
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[Any, Any]:
         """All state as JSON-ready data, for journal snapshots: only C-level
         copies are made under the lock, shaped after it (``fold.persist``),
         and each counter and each piece of a histogram's counts is copied under a
@@ -155,7 +155,7 @@ class MetricState(Handlers, TokenBatches):
             budgets, guard = self.budgets.to_json(), self.guard.to_json()
         return shaped(counters, money, frozen, sessions, budgets, guard)
 
-    def load_json(self, data: dict) -> None:
+    def load_json(self, data: dict[Any, Any]) -> None:
         """Restore state written by ``to_json`` (metrics unknown to this version
         are dropped). It replaces the whole state: records waiting in batches
         are dropped with the rest."""

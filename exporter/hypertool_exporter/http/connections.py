@@ -66,7 +66,7 @@ class Connections:
             mine = self._open.get(source)
             full = mine is not None and len(mine) >= self.per_source
             victim = None
-            if full:
+            if mine is not None and full:
                 victim = self._oldest_idle(mine)
             elif len(self._source) >= self.total:
                 victim, full = self._idle_of_the_largest(), True

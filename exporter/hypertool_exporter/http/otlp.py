@@ -85,7 +85,7 @@ def _pb_attributes(attributes: Any) -> dict[str, Any]:
     return {kv.key: _pb_value(kv.value) for kv in attributes}
 
 
-def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
+def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     """Spans of a binary ``ExportTraceServiceRequest``, and the spans refused."""
     from google.protobuf.message import DecodeError
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -185,7 +185,7 @@ def _json_attributes(items: Any) -> dict[str, Any]:
     }
 
 
-def _json_id(span: dict, field: str, size: int) -> str:
+def _json_id(span: dict[Any, Any], field: str, size: int) -> str:
     raw = span.get(field, "")
     if field == "parentSpanId" and not raw:
         return ""
@@ -199,7 +199,7 @@ def _json_id(span: dict, field: str, size: int) -> str:
     return raw.lower()
 
 
-def _json_nanos(span: dict, field: str) -> int:
+def _json_nanos(span: dict[Any, Any], field: str) -> int:
     raw = span.get(field, 0)
     if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 20:
         raw = int(raw)
@@ -208,14 +208,14 @@ def _json_nanos(span: dict, field: str) -> int:
     raise SpanDecodeError(field, raw, "must be a whole number of nanoseconds")
 
 
-def _json_list(container: dict, field: str) -> list:
+def _json_list(container: dict[Any, Any], field: str) -> list[Any]:
     items = container.get(field, [])
     if not isinstance(items, list):
         raise EventError(field, type(items).__name__, "must be a list", code=MALFORMED)
     return items
 
 
-def decode_json(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
+def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     """Spans of an OTLP JSON ``ExportTraceServiceRequest``, and the spans refused."""
     payload = jsontext.loads("body", body)
     if not isinstance(payload, dict):
@@ -253,7 +253,7 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[EventError]]:
     return spans, refused
 
 
-def decode(body: bytes, kind: str) -> tuple[list[SpanRecord], list[EventError]]:
+def decode(body: bytes, kind: str) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     """Spans of an export in ``kind`` (``PROTOBUF`` or ``JSON``); ``EventError``
     (code ``malformed``) when the body as a whole cannot be read."""
     return decode_protobuf(body) if kind == PROTOBUF else decode_json(body)
@@ -278,7 +278,7 @@ def export_response(kind: str, rejected: int, message: str) -> bytes:
     if rejected:
         response.partial_success.rejected_spans = rejected
         response.partial_success.error_message = message
-    return response.SerializeToString()
+    return bytes(response.SerializeToString())
 
 
 def status_body(kind: str, code: int, message: str) -> bytes:
@@ -287,7 +287,7 @@ def status_body(kind: str, code: int, message: str) -> bytes:
         return json.dumps({"code": code, "message": message}).encode()
     from google.rpc.status_pb2 import Status
 
-    return Status(code=code, message=message).SerializeToString()
+    return bytes(Status(code=code, message=message).SerializeToString())
 
 
 __all__ = [

@@ -105,7 +105,9 @@ class _Handler(ConnectionHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None):
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[Any, Any] | None = None
+    ):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -117,7 +119,9 @@ class _Handler(ConnectionHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+    def _json(
+        self, status: int, payload: dict[Any, Any], headers: dict[Any, Any] | None = None
+    ) -> None:
         body = json.dumps(payload).encode()
         self._send(status, body, "application/json", headers)
 
@@ -288,7 +292,7 @@ class _Handler(ConnectionHandler):
         self._send(200, otlp.export_response(kind, result.rejected, result.message), kind)
 
     def _otlp_error(
-        self, status: int, code: int, message: str, kind: str, headers: dict | None = None
+        self, status: int, code: int, message: str, kind: str, headers: dict[Any, Any] | None = None
     ) -> None:
         self._send(status, otlp.status_body(kind, code, message), kind, headers)
 

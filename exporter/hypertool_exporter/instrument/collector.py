@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
@@ -60,10 +61,10 @@ class PersonaMetricsCollector(TokenRecording):
         self._meter_provider = None
         # Raw label values seen before -> the batch of their validated form
         # (in-process only: ``fold.batches``).
-        self._token_batches: dict[tuple, TokenBatch] = {}
+        self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
-        self._stage_labels: dict[tuple, tuple[str, str, str]] = {}
+        self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         if journal is not None:
             tailer = self.tailer
             assert tailer is not None
@@ -100,7 +101,9 @@ class PersonaMetricsCollector(TokenRecording):
             return None
         return tracing.current_trace_id()
 
-    def _cache(self, cache: dict, raw: tuple, validated: tuple) -> None:
+    def _cache(
+        self, cache: dict[Any, Any], raw: tuple[Any, ...], validated: tuple[Any, ...]
+    ) -> None:
         if self._writer is None and len(cache) < MAX_CACHED_LABELS:
             cache[raw] = validated
 

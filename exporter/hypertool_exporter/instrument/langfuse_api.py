@@ -74,7 +74,7 @@ class Observation:
         self.children: list[Observation] = []
         self.ended = False
         self._context_token: object | None = None
-        self._identity_tokens: tuple = ()
+        self._identity_tokens: tuple[Any, ...] = ()
 
     @property
     def id(self) -> str:

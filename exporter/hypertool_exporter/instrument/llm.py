@@ -52,7 +52,13 @@ GENERATE_OPTIONS = ("system_message", "temperature", "max_tokens")
 class _Call:
     """One observed call: its span, its timing and what it reported."""
 
-    def __init__(self, owner: ObservableLLM, args: tuple, kwargs: dict, options: dict):
+    def __init__(
+        self,
+        owner: ObservableLLM,
+        args: tuple[Any, ...],
+        kwargs: dict[Any, Any],
+        options: dict[Any, Any],
+    ):
         self.owner = owner
         self.persona = (
             options.get("persona") or owner.persona or tracing.current_persona.get() or "unknown"
@@ -199,14 +205,14 @@ class ObservableLLM:
     guide's form; spans go where tracing is configured.
     """
 
-    def __new__(cls, llm_function: Callable | None = None, *args: Any, **kwargs: Any):
+    def __new__(cls, llm_function: Callable[..., Any] | None = None, *args: Any, **kwargs: Any):
         if cls is ObservableLLM and inspect.iscoroutinefunction(llm_function):
             cls = AsyncObservableLLM
         return super().__new__(cls)
 
     def __init__(
         self,
-        llm_function: Callable | None = None,
+        llm_function: Callable[..., Any] | None = None,
         model: str | None = None,
         persona: str | None = None,
         chatmode: str | None = None,
@@ -233,7 +239,7 @@ class ObservableLLM:
         if llm_function is not None:
             functools.update_wrapper(self, llm_function)
 
-    def _function(self) -> Callable:
+    def _function(self) -> Callable[..., Any]:
         if self.llm_function is None:
             raise TypeError(
                 "ObservableLLM has nothing to call: pass llm_function= (a function "
@@ -280,7 +286,7 @@ class ObservableLLM:
             if system_message:
                 messages.insert(0, {"role": "system", "content": system_message})
             target = self.client.chat.completions.create
-            args: tuple = ()
+            args: tuple[Any, ...] = ()
             kwargs = {
                 "model": self.model,
                 "messages": messages,
@@ -340,7 +346,7 @@ class AsyncObservableLLM(ObservableLLM):
         return call.complete(result, async_streams=True)
 
 
-def _parameters(function: Callable) -> set[str]:
+def _parameters(function: Callable[..., Any]) -> set[str]:
     """The keyword names ``function`` accepts (all of ``GENERATE_OPTIONS`` when it
     takes ``**kwargs``; none when its signature cannot be read)."""
     try:
@@ -359,10 +365,10 @@ def observe_llm(
     *,
     system: str | None = None,
     collector: PersonaMetricsCollector | None = None,
-) -> Callable[[Callable], ObservableLLM]:
+) -> Callable[[Callable[..., Any]], ObservableLLM]:
     """Decorator form of ``ObservableLLM``."""
 
-    def wrap(function: Callable) -> ObservableLLM:
+    def wrap(function: Callable[..., Any]) -> ObservableLLM:
         return ObservableLLM(function, model, persona, chatmode, system=system, collector=collector)
 
     return wrap

@@ -32,7 +32,7 @@ def is_async_stream(result: Any) -> bool:
     return hasattr(result, "__anext__") and hasattr(result, "__aiter__")
 
 
-def observed_stream(stream: Iterator, call: ObservedCall) -> Iterator:
+def observed_stream(stream: Iterator[Any], call: ObservedCall) -> Iterator[Any]:
     error: BaseException | None = None
     try:
         for chunk in stream:
@@ -45,7 +45,9 @@ def observed_stream(stream: Iterator, call: ObservedCall) -> Iterator:
         call.finish(error)
 
 
-async def observed_async_stream(stream: AsyncIterator, call: ObservedCall) -> AsyncIterator:
+async def observed_async_stream(
+    stream: AsyncIterator[Any], call: ObservedCall
+) -> AsyncIterator[Any]:
     error: BaseException | None = None
     try:
         async for chunk in stream:

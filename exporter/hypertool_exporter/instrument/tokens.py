@@ -11,7 +11,7 @@ the signature: the options are ``**options`` (see ``record_token_usage``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
@@ -54,7 +54,7 @@ class TokenRecording:
     state: MetricState
     _clock: Callable[[], float]
     _writer: JournalWriter | None
-    _token_batches: dict[tuple, TokenBatch]
+    _token_batches: dict[tuple[Any, ...], TokenBatch]
     _tracing: TracingState
     record: Callable[[Event], None]
     _parsed: Callable[[Callable[[], Event]], Event]

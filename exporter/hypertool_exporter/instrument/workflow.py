@@ -64,7 +64,7 @@ class WorkflowTracer:
         self.collector = collector or get_persona_metrics_collector()
         self.span: Span | None = None
         self._span_cm: Any = None
-        self._tokens: list = []
+        self._tokens: list[Any] = []
         self._identified = False
 
     # -- the workflow span -------------------------------------------------

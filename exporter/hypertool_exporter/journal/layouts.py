@@ -24,6 +24,9 @@ from ..model.events import EVENT_CLASSES
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from collections.abc import Callable
+    from typing import Any
+
+    from ..model.events import EventClass
 
 #: Event type -> the ``kind`` code of its rows. Codes are never reused.
 KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
@@ -52,7 +55,7 @@ class Shape:
         "ts",
     )
 
-    def __init__(self, cls: type):
+    def __init__(self, cls: EventClass):
         hints = cls.__new__.__annotations__
         fields = [name for name in cls._fields if name != "ts"]
         self.cls = cls
@@ -123,11 +126,11 @@ class Layout:
             "        return None\n"
             f"    return [{', '.join(values)}]\n"
         )
-        scope: dict = {}
+        scope: dict[Any, Any] = {}
         exec(source, scope)  # written from the class's declaration, never from a row
         self.cls = shape.cls
         #: The reader written for this layout.
-        self.read: Callable[[list, dict, float], list | None] = scope["read"]
+        self.read: Callable[[list[Any], dict[Any, Any], float], list[Any] | None] = scope["read"]
 
 
 def _literal(value: object) -> str:
@@ -138,12 +141,12 @@ def _literal(value: object) -> str:
 
 
 #: (kind, value types...) of rows -> their ``Layout`` (None: not an event's).
-LAYOUTS: dict[tuple, Layout | None] = {}
+LAYOUTS: dict[tuple[Any, ...], Layout | None] = {}
 #: Layouts kept at most (a damaged journal cannot grow them without bound).
 MOST_LAYOUTS = 1024
 
 
-def layout_of(key: tuple) -> Layout | None:
+def layout_of(key: tuple[Any, ...]) -> Layout | None:
     """The layout of rows whose kind and value types are ``key``, found once."""
     if key in LAYOUTS:
         return LAYOUTS[key]

@@ -16,8 +16,12 @@ from ..model.fields import FAILED
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
     from collections.abc import Callable
+    from typing import Any
 
     from ..model.events import Event
+
+    #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
+    DailyRow = tuple[Any, ...]
 
 SECONDS_PER_DAY = 86400
 
@@ -58,9 +62,6 @@ ON_CONFLICT_ADD = f" ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET " + ", "
     f"{name} = {name} + excluded.{name}" for name in DAILY_TOTALS
 )
 
-#: A ``daily`` row, in ``DAILY_COLUMNS`` order.
-DailyRow = tuple
-
 
 def _day(ts: float) -> int:
     return int(ts // SECONDS_PER_DAY)
@@ -98,7 +99,7 @@ def _none(ev: LLMCallFinished) -> None:
     return None
 
 
-_ROLLUPS: dict[type, Callable] = {
+_ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
     TokensUsed: _tokens,
     PersonaSwitched: _switch,
     StageFinished: _stage,
@@ -117,7 +118,7 @@ def merge_rows(rows: list[DailyRow]) -> list[DailyRow]:
     if len(rows) < 2:
         return rows
     width = len(DAILY_KEY)
-    merged: dict[tuple, tuple | list] = {}
+    merged: dict[tuple[Any, ...], tuple[Any, ...] | list[Any]] = {}
     for row in rows:
         key = row[:width]
         totals = merged.get(key)
@@ -144,7 +145,6 @@ __all__ = [
     "REPORTED",
     "SECONDS_PER_DAY",
     "UPSERT",
-    "DailyRow",
     "daily_row",
     "merge_rows",
     "persona_of",

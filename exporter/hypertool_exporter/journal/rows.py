@@ -104,15 +104,18 @@ def decode(
         if value is not None and value < 0:
             _check(shape, values)  # says which
     values.insert(shape.ts, float(ts))
-    return from_validated(shape.cls, values)
+    event: Event = from_validated(shape.cls, values)  # type: ignore[assignment]  # shape.cls is an Event class
+    return event
 
 
 #: The events of some rows as columns (their classes, their field values)
 #: and the rows that are not events.
-Columns = tuple[list[type], list[list | tuple], list[Rejection]]
+Columns = tuple[list[type], list["list[Any] | tuple[Any, ...]"], list[Rejection]]
 
 
-def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int], str]) -> Columns:
+def decode_rows(
+    rows: list[tuple[Any, ...]], names: dict[int, str], name_of: Callable[[int], str]
+) -> Columns:
     """The events of ``rows`` (as ``read_after`` gives them), in order, as two
     columns, their classes and their field values (``from_validated`` makes
     each an event; a replay's helper sends them as they are), and the rows
@@ -127,7 +130,7 @@ def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int
 
     loads, layouts = orjson.loads, LAYOUTS
     classes: list[type] = []
-    values: list[list | tuple] = []
+    values: list[list[Any] | tuple[Any, ...]] = []
     rejected: list[Rejection] = []
     add_class, add_values = classes.append, values.append
     for row_id, kind, ts, body in rows:
@@ -158,7 +161,7 @@ def decode_rows(rows: list[tuple], names: dict[int, str], name_of: Callable[[int
     return classes, values, rejected
 
 
-def _check(shape: Shape, values: list) -> None:
+def _check(shape: Shape, values: list[Any]) -> None:
     """Types and signs of a row's values, in place (whole numbers where a
     float is due become floats)."""
     for index, value in enumerate(values):
@@ -202,7 +205,9 @@ def decode_v3(kind: str, body: str) -> Event:
 ROWS_PER_INSERT = 1000
 
 
-def insert_rows(cur: sqlite3.Cursor, insert: str, rows: list[tuple], then: str = "") -> None:
+def insert_rows(
+    cur: sqlite3.Cursor, insert: str, rows: list[tuple[Any, ...]], then: str = ""
+) -> None:
     """``insert`` (an ``INSERT ... VALUES`` without its values, ``then`` what
     follows them) of all ``rows``, up to ``ROWS_PER_INSERT`` per statement.
 

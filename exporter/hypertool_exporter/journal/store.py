@@ -149,11 +149,14 @@ class Journal:
                 found.update(cur.execute(query, chunk))
         return found
 
-    def _rows(self, cur: sqlite3.Cursor, events: list[Event]) -> tuple[list[tuple], dict]:
+    def _rows(
+        self, cur: sqlite3.Cursor, events: list[Event]
+    ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
         """The rows of ``events``, and the ids of names new to this connection.
         Most events name only names committed before: they are encoded in one
         pass, and only the others wait for ``_name_ids``."""
-        known, rows, later = self._ids, [], []
+        known, later = self._ids, []
+        rows: list[tuple[Any, ...]] = []
         for index, event in enumerate(events):
             try:
                 rows.append(encode(event, known.__getitem__))
@@ -165,7 +168,13 @@ class Journal:
             rows[index] = encode(events[index], lambda name: ids.get(name) or known[name])
         return rows, ids
 
-    def _append_new(self, cur, events, keys, batch_key) -> tuple[list[Event], int, dict]:
+    def _append_new(
+        self,
+        cur: sqlite3.Cursor,
+        events: Sequence[Event],
+        keys: Sequence[str | None],
+        batch_key: str | None,
+    ) -> tuple[list[Event], int, dict[Any, Any]]:
         """Insert the events not delivered before; returns them, in row order,
         the id of the last row inserted, and the ids of names new to this
         connection."""
@@ -214,13 +223,13 @@ class Journal:
         ``ValueError`` for one that is not an event."""
         return decode(kind, ts, body, self._names, self.name_of)
 
-    def events_of(self, rows: list[tuple]) -> tuple[list[Event], list[Rejection]]:
+    def events_of(self, rows: list[tuple[Any, ...]]) -> tuple[list[Event], list[Rejection]]:
         """The events of rows ``read_after`` gave, in order, and the rows that
         are not events."""
         classes, values, rejected = self.columns_of(rows)
         return list(map(from_validated, classes, values)), rejected
 
-    def columns_of(self, rows: list[tuple]) -> Columns:
+    def columns_of(self, rows: list[tuple[Any, ...]]) -> Columns:
         """The same as columns: the events' classes, their field values, and
         the rows that are not events (``rows.decode_rows``)."""
         return decode_rows(rows, self._names, self.name_of)
@@ -273,7 +282,7 @@ class Journal:
             raise JournalError(f"cannot compact journal {self.path}: {exc}") from exc
         return deleted
 
-    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         """Read-only SQL over the journal, for ``stats``."""
         try:
             return self._db.execute(sql, tuple(params)).fetchall()

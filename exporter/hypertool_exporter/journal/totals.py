@@ -130,7 +130,9 @@ def totals_since(
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
 
 
-def collect_stats(journal: Journal, config: Config, since: str, now: float | None = None):
+def collect_stats(
+    journal: Journal, config: Config, since: str, now: float | None = None
+) -> list[PersonaStats]:
     """Per-persona totals since the start of today, this week or this month (UTC)."""
     now = time.time() if now is None else now
     return totals_since(journal, config.prices, period_start(now, SINCE[since]), now)

@@ -25,6 +25,10 @@ from .genai_metrics import (
 from .metricspec import MetricSpec
 from .pricing import PRICE_SOURCES
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: the CLI reads this module
+    from typing import Any
+
 PREFIX = "hypertool_"
 
 #: Labels whose distinct values are capped (``fold.cardinality``).
@@ -36,7 +40,7 @@ STAGE_DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 LLM_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
-def _spec(*args, **kwargs) -> MetricSpec:
+def _spec(*args: Any, **kwargs: Any) -> MetricSpec:
     return MetricSpec(*args, **kwargs)
 
 

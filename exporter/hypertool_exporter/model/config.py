@@ -135,7 +135,9 @@ def _pricing(reader: Reader, node: yaml.Node) -> dict[str, Price]:
         for required in ("input", "output"):
             if required not in values:
                 raise reader.fail(entry, f"{path}.{required}", None, "is required")
-        prices[model] = Price(**values)
+        prices[model] = Price(
+            values["input"], values["output"], values.get("cache_read"), values.get("cache_write")
+        )
     return prices
 
 
@@ -147,7 +149,7 @@ def _limits(reader: Reader, node: yaml.Node) -> int:
             raise reader.fail(
                 field_key, path, field_name, "unknown field; expected max_label_values"
             )
-        cap = reader.number(value_node, path, whole=True)
+        cap = int(reader.number(value_node, path, whole=True))
         if cap < 1:
             raise reader.fail(value_node, path, cap, "must be at least 1")
     return cap

@@ -12,8 +12,7 @@ must start fast.
 
 from __future__ import annotations
 
-from operator import itemgetter
-
+from .eventbase import EventRecord, event_class, tuple_new
 from .fields import (
     MALFORMED,
     RESERVED_PERSONAS,
@@ -35,61 +34,12 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from typing import Any
 
 
-_tuple_new = tuple.__new__
-
-
-class _Typed(tuple):
-    """An event: an immutable tuple of its fields, with the event's type taken
-    into equality and hashing.
-
-    Built in about 0.2 us, which the in-process hot path needs (a slotted
-    class with ``__setattr__`` guards costs four times as much), and created
-    without ``collections.namedtuple``'s ``exec`` at import, which the
-    recording CLI's start-up budget needs. Each subclass writes its fields
-    once, as the parameters of its ``__new__``; ``_event`` derives the rest.
-    """
-
-    __slots__ = ()
-    TYPE = ""
-    _fields: tuple[str, ...] = ()
-    _field_defaults: dict[str, Any] = {}
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and tuple.__eq__(self, other)  # type: ignore[arg-type]
-
-    def __ne__(self, other: object) -> bool:
-        return not self == other
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(self)))
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self, strict=True))
-        return f"{type(self).__name__}({fields})"
-
-    def __getnewargs__(self) -> tuple:
-        return tuple(self)
-
-
-def _event(cls: type[_Typed]) -> type[_Typed]:
-    """Give an event class its field names, defaults and accessors, read from
-    the parameters of its ``__new__``."""
-    code = cls.__new__.__code__
-    names = code.co_varnames[1 : code.co_argcount]
-    defaults = cls.__new__.__defaults__ or ()
-    cls._fields = names
-    cls._field_defaults = dict(zip(names[len(names) - len(defaults) :], defaults, strict=True))
-    for index, name in enumerate(names):
-        setattr(cls, name, property(itemgetter(index), doc=f"Field {index}: {name}."))
-    return cls
-
-
 def _optional_label(field: str, value: Any) -> str | None:
     return None if value is None else label_value(field, value)
 
 
-@_event
-class PersonaSwitched(_Typed):
+@event_class
+class PersonaSwitched(EventRecord):
     """A session entered ``to_persona`` in ``chatmode``.
 
     ``from_persona`` is optional: when absent the fold uses the persona the
@@ -98,6 +48,12 @@ class PersonaSwitched(_Typed):
 
     __slots__ = ()
     TYPE = "persona_switched"
+    if TYPE_CHECKING:  # the accessors ``event_class`` makes, for the type checker
+        to_persona: str
+        chatmode: str
+        from_persona: str | None
+        session: str
+        ts: float
 
     def __new__(
         cls,
@@ -107,14 +63,14 @@ class PersonaSwitched(_Typed):
         session: str = "default",
         ts: float = 0.0,
     ) -> PersonaSwitched:
-        return _tuple_new(cls, (to_persona, chatmode, from_persona, session, ts))
+        return tuple_new(cls, (to_persona, chatmode, from_persona, session, ts))
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> PersonaSwitched:
         from_persona = raw.get("from_persona")
         if isinstance(from_persona, str) and from_persona.strip().lower() in RESERVED_PERSONAS:
             from_persona = None  # "none": the session had no persona before
-        return _tuple_new(  # positional, in field order: no keyword call per event
+        return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (
                 label_value("to_persona", raw.get("to_persona"), persona=True),
@@ -128,8 +84,8 @@ class PersonaSwitched(_Typed):
         )
 
 
-@_event
-class TokensUsed(_Typed):
+@event_class
+class TokensUsed(EventRecord):
     """A persona used tokens of a model; priced and charged to its budget by the fold.
 
     ``input_tokens`` counts every prompt token; ``cache_read_tokens`` and
@@ -145,6 +101,20 @@ class TokensUsed(_Typed):
 
     __slots__ = ()
     TYPE = "tokens_used"
+    if TYPE_CHECKING:  # the accessors ``event_class`` makes, for the type checker
+        persona: str
+        model: str
+        input_tokens: int
+        output_tokens: int
+        chatmode: str
+        ts: float
+        trace_id: str | None
+        cache_read_tokens: int
+        cache_write_tokens: int
+        reasoning_tokens: int
+        cost_usd: float | None
+        operation: str | None
+        provider: str | None
 
     def __new__(
         cls,
@@ -162,7 +132,7 @@ class TokensUsed(_Typed):
         operation: str | None = None,
         provider: str | None = None,
     ) -> TokensUsed:
-        return _tuple_new(
+        return tuple_new(
             cls,
             (
                 persona,
@@ -191,7 +161,7 @@ class TokensUsed(_Typed):
         part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
         reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
         part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
-        return _tuple_new(  # positional, in field order: no keyword call per event
+        return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (
                 label_value("persona", raw.get("persona"), persona=True),
@@ -211,12 +181,20 @@ class TokensUsed(_Typed):
         )
 
 
-@_event
-class StageFinished(_Typed):
+@event_class
+class StageFinished(EventRecord):
     """A workflow stage ended; ``gate`` is the quality-gate verdict, if one was checked."""
 
     __slots__ = ()
     TYPE = "stage_finished"
+    if TYPE_CHECKING:  # the accessors ``event_class`` makes, for the type checker
+        workflow: str
+        stage: str
+        persona: str
+        duration_seconds: float
+        gate: str | None
+        ts: float
+        trace_id: str | None
 
     def __new__(
         cls,
@@ -228,11 +206,11 @@ class StageFinished(_Typed):
         ts: float = 0.0,
         trace_id: str | None = None,
     ) -> StageFinished:
-        return _tuple_new(cls, (workflow, stage, persona, duration_seconds, gate, ts, trace_id))
+        return tuple_new(cls, (workflow, stage, persona, duration_seconds, gate, ts, trace_id))
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> StageFinished:
-        return _tuple_new(  # positional, in field order: no keyword call per event
+        return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (
                 label_value("workflow", raw.get("workflow")),
@@ -246,8 +224,8 @@ class StageFinished(_Typed):
         )
 
 
-@_event
-class LLMCallFinished(_Typed):
+@event_class
+class LLMCallFinished(EventRecord):
     """An LLM call returned or failed. ``error_type`` is set when it failed.
 
     Tokens are reported separately as ``TokensUsed`` so that a call's usage
@@ -259,6 +237,17 @@ class LLMCallFinished(_Typed):
 
     __slots__ = ()
     TYPE = "llm_call_finished"
+    if TYPE_CHECKING:  # the accessors ``event_class`` makes, for the type checker
+        persona: str
+        model: str
+        duration_seconds: float
+        error_type: str | None
+        ts: float
+        trace_id: str | None
+        usage_unknown: bool
+        operation: str | None
+        provider: str | None
+        ttft_seconds: float | None
 
     def __new__(
         cls,
@@ -273,7 +262,7 @@ class LLMCallFinished(_Typed):
         provider: str | None = None,
         ttft_seconds: float | None = None,
     ) -> LLMCallFinished:
-        return _tuple_new(
+        return tuple_new(
             cls,
             (
                 persona,
@@ -293,7 +282,7 @@ class LLMCallFinished(_Typed):
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> LLMCallFinished:
         error_type = raw.get("error_type")
         ttft = raw.get("ttft_seconds")
-        return _tuple_new(  # positional, in field order: no keyword call per event
+        return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (
                 label_value("persona", raw.get("persona"), persona=True),
@@ -311,6 +300,9 @@ class LLMCallFinished(_Typed):
 
 
 Event = PersonaSwitched | TokensUsed | StageFinished | LLMCallFinished
+if TYPE_CHECKING:
+    #: An event class: its fields, defaults and ``parse`` (``event_class``).
+    EventClass = type[EventRecord]
 
 #: ``from_validated(TokensUsed, (persona, model, ...))``: an event from field
 #: values that were validated before, all given, in field order. It skips the

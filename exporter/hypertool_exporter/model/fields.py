@@ -309,7 +309,7 @@ def gate_value(field: str, value: Any) -> str | None:
     if value is False:
         return FAILED
     if value in GATE_RESULTS:
-        return value
+        return str(value)
     raise EventError(field, value, "must be 'passed' or 'failed'")
 
 

@@ -43,15 +43,21 @@ def loads(
     fails the whole document; such a document alone is read again with
     ``_integer`` for its integers (a hook on every read would cost ingest a
     tenth of its speed)."""
-    hooks = {"object_pairs_hook": object_pairs_hook, "parse_constant": parse_constant}
     try:
         try:
-            return json.loads(raw, **hooks)
+            return json.loads(
+                raw, object_pairs_hook=object_pairs_hook, parse_constant=parse_constant
+            )
         except ValueError as exc:
             if type(exc) is not ValueError:  # not JSON, not UTF-8, or a hook's EventError
                 raise
             # An integer too long to convert: read the document again, its digits as text.
-            return json.loads(raw, parse_int=_integer, **hooks)
+            return json.loads(
+                raw,
+                object_pairs_hook=object_pairs_hook,
+                parse_constant=parse_constant,
+                parse_int=_integer,
+            )
     except EventError:
         raise
     except RecursionError:

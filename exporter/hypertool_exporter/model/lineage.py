@@ -28,7 +28,7 @@ parent arriving after its child was forgotten, can count a pair twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .genai import SpanRecord
@@ -103,7 +103,7 @@ class UsageLineage:
             table.new[key] = value
             into.added.append((table.new, key))
 
-    def _ancestors(self, trace: str, parent: str | None):
+    def _ancestors(self, trace: str, parent: str | None) -> Iterator[tuple[str, str]]:
         """The known ancestors of a span whose parent is ``parent``, nearest first."""
         seen = 0
         while parent and seen < MAX_DEPTH:

@@ -123,7 +123,7 @@ def _rates_at(model_price: Any, tier_start: int | None) -> dict[str, float | Non
     return rates
 
 
-def _price(rates: dict[str, float | None], tiers: tuple = ()) -> Price:
+def _price(rates: dict[str, float | None], tiers: tuple[Any, ...] = ()) -> Price:
     return Price(
         input=rates["input"] or 0.0,
         output=rates["output"] or 0.0,

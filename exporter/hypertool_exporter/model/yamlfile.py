@@ -83,17 +83,22 @@ def _check_shape(text: str, source: str) -> None:
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                line = event.start_mark.line + 1
+                line = _line(event.start_mark)
                 raise ConfigError(source, line, "<yaml>", None, f"nested deeper than {MAX_DEPTH}")
         elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
             depth -= 1
         elif isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                line = event.start_mark.line + 1
+                line = _line(event.start_mark)
                 raise ConfigError(
                     source, line, "<yaml>", event.anchor, f"more than {MAX_ALIASES} aliases"
                 )
+
+
+def _line(mark: Any) -> int | None:
+    """The 1-based line of a PyYAML mark (its C parser's or its own)."""
+    return None if mark is None else int(mark.line) + 1
 
 
 class Reader:

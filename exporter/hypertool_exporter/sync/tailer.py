@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..fold.persist import collector_paused
 from ..fold.state import MetricState
@@ -131,10 +132,12 @@ class JournalTailer:
         self.status.measure_size()
         return len(own) + len(rows)
 
-    def _events_of(self, chunk: list[tuple]) -> list[Event]:
+    def _events_of(self, chunk: list[tuple[Any, ...]]) -> list[Event]:
         """The events of rows read back: this process's announced commits as
         they were, the others decoded (rejected ones counted and logged)."""
-        events_of = self._journal.events_of
+        journal = self._journal
+        assert journal is not None  # rows were read from it
+        events_of = journal.events_of
         if not self._expected:  # a replay, or rows of other processes: all decoded
             events, rejected = events_of(chunk)
             self._reject(rejected)
