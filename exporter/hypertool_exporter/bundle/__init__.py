@@ -2,7 +2,7 @@
 
 ``config`` (one object for every threshold and selector), ``grafana`` (the
 panel toolkit), ``dashboards`` (one module per dashboard), ``rules``,
-``docs`` and ``build``.
+``variables`` (the dashboards' template variables), ``docs`` and ``build``.
 
 May import: ``model`` (the catalog), grafanalib and PyYAML.
 """

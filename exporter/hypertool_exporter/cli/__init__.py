@@ -2,7 +2,8 @@
 
 ``commands`` (the one table of commands and options that both parsers are
 built from), ``main`` (parsing and dispatch), ``record`` (the recording
-commands), ``stats``, ``demo`` and ``demo_stack``.
+commands), ``stats``, ``fleet`` (``stats --prometheus``: the table for a fleet), ``demo`` and
+``demo_stack``.
 
 May import: anything in the package. The recording commands import only
 ``model.events`` and ``journal.store`` (and what they import), so a persona

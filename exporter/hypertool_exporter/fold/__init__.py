@@ -1,7 +1,8 @@
 """The one fold: validated events in, metric and budget state out.
 
 ``state`` (``MetricState.apply``), ``handlers`` (what each event class
-changes, from plans cached per label values), ``batches`` (the token hot
+changes, from plans cached per label values; ``plans`` names a token
+plan's parts and holds the token rule), ``batches`` (the token hot
 path's records, folded a label set at a time), ``cardinality`` (the
 caps on distinct label values), ``histogram`` (series in flat lists, copied
 whole), ``genai`` (the OpenTelemetry convention metrics) and ``persist``

@@ -1,7 +1,11 @@
 """The HTTP endpoints: ``/``, ``/metrics``, ``/healthz`` and ``POST /v1/events``.
 
-``server`` (the handler and server) and ``webconfig`` (TLS and basic auth in
-exporter-toolkit's format).
+``server`` (the endpoints), ``listener`` (the threading server under them)
+and ``connections`` (open connections bounded per source and in total),
+``ingest`` (``/v1/events`` bodies), ``otlp`` (OTLP/HTTP trace bodies) and
+``spans`` (spans to events, exactly once), ``negotiation`` (Accept and
+Accept-Encoding) and ``webconfig`` (TLS and basic auth in exporter-toolkit's
+format).
 
 May import: ``model`` and ``exposition``.
 """

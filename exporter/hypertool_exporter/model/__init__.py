@@ -1,10 +1,15 @@
 """The ground floor: names, types, validation and constants, each defined once.
 
-``events`` (the typed events: the one way raw input becomes an event),
+``events`` (the typed events: the one way raw input becomes an event;
+``eventbase`` is what each is made of),
 ``fields`` (the vocabulary and the field validators events are built from),
 ``wire`` (events' JSON for the journal, and delivery keys),
-``catalog`` (every metric), ``budgets`` (UTC periods), ``pricing`` and
-``config``.
+``catalog`` (every metric; ``metricspec`` describes one, ``genai_metrics``
+the OpenTelemetry GenAI ones), ``budgets`` (UTC periods), ``money`` (exact
+dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
+(spans to events) and ``lineage`` (which nested span counts), ``jsontext``
+(outside JSON, read once), ``yamlfile`` (config files, read with bounds)
+and ``config``.
 
 May import: the standard library, PyYAML (``config`` only) and ``_version``;
 nothing else of this package. ``events``, ``fields`` and ``wire`` are on the

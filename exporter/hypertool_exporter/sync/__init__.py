@@ -3,8 +3,9 @@
 ``tailer`` (restores the snapshot once, folds new rows, this process's own
 commits without reading them back, snapshots and compacts), ``replayer`` (a
 helper process that reads and decodes a long backlog while the tailer folds
-it) and ``status`` (what the tailer and this process's writer know of the
-journal: up, lag, size, snapshots).
+it), ``spend`` (the status page's reader of spend per day) and ``status``
+(what the tailer and this process's writer know of the journal: up, lag,
+size, snapshots).
 
 Storage (``journal``) and the fold (``fold``) are siblings that know nothing
 of each other; this layer is the one place that joins them.
