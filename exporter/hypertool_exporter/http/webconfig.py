@@ -74,6 +74,8 @@ HEADERS: dict[str, tuple[str, ...] | None] = {
     "X-XSS-Protection": None,
     "Content-Security-Policy": None,
 }
+#: Those headers by their lower-case names (a header name is case-insensitive).
+_HEADER_NAMES = {name.lower(): name for name in HEADERS}
 #: Longest Authorization header considered: longer ones are refused unread.
 MAX_AUTH_HEADER = 4096
 #: Highest bcrypt cost accepted: each step doubles a check's time, and at 17
@@ -271,8 +273,7 @@ def _http(reader: Reader, node: yaml.Node) -> dict[str, str]:
             value_node, "http_server_config.headers"
         ):
             path = f"http_server_config.headers.{header}"
-            allowed = {known.lower(): known for known in HEADERS}
-            known = allowed.get(header.lower())
+            known = _HEADER_NAMES.get(header.lower())
             if known is None:
                 raise reader.fail(
                     header_node, path, header, f"cannot be set; one of {', '.join(HEADERS)} can"
