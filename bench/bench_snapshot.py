@@ -69,7 +69,8 @@ def _measure(series: int) -> tuple[float, float, int]:
         state.to_json()
         total = min(total, time.perf_counter() - start)
         hold = min(hold, max(lock.holds))
-    sets = sum(map(len, state.counters.values())) + sum(map(len, state.histograms.values()))
+    view = state.view()
+    sets = sum(map(len, view.counters.values())) + sum(len(f[0]) for f in view.histograms.values())
     return total, hold, sets
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from hypertool_exporter.fold.batches import BATCH_LENGTH, BATCH_RECORDS
+from hypertool_exporter.fold.batches import BATCH_RECORDS
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.model import catalog as c
@@ -85,8 +85,8 @@ def _fold_both(recorded: list) -> tuple[MetricState, MetricState]:
 
 def _same(state: MetricState, reference: MetricState) -> None:
     assert snapshot_of(state) == snapshot_of(reference)
-    assert state.counters == reference.counters
-    assert state.budgets.to_json() == reference.budgets.to_json()
+    assert state.view().counters == reference.view().counters
+    assert state.to_json()["budgets"] == reference.to_json()["budgets"]
 
 
 @settings(max_examples=150, deadline=None)
@@ -105,9 +105,9 @@ def test_full_batches_fold_while_recording_and_sum_across_buckets():
     collector = PersonaMetricsCollector(CollectorRegistry(), config=_config())
     for n in range(5 * BATCH_RECORDS + 7):
         collector.record_token_usage("backend-engineer", "implement", "flat", n, 1)
-    applied = collector.state.counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
+    applied = collector.state.view().counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
     assert 5 * BATCH_RECORDS - BATCH_RECORDS < applied <= 5 * BATCH_RECORDS + 7
-    assert all(len(batch) < BATCH_LENGTH for batch in collector.state.batches.values())
+    assert collector.state.batches.waiting() < BATCH_RECORDS  # one label set
 
 
 def test_no_record_is_lost_while_threads_record_and_scrapes_fold():
@@ -125,9 +125,9 @@ def test_no_record_is_lost_while_threads_record_and_scrapes_fold():
     while any(worker.is_alive() for worker in workers):
         collector.state.drain()  # scrapes fold while records arrive
     collector.state.drain()
-    applied = collector.state.counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
+    applied = collector.state.view().counters[c.EVENTS_APPLIED.name][(TokensUsed.TYPE,)]
     assert applied == per_thread * threads
-    tokens = collector.state.counters[c.PERSONA_TOKENS.name]
+    tokens = collector.state.view().counters[c.PERSONA_TOKENS.name]
     outputs = sum(v for key, v in tokens.items() if key[3] == "output")
     inputs = sum(v for key, v in tokens.items() if key[3] == "input")
     assert outputs == per_thread * threads
@@ -141,20 +141,20 @@ def test_a_record_inside_a_trace_folds_at_once_with_its_exemplar():
     collector.record_token_usage(persona, chatmode, model, 7, 2)  # batched
     trace = "ab" * 16
     collector.record_token_usage(persona, chatmode, model, 11, 3, trace_id=trace)
-    tokens = collector.state.counters[c.PERSONA_TOKENS.name]
+    # The batched record waits; the traced one was folded at once, as an event.
+    assert collector.state.batches.waiting() == 1
+    view = collector.state.view()
     key = (persona, chatmode, model, "input")
-    assert tokens[key] == 5 + 11  # the traced record, not yet the batched one
-    assert collector.state.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)
-    collector.state.drain()
-    assert tokens[key] == 5 + 7 + 11
-    assert collector.state.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)
+    assert view.counters[c.PERSONA_TOKENS.name][key] == 5 + 7 + 11
+    assert view.exemplars[(c.PERSONA_TOKENS.name, key, -1)][:2] == (trace, 11)
+    assert collector.state.batches.waiting() == 0
 
 
 def _counting_events(state: MetricState) -> list:
     """Every event ``state`` folds one by one from now on (``_tokens_used``)."""
     folded: list = []
-    real = state._tokens_used
-    state._tokens_used = lambda event: folded.append(event) or real(event)
+    real = state.handlers.tokens_used
+    state.handlers.tokens_used = lambda event: folded.append(event) or real(event)
     return folded
 
 
@@ -169,7 +169,7 @@ def test_a_batch_that_a_price_change_or_budget_period_divides_is_added_up_on_eac
     state.apply(TokensUsed("backend-engineer", "changing", 1, 1, "review", START))
     reference.apply(TokensUsed("backend-engineer", "changing", 1, 1, "review", START))
     folded = _counting_events(state)
-    batch = state.batch_for(labels)
+    batch = state.batches.batch_for(labels)
     for n, ts in enumerate(reversed(times)):  # out of order: a batch is sorted by time
         batch += (100 + n, 7 * n, ts)
         reference.apply(TokensUsed("backend-engineer", "changing", 100 + n, 7 * n, "review", ts))
@@ -186,7 +186,7 @@ def test_a_tiered_price_adds_up_requests_below_its_first_threshold():
         target.set_price("tiered", TIERED)
         target.apply(TokensUsed("testing-specialist", "tiered", 1, 1, "test", START))
     folded = _counting_events(state)
-    batch = state.batch_for(("testing-specialist", "test", "tiered"))
+    batch = state.batches.batch_for(("testing-specialist", "test", "tiered"))
     for n in range(200):
         input_tokens = 2000 - n  # the threshold's own value is below it
         batch += (input_tokens, n, START + n)
@@ -230,4 +230,4 @@ def test_a_replay_adds_up_plain_token_events_after_their_label_sets_first():
     must = len(LABEL_SETS) + 6 + 5
     assert must + 1 <= len(folded) < must + BATCH_RECORDS + 5 * len(LABEL_SETS)
     _same(state, reference)
-    assert state.exemplars == reference.exemplars
+    assert state.view().exemplars == reference.view().exemplars

@@ -35,18 +35,20 @@ def test_label_cap_bounds_series_and_memory():
     assert growth < 2 * 2**20, f"memory grew by {growth / 2**20:.1f} MiB for 70,000 new names"
 
     state = collector.state
-    personas = {key[0] for key in state.counters[c.PERSONA_TOKENS.name]}
+    personas = {key[0] for key in state.view().counters[c.PERSONA_TOKENS.name]}
     assert len(personas) == CAP + 1 and c.OVERFLOW_VALUE in personas
-    assert len(state.histograms[c.LLM_DURATION.name]) == CAP + 1
+    assert len(state.view().rows(c.LLM_DURATION.name)) == CAP + 1
     # Every folded value is counted (once per label occurrence).
-    assert state.guard.folded["persona"] == 2 * (100_000 - CAP)
+    assert state.view().label_values_folded["persona"] == 2 * (100_000 - CAP)
     # The overflow series still counts every token.
-    total = sum(v for k, v in state.counters[c.PERSONA_TOKENS.name].items() if k[3] == "input")
+    total = sum(
+        v for k, v in state.view().counters[c.PERSONA_TOKENS.name].items() if k[3] == "input"
+    )
     assert total == 100_000
-    assert len(state.budgets.to_json()) <= CAP + 1
+    assert len(state.to_json()["budgets"]) <= CAP + 1
     assert len(collector._token_batches) <= MAX_CACHED_LABELS
     assert len(collector.state.batches) <= MAX_BATCHES
-    assert len(state._token_plans) <= MAX_CACHED_PLANS
+    assert len(state.handlers.token_plans) <= MAX_CACHED_PLANS
     registry = collector.registry
     assert registry.get_sample_value(c.LABEL_VALUES_FOLDED.name, {"label": "persona"}) == 2 * (
         100_000 - CAP

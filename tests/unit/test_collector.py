@@ -127,7 +127,8 @@ def feed_everything(collector):
     collector.record_llm_call("testing-specialist", "gpt-4", 0.3, ttft_seconds=0.05)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.2, usage_unknown=True)
     collector.state.reject("malformed")
-    collector.state.guard.folded["persona"] = 1
+    for n in range(collector.state.config.max_label_values + 1):  # one stage past the cap
+        collector.record_workflow_stage("release", f"stage-{n}", "testing-specialist", 1.0)
 
 
 def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
@@ -143,7 +144,10 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
     port = collector.serve(port=0)
     try:
         wait_for(
-            lambda: sum(collector.state.counters[c.EVENTS_APPLIED.name].values()) == 10,
+            lambda: (
+                sum(collector.state.view().counters[c.EVENTS_APPLIED.name].values())
+                == 10 + config.max_label_values + 1
+            ),
             what="the tailer to apply the journal",
         )
         _, text = http_get(f"http://127.0.0.1:{port}/metrics")

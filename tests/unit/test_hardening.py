@@ -56,9 +56,9 @@ def test_an_event_ahead_of_the_clock_counts_in_its_own_period_and_hides_nothing(
     state = MetricState(config, clock=lambda: NOW)
     state.apply(TokensUsed("qa", "m", 10, ts=NOW + 4 * 60))  # tomorrow, by its stamp
     state.apply(TokensUsed("qa", "m", 20, ts=NOW))  # today
-    [today] = state.budgets.standings(NOW)
+    [today] = state.view(NOW).standings()
     assert today.tokens_used == 20  # today's usage is not hidden by tomorrow's period
-    [tomorrow] = state.budgets.standings(NOW + 5 * 60)
+    [tomorrow] = state.view(NOW + 5 * 60).standings()
     assert tomorrow.tokens_used == 10
 
 
@@ -96,8 +96,8 @@ def test_a_budget_is_the_same_whenever_it_is_folded_read_or_restored(tmp_path):
         with Journal(path) as journal:
             for now, used in ((today, 50), (tomorrow, 130)):
                 [stats] = budget_standings(journal, state.config, now)
-                for book in (state.budgets, restarted.budgets):
-                    [standing] = book.standings(now)
+                for folded in (state, restarted):
+                    [standing] = folded.view(now).standings()
                     assert standing.tokens_used == stats.tokens_used == used, (scrape_between, now)
 
 
@@ -106,9 +106,9 @@ def test_durations_are_capped_and_a_session_start_never_moves_back():
     state.apply(PersonaSwitched("a", session="s", ts=0.0))
     state.apply(PersonaSwitched("b", session="s", ts=50 * 365 * 86400.0))  # decades later
     state.apply(PersonaSwitched("c", session="s", ts=10.0))  # out of order
-    [hist] = state.histograms[c.PERSONA_DURATION.name].values()
-    assert hist.sum == MAX_SECONDS and hist.count == 1
-    assert state.sessions["s"][2] == 50 * 365 * 86400.0
+    [(_, cumulative, total)] = state.view().rows(c.PERSONA_DURATION.name)
+    assert total == MAX_SECONDS and cumulative[-1] == 1
+    assert state.to_json()["sessions"]["s"][2] == 50 * 365 * 86400.0
 
 
 # -- numbers ------------------------------------------------------------------

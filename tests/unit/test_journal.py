@@ -43,7 +43,7 @@ def tokens_of(state: MetricState, persona: str) -> float:
     """``persona``'s tokens, read as every reader does: after a drain (token
     events wait in their label set's batch until one)."""
     state.drain()
-    series = state.counters[c.PERSONA_TOKENS.name]
+    series = state.view().counters[c.PERSONA_TOKENS.name]
     return sum(v for k, v in series.items() if k[0] == persona)
 
 
@@ -63,7 +63,7 @@ def test_concurrent_process_appends_are_all_kept(tmp_path):
     tailer.catch_up()
     for w in range(4):
         assert tokens_of(state, f"p{w}") == 40 * 3
-    assert state.counters[c.EVENTS_APPLIED.name][("tokens_used",)] == 160
+    assert state.view().counters[c.EVENTS_APPLIED.name][("tokens_used",)] == 160
 
 
 def test_crash_between_apply_and_snapshot_replays_exactly_once(tmp_path):
@@ -101,7 +101,7 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     tailer = JournalTailer(state, path)
     tailer.open()
     tailer.catch_up()
-    rejected = state.counters[c.EVENTS_REJECTED.name]
+    rejected = state.view().counters[c.EVENTS_REJECTED.name]
     assert rejected == {("malformed",): 2.0, ("unknown_type",): 1.0, ("invalid_field",): 1.0}
     assert tokens_of(state, "p") == 1
 
@@ -160,7 +160,9 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     # A tailer that read the rows first drops the late announcement.
     tailer.expect(1, first)
     assert not tailer._expected
-    assert replayed(path).counters == state.counters  # replay from the rows: the same state
+    assert (
+        replayed(path).view().counters == state.view().counters
+    )  # replay from the rows: the same state
     own.close()
     other.close()
 
@@ -184,7 +186,7 @@ def test_a_commit_split_across_tailer_batches_is_folded_once(tmp_path):
         pass
     assert tokens_of(state, "own") == 75 and tokens_of(state, "other") == 2
     assert not tailer._expected and tailer._expected_events == 0
-    assert replayed(path).counters == state.counters
+    assert replayed(path).view().counters == state.view().counters
     own.close()
     other.close()
 
@@ -386,8 +388,8 @@ def _journal_with_bad_rows(path, events: list) -> None:
 
 def _same_state(one: MetricState, other: MetricState) -> None:
     assert one.to_json() == other.to_json()
-    assert one.exemplars == other.exemplars
-    assert list(one.recent_failed_gates) == list(other.recent_failed_gates)
+    assert one.view().exemplars == other.view().exemplars
+    assert list(one.view().recent_failed_gates) == list(other.view().recent_failed_gates)
 
 
 def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, monkeypatch):
@@ -405,8 +407,11 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
     assert [last_id for last_id, _, _ in chunks] == [5000, 10_000, 12_002]  # all of it
     alone = replayed(path, helper_from=None)
     _same_state(helped, alone)
-    assert alone.counters[c.EVENTS_REJECTED.name] == {("malformed",): 1.0, ("invalid_field",): 1.0}
-    assert sum(alone.counters[c.EVENTS_APPLIED.name].values()) == 12_000
+    assert alone.view().counters[c.EVENTS_REJECTED.name] == {
+        ("malformed",): 1.0,
+        ("invalid_field",): 1.0,
+    }
+    assert sum(alone.view().counters[c.EVENTS_APPLIED.name].values()) == 12_000
     # Below the threshold, no helper is started; nor on one core, where it
     # and the fold would take turns.
     chunks.clear()

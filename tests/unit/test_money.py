@@ -27,11 +27,13 @@ def _state_with_ten_costs_of_a_dime() -> MetricState:
 def test_costs_and_budget_dollars_are_exact_sums():
     state = _state_with_ten_costs_of_a_dime()
     # Ten float additions of 0.1 give 0.9999999999999999; whole femto-dollars give 1.
-    assert state.counters[c.PERSONA_COST.name][KEY] == 1.0
-    reported = state.counters[c.PERSONA_REPORTED_COST.name][("p", "default", "reported-model")]
+    assert state.view().counters[c.PERSONA_COST.name][KEY] == 1.0
+    reported = state.view().counters[c.PERSONA_REPORTED_COST.name][
+        ("p", "default", "reported-model")
+    ]
     assert reported == usd_of(femto_of(0.1) + femto_of(0.2)) == 0.3  # not 0.30000000000000004
-    assert state.budgets.standing_of("p", 1011.0).usd_used == 1.3
-    assert state.money[c.PERSONA_COST.name][KEY] == 10**15
+    assert state.view(1011.0).standing_of("p").usd_used == 1.3
+    assert state.view().money[c.PERSONA_COST.name][KEY] == 10**15
 
 
 def test_snapshot_keeps_exact_sums_and_restores_older_floats_never_lower():
@@ -39,17 +41,19 @@ def test_snapshot_keeps_exact_sums_and_restores_older_floats_never_lower():
     data = state.to_json()
     copy = MetricState(parse_config(CONFIG))
     copy.load_json(data)
-    assert copy.money == state.money and copy.counters == state.counters
+    assert copy.view().money == state.view().money and copy.view().counters == state.view().counters
     # A snapshot written before exact sums: the floats alone.
     del data["money"]
     data["counters"][c.PERSONA_COST.name] = [(list(KEY), 0.30000000000000004)]
     old = MetricState(parse_config(CONFIG))
     old.load_json(data)
-    assert old.money[c.PERSONA_COST.name][KEY] == femto_at_least(0.30000000000000004)
-    assert old.counters[c.PERSONA_COST.name][KEY] >= 0.30000000000000004
+    assert old.view().money[c.PERSONA_COST.name][KEY] == femto_at_least(0.30000000000000004)
+    assert old.view().counters[c.PERSONA_COST.name][KEY] >= 0.30000000000000004
     # And it goes on adding exactly from there.
     old.apply(TokensUsed("p", "m", 1000, 0, "default", 2000.0))
-    assert old.money[c.PERSONA_COST.name][KEY] == femto_at_least(0.30000000000000004) + 10**14
+    assert (
+        old.view().money[c.PERSONA_COST.name][KEY] == femto_at_least(0.30000000000000004) + 10**14
+    )
 
 
 def test_sums_past_64_bits_of_femto_dollars_survive_a_snapshot(tmp_path):
@@ -58,12 +62,12 @@ def test_sums_past_64_bits_of_femto_dollars_survive_a_snapshot(tmp_path):
     state = MetricState(parse_config(CONFIG))
     for n in range(3):  # 10 billion tokens at $0.1 per 1,000: $1,000,000 each
         state.apply(TokensUsed("p", "m", 10**10, 0, "default", 1000.0 + n))
-    assert state.money[c.PERSONA_COST.name][KEY] == 3 * 10**21 > 2**64
+    assert state.view().money[c.PERSONA_COST.name][KEY] == 3 * 10**21 > 2**64
     with Journal(tmp_path / "j.db") as journal:
         journal.save_snapshot(0, state.to_json())
         saved = journal.load_snapshot()
     copy = MetricState(parse_config(CONFIG))
     copy.load_json(saved[2])
-    assert copy.money == state.money
-    assert copy.counters[c.PERSONA_COST.name][KEY] == 3_000_000.0
-    assert copy.budgets.to_json()["p"][0][3] == str(3 * 10**21)
+    assert copy.view().money == state.view().money
+    assert copy.view().counters[c.PERSONA_COST.name][KEY] == 3_000_000.0
+    assert copy.to_json()["budgets"]["p"][0][3] == str(3 * 10**21)

@@ -16,7 +16,7 @@ P = "backend-engineer"
 
 
 def cost_of(state: MetricState, model: str, chatmode: str = "default") -> float:
-    return state.counters[c.PERSONA_COST.name][(P, chatmode, model)]
+    return state.view().counters[c.PERSONA_COST.name][(P, chatmode, model)]
 
 
 def fold(*events: TokensUsed, config: str = "") -> MetricState:
@@ -32,11 +32,11 @@ def test_openai_cached_prompt_tokens_are_part_of_the_prompt_and_cheaper():
     # 2,000 x 2.50 + 8,000 x 1.25 + 500 x 10.00 = 20,000 / 1M = $0.02.
     state = fold(TokensUsed(P, "gpt-4o", 10_000, 500, ts=NOW, cache_read_tokens=8_000))
     assert cost_of(state, "gpt-4o") == pytest.approx(0.02, abs=1e-12)
-    tokens = state.counters[c.PERSONA_TOKENS.name]
+    tokens = state.view().counters[c.PERSONA_TOKENS.name]
     assert tokens[(P, "default", "gpt-4o", "input")] == 2_000
     assert tokens[(P, "default", "gpt-4o", "cache_read")] == 8_000
     assert tokens[(P, "default", "gpt-4o", "output")] == 500
-    assert state.budgets.to_json() == {}  # no budget configured: nothing to charge
+    assert state.to_json()["budgets"] == {}  # no budget configured: nothing to charge
 
 
 def test_anthropic_cache_writes_and_reads():
@@ -51,7 +51,7 @@ def test_anthropic_cache_writes_and_reads():
     )
     state = fold(event, config="budgets:\n  default: {tokens: 100000, period: monthly}\n")
     assert cost_of(state, model) == pytest.approx(0.0255, abs=1e-12)
-    assert state.budgets.standing_of(P, NOW).tokens_used == 13_800  # every billable token, once
+    assert state.view(NOW).standing_of(P).tokens_used == 13_800  # every billable token, once
 
 
 def test_reasoning_tokens_are_output_tokens():
@@ -60,7 +60,7 @@ def test_reasoning_tokens_are_output_tokens():
     # 1,000 x 2 + 3,000 x 8 = 26,000 / 1M = $0.026.
     state = fold(TokensUsed(P, "o3", 1_000, 3_000, ts=NOW, reasoning_tokens=2_500))
     assert cost_of(state, "o3") == pytest.approx(0.026, abs=1e-12)
-    tokens = state.counters[c.PERSONA_TOKENS.name]
+    tokens = state.view().counters[c.PERSONA_TOKENS.name]
     assert tokens[(P, "default", "o3", "output")] == 500
     assert tokens[(P, "default", "o3", "reasoning")] == 2_500
 
@@ -110,7 +110,7 @@ def test_a_config_price_beats_the_database():
 def test_an_unknown_model_is_unpriced_not_free():
     state = fold(TokensUsed(P, "local-llama-3", 10, 5, ts=NOW))
     assert cost_of(state, "local-llama-3") == 0.0
-    assert state.counters[c.PERSONA_UNPRICED_TOKENS.name] == {(P, "local-llama-3"): 15}
+    assert state.view().counters[c.PERSONA_UNPRICED_TOKENS.name] == {(P, "local-llama-3"): 15}
 
 
 def test_a_provider_reported_cost_is_used_and_kept_apart():
@@ -120,11 +120,11 @@ def test_a_provider_reported_cost_is_used_and_kept_apart():
         TokensUsed(P, "gpt-4o", 1_000, 100, ts=NOW),
     )
     assert cost_of(state, "local-llama-3") == pytest.approx(0.0042)
-    reported = state.counters[c.PERSONA_REPORTED_COST.name]
+    reported = state.view().counters[c.PERSONA_REPORTED_COST.name]
     assert reported == {(P, "default", "local-llama-3"): pytest.approx(0.0042)}
     assert (
-        c.PERSONA_UNPRICED_TOKENS.name not in state.counters
-        or not state.counters[c.PERSONA_UNPRICED_TOKENS.name]
+        c.PERSONA_UNPRICED_TOKENS.name not in state.view().counters
+        or not state.view().counters[c.PERSONA_UNPRICED_TOKENS.name]
     )
 
 

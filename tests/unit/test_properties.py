@@ -138,7 +138,7 @@ def test_budget_remaining_is_limit_minus_spend_never_clamped(spends):
     for persona, inp, out in spends:
         state.apply(TokensUsed(persona, "gpt-4", inp, out, "default", DAY + 60))
     for persona in {p for p, _, _ in spends}:
-        budget, usage = state.budgets.snapshot_at(persona, DAY + 3600)
+        [(budget, usage)] = [(b, u) for p, b, u in state.view().budgets if p == persona]
         spent = sum(i + o for p, i, o in spends if p == persona)
         assert usage.tokens == spent
         limit = 1000 if persona == "fixed" else 100_000

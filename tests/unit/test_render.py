@@ -128,7 +128,7 @@ def test_warm_up_builds_every_series_prefix_and_changes_no_body(example_config):
     exposition = collector.exporter.exposition
     exposition.warm()
     prefixes = exposition.renderer._prefixes["hypertool_persona_tokens_used_total"]
-    tokens = collector.state.counters["hypertool_persona_tokens_used_total"]
+    tokens = collector.state.view().counters["hypertool_persona_tokens_used_total"]
     assert prefixes.keys() == tokens.keys() and prefixes
     assert samples(text_parse(exposition.render(False)[0].decode())) == samples(
         text_parse(generate_latest(registry).decode())

@@ -66,7 +66,7 @@ def test_rollover_crossed_while_the_exporter_was_down(example_config, tmp_path):
     assert budget(after, "hypertool_persona_token_budget_remaining") == 4300
     # The counters keep everything.
     assert (
-        after.counters["hypertool_persona_tokens_used_total"][
+        after.view().counters["hypertool_persona_tokens_used_total"][
             ("backend-engineer", "default", "gpt-4", "input")
         ]
         == 4700
@@ -99,7 +99,7 @@ def test_compaction_drops_old_snapshotted_events_only(example_config, tmp_path):
     again.open()
     again.catch_up()
     key = ("qa", "default", "gpt-4", "input")
-    assert restarted.counters["hypertool_persona_tokens_used_total"][key] == 56
+    assert restarted.view().counters["hypertool_persona_tokens_used_total"][key] == 56
     assert again.status.lag_events == 0
     again.stop()
 

@@ -14,7 +14,7 @@ from hypertool_exporter.model.events import (
 
 
 def hist(state, spec, key):
-    return state.histograms[spec.name][key]
+    return state.view().histogram(spec.name, key)
 
 
 def test_switches_resolve_from_persona_per_session_and_observe_durations():
@@ -22,7 +22,7 @@ def test_switches_resolve_from_persona_per_session_and_observe_durations():
     state.apply(PersonaSwitched("backend-engineer", "implement", None, "s1", 100.0))
     state.apply(PersonaSwitched("testing-specialist", "test", None, "s1", 145.0))
     state.apply(PersonaSwitched("devops-engineer", "deploy", None, "s2", 150.0))
-    switches = state.counters[c.PERSONA_SWITCHES.name]
+    switches = state.view().counters[c.PERSONA_SWITCHES.name]
     assert switches == {
         ("none", "backend-engineer", "implement"): 1.0,
         ("backend-engineer", "testing-specialist", "test"): 1.0,
@@ -31,58 +31,65 @@ def test_switches_resolve_from_persona_per_session_and_observe_durations():
     # 45 s in backend-engineer, observed under the chat mode it was in.
     duration = hist(state, c.PERSONA_DURATION, ("backend-engineer", "implement"))
     assert duration.sum == 45.0 and duration.count == 1
-    assert duration.cumulative()[c.PERSONA_DURATION.buckets.index(60.0)] == 1
-    assert duration.cumulative()[c.PERSONA_DURATION.buckets.index(30.0)] == 0
+    assert duration.cumulative[c.PERSONA_DURATION.buckets.index(60.0)] == 1
+    assert duration.cumulative[c.PERSONA_DURATION.buckets.index(30.0)] == 0
 
 
 def test_explicit_from_persona_wins():
     state = MetricState()
     state.apply(PersonaSwitched("b", "m", "a", "s", 1.0))
-    assert state.counters[c.PERSONA_SWITCHES.name] == {("a", "b", "m"): 1.0}
+    assert state.view().counters[c.PERSONA_SWITCHES.name] == {("a", "b", "m"): 1.0}
 
 
 def test_tokens_cost_budget_and_unpriced_models(example_config):
     state = MetricState(example_config)
     state.apply(TokensUsed("backend-engineer", "gpt-4", 600, 250, "default", 1000.0))
     state.apply(TokensUsed("backend-engineer", "my-local-model", 10, 5, "default", 1001.0))
-    tokens = state.counters[c.PERSONA_TOKENS.name]
+    tokens = state.view().counters[c.PERSONA_TOKENS.name]
     assert tokens[("backend-engineer", "default", "gpt-4", "input")] == 600
     assert tokens[("backend-engineer", "default", "gpt-4", "output")] == 250
     assert (
-        round(state.counters[c.PERSONA_COST.name][("backend-engineer", "default", "gpt-4")], 9)
+        round(
+            state.view().counters[c.PERSONA_COST.name][("backend-engineer", "default", "gpt-4")], 9
+        )
         == 0.033
     )
-    assert state.counters[c.PERSONA_UNPRICED_TOKENS.name] == {
+    assert state.view().counters[c.PERSONA_UNPRICED_TOKENS.name] == {
         ("backend-engineer", "my-local-model"): 15
     }
-    assert state.budgets.standing_of("backend-engineer", 1001.0).tokens_used == 865
+    assert state.view(1001.0).standing_of("backend-engineer").tokens_used == 865
 
 
 def test_gates_initialise_both_results_and_llm_errors_start_at_zero():
     state = MetricState()
     state.apply(StageFinished("release", "test", "t", 12.0, "passed", 1.0))
     state.apply(StageFinished("release", "test", "t", 700.0, None, 2.0))
-    gates = state.counters[c.QUALITY_GATE.name]
+    gates = state.view().counters[c.QUALITY_GATE.name]
     assert gates == {("release", "test", "passed"): 1.0, ("release", "test", "failed"): 0.0}
     stage = hist(state, c.STAGE_DURATION, ("release", "test", "t"))
-    assert stage.count == 2 and stage.bucket_counts()[-1] == 1  # 700 s lands in +Inf only
+    assert (
+        stage.count == 2 and stage.cumulative[-1] - stage.cumulative[-2] == 1
+    )  # 700 s lands in +Inf only
     state.apply(LLMCallFinished("t", "gpt-4", 0.5, None, 3.0))
-    assert state.counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 0.0}
+    assert state.view().counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 0.0}
     state.apply(LLMCallFinished("t", "gpt-4", 0.5, "timeout", 4.0))
-    assert state.counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 1.0}
-    assert state.counters[c.LLM_REQUESTS.name] == {("t", "gpt-4"): 2.0}
+    assert state.view().counters[c.LLM_ERRORS.name] == {("t", "gpt-4"): 1.0}
+    assert state.view().counters[c.LLM_REQUESTS.name] == {("t", "gpt-4"): 2.0}
 
 
 def test_label_cap_folds_excess_values_and_counts_them():
     state = MetricState(parse_config("limits: {max_label_values: 3}\n"))
     for i in range(10):
         state.apply(TokensUsed(f"persona-{i}", "gpt-4", 1, 0, "default", 1.0))
-    personas = {key[0] for key in state.counters[c.PERSONA_TOKENS.name]}
+    personas = {key[0] for key in state.view().counters[c.PERSONA_TOKENS.name]}
     assert personas == {"persona-0", "persona-1", "persona-2", c.OVERFLOW_VALUE}
     assert (
-        state.counters[c.PERSONA_TOKENS.name][(c.OVERFLOW_VALUE, "default", "gpt-4", "input")] == 7
+        state.view().counters[c.PERSONA_TOKENS.name][
+            (c.OVERFLOW_VALUE, "default", "gpt-4", "input")
+        ]
+        == 7
     )
-    assert state.guard.folded == {"persona": 7}
+    assert state.view().label_values_folded == {"persona": 7}
 
 
 def random_events(seed: int, n: int):
@@ -193,11 +200,13 @@ def test_a_snapshot_copies_histograms_in_pieces_that_fit_together(example_config
         def __exit__(self, *exc):
             return False
 
-    whole = {name: histogram.freeze(series) for name, series in state.histograms.items()}
+    whole = {
+        name: histogram.freeze(series) for name, series in state.handlers.series.histograms.items()
+    }
     monkeypatch.setattr(histogram, "PIECE", 7)  # many pieces, the last one short
     pieces = {
         name: histogram.freeze_in_pieces(series, CountingLock())
-        for name, series in state.histograms.items()
+        for name, series in state.handlers.series.histograms.items()
     }
     assert [histogram.series_to_json(f) for f in pieces.values()] == [
         histogram.series_to_json(f) for f in whole.values()

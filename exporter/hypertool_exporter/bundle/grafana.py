@@ -301,7 +301,7 @@ def render(spec: DashboardSpec) -> dict[str, Any]:
         editable=True,
         graphTooltip=1,
     ).auto_panel_ids()
-    data = json.loads(json.dumps(dashboard.to_json_data(), default=_to_json_data))
+    data: dict[str, Any] = json.loads(json.dumps(dashboard.to_json_data(), default=_to_json_data))
     data["schemaVersion"] = SCHEMA_VERSION
     for key in ("rows", "style", "hideControls", "sharedCrosshair", "gnetId", "id"):
         data.pop(key, None)

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..journal.store import Journal
-from ..model.config import parse_config
+from ..model.config import Config, parse_config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, PASSED
 from .commands import Command
@@ -221,7 +221,9 @@ def run(command: Command, values: dict[Any, Any]) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(args: SimpleNamespace, port: int, config, workdir: Path, journal_path: Path) -> int:
+def _run(
+    args: SimpleNamespace, port: int, config: Config, workdir: Path, journal_path: Path
+) -> int:
     from ..app import run_server
 
     duration = float(args.duration)

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ ALERTMANAGER_CONFIG = {
 
 @dataclass
 class Stack:
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -55,7 +56,7 @@ class Stack:
                 proc.kill()
 
 
-def _ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> bool:
+def _ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
@@ -74,7 +75,8 @@ def _available(host: str, port: int) -> int:
             return port
         except OSError:
             sock.bind((host, 0))
-            return sock.getsockname()[1]
+            port = sock.getsockname()[1]
+            return port
 
 
 def start_stack(
@@ -94,12 +96,12 @@ def start_stack(
     alertmanager_port = _available(host, alertmanager_port)
     am_address = f"{host}:{alertmanager_port}"
     if alertmanager:
-        config = workdir / "alertmanager.yml"
-        config.write_text(yaml.safe_dump(ALERTMANAGER_CONFIG))
+        am_config = workdir / "alertmanager.yml"
+        am_config.write_text(yaml.safe_dump(ALERTMANAGER_CONFIG))
         proc = subprocess.Popen(
             [
                 alertmanager,
-                f"--config.file={config}",
+                f"--config.file={am_config}",
                 f"--storage.path={workdir / 'am'}",
                 f"--web.listen-address={am_address}",
                 "--cluster.listen-address=",
@@ -117,7 +119,7 @@ def start_stack(
     if prometheus:
         rules = workdir / "hypertool.rules.yml"
         rules.write_text(render_rules())
-        config = {
+        config: dict[str, Any] = {
             "global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
             "rule_files": [str(rules)],
             "scrape_configs": [

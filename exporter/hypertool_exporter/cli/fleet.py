@@ -47,7 +47,8 @@ def query(url: str, promql: str, at: float) -> list[dict[Any, Any]]:
         raise PrometheusError(f"cannot query {url}: {exc}") from None
     if payload.get("status") != "success":
         raise PrometheusError(f"{url} refused the query: {payload.get('error')}")
-    return payload["data"]["result"]
+    result: list[dict[Any, Any]] = payload["data"]["result"]
+    return result
 
 
 def _since_start(metric: str, selector: str, seconds: int, by: str) -> str:
@@ -55,7 +56,9 @@ def _since_start(metric: str, selector: str, seconds: int, by: str) -> str:
     return f"sum by ({by}) ({series} - ({series} offset {seconds}s or {series} * 0))"
 
 
-def fleet_stats(url: str, since: str, selector: str = "", now: float | None = None):
+def fleet_stats(
+    url: str, since: str, selector: str = "", now: float | None = None
+) -> list[PersonaStats]:
     """Per-persona totals across every exporter Prometheus scrapes, since the
     start of today, this week or this month (UTC), most spent first."""
     now = time.time() if now is None else now

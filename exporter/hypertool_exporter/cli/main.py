@@ -16,10 +16,11 @@ from .commands import BY_NAME, COMMANDS
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .commands import Command
+    from ..model.config import Config
+    from .commands import Command, Opt
 
 EXIT_USAGE = 2
 PROG = "hypertool-exporter"
@@ -60,16 +61,16 @@ def fast_parse(argv: list[str]) -> tuple[Command, dict[Any, Any]] | None:
         i += 1
     if len(given) != len(command.args):
         return None
-    for arg, value in zip(command.args, given, strict=True):
-        if arg.choices is not None and value not in arg.choices:
+    for positional, value in zip(command.args, given, strict=True):
+        if positional.choices is not None and value not in positional.choices:
             return None
-        values[arg.dest] = value
+        values[positional.dest] = value
     if any(opt.required and values[opt.dest] is None for opt in command.opts):
         return None
     return command, values
 
 
-def _metavar(opt) -> str:
+def _metavar(opt: Opt) -> str:
     """``--web.config.file`` -> ``WEB_CONFIG_FILE``: the option's own name, shouted."""
     return opt.name.lstrip("-").replace("-", "_").replace(".", "_").upper()
 
@@ -155,7 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     module, function = command.handler.split(":")
     from importlib import import_module
 
-    return getattr(import_module(f".{module}", __package__), function)(command, values)
+    handler: Callable[[Command, dict[str, Any]], int] = getattr(
+        import_module(f".{module}", __package__), function
+    )
+    return handler(command, values)
 
 
 # -- handlers of the small commands ------------------------------------------
@@ -172,7 +176,7 @@ def port_value(value: str) -> int:
     return port
 
 
-def load_config_or_exit(path: str | None):
+def load_config_or_exit(path: str | None) -> Config:
     """The config at ``path`` (defaults without one), or exit 2 with the config error."""
     from ..model.config import ConfigError, load_config
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -136,7 +136,7 @@ def _print(
     json_output: bool,
     *,
     source: str = "",
-    standings: list[Standing] = (),
+    standings: Sequence[Standing] = (),
 ) -> None:
     """JSON, or the table (naming its ``source``) with the budget bars under it."""
     if json_output:

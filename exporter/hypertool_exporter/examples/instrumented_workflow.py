@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -44,7 +45,7 @@ STAGES = (
 )  # fmt: skip
 
 
-def fake_llm(usage: dict[str, tuple[int, int]]):
+def fake_llm(usage: dict[str, tuple[int, int]]) -> Callable[[str], Awaitable[dict[str, Any]]]:
     """An async LLM returning OpenAI-shaped responses, with the token counts
     ``usage`` holds for each prompt."""
 

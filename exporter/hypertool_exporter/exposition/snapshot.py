@@ -10,11 +10,11 @@ collector, for any registry and encoder) and ``textformat.StateRenderer``
 from __future__ import annotations
 
 import platform
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -28,14 +28,18 @@ from prometheus_client.samples import Exemplar, Sample
 from prometheus_client.utils import floatToGoString
 
 from .._version import __version__
-from ..fold.histogram import freeze, rows_of
 from ..fold.state import MetricState
+from ..fold.view import StateView
 from ..model import catalog as c
 from ..model.budgets import period_end
 from ..sync.status import JournalStatus
 
 #: An exemplar as stored in the state: (trace id, value, time).
 RawExemplar = tuple[str, float, float]
+
+#: A bucket bound as Prometheus writes it (``0.5``, ``1.0``, ``+Inf``); typed
+#: here because prometheus_client's is not.
+go_float: Callable[[float], str] = floatToGoString
 
 
 @dataclass
@@ -45,8 +49,13 @@ class Family:
     histogram's (key, bucket index), to its latest exemplar."""
 
     spec: c.MetricSpec
-    rows: list[Any] = field(default_factory=list)
+    #: A counter's rows are its view's items, not copied again.
+    rows: Collection[Any] = field(default_factory=list)
     exemplars: dict[Any, Any] = field(default_factory=dict)
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Add a row to a family built here (its rows a list)."""
+        cast("list[Any]", self.rows).append(row)
 
 
 def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> list[Family]:
@@ -55,57 +64,44 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
     ``journal`` is the status of the tailer that follows a journal into
     ``state``; without one, the journal metrics are left out.
     """
-    state.drain()
-    now = state.clock()
-    with state.lock:
-        counters = {name: list(series.items()) for name, series in state.counters.items()}
-        frozen = {name: freeze(series) for name, series in state.histograms.items()}
-        budgets = [
-            (persona, state.budgets.snapshot_at(persona, now))
-            for persona in state.budgets.personas()
-        ]
-        folded = dict(state.guard.folded)
-        models = sorted(state.guard.seen["model"])
-        exemplars = dict(state.exemplars) if state.exemplars else {}
-
+    view = state.view()
+    now = view.now
     families: dict[str, Family] = {spec.name: Family(spec) for spec in c.CATALOG}
-    for name, rows in counters.items():
+    for name, series in view.counters.items():
         spec = c.BY_NAME[name]
         if spec is c.JOURNAL_ERRORS:
             if journal is not None:
-                families[name].rows = [((), dict(rows).get((), 0.0))]
+                families[name].rows = [((), series.get((), 0.0))]
             continue
-        families[name].rows = rows
+        families[name].rows = series.items()
     families[c.LABEL_VALUES_FOLDED.name].rows = [
-        ((kind,), float(n)) for kind, n in sorted(folded.items())
+        ((kind,), float(n)) for kind, n in sorted(view.label_values_folded.items())
     ]
-    for name, copy in frozen.items():
-        families[name].rows = rows_of(copy)
-    for (name, key, index), raw in exemplars.items():
+    for name in view.histograms:
+        families[name].rows = view.rows(name)
+    for (name, key, index), raw in view.exemplars.items():
         family = families[name]
         family.exemplars[key if index < 0 else (key, index)] = raw
-    for persona, (budget, usage) in budgets:
+    for persona, budget, usage in view.budgets:
         period = budget.period
         if budget.tokens is not None:
-            families[c.BUDGET_USED.name].rows.append(((persona, period), usage.tokens))
+            families[c.BUDGET_USED.name].add(((persona, period), usage.tokens))
             if budget.scope == "fleet":  # limit and remaining are the fleet's: rules add up
-                families[c.FLEET_BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
+                families[c.FLEET_BUDGET_LIMIT.name].add(((persona, period), budget.tokens))
             else:
-                families[c.BUDGET_LIMIT.name].rows.append(((persona, period), budget.tokens))
-                families[c.BUDGET_REMAINING.name].rows.append(
-                    ((persona,), budget.tokens - usage.tokens)
-                )
+                families[c.BUDGET_LIMIT.name].add(((persona, period), budget.tokens))
+                families[c.BUDGET_REMAINING.name].add(((persona,), budget.tokens - usage.tokens))
         if budget.usd is not None:
-            families[c.COST_BUDGET_LIMIT.name].rows.append(((persona, period), budget.usd))
-            families[c.COST_BUDGET_USED.name].rows.append(((persona, period), usage.usd))
-            families[c.COST_BUDGET_REMAINING.name].rows.append(((persona,), budget.usd - usage.usd))
+            families[c.COST_BUDGET_LIMIT.name].add(((persona, period), budget.usd))
+            families[c.COST_BUDGET_USED.name].add(((persona, period), usage.usd))
+            families[c.COST_BUDGET_REMAINING.name].add(((persona,), budget.usd - usage.usd))
         end = period_end(now, period)
         if end is not None:
-            families[c.BUDGET_RESET.name].rows.append(((persona,), end - now))
+            families[c.BUDGET_RESET.name].add(((persona,), end - now))
     left_out = {spec.name for spec in c.JOURNAL_METRICS} - {c.JOURNAL_ERRORS.name}
     if journal is not None:
         left_out = set()
-    if state.genai is None:  # metrics.genai_conventions: false
+    if not view.genai:  # metrics.genai_conventions: false
         left_out |= {spec.name for spec in c.GENAI_METRICS}
     if journal is not None:
         for spec, value in (
@@ -118,21 +114,20 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
         ):
             families[spec.name].rows = [((), float(value))]
     families[c.BUILD_INFO.name].rows = [((__version__, platform.python_version()), 1.0)]
-    _price_rows(families, state, models, now)
+    _price_rows(families, view)
     return [families[spec.name] for spec in c.CATALOG if spec.name not in left_out]
 
 
-def _price_rows(families: dict[str, Family], state: MetricState, models: list[str], now: float):
+def _price_rows(families: dict[str, Family], view: StateView) -> None:
     """Where each model seen gets its price now, and the age of the price data."""
-    info = families[c.MODEL_PRICE_INFO.name].rows
-    newest_data = None
-    for model in models:
-        resolved = state.prices.resolve(model, now)
+    info = families[c.MODEL_PRICE_INFO.name]
+    newest_data: float | None = None
+    for model, resolved in view.prices:
         date = ""
         if resolved.data_timestamp is not None:
             date = datetime.fromtimestamp(resolved.data_timestamp, UTC).date().isoformat()
             newest_data = max(newest_data or 0.0, resolved.data_timestamp)
-        info.append(((model, resolved.source, date), 1.0))
+        info.add(((model, resolved.source, date), 1.0))
     if newest_data is not None:
         families[c.PRICE_DATA_TIMESTAMP.name].rows = [((), newest_data)]
 
@@ -148,13 +143,13 @@ def to_metric(family: Family) -> Metric:
     spec = family.spec
     labels = list(spec.labels)
     if spec.kind == "info":
-        metric = InfoMetricFamily(spec.family, spec.help, labels=[])
+        info = InfoMetricFamily(spec.family, spec.help, labels=[])
         for key, _value in family.rows:
-            metric.add_metric([], dict(zip(spec.labels, key, strict=True)))
-        return metric
+            info.add_metric([], dict(zip(spec.labels, key, strict=True)))
+        return info
     if spec.kind == "histogram":
-        metric = HistogramMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
-        bounds = [floatToGoString(b) for b in spec.buckets] + ["+Inf"]
+        histogram = HistogramMetricFamily(spec.family, spec.help, labels=labels, unit=spec.unit)
+        bounds = [go_float(b) for b in spec.buckets] + ["+Inf"]
         exemplars = family.exemplars
         for key, cumulative, total in family.rows:
             buckets: list[Any] = list(zip(bounds, cumulative, strict=True))
@@ -163,8 +158,8 @@ def to_metric(family: Family) -> Metric:
                     raw = exemplars.get((key, index))
                     if raw is not None:
                         buckets[index] = (*buckets[index], _exemplar(raw))
-            metric.add_metric(list(key), buckets, total)
-        return metric
+            histogram.add_metric(list(key), buckets, total)
+        return histogram
     cls = CounterMetricFamily if spec.kind == "counter" else GaugeMetricFamily
     metric = cls(spec.family, spec.help, labels=labels, unit=spec.unit)
     exemplars = family.exemplars

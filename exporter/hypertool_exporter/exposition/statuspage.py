@@ -112,13 +112,11 @@ class StatusPage:
 
     def render(self) -> str:
         """The page's HTML."""
-        state = self.state
-        state.drain()
-        now = state.clock()
-        with state.lock:
-            standings = state.budgets.standings(now)
-            costs = dict(state.counters[c.PERSONA_COST.name])
-            failed = list(state.recent_failed_gates)
+        view = self.state.view()
+        now = view.now
+        standings = view.standings()
+        costs = view.counter(c.PERSONA_COST.name)
+        failed = view.recent_failed_gates
         by_model: dict[str, float] = {}
         for (_, _, model), amount in costs.items():
             by_model[model] = by_model.get(model, 0.0) + amount

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from prometheus_client.registry import CollectorRegistry
-from prometheus_client.utils import floatToGoString
 
-from ..fold.state import LabelKey, MetricState
+from ..fold.series import LabelKey
+from ..fold.state import MetricState
 from ..model import catalog as c
 from ..sync.status import JournalStatus
-from .snapshot import Family, StateCollector, rendered_elsewhere, take_snapshot
+from .snapshot import Family, StateCollector, go_float, rendered_elsewhere, take_snapshot
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -112,12 +113,14 @@ class StateRenderer:
                     append(f"{prefixes[key]}{_value(float(value))}{suffix}\n")
         return "".join(out)
 
-    def _render_histogram(self, family: Family, openmetrics: bool, append) -> None:
+    def _render_histogram(
+        self, family: Family, openmetrics: bool, append: Callable[[str], None]
+    ) -> None:
         spec = family.spec
         cache = self._hist.get(spec.name)
         if cache is None:
             cache = self._hist[spec.name] = {}
-        bucket_labels = [f'le="{floatToGoString(b)}"' for b in spec.buckets] + ['le="+Inf"']
+        bucket_labels = [f'le="{go_float(b)}"' for b in spec.buckets] + ['le="+Inf"']
         exemplars = family.exemplars if openmetrics else None
         for key, cumulative, total in family.rows:
             entry = cache.get(key)
@@ -195,13 +198,15 @@ class FastExposition:
         """The registry's other collectors (process metrics, an OTel reader, ...)
         through prometheus_client's encoders, with the state collector standing
         aside because ``StateRenderer`` renders it."""
-        if openmetrics:
-            from prometheus_client.openmetrics.exposition import generate_latest
-        else:
-            from prometheus_client.exposition import generate_latest
+        from prometheus_client.exposition import generate_latest as text_format
+        from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_format
+
+        encode: Callable[[CollectorRegistry], bytes] = (
+            openmetrics_format if openmetrics else text_format
+        )
         token = rendered_elsewhere.set(self.state_collector)
         try:
-            text = generate_latest(self.registry).decode()
+            text = encode(self.registry).decode()
         finally:
             rendered_elsewhere.reset(token)
         if openmetrics and text.endswith("# EOF\n"):

@@ -1,6 +1,8 @@
 """The one fold: validated events in, metric and budget state out.
 
-``state`` (``MetricState.apply``), ``handlers`` (what each event class
+``state`` (``MetricState``: ``apply`` in, ``view`` out), ``series`` (the
+containers it keeps), ``view`` (the immutable copy every reader reads),
+``handlers`` (what each event class
 changes, from plans cached per label values; ``plans`` names a token
 plan's parts and holds the token rule), ``batches`` (the token hot
 path's records, folded a label set at a time), ``cardinality`` (the

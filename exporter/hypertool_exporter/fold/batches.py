@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 from ..model import catalog as c
 from ..model.events import TokensUsed, from_validated
@@ -42,12 +42,11 @@ from .plans import count_tokens
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
-    from ..model.budgets import BudgetBook
-    from .genai import GenAIFold
+    from .handlers import Handlers
     from .histogram import Histogram
-    from .plans import PriceWindow, TokenPlan
+    from .plans import TokenPlan
 
 #: Records a batch holds before its producer folds it (bounds memory between scrapes).
 BATCH_RECORDS = 256
@@ -68,7 +67,7 @@ _UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
 
 class TokenBatch(list[float]):
     """One label set's records waiting for the fold: input, output, time, input,
-    output, time, ..."""
+    output, time, ... (the token counts are whole numbers)."""
 
     __slots__ = ("key", "labels")
 
@@ -81,36 +80,51 @@ class TokenBatch(list[float]):
 
 
 class TokenBatches:
-    """The batch door of ``fold.state.MetricState`` (which calls ``_fold_batches``
-    from its drain, under its lock)."""
+    """The batch door of ``fold.state.MetricState``: the batches of records
+    per label set, and their fold through ``handlers`` (whose plans, prices
+    and series a batch's sums go to)."""
 
-    lock: threading.Lock
-    batches: dict[tuple[Any, ...], TokenBatch]
-    budgets: BudgetBook
-    counters: dict[str, dict[tuple[Any, ...], float]]
-    money: dict[str, dict[tuple[Any, ...], int]]
-    _token_plans: dict[tuple[Any, ...], TokenPlan]
-    _tokens_used: Callable[[TokensUsed], None]
-    _resolve_price: Callable[[PriceWindow, str, float], None]
-    _add_money: Callable[[str, tuple[Any, ...], int], None]
-    genai: GenAIFold | None
+    def __init__(self, handlers: Handlers, lock: threading.Lock):
+        self.handlers = handlers
+        #: The state's lock: batches fold under it.
+        self.lock = lock
+        #: (persona, chat mode, model) -> its records waiting for the fold. A
+        #: list extend is atomic, so producers need no lock.
+        self._batches: dict[tuple[str, str, str], TokenBatch] = {}
+
+    def __len__(self) -> int:
+        """Label sets with a batch."""
+        return len(self._batches)
+
+    def waiting(self) -> int:
+        """Records waiting in all the batches."""
+        return sum(map(len, self._batches.values())) // 3
+
+    def pending(self) -> bool:
+        """Whether any batch holds records."""
+        return any(self._batches.values())
 
     def batch_for(self, labels: tuple[str, str, str]) -> TokenBatch | None:
         """The batch of records with validated ``labels`` (``None`` past
         ``MAX_BATCHES`` label sets: those records are events)."""
         with self.lock:
-            batch = self.batches.get(labels)
+            batch = self._batches.get(labels)
             return batch if batch is not None else self._new_batch(labels)
 
     def _new_batch(self, labels: tuple[str, str, str]) -> TokenBatch | None:
         """A batch for ``labels`` (under the lock; ``None`` past ``MAX_BATCHES``)."""
-        if len(self.batches) >= MAX_BATCHES:
+        if len(self._batches) >= MAX_BATCHES:
             return None
-        batch = self.batches[labels] = TokenBatch(labels)
+        batch = self._batches[labels] = TokenBatch(labels)
         return batch
 
-    def _join_batch(self, ev: TokensUsed) -> None:
-        """``_tokens_used`` for ``apply_all`` (the journal's door): a plain event
+    def clear(self) -> None:
+        """Drop every waiting record (under the lock: a restore replaces them)."""
+        for batch in self._batches.values():
+            batch.clear()
+
+    def join(self, ev: TokensUsed) -> None:
+        """``Handlers.tokens_used`` for ``apply_all`` (the journal's door): a plain event
         (no trace id, token parts, reported cost, operation or provider) of a
         label set folded once before joins its batch, folded when full or by
         the next drain, as the hot path's records are; the first of a label
@@ -118,25 +132,25 @@ class TokenBatches:
         values are admitted in the journal's order."""
         if ev[_TRACE_ID:] == _PLAIN:
             labels = (ev[0], ev[4], ev[1])
-            batch = self.batches.get(labels)
+            batch = self._batches.get(labels)
             if batch is not None:
                 batch += (ev[2], ev[3], ev[5])
                 if len(batch) >= BATCH_LENGTH:
                     self._fold((batch,))
                 return
-            self._tokens_used(ev)
+            self.handlers.tokens_used(ev)
             self._new_batch(labels)
             return
-        self._tokens_used(ev)
+        self.handlers.tokens_used(ev)
 
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""
         with self.lock:
             self._fold((batch,))
 
-    def _fold_batches(self) -> None:
+    def fold_all(self) -> None:
         """Fold every batch (under the lock)."""
-        self._fold(self.batches.values())
+        self._fold(self._batches.values())
 
     def _fold(self, batches: Iterable[TokenBatch], split: bool = True) -> None:
         """Fold ``batches`` (under the lock). The GenAI token histograms have
@@ -145,8 +159,10 @@ class TokenBatches:
         its dicts bound once: a scrape folds every label set's batch. A batch
         that a price change or a budget period divides is split at it
         (``split``; its parts are folded with ``split=False``)."""
-        plans, charged_until = self._token_plans, self.budgets.charged_until
-        counters = self.counters
+        handlers = self.handlers
+        plans, charged_until = handlers.token_plans, handlers.budgets.charged_until
+        genai, series = handlers.genai, handlers.series
+        counters = series.counters
         tokens = counters[_TOKENS]
         observed: dict[Histogram, list[int]] = {}
         summed = 0  # records added up, for the applied counter
@@ -156,15 +172,21 @@ class TokenBatches:
             if not count:
                 continue
             plan = plans.get(batch.key)
-            if plan is None or (self.genai is not None and not plan.histograms):
+            if plan is None or (genai is not None and not plan.histograms):
                 # The label set's first records: folding one finds its plan and histograms.
-                self._tokens_used(record_event(batch.labels, *batch[:3]))
+                first_in, first_out, first_ts = batch[:3]
+                self.handlers.tokens_used(
+                    record_event(batch.labels, int(first_in), int(first_out), first_ts)
+                )
                 del batch[:3]
                 count -= 3
                 plan = plans.get(batch.key)
                 if not count:
                     continue
-            inputs, outputs, stamps = batch[0:count:3], batch[1:count:3], batch[2:count:3]
+            # The token columns hold whole numbers (the producers check them).
+            inputs = cast("list[int]", batch[0:count:3])
+            outputs = cast("list[int]", batch[1:count:3])
+            stamps = batch[2:count:3]
             del batch[:count]
             if plan is None:  # more label sets than plans are cached for
                 self._fold_each(batch.labels, inputs, outputs, stamps)
@@ -173,7 +195,7 @@ class TokenBatches:
             first, last = ordered[0], ordered[-1]
             window = plan.window
             if not window.valid_from <= first < window.valid_until:
-                self._resolve_price(window, batch.labels[2], first)
+                handlers.resolve_price(window, batch.labels[2], first)
             rates = window.rates
             if (
                 rates is None
@@ -201,7 +223,7 @@ class TokenBatches:
                 unpriced = counters[_UNPRICED]
                 key = plan.unpriced_key
                 unpriced[key] = unpriced.get(key, 0.0) + total_in + total_out
-            self._add_money(_COST, plan.cost_key, cost)
+            series.add_money(_COST, plan.cost_key, cost)
             if usage is not None:  # the period holds them all: one charge
                 usage.add(total_in + total_out, cost)
             summed += len(inputs)
@@ -231,10 +253,12 @@ class TokenBatches:
         inputs, outputs = [inputs[i] for i in order], [outputs[i] for i in order]
         start, count = 0, len(times)
         while start < count:
-            self._tokens_used(record_event(labels, inputs[start], outputs[start], times[start]))
+            self.handlers.tokens_used(
+                record_event(labels, inputs[start], outputs[start], times[start])
+            )
             ends = plan.window.valid_until
             if plan.budgeted:  # and the end of the record's budget period
-                ends = min(ends, self.budgets.charged_until(plan.persona, times[start])[1])
+                ends = min(ends, self.handlers.budgets.charged_until(plan.persona, times[start])[1])
             stop = bisect.bisect_left(times, ends, start + 1)
             if stop > start + 1:
                 run, part = TokenBatch(labels), slice(start + 1, stop)
@@ -245,11 +269,15 @@ class TokenBatches:
             start = stop
 
     def _fold_each(
-        self, labels: tuple[str, str, str], inputs: list[Any], outputs: list[Any], stamps: list[Any]
+        self,
+        labels: tuple[str, str, str],
+        inputs: list[int],
+        outputs: list[int],
+        stamps: list[float],
     ) -> None:
         """Fold records one by one, as the events they stand for."""
         for record in zip(inputs, outputs, stamps, strict=True):
-            self._tokens_used(record_event(labels, *record))
+            self.handlers.tokens_used(record_event(labels, *record))
 
 
 def record_event(

@@ -12,12 +12,12 @@ values come from remote spans, so they are capped like every other label.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, TokensUsed
 from ..model.price_database import provider_name
-from .histogram import Histogram, histogram_of
+from .histogram import Histogram, HistogramSeries, histogram_of
 
 if TYPE_CHECKING:
     from .cardinality import LabelGuard
@@ -31,13 +31,13 @@ class GenAIFold:
     """Observes the GenAI histograms in ``histograms`` (the state's own dict,
     read at each event, so a restore that replaces series is seen)."""
 
-    def __init__(self, histograms: dict[str, dict[Any, Any]], guard: LabelGuard):
+    def __init__(self, histograms: dict[str, HistogramSeries], guard: LabelGuard):
         self.histograms = histograms
         self.guard = guard
         #: model -> provider name, looked up once per model.
         self._providers: dict[str, str] = {}
 
-    def _common(self, operation: str | None, provider: str | None, model: str) -> tuple[Any, ...]:
+    def _common(self, operation: str | None, provider: str | None, model: str) -> tuple[str, str]:
         admit = self.guard.admit
         if provider is None:
             provider = self._providers.get(model)
@@ -64,7 +64,9 @@ class GenAIFold:
         return histogram_of(self.histograms[_DURATION.name], key)
 
     def first_chunk(self, ev: LLMCallFinished, model: str, persona: str) -> None:
-        """A streamed call's time to its first chunk."""
+        """A streamed call's time to its first chunk (``ev.ttft_seconds`` is set)."""
+        if ev.ttft_seconds is None:
+            return
         operation, provider = self._common(ev.operation, ev.provider, ev.model)
         key = (operation, provider, model, persona)
         series = self.histograms[_FIRST_CHUNK.name]

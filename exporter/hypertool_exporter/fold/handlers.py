@@ -22,17 +22,17 @@ from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
-from .histogram import histogram_of
+from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
 
 if TYPE_CHECKING:
-    from collections import deque
+    from collections.abc import Callable
 
     from ..model.budgets import BudgetBook
     from ..model.pricing import PriceTable
     from .cardinality import LabelGuard
     from .genai import GenAIFold
-    from .histogram import HistogramSeries
+    from .series import Series
 
 #: Sessions tracked for persona durations; the oldest is forgotten past this.
 MAX_SESSIONS = 10_000
@@ -49,47 +49,60 @@ _TOKENS = c.PERSONA_TOKENS.name
 _STAGES = c.STAGE_DURATION.name
 _CALLS = c.LLM_DURATION.name
 
+#: A call plan: the (persona, model) key, its duration histogram, and its
+#: GenAI duration histogram (``None`` when those metrics are off).
+CallPlan = tuple[tuple[str, str], Histogram, Histogram | None]
+#: A stage plan: the (workflow, stage, persona) key, its duration histogram,
+#: and the gate counter's key of each gate result.
+StagePlan = tuple[tuple[str, str, str], Histogram, dict[str, tuple[str, str, str]]]
+
 
 class Handlers:
-    """The event handlers of ``fold.state.MetricState`` (which holds the
-    containers they change and calls them under its lock)."""
+    """The fold of each event class into ``series``. ``fold.state.MetricState``
+    calls them under its lock; ``fold.batches`` calls ``tokens_used`` and
+    ``resolve_price`` for the records it cannot add up."""
 
-    counters: dict[str, dict[tuple[Any, ...], float]]
-    money: dict[str, dict[tuple[Any, ...], int]]
-    histograms: dict[str, HistogramSeries]
-    exemplars: dict[tuple[Any, ...], tuple[str, float, float]]
-    sessions: dict[str, tuple[str, str, float]]
-    recent_failed_gates: deque[tuple[Any, ...]]
-    guard: LabelGuard
-    budgets: BudgetBook
-    prices: PriceTable
-    genai: GenAIFold | None
+    def __init__(
+        self,
+        series: Series,
+        guard: LabelGuard,
+        budgets: BudgetBook,
+        prices: PriceTable,
+        genai: GenAIFold | None,
+    ):
+        self.series = series
+        self.guard = guard
+        self.budgets = budgets
+        self.prices = prices
+        self.genai = genai
+        #: The handler of each event class.
+        self.by_type: dict[type, Callable[[Any], None]] = {
+            PersonaSwitched: self.persona_switched,
+            TokensUsed: self.tokens_used,
+            StageFinished: self.stage_finished,
+            LLMCallFinished: self.llm_call_finished,
+        }
+        self.clear_plans()
 
-    def _clear_plans(self) -> None:
-        """Forget every plan (the series they point to were replaced), and
-        bind the hottest counter dicts afresh."""
-        self._token_plans: dict[tuple[Any, ...], TokenPlan] = {}
-        self._call_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._stage_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        self._switch_plans: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-        counters = self.counters
+    def clear_plans(self) -> None:
+        """Forget every plan (the series they point to were replaced, or a
+        price changed), and bind the hottest counter dicts afresh."""
+        #: Token plans by (persona, chat mode, model, operation, provider).
+        self.token_plans: dict[tuple[Any, ...], TokenPlan] = {}
+        self._call_plans: dict[tuple[Any, ...], CallPlan] = {}
+        self._stage_plans: dict[tuple[Any, ...], StagePlan] = {}
+        self._switch_plans: dict[tuple[Any, ...], tuple[str, str, str | None]] = {}
+        series = self.series
+        counters = series.counters
+        self._counters = counters
+        self._histograms = series.histograms
+        self._exemplars = series.exemplars
         self._tokens = counters[_TOKENS]
         self._costs = counters[c.PERSONA_COST.name]
-        self._costs_femto = self.money[c.PERSONA_COST.name]
+        self._costs_femto = series.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
 
-    def _inc(self, name: str, key: tuple[Any, ...]) -> None:
-        """Count one in a counter (the rarer ones; the hot ones are counted inline)."""
-        series = self.counters[name]
-        series[key] = series.get(key, 0.0) + 1.0
-
-    def _add_money(self, name: str, key: tuple[Any, ...], femto: int) -> None:
-        """Add ``femto`` to a dollar counter: its exact sum, and the float shown."""
-        exact = self.money[name]
-        total = exact[key] = exact.get(key, 0) + femto
-        self.counters[name][key] = total / FEMTO_PER_USD
-
-    def _resolve_price(self, window: PriceWindow, model: str, ts: float) -> None:
+    def resolve_price(self, window: PriceWindow, model: str, ts: float) -> None:
         """Set a token plan's price ``window`` to the model's price at ``ts``
         and the span of time it holds for."""
         resolved = self.prices.resolve(model, ts)
@@ -108,7 +121,7 @@ class Handlers:
 
     # -- persona switches -----------------------------------------------------
 
-    def _switch_plan(self, labels: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _switch_plan(self, labels: tuple[Any, ...]) -> tuple[str, str, str | None]:
         """(persona, chat mode, previous persona or None) of switches with
         ``labels``, admitted."""
         admit = self.guard.admit
@@ -122,13 +135,13 @@ class Handlers:
             self._switch_plans[labels] = plan
         return plan
 
-    def _persona_switched(self, ev: PersonaSwitched) -> None:
+    def persona_switched(self, ev: PersonaSwitched) -> None:
         to_persona, chatmode, from_persona, session, ts = ev
         labels = (to_persona, chatmode, from_persona)
         to_persona, chatmode, from_persona = self._switch_plans.get(labels) or self._switch_plan(
             labels
         )
-        sessions = self.sessions
+        sessions = self.series.sessions
         previous = sessions.pop(session, None)
         since = ts
         if previous is not None:
@@ -136,13 +149,13 @@ class Handlers:
                 from_persona = previous[0]
             if ts >= previous[2]:  # capped like an explicit duration
                 duration = min(ts - previous[2], MAX_SECONDS)
-                key = (previous[0], previous[1])
-                histogram_of(self.histograms[c.PERSONA_DURATION.name], key).observe(duration)
+                was = (previous[0], previous[1])
+                histogram_of(self._histograms[c.PERSONA_DURATION.name], was).observe(duration)
             else:  # an event out of order: the session's start never moves backwards
                 since = previous[2]
         elif from_persona is None:
             from_persona = NO_PERSONA
-        switches = self.counters[_SWITCHES]
+        switches = self._counters[_SWITCHES]
         key = (from_persona, to_persona, chatmode)
         switches[key] = switches.get(key, 0.0) + 1.0
         if len(sessions) >= MAX_SESSIONS:
@@ -153,36 +166,36 @@ class Handlers:
 
     # -- workflow stages ----------------------------------------------------------
 
-    def _stage_plan(self, labels: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _stage_plan(self, labels: tuple[Any, ...]) -> StagePlan:
         """Series key, duration histogram and gate keys of stages with ``labels``."""
         admit = self.guard.admit
         workflow, stage, persona = labels
         key = (admit("workflow", workflow), admit("stage", stage), admit("persona", persona))
         plan = (
             key,
-            histogram_of(self.histograms[_STAGES], key),
+            histogram_of(self._histograms[_STAGES], key),
             {result: (key[0], key[1], result) for result in GATE_RESULTS},
         )
         if len(self._stage_plans) < MAX_CACHED_PLANS:
             self._stage_plans[labels] = plan
         return plan
 
-    def _stage_finished(self, ev: StageFinished) -> None:
+    def stage_finished(self, ev: StageFinished) -> None:
         workflow, stage, persona, seconds, gate, ts, trace_id = ev
         labels = (workflow, stage, persona)
         key, duration, gate_keys = self._stage_plans.get(labels) or self._stage_plan(labels)
         index = duration.observe(seconds)
         if trace_id:
-            self.exemplars[(_STAGES, key, index)] = (trace_id, seconds, ts)
+            self._exemplars[(_STAGES, key, index)] = (trace_id, seconds, ts)
         if gate is not None:
-            gates = self.counters[c.QUALITY_GATE.name]
+            gates = self._counters[c.QUALITY_GATE.name]
             # Both results exist from the first verdict on, so failure ratios
             # are 0 rather than absent while nothing has failed yet.
             for result_key in gate_keys.values():
                 gates.setdefault(result_key, 0.0)
             gates[gate_keys[gate]] += 1.0
             if gate == FAILED:
-                self.recent_failed_gates.append((ts, key[0], key[1], key[2]))
+                self.series.recent_failed_gates.append((ts, key[0], key[1], key[2]))
         applied = self._applied
         applied[_STAGED] = applied.get(_STAGED, 0.0) + 1.0
 
@@ -205,11 +218,11 @@ class Handlers:
             p,
             self.budgets.budget_for(p) is not None,
         )
-        if len(self._token_plans) < MAX_CACHED_PLANS:
-            self._token_plans[labels] = plan
+        if len(self.token_plans) < MAX_CACHED_PLANS:
+            self.token_plans[labels] = plan
         return plan
 
-    def _tokens_used(self, ev: TokensUsed) -> None:
+    def tokens_used(self, ev: TokensUsed) -> None:
         """The most frequent event, so it touches the counters directly. Token
         types are counted disjointly (``fold.plans.count_tokens``); the budget
         is charged every billable token once (input + output)."""
@@ -229,7 +242,7 @@ class Handlers:
             provider,
         ) = ev
         labels = (persona, chatmode, model, operation, provider)
-        plan = self._token_plans.get(labels) or self._token_plan(ev, labels)
+        plan = self.token_plans.get(labels) or self._token_plan(ev, labels)
         uncached = input_tokens - cache_read - cache_write
         answered = output_tokens - reasoning
         count_tokens(
@@ -238,18 +251,18 @@ class Handlers:
         cost_key = plan.cost_key
         if reported is not None:
             cost = femto_of(reported)
-            self._add_money(c.PERSONA_REPORTED_COST.name, cost_key, cost)
+            self.series.add_money(c.PERSONA_REPORTED_COST.name, cost_key, cost)
         else:
             window = plan.window
             if not window.valid_from <= ts < window.valid_until:
-                self._resolve_price(window, model, ts)
+                self.resolve_price(window, model, ts)
             if window.rates is not None:
                 cost = window.rates.cost(uncached, output_tokens, cache_read, cache_write)
             elif window.price is not None:  # a tiered price: the tier depends on the request
                 cost = window.price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
             else:
                 cost = 0
-                unpriced = self.counters[c.PERSONA_UNPRICED_TOKENS.name]
+                unpriced = self._counters[c.PERSONA_UNPRICED_TOKENS.name]
                 key = plan.unpriced_key
                 unpriced[key] = unpriced.get(key, 0.0) + input_tokens + output_tokens
         femto = self._costs_femto
@@ -266,7 +279,7 @@ class Handlers:
             histograms[0].observe(input_tokens)
             histograms[1].observe(output_tokens)
         if trace_id is not None:
-            exemplars = self.exemplars
+            exemplars = self._exemplars
             for key, count in zip(
                 plan.series, (uncached, answered, cache_read, cache_write, reasoning), strict=True
             ):
@@ -275,18 +288,18 @@ class Handlers:
 
     # -- LLM calls ------------------------------------------------------------------
 
-    def _call_plan(self, ev: LLMCallFinished, labels: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _call_plan(self, ev: LLMCallFinished, labels: tuple[Any, ...]) -> CallPlan:
         """The series a call with ``ev``'s ``labels`` touches, found once."""
         admit = self.guard.admit
         key = (admit("persona", ev.persona), admit("model", ev.model))
-        duration = histogram_of(self.histograms[_CALLS], key)
+        duration = histogram_of(self._histograms[_CALLS], key)
         genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
         plan = (key, duration, genai)
         if len(self._call_plans) < MAX_CACHED_PLANS:
             self._call_plans[labels] = plan
         return plan
 
-    def _llm_call_finished(self, ev: LLMCallFinished) -> None:
+    def llm_call_finished(self, ev: LLMCallFinished) -> None:
         (
             persona,
             model,
@@ -302,22 +315,22 @@ class Handlers:
         labels = (persona, model, operation, provider, error_type)
         key, duration, genai = self._call_plans.get(labels) or self._call_plan(ev, labels)
         index = duration.observe(seconds)
-        counters = self.counters
+        counters = self._counters
         requests = counters[_REQUESTS]
         requests[key] = requests.get(key, 0.0) + 1.0
         if trace_id is not None:
-            self.exemplars[(_CALLS, key, index)] = (trace_id, seconds, ts)
-            self.exemplars[(_REQUESTS, key, -1)] = (trace_id, 1.0, ts)
+            self._exemplars[(_CALLS, key, index)] = (trace_id, seconds, ts)
+            self._exemplars[(_REQUESTS, key, -1)] = (trace_id, 1.0, ts)
         if usage_unknown:
-            self._inc(c.LLM_USAGE_UNKNOWN.name, key)
+            self.series.inc(c.LLM_USAGE_UNKNOWN.name, key)
         errors = counters[c.LLM_ERRORS.name]  # 0: the series exists from the first call
         errors[key] = errors.get(key, 0.0) + (0.0 if error_type is None else 1.0)
         if genai is not None:
             genai.observe(seconds)
-            if ttft is not None:
+            if ttft is not None and self.genai is not None:
                 self.genai.first_chunk(ev, key[1], key[0])
         applied = self._applied
         applied[_CALLED] = applied.get(_CALLED, 0.0) + 1.0
 
 
-__all__ = ["MAX_CACHED_PLANS", "MAX_SESSIONS", "Handlers"]
+__all__ = ["MAX_CACHED_PLANS", "MAX_SESSIONS", "CallPlan", "Handlers", "StagePlan"]

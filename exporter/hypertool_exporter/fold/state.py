@@ -16,73 +16,52 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
-from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import Event, TokensUsed
 from ..model.pricing import Price
-from .batches import TokenBatch, TokenBatches
+from .batches import TokenBatches
 from .cardinality import LabelGuard
 from .genai import GenAIFold
 from .handlers import Handlers
-from .histogram import HistogramSeries, freeze_in_pieces, series_from_json
-from .persist import MONEY_COUNTERS, counter_series, money_series, sessions_from_json, shaped
-
-#: Failed quality gates remembered for the status page.
-RECENT_FAILED_GATES = 20
-
-LabelKey = tuple[str, ...]
+from .histogram import freeze, freeze_in_pieces, series_from_json
+from .persist import counter_series, money_series, sessions_from_json, shaped
+from .series import Series
+from .view import StateView
 
 
-class MetricState(Handlers, TokenBatches):
-    """All metric values of one exporter, updated only through ``apply`` (the
-    handlers of each event class are in ``fold.handlers``)."""
+class MetricState:
+    """All metric values of one exporter: changed only through ``apply``,
+    ``apply_all`` and the token batches, read only through ``view``. Its
+    parts: ``series`` (the containers), ``handlers`` (what each event class
+    changes) and ``batches`` (the token hot path's door)."""
 
     def __init__(self, config: Config | None = None, clock: Callable[[], float] = time.time):
         self.config = config or Config()
         self.clock = clock
         self.lock = threading.Lock()
         self.prices = self.config.prices
-        self.budgets = BudgetBook(self.config.budgets)
-        self.guard = LabelGuard(self.config.max_label_values)
-        self.counters: dict[str, dict[LabelKey, float]] = {
-            spec.name: {} for spec in c.CATALOG if spec.kind == "counter"
-        }
-        #: The dollar counters' exact sums in whole femto-dollars (``model.money``);
-        #: their ``counters`` entries show them as floats.
-        self.money: dict[str, dict[LabelKey, int]] = {name: {} for name in MONEY_COUNTERS}
-        self.histograms: dict[str, HistogramSeries] = {
-            spec.name: HistogramSeries(spec.buckets)
-            for spec in c.CATALOG
-            if spec.kind == "histogram"
-        }
+        self._budgets = BudgetBook(self.config.budgets)
+        self._guard = LabelGuard(self.config.max_label_values)
+        self._series = Series()
         #: The GenAI convention metrics (``metrics.genai_conventions`` in the config).
-        self.genai = GenAIFold(self.histograms, self.guard) if self.config.genai_metrics else None
-        #: session -> (persona, chatmode, since)
-        self.sessions: dict[str, tuple[str, str, float]] = {}
-        #: (metric, label key, bucket index or -1) -> (trace id, value, time): the
-        #: latest sample recorded inside a trace, shown as an OpenMetrics exemplar.
-        #: Not snapshotted: exemplars point at recent traces only.
-        self.exemplars: dict[tuple[str, LabelKey, int], tuple[str, float, float]] = {}
-        #: (time, workflow, stage, persona) of the latest failed gates, newest last;
-        #: for the status page. Not snapshotted: recent history only.
-        self.recent_failed_gates: deque[tuple[Any, ...]] = deque(maxlen=RECENT_FAILED_GATES)
-        #: The token hot path's records, per label set (``fold.batches``): a list
-        #: extend is atomic, so producers need no lock.
-        self.batches: dict[LabelKey, TokenBatch] = {}
-        self._clear_plans()
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            PersonaSwitched: self._persona_switched,
-            TokensUsed: self._tokens_used,
-            StageFinished: self._stage_finished,
-            LLMCallFinished: self._llm_call_finished,
-        }
+        genai = (
+            GenAIFold(self._series.histograms, self._guard) if self.config.genai_metrics else None
+        )
+        self.handlers = Handlers(self._series, self._guard, self._budgets, self.prices, genai)
+        #: The token hot path's records, per label set (``fold.batches``).
+        self.batches = TokenBatches(self.handlers, self.lock)
+        self._by_type = self.handlers.by_type
         #: ``apply_all``'s: plain token events join their label set's batch.
-        self._run_handlers = {**self._handlers, TokensUsed: self._join_batch}
+        self._run_handlers: dict[type, Callable[[Any], None]] = {
+            **self._by_type,
+            TokensUsed: self.batches.join,
+        }
 
     # -- the fold ---------------------------------------------------------
 
@@ -90,7 +69,7 @@ class MetricState(Handlers, TokenBatches):
         """Fold one validated event now (batched records may fold after it:
         ``fold.batches`` says why that changes nothing)."""
         with self.lock:
-            self._handlers[type(event)](event)  # called directly: one frame less per event
+            self._by_type[type(event)](event)  # called directly: one frame less per event
 
     def apply_all(self, events: list[Event]) -> None:
         """Fold ``events`` in order under one hold of the lock: a scrape sees all
@@ -105,28 +84,71 @@ class MetricState(Handlers, TokenBatches):
                 handlers[type(event)](event)
 
     def drain(self) -> None:
-        """Fold the batched records (before a scrape or a snapshot reads state)."""
-        if not any(self.batches.values()):
+        """Fold the batched records (before a snapshot reads state)."""
+        if not self.batches.pending():
             return
         with self.lock:
-            self._fold_batches()
+            self.batches.fold_all()
 
     def set_price(self, model: str, price: Price) -> None:
         """Price ``model`` from now on (``ObservableLLM(cost_per_1k_tokens=...)``)."""
         with self.lock:
-            self._fold_batches()  # what was recorded before keeps its old price
+            self.batches.fold_all()  # what was recorded before keeps its old price
             self.prices.override(model, price)
-            self._token_plans.clear()
+            self.handlers.token_plans.clear()
 
     def reject(self, reason: str) -> None:
         """Count an event that failed validation (``reason`` from REJECT_REASONS)."""
         with self.lock:
-            self._inc(c.EVENTS_REJECTED.name, (reason,))
+            self._series.inc(c.EVENTS_REJECTED.name, (reason,))
 
     def count_journal_error(self) -> None:
         """Count a failed journal read or write (the tailer's, or ingest's)."""
         with self.lock:
-            self._inc(c.JOURNAL_ERRORS.name, ())
+            self._series.inc(c.JOURNAL_ERRORS.name, ())
+
+    # -- reading ------------------------------------------------------------
+
+    def view(self, now: float | None = None, *, series: bool = True) -> StateView:
+        """The state as of now (every batched record folded first), as an
+        immutable copy; budget periods are those containing ``now`` (default:
+        the state's clock). ``series=False`` leaves out the counters,
+        histograms and exemplars, for a reader that needs only the budgets
+        and the recent gates (a budget check: no copy of every series)."""
+        self.drain()
+        if now is None:
+            now = self.clock()
+        values, budgets, guard = self._series, self._budgets, self._guard
+        with self.lock:
+            if series:
+                counters = {name: MappingProxyType(dict(s)) for name, s in values.counters.items()}
+                histograms = {name: freeze(s) for name, s in values.histograms.items()}
+                exemplars = dict(values.exemplars)
+                money = {name: MappingProxyType(dict(s)) for name, s in values.money.items()}
+            else:
+                counters, histograms, exemplars, money = {}, {}, {}, {}
+            standing: list[Any] = []
+            for persona in budgets.personas():
+                found = budgets.snapshot_at(persona, now)
+                if found is not None:
+                    standing.append((persona, *found))
+            folded = dict(guard.folded)
+            models = sorted(guard.seen["model"])
+            gates = tuple(values.recent_failed_gates)
+        prices = tuple((model, self.prices.resolve(model, now)) for model in models)
+        return StateView(
+            now=now,
+            counters=MappingProxyType(counters),
+            money=MappingProxyType(money),
+            histograms=MappingProxyType(histograms),
+            exemplars=MappingProxyType(exemplars),
+            budgets=tuple(standing),
+            default_budget=budgets.budget_for("default"),
+            label_values_folded=MappingProxyType(folded),
+            prices=prices,
+            recent_failed_gates=gates,
+            genai=self.handlers.genai is not None,
+        )
 
     # -- snapshots ----------------------------------------------------------
 
@@ -144,35 +166,36 @@ class MetricState(Handlers, TokenBatches):
         self.drain()
         lock = self.lock
         counters, frozen = {}, {}
-        for name in list(self.counters):
+        values = self._series
+        for name in list(values.counters):
             with lock:
-                counters[name] = self.counters[name].copy()
-        for name in list(self.histograms):
-            frozen[name] = freeze_in_pieces(self.histograms[name], lock)
+                counters[name] = values.counters[name].copy()
+        for name in list(values.histograms):
+            frozen[name] = freeze_in_pieces(values.histograms[name], lock)
         with lock:
-            money = {name: series.copy() for name, series in self.money.items()}
-            sessions = self.sessions.copy()
-            budgets, guard = self.budgets.to_json(), self.guard.to_json()
+            money = {name: series.copy() for name, series in values.money.items()}
+            sessions = values.sessions.copy()
+            budgets, guard = self._budgets.to_json(), self._guard.to_json()
         return shaped(counters, money, frozen, sessions, budgets, guard)
 
     def load_json(self, data: dict[Any, Any]) -> None:
         """Restore state written by ``to_json`` (metrics unknown to this version
         are dropped). It replaces the whole state: records waiting in batches
         are dropped with the rest."""
+        values = self._series
         with self.lock:
-            for batch in self.batches.values():
-                batch.clear()
+            self.batches.clear()
             for name, rows in data.get("counters", {}).items():
-                if name in self.counters:
-                    self.counters[name] = counter_series(rows)
-            self.money = money_series(data.get("money"), self.counters)
+                if name in values.counters:
+                    values.counters[name] = counter_series(rows)
+            values.money = money_series(data.get("money"), values.counters)
             for name, rows in data.get("histograms", {}).items():
-                if name in self.histograms:
-                    self.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
-            self.sessions = sessions_from_json(data.get("sessions", {}))
-            self.budgets.load_json(data.get("budgets", {}))
-            self.guard.load_json(data.get("guard", {}))
-            self._clear_plans()
+                if name in values.histograms:
+                    values.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
+            values.sessions = sessions_from_json(data.get("sessions", {}))
+            self._budgets.load_json(data.get("budgets", {}))
+            self._guard.load_json(data.get("guard", {}))
+            self.handlers.clear_plans()
 
 
-__all__ = ["RECENT_FAILED_GATES", "LabelKey", "MetricState"]
+__all__ = ["MetricState"]

@@ -13,7 +13,8 @@ carry an ``event_id``; the ``Idempotency-Key`` header names the whole batch.
 from __future__ import annotations
 
 from email.message import Message
-from typing import Any, BinaryIO
+from io import BufferedIOBase
+from typing import Any
 
 from ..model import jsontext
 from ..model.events import Event
@@ -34,7 +35,7 @@ class BadRequest(Exception):
         self.status = status
 
 
-def read_body(headers: Message, rfile: BinaryIO) -> bytes:
+def read_body(headers: Message, rfile: BufferedIOBase) -> bytes:
     """The request body, framed by one plain ``Content-Length`` at most
     ``MAX_INGEST_BYTES`` long; ``BadRequest`` otherwise."""
     encodings = headers.get_all("Transfer-Encoding") or []

@@ -107,7 +107,7 @@ class _Handler(ConnectionHandler):
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[Any, Any] | None = None
-    ):
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -310,7 +310,7 @@ class _Handler(ConnectionHandler):
         self.close_connection = True
         self._json(status, {"error": message}, {"Connection": "close"})
 
-    def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's answer to a request it cannot parse (bad request
         line, headers too long or too many): counted and logged in one line too,
         and always with a status line (never the bare body of HTTP/0.9)."""

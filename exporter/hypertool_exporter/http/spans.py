@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..model.events import Event, StageFinished
@@ -66,7 +66,7 @@ class SpanIngest:
         # events is not: it needs no shared state).
         self._lock = threading.Lock()
 
-    def __call__(self, spans: list[SpanRecord], refused: list[EventError]) -> SpanResult:
+    def __call__(self, spans: list[SpanRecord], refused: Sequence[EventError]) -> SpanResult:
         """Record ``spans`` (``refused``: spans the decoder could not read).
 
         A span whose values cannot be mapped is refused alone, whatever the

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client.registry import REGISTRY, CollectorRegistry
 
@@ -33,6 +33,11 @@ from ..model.events import (
 from ..model.fields import MAX_SECONDS, EventError, gate_value, trace_id_value
 from . import tracing
 from .tokens import MAX_CACHED_LABELS, TokenRecording
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
+
+T = TypeVar("T")
 
 
 class PersonaMetricsCollector(TokenRecording):
@@ -58,7 +63,7 @@ class PersonaMetricsCollector(TokenRecording):
         self.tailer = self.exporter.tailer
         self._clock = clock
         self._writer: JournalWriter | None = None
-        self._meter_provider = None
+        self._meter_provider: MeterProvider | None = None
         # Raw label values seen before -> the batch of their validated form
         # (in-process only: ``fold.batches``).
         self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
@@ -86,7 +91,7 @@ class PersonaMetricsCollector(TokenRecording):
         else:
             self._writer([event])
 
-    def _parsed(self, parse: Callable[[], Event]) -> Event:
+    def _parsed(self, parse: Callable[[], T]) -> T:
         try:
             return parse()
         except EventError as exc:
@@ -243,10 +248,7 @@ class PersonaMetricsCollector(TokenRecording):
         """Where ``persona`` stands against its budget now (``None`` when no
         budget applies), from what this collector has folded: with a journal,
         what its tailer has read so far (it polls every few milliseconds)."""
-        state = self.state
-        state.drain()
-        with state.lock:
-            return state.budgets.standing_of(persona, state.clock())
+        return self.state.view(series=False).standing_of(persona)
 
     # -- serving ------------------------------------------------------------
 
@@ -258,7 +260,7 @@ class PersonaMetricsCollector(TokenRecording):
             port = int(os.environ.get("HYPERTOOL_PORT", DEFAULT_PORT))
         return self.exporter.serve(host, port).port
 
-    def otel_meter_provider(self, *, set_global: bool = False):
+    def otel_meter_provider(self, *, set_global: bool = False) -> MeterProvider:
         """An OpenTelemetry ``MeterProvider`` whose instruments appear on this
         collector's ``/metrics`` (see ``otel_metrics``)."""
         if self._meter_provider is None:

@@ -17,6 +17,8 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
+from contextvars import Token
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -73,7 +75,7 @@ class Observation:
         self.chatmode: str | None = None
         self.children: list[Observation] = []
         self.ended = False
-        self._context_token: object | None = None
+        self._context_token: Token[otel_context.Context] | None = None
         self._identity_tokens: tuple[Any, ...] = ()
 
     @property
@@ -108,7 +110,12 @@ class Observation:
     def __enter__(self) -> Observation:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc is not None:
             self.span.record_exception(exc)
         self.end("error" if exc is not None else "success")

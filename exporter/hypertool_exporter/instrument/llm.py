@@ -24,9 +24,11 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.util.types import AttributeValue
 
 from ..model.fields import EventError, money_value
 from ..model.pricing import Price
@@ -73,7 +75,7 @@ class _Call:
         self.streaming = False
         self.first_chunk: float | None = None
         self.completion: list[str] = []
-        attributes = {
+        attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "chat",
             "langfuse.observation.type": "generation",
             **tracing.identity_attributes(self.persona, self.chatmode),
@@ -90,12 +92,14 @@ class _Call:
         # ``trace=``: a facade trace or span (anything with ``.span``) or a span.
         parent = options.get("trace")
         parent = getattr(parent, "span", parent)
-        self.span_cm = tracing.get_tracer().start_as_current_span(
-            f"chat {owner.model}" if owner.model else "chat",
-            context=set_span_in_context(parent) if parent is not None else None,
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            end_on_exit=False,
+        self.span_cm: AbstractContextManager[Span] | None = (
+            tracing.get_tracer().start_as_current_span(
+                f"chat {owner.model}" if owner.model else "chat",
+                context=set_span_in_context(parent) if parent is not None else None,
+                kind=SpanKind.CLIENT,
+                attributes=attributes,
+                end_on_exit=False,
+            )
         )
         self.persona_token = tracing.current_persona.set(self.persona)
         self.chatmode_token = tracing.current_chatmode.set(self.chatmode)
@@ -205,7 +209,9 @@ class ObservableLLM:
     guide's form; spans go where tracing is configured.
     """
 
-    def __new__(cls, llm_function: Callable[..., Any] | None = None, *args: Any, **kwargs: Any):
+    def __new__(
+        cls, llm_function: Callable[..., Any] | None = None, *args: Any, **kwargs: Any
+    ) -> ObservableLLM:
         if cls is ObservableLLM and inspect.iscoroutinefunction(llm_function):
             cls = AsyncObservableLLM
         return super().__new__(cls)
@@ -234,7 +240,7 @@ class ObservableLLM:
         if cost_per_1k_tokens is not None:
             if not model:
                 raise TypeError("cost_per_1k_tokens= prices a model: give model= too")
-            rate = money_value("cost_per_1k_tokens", cost_per_1k_tokens)
+            rate = float(money_value("cost_per_1k_tokens", cost_per_1k_tokens) or 0.0)
             self.collector.state.set_price(model, Price(input=rate, output=rate))
         if llm_function is not None:
             functools.update_wrapper(self, llm_function)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client.registry import CollectorRegistry
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics import MeterProvider
 
-def otel_meter_provider(registry: CollectorRegistry, *, set_global: bool = False):
+
+def otel_meter_provider(registry: CollectorRegistry, *, set_global: bool = False) -> MeterProvider:
     """A ``MeterProvider`` whose instruments appear on ``registry``'s scrape (a
     ``PrometheusMetricReader`` on it): host-app instrumentations that emit OTel
     metrics share one ``/metrics`` with ours. ``set_global`` installs it as

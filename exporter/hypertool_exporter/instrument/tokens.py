@@ -11,7 +11,7 @@ the signature: the options are ``**options`` (see ``record_token_usage``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from ..journal.writer import JournalWriter
     from ..model.events import Event
     from .tracing import TracingState
+
+T = TypeVar("T")
 
 #: Raw label combinations whose validated form is cached per recording method.
 MAX_CACHED_LABELS = 10_000
@@ -57,7 +59,11 @@ class TokenRecording:
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     _tracing: TracingState
     record: Callable[[Event], None]
-    _parsed: Callable[[Callable[[], Event]], Event]
+
+    if TYPE_CHECKING:  # the collector's
+
+        def _parsed(self, parse: Callable[[], T]) -> T: ...
+
     _trace: Callable[[str | None], str | None]
 
     def record_token_usage(
@@ -109,7 +115,7 @@ class TokenRecording:
             return
         batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
-            self.state.fold_batch(batch)
+            self.state.batches.fold_batch(batch)
 
     def _record_token_usage(
         self,
@@ -167,7 +173,7 @@ class TokenRecording:
             event = self._parsed(lambda: TokensUsed.parse(raw))
             self.record(event)
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
-                found = self.state.batch_for((event.persona, event.chatmode, event.model))
+                found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:
                     self._token_batches[(persona, chatmode, model)] = found
             return
@@ -181,7 +187,7 @@ class TokenRecording:
                 return
         batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
-            self.state.fold_batch(batch)
+            self.state.batches.fold_batch(batch)
 
 
 __all__ = ["MAX_CACHED_LABELS", "TOKEN_USAGE_OPTIONS", "TokenRecording", "TokenUsageOptions"]

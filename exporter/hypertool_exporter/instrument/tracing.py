@@ -62,19 +62,22 @@ def identity_attributes(persona: str | None, chatmode: str | None) -> dict[str, 
     return attributes
 
 
-def metadata_attributes(prefix: str, metadata: Mapping[str, object] | None) -> dict[str, object]:
+def metadata_attributes(
+    prefix: str, metadata: Mapping[str, object] | None
+) -> dict[str, str | bool | int | float]:
     """``metadata`` as span attributes under ``prefix`` (Langfuse reads
     ``langfuse.trace.metadata.*`` and ``langfuse.observation.metadata.*``):
     strings, numbers and booleans as they are, anything else as JSON."""
     if not metadata:
         return {}
-    attributes: dict[str, object] = {}
+    attributes: dict[str, str | bool | int | float] = {}
     for key, value in metadata.items():
-        if not isinstance(value, str | bool | int | float):
+        if isinstance(value, str | bool | int | float):
+            attributes[f"{prefix}.{key}"] = value
+        else:
             import json
 
-            value = json.dumps(value, default=str, sort_keys=True)
-        attributes[f"{prefix}.{key}"] = value
+            attributes[f"{prefix}.{key}"] = json.dumps(value, default=str, sort_keys=True)
     return attributes
 
 

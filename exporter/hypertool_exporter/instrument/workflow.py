@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -91,7 +92,12 @@ class WorkflowTracer:
         self.span = self._span_cm.__enter__()
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             self._span_cm.__exit__(exc_type, exc, tb)
         finally:
@@ -101,7 +107,12 @@ class WorkflowTracer:
     async def __aenter__(self) -> WorkflowTracer:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.__exit__(exc_type, exc, tb)
 
     # -- stages --------------------------------------------------------------
@@ -187,7 +198,14 @@ class WorkflowTracer:
             return result
 
     async def _atrace_stage(
-        self, stage_name, persona, func, args, kwargs, quality_gate, passed
+        self,
+        stage_name: str,
+        persona: str,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        quality_gate: Callable[[Any], bool] | None,
+        passed: bool | None,
     ) -> Any:
         with self.stage(stage_name, persona, passed=passed) as stage:
             result = await func(*args, **kwargs)

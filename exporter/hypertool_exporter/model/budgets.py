@@ -256,7 +256,7 @@ class BudgetBook:
         for usage in self.usage.get(persona, ()):
             if usage.period_start <= now < usage.period_end:
                 return budget, replace(usage)
-        return budget, _usage_from(budget, period_start(now, budget.period))
+        return budget, unused(budget, now)
 
     def standing_of(self, persona: str, now: float) -> Standing | None:
         """``persona``'s standing at ``now``; ``None`` when no budget applies."""
@@ -304,6 +304,11 @@ def _usage_from(budget: Budget, start: float) -> PeriodUsage:
     return PeriodUsage(start, 0, 0, float("inf") if end is None else end)
 
 
+def unused(budget: Budget, now: float) -> PeriodUsage:
+    """No usage yet in ``budget``'s period containing ``now``."""
+    return _usage_from(budget, period_start(now, budget.period))
+
+
 __all__ = [
     "KEPT_PERIODS",
     "PERIODS",
@@ -316,4 +321,5 @@ __all__ = [
     "period_end",
     "period_start",
     "standing",
+    "unused",
 ]

@@ -359,8 +359,11 @@ def lookup_sample(sample_name: str) -> MetricSpec | None:
 __all__ = [
     "BY_NAME",
     "CATALOG",
+    "GENAI_DURATION",
     "GENAI_LABELS",
     "GENAI_METRICS",
+    "GENAI_TIME_TO_FIRST_CHUNK",
+    "GENAI_TOKEN_USAGE",
     "GUARDED_LABELS",
     "JOURNAL_METRICS",
     "NO_PERSONA",
