@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from common import Result
-from harness.support import free_port, serve_argv
+from harness.support import serve_argv, serving_port
 
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.journal.store import Journal
@@ -92,21 +92,23 @@ def applied(port: int) -> float:
 START_DEADLINE = 180.0
 
 
-def time_start(journal: Path, expected: int, port: int) -> float:
+def time_start(journal: Path, expected: int) -> float:
     """Seconds from starting ``serve`` until /metrics shows ``expected`` events
     applied; ``RuntimeError`` saying what was seen (and serve's last log lines)
     when it exits or does not get there in ``START_DEADLINE`` seconds."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as log:
+    port: int | None = None
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "serve.log", "wb+") as log:
         proc = subprocess.Popen(
-            serve_argv(port, journal), stdout=subprocess.DEVNULL, stderr=log, env=os.environ.copy()
+            serve_argv(0, journal), stdout=subprocess.DEVNULL, stderr=log, env=os.environ.copy()
         )
         seen: float | None = None
         try:
             while time.perf_counter() < start + START_DEADLINE:
                 if proc.poll() is not None:
                     break
-                with contextlib.suppress(OSError):  # not listening yet
+                port = port or serving_port(Path(log.name))
+                with contextlib.suppress(OSError, TypeError):  # not listening yet
                     seen = applied(port)
                 if seen == expected:
                     return time.perf_counter() - start
@@ -129,10 +131,10 @@ def best_start(journal: Path, expected: int, tries: int = 3) -> float:
     best = float("inf")
     for _ in range(tries):
         try:
-            seconds = time_start(journal, expected, free_port())
+            seconds = time_start(journal, expected)
         except RuntimeError as exc:
             print(f"restart: retrying once: {exc}", file=sys.stderr)
-            seconds = time_start(journal, expected, free_port())
+            seconds = time_start(journal, expected)
         best = min(best, seconds)
     return best
 

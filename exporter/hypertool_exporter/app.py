@@ -234,6 +234,13 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+class Ready(threading.Event):
+    """Set by ``run_server`` once it listens. ``port`` is the port it bound:
+    the one the kernel picked when asked for port 0."""
+
+    port = 0
+
+
 def run_server(
     config: Config,
     host: str,
@@ -241,7 +248,7 @@ def run_server(
     journal: str | None,
     log_level: str = "info",
     *,
-    ready: threading.Event | None = None,
+    ready: Ready | None = None,
     stop: threading.Event | None = None,
     web: WebConfig | None = None,
 ) -> int:
@@ -292,6 +299,7 @@ def run_server(
         "enabled" if token or langfuse_keys else "disabled",
     )
     if ready is not None:
+        ready.port = server.port
         ready.set()
     # Waited in slices: a signal the kernel hands to another thread (any
     # thread may take it) only sets a flag, and a main thread blocked in one
@@ -304,4 +312,11 @@ def run_server(
     return 0
 
 
-__all__ = ["DEFAULT_PORT", "Exporter", "clock_from_env", "ingest_credentials", "run_server"]
+__all__ = [
+    "DEFAULT_PORT",
+    "Exporter",
+    "Ready",
+    "clock_from_env",
+    "ingest_credentials",
+    "run_server",
+]

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.support import CLI, EXAMPLE_TOKENS, free_port, run_cli
+from harness.support import CLI, EXAMPLE_TOKENS, run_cli
 
 from hypertool_exporter.cli.stats import bar, format_budgets
 from hypertool_exporter.model.budgets import Standing
@@ -52,7 +52,7 @@ def test_demo_removes_its_temporary_directory_unless_kept():
     before = set(Path(tempfile.gettempdir()).glob("hypertool-demo-*"))
     for keep in ((), ("--keep",)):
         done = subprocess.run(
-            [*CLI, "demo", "--port", str(free_port()), "--duration", "1", *keep],
+            [*CLI, "demo", "--port", "0", "--duration", "1", *keep],
             capture_output=True,
             text=True,
             timeout=120,

@@ -11,8 +11,8 @@ from harness.support import (
     CLI,
     PrometheusProcess,
     deploy_prometheus_config,
-    free_port,
     http_get,
+    serving_port,
     wait_for,
 )
 
@@ -24,21 +24,21 @@ RATE_INTERVAL = "10s"  # Grafana's $__rate_interval for a 1 s scrape and a short
 @pytest.fixture(scope="module")
 def live_prometheus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dashboards")
-    port = free_port()
     demo = subprocess.Popen(
         [
             *CLI,
             "demo",
             "--port",
-            str(port),
+            "0",
             "--rate",
             "5",
             "--journal",
             str(tmp / "journal.sqlite"),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp / "demo.log").open("wb"),
     )
+    port = wait_for(lambda: serving_port(tmp / "demo.log"), 30, "the demo exporter to bind")
     rules = tmp / "hypertool.rules.yml"
     rules.write_text(render_rules(fast_config()))
     try:

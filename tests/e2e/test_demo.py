@@ -3,36 +3,46 @@ Alertmanager come up, the URLs are printed, and Prometheus scrapes the demo."""
 
 import json
 import re
+import socket
 import subprocess
 import urllib.request
 
-from harness.support import CLI, free_port, require_binary, wait_for
+from harness.support import CLI, require_binary, wait_for
 
 
 def test_demo_stack_serves_and_is_scraped(tmp_path):
+    """Ports 0 are picked by the kernel and printed as bound; a port that is
+    taken (here, held by the test) is given up for a free one."""
     require_binary("prometheus")
     require_binary("prometheus-alertmanager")
-    ports = [free_port() for _ in range(3)]
-    proc = subprocess.Popen(
-        [
-            *CLI,
-            "demo",
-            "--stack",
-            "--port",
-            str(ports[0]),
-            "--prometheus-port",
-            str(ports[1]),
-            "--alertmanager-port",
-            str(ports[2]),
-            "--duration",
-            "60",
-            "--journal",
-            str(tmp_path / "journal.sqlite"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "demo",
+                "--stack",
+                "--port",
+                "0",
+                "--prometheus-port",
+                str(taken),
+                "--alertmanager-port",
+                "0",
+                "--duration",
+                "60",
+                "--journal",
+                str(tmp_path / "journal.sqlite"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        _demo_is_scraped(proc, taken)
+
+
+def _demo_is_scraped(proc: subprocess.Popen, taken: int) -> None:
     try:
         lines = []
         while not any(line.startswith("Stop with") for line in lines):
@@ -44,11 +54,10 @@ def test_demo_stack_serves_and_is_scraped(tmp_path):
                 r"^(Exporter metrics|Prometheus|Alertmanager)\s+(\S+)$", "\n".join(lines), re.M
             )
         )
-        assert urls == {
-            "Exporter metrics": f"http://127.0.0.1:{ports[0]}/metrics",
-            "Prometheus": f"http://127.0.0.1:{ports[1]}",
-            "Alertmanager": f"http://127.0.0.1:{ports[2]}",
-        }
+        assert urls.keys() == {"Exporter metrics", "Prometheus", "Alertmanager"}
+        ports = {name: int(re.search(r":(\d+)", url).group(1)) for name, url in urls.items()}
+        assert 0 not in ports.values() and taken not in ports.values()
+        assert len(set(ports.values())) == 3
 
         def scraped():
             url = f"{urls['Prometheus']}/api/v1/query?query=hypertool_exporter_build_info"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from harness.fake_openai import FakeOpenAI
-from harness.support import REPO, free_port, http_get, sample, scrape, wait_for
+from harness.support import REPO, http_get, sample, scrape, serving_port, wait_for
 
 DOC = (REPO / "docs" / "otlp.md").read_text()
 BLOCK = re.compile(
@@ -35,10 +35,9 @@ def test_every_block_of_the_page_is_a_named_snippet():
 def exporter(tmp_path_factory):
     """The page's serve snippet, in the background, on a free port."""
     tmp = tmp_path_factory.mktemp("otlp-interop")
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYPERTOOL_", "OTEL_"))}
     env.update(
-        HYPERTOOL_PORT=str(port),
+        HYPERTOOL_PORT="0",  # the kernel's pick; the clients are told the port it bound
         HYPERTOOL_JOURNAL=str(tmp / "journal.sqlite"),
         PATH=str(Path(sys.executable).parent) + os.pathsep + env["PATH"],
     )
@@ -51,6 +50,8 @@ def exporter(tmp_path_factory):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    port = wait_for(lambda: serving_port(tmp / "serve.log"), 30, "the serve snippet to bind")
+    env["HYPERTOOL_PORT"] = str(port)
     wait_for(
         lambda: http_get(f"http://127.0.0.1:{port}/healthz", timeout=1)[0] == 200,
         timeout=30,

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness.support import REPO, free_port, samples, scrape, wait_for
+from harness.support import REPO, samples, scrape, serving_port, wait_for
 
 MARKER = re.compile(r"<!-- snippet: (?P<how>[^>]*?) -->\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
 FENCE = re.compile(r"^```", re.M)
@@ -72,30 +72,32 @@ def test_quick_start_runs_as_written_and_serves_the_sample_output(checkout):
         for i, (how, lang, body) in enumerate(snippets())
         if how.startswith("run as a shell script")
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        ["bash", "-e", "-c", shell],
-        cwd=checkout,
-        env=_env(checkout, port),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # the serve at its end runs until the group is stopped
-    )
+    log = checkout / "quick-start.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["bash", "-e", "-c", shell],
+            cwd=checkout,
+            env=_env(checkout, 0),  # serve binds a port the kernel picks, and logs it
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the serve at its end runs until the group is stopped
+        )
     try:
         want = samples(expected)
 
         def served():
             if proc.poll() is not None:  # pytest.fail is no Exception: wait_for lets it out
-                pytest.fail(f"the quick start exited: {proc.stdout.read()[-3000:]}")
-            got = scrape(port)
+                pytest.fail(f"the quick start exited: {log.read_text()[-3000:]}")
+            port = serving_port(log)
+            got = scrape(port) if port else {}
             return all(got.get(key) == value for key, value in want.items())
 
         wait_for(served, timeout=600, what="the quick start's exporter to serve its sample")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
-        output = proc.communicate(timeout=60)[0]
+        proc.wait(60)
+    output = log.read_text()
     assert "recorded tokens_used: persona=backend-engineer, model=gpt-4" in output
     assert "budgets (current UTC period)" in output  # stats printed its bars
     assert "Traceback" not in output
@@ -108,7 +110,7 @@ def test_in_process_snippet_runs_as_written(checkout):
     done = subprocess.run(
         [interpreter, "-c", python],
         cwd=checkout,
-        env=_env(checkout, free_port()),
+        env=_env(checkout, 0),
         capture_output=True,
         text=True,
         timeout=120,

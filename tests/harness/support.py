@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -38,10 +37,15 @@ EXAMPLE_TOKENS = (
 _SERVING = re.compile(r"serving https?://[^ ]+:(\d+)/metrics")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def serving_port(log: Path, start: int = 0) -> int | None:
+    """The port an exporter started with port 0 logged it serves on (in
+    ``log`` from byte ``start``), or ``None`` before it has."""
+    if not log.exists():
+        return None
+    with open(log, "rb") as text:
+        text.seek(start)
+        found = _SERVING.search(text.read().decode("utf-8", "replace"))
+    return int(found.group(1)) if found else None
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
@@ -223,10 +227,7 @@ class ExporterProcess:
     def _bound_port(self) -> int | None:
         if self.proc.poll() is not None:
             raise AssertionError(f"exporter exited: {self.log.read_text()}")
-        with open(self.log, "rb") as log:
-            log.seek(self._log_start)
-            found = _SERVING.search(log.read().decode("utf-8", "replace"))
-        return int(found.group(1)) if found else None
+        return serving_port(self.log, self._log_start)
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
@@ -312,9 +313,15 @@ def headless_chromium(url: str, workdir: Path, *extra: str) -> subprocess.Comple
     )
 
 
+#: The line an exporter-toolkit server (Prometheus, Alertmanager) logs once bound.
+_LISTENING = re.compile(rb'msg="Listening on" address=127\.0\.0\.1:(\d+)')
+
+
 class _ConfiguredServer:
-    """A Debian-packaged server with a YAML config, on a free loopback port,
-    awaited until its ``/-/ready`` answers, and stopped cleanly."""
+    """A Debian-packaged server with a YAML config, listening on a loopback
+    port the kernel picks (port 0, read back from its log: no port is chosen
+    here and handed over, so none can be taken meanwhile), awaited until its
+    ``/-/ready`` answers, and stopped cleanly."""
 
     binary_name = ""
     config_name = ""
@@ -323,21 +330,30 @@ class _ConfiguredServer:
         import yaml
 
         binary = require_binary(self.binary_name)
-        self.port = free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         self.config_path = workdir / self.config_name
         self.config_path.write_text(yaml.safe_dump(config))
         self.log = workdir / f"{self.binary_name}.log"
         self._log_file = open(self.log, "ab")  # noqa: SIM115
+        self._log_start = self._log_file.tell()  # a restart in the same directory appends
         self.proc = subprocess.Popen(
             [binary, f"--config.file={self.config_path}", *self.args(workdir), *extra_args],
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
+        self.port: int = wait_for(self._bound_port, 60, f"{self.binary_name} to bind a port")
         wait_for(self._ready, 60, f"{self.binary_name} to be ready")
 
     def args(self, workdir: Path) -> list[str]:
         raise NotImplementedError
+
+    def _bound_port(self) -> int | None:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.binary_name} exited: {self.log.read_text()[-2000:]}")
+        with open(self.log, "rb") as log:
+            log.seek(self._log_start)
+            found = _LISTENING.search(log.read())
+        return int(found.group(1)) if found else None
 
     def _ready(self) -> bool:
         if self.proc.poll() is not None:
@@ -360,7 +376,7 @@ class PrometheusProcess(_ConfiguredServer):
     def args(self, workdir: Path) -> list[str]:
         return [
             f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--web.listen-address=127.0.0.1:0",
         ]
 
     def api(self, path: str, **params: str) -> dict:
@@ -386,7 +402,7 @@ class AlertmanagerProcess(_ConfiguredServer):
     def args(self, workdir: Path) -> list[str]:
         return [
             f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--web.listen-address=127.0.0.1:0",
             "--cluster.listen-address=",
         ]
 

@@ -6,7 +6,7 @@ from prometheus_client import CollectorRegistry
 
 from hypertool_exporter.fold.batches import MAX_BATCHES
 from hypertool_exporter.fold.handlers import MAX_CACHED_PLANS
-from hypertool_exporter.instrument.collector import MAX_CACHED_LABELS, PersonaMetricsCollector
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config
 
@@ -46,7 +46,6 @@ def test_label_cap_bounds_series_and_memory():
     )
     assert total == 100_000
     assert len(state.to_json()["budgets"]) <= CAP + 1
-    assert len(collector._token_batches) <= MAX_CACHED_LABELS
     assert len(collector.state.batches) <= MAX_BATCHES
     assert len(state.handlers.token_plans) <= MAX_CACHED_PLANS
     registry = collector.registry

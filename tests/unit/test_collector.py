@@ -1,5 +1,3 @@
-import inspect
-
 import pytest
 from harness.support import http_get, wait_for
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
@@ -8,7 +6,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.instrument.tokens import (
     TOKEN_USAGE_OPTIONS,
-    TokenRecording,
     TokenUsageOptions,
 )
 from hypertool_exporter.model import catalog as c
@@ -255,11 +252,27 @@ def test_token_options_are_checked_like_keyword_arguments(registry, example_conf
     assert registry.get_sample_value(tokens, {**labels, "chatmode": "new-mode"}) is None
 
 
-def test_token_options_name_the_full_paths_keywords():
-    """The options' type and the full path's keyword-only parameters are one list."""
-    full = inspect.signature(TokenRecording._record_token_usage).parameters.values()
-    keywords = {p.name for p in full if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    assert keywords == TOKEN_USAGE_OPTIONS == set(TokenUsageOptions.__annotations__)
+def test_every_token_option_is_taken_and_no_other(registry):
+    """The options' type is the list the full path takes: each option, given
+    alone, is accepted; a keyword not in it is refused by name."""
+    assert set(TokenUsageOptions.__annotations__) == TOKEN_USAGE_OPTIONS
+    collector = PersonaMetricsCollector(registry)
+    given = {
+        "tokens": 3,
+        "trace_id": "ab" * 16,
+        "cache_read_tokens": 1,
+        "cache_write_tokens": 1,
+        "reasoning_tokens": 1,
+        "cost_usd": 0.01,
+        "provider": "openai",
+        "operation": "chat",
+    }
+    assert given.keys() == TOKEN_USAGE_OPTIONS
+    for name, value in given.items():
+        counts = (0, 0) if name == "tokens" else (5, 5)
+        collector.record_token_usage("qa", "default", "gpt-4", *counts, **{name: value})
+    with pytest.raises(TypeError, match="'cache_tokens'"):
+        collector.record_token_usage("qa", "default", "gpt-4", 1, 1, cache_tokens=1)
 
 
 def test_known_labels_with_options_take_the_full_path(registry, example_config):

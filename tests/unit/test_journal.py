@@ -1,4 +1,6 @@
+import contextlib
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -93,10 +95,13 @@ def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
         journal.append([TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)])
-        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[not json')")
-        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 99, '[1, 2]')")
-        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, '[1, 2, -5]')")
-        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES ('soon', 2, '[1, 2, 1]')")
+        _corrupt(
+            path,
+            (1, 2, "[not json"),
+            (1, 99, "[1, 2]"),
+            (1, 2, "[1, 2, -5]"),
+            ("soon", 2, "[1, 2, 1]"),
+        )
     state = MetricState()
     tailer = JournalTailer(state, path)
     tailer.open()
@@ -111,7 +116,7 @@ def test_a_row_that_leaves_out_a_field_without_a_default_is_refused_naming_it(tm
     has none: a token row with a persona and no model is not an event."""
     with Journal(tmp_path / "j.sqlite") as journal:
         journal.append([TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)])
-        journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (2.0, 2, '[1]')")
+        _corrupt(tmp_path / "j.sqlite", (2.0, 2, "[1]"))
         classes, values, rejected = journal.columns_of(journal.read_after(0))
     events = list(map(from_validated, classes, values))
     assert events == [TokensUsed("p", "gpt-4", 1, 0, "default", 1.0)]
@@ -141,11 +146,11 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     tailer = JournalTailer(state, path)
     tailer.open()
     decoded = []
-    read = tailer._journal.events_of
+    read = Journal.events_of
     monkeypatch.setattr(
-        tailer._journal,
+        Journal,
         "events_of",
-        lambda rows: decoded.extend(read(rows)[0]) or read(rows),
+        lambda journal, rows: decoded.extend(read(journal, rows)[0]) or read(journal, rows),
     )
     own = JournalWriter(path, on_commit=tailer.expect)
     other = JournalWriter(path)  # another process, as far as the tailer knows
@@ -159,7 +164,7 @@ def test_rows_this_process_wrote_are_folded_without_decoding_them_again(tmp_path
     assert tokens_of(state, "own") == 45 and tokens_of(state, "other") == 2
     # A tailer that read the rows first drops the late announcement.
     tailer.expect(1, first)
-    assert not tailer._expected
+    assert tailer.announced == 0
     assert (
         replayed(path).view().counters == state.view().counters
     )  # replay from the rows: the same state
@@ -185,7 +190,7 @@ def test_a_commit_split_across_tailer_batches_is_folded_once(tmp_path):
     while tailer.step():  # the tailer's own commit, at most three events at a time
         pass
     assert tokens_of(state, "own") == 75 and tokens_of(state, "other") == 2
-    assert not tailer._expected and tailer._expected_events == 0
+    assert tailer.announced == 0
     assert replayed(path).view().counters == state.view().counters
     own.close()
     other.close()
@@ -377,12 +382,18 @@ def _varied_events(count: int) -> list:
     return events
 
 
+def _corrupt(path, *rows: tuple) -> None:
+    """Write ``(ts, kind, body)`` rows straight into the journal's file, as a
+    damaged disk or another program could: no validation on the way."""
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.executemany("INSERT INTO events (ts, kind, body) VALUES (?, ?, ?)", rows)
+
+
 def _journal_with_bad_rows(path, events: list) -> None:
     with Journal(path) as journal:
         half = len(events) // 2
         journal.append(events[:half])
-        for bad in ("[not json", "[1, 2, -5]"):
-            journal._db.execute("INSERT INTO events (ts, kind, body) VALUES (1, 2, ?)", (bad,))
+        _corrupt(path, (1, 2, "[not json"), (1, 2, "[1, 2, -5]"))
         journal.append(events[half:])
 
 

@@ -127,9 +127,9 @@ def test_warm_up_builds_every_series_prefix_and_changes_no_body(example_config):
     feed(collector)
     exposition = collector.exporter.exposition
     exposition.warm()
-    prefixes = exposition.renderer._prefixes["hypertool_persona_tokens_used_total"]
+    prefixed = exposition.renderer.prefixed("hypertool_persona_tokens_used_total")
     tokens = collector.state.view().counters["hypertool_persona_tokens_used_total"]
-    assert prefixes.keys() == tokens.keys() and prefixes
+    assert prefixed == tokens.keys() and prefixed
     assert samples(text_parse(exposition.render(False)[0].decode())) == samples(
         text_parse(generate_latest(registry).decode())
     )
@@ -139,17 +139,21 @@ def test_concurrent_scrapes_share_renders_and_nothing_stays_cached(example_confi
     import threading
     import time
 
-    collector, _ = make(example_config)
+    from prometheus_client.registry import Collector
+
+    collector, registry = make(example_config)
     exposition = collector.exporter.exposition
     renders = []
-    real = exposition._render
 
-    def slow_render(openmetrics):
-        renders.append(time.monotonic())
-        time.sleep(0.2)
-        return real(openmetrics)
+    class SlowCollector(Collector):
+        """Another collector of the registry: every render collects it once."""
 
-    exposition._render = slow_render
+        def collect(self):
+            renders.append(time.monotonic())
+            time.sleep(0.2)  # a slow collector is what this test is about, not a wait
+            return []
+
+    registry.register(SlowCollector())
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(exposition.render(False))) for _ in range(12)
@@ -160,4 +164,4 @@ def test_concurrent_scrapes_share_renders_and_nothing_stays_cached(example_confi
         t.join(10)
     assert len(results) == 12 and all(body for body, _ in results)
     assert len(renders) <= 3  # a burst costs about two renders, not twelve
-    assert exposition._last == {}  # idle: no body kept in memory
+    assert exposition.bodies_kept == 0  # idle: no body kept in memory

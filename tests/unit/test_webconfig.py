@@ -10,9 +10,8 @@ import time
 import bcrypt
 import pytest
 import trustme
-from harness.support import free_port
 
-from hypertool_exporter.app import run_server
+from hypertool_exporter.app import Ready, run_server
 from hypertool_exporter.http.webconfig import REMEMBERED, Auth, WebConfig, load_web_config
 from hypertool_exporter.model.config import ConfigError, load_config, parse_config
 
@@ -40,17 +39,17 @@ def write(tmp_path, text: str):
 
 
 def serve(tmp_path, web, token=None):
-    port, stop, ready = free_port(), threading.Event(), threading.Event()
+    stop, ready = threading.Event(), Ready()
     config = parse_config("" if token is None else f"ingest: {{token: {token}}}\n")
     thread = threading.Thread(
         target=run_server,
         daemon=True,
-        args=(config, "127.0.0.1", port, str(tmp_path / "journal.sqlite")),
+        args=(config, "127.0.0.1", 0, str(tmp_path / "journal.sqlite")),
         kwargs={"ready": ready, "stop": stop, "web": web},
     )
     thread.start()
     assert ready.wait(15)
-    return port, stop, thread
+    return ready.port, stop, thread
 
 
 def request(port, path="/metrics", *, context=None, headers=None, method="GET", body=None):

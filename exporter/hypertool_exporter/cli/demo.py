@@ -224,11 +224,11 @@ def run(command: Command, values: dict[Any, Any]) -> int:
 def _run(
     args: SimpleNamespace, port: int, config: Config, workdir: Path, journal_path: Path
 ) -> int:
-    from ..app import run_server
+    from ..app import Ready, run_server
 
     duration = float(args.duration)
     rate = max(0.1, float(args.rate))
-    stop, ready = threading.Event(), threading.Event()
+    stop, ready = threading.Event(), Ready()
     server = threading.Thread(
         target=run_server,
         args=(config, args.host, port, str(journal_path)),
@@ -241,6 +241,7 @@ def _run(
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    port = ready.port  # the one the kernel picked, for --port 0
     stack = None
     urls = {"Exporter metrics": f"http://{args.host}:{port}/metrics"}
     if args.stack:

@@ -7,8 +7,8 @@ directory, and stop with the demo.
 
 from __future__ import annotations
 
+import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -67,16 +67,40 @@ def _ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> bo
     return False
 
 
-def _available(host: str, port: int) -> int:
-    """``port`` when free, else any free port (say, a system Prometheus holds 9090)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-            return port
-        except OSError:
-            sock.bind((host, 0))
-            port = sock.getsockname()[1]
-            return port
+#: What Prometheus and Alertmanager (exporter-toolkit) log once they listen.
+_LISTENING = re.compile(rb'msg="Listening on" address=(\S+)')
+#: How long a server may take to bind before it is given up.
+BIND_SECONDS = 30.0
+
+
+def _launch(
+    argv: list[str], host: str, port: int, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a Prometheus-style server on ``host:port``; when that port is
+    taken (say, a system Prometheus holds 9090), on one the kernel picks.
+    Returns the process and the address it bound, read from its log, so no
+    port is picked here and handed over (another could take it meanwhile)."""
+    while True:
+        start = log.stat().st_size if log.exists() else 0
+        proc = subprocess.Popen(
+            [*argv, f"--web.listen-address={host}:{port}"],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("ab"),
+        )
+        deadline = time.monotonic() + BIND_SECONDS
+        while time.monotonic() < deadline:
+            with log.open("rb") as text:
+                text.seek(start)
+                written = text.read()
+            found = _LISTENING.search(written)
+            if found:
+                return proc, found.group(1).decode()
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        if proc.poll() is None or port == 0 or b"address already in use" not in written:
+            return proc, f"{host}:{port}"  # not bound: the caller's readiness check says so
+        port = 0
 
 
 def start_stack(
@@ -92,23 +116,17 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     alertmanager = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     prometheus = shutil.which("prometheus")
-    prometheus_port = _available(host, prometheus_port)
-    alertmanager_port = _available(host, alertmanager_port)
-    am_address = f"{host}:{alertmanager_port}"
+    am_address = ""
     if alertmanager:
         am_config = workdir / "alertmanager.yml"
         am_config.write_text(yaml.safe_dump(ALERTMANAGER_CONFIG))
-        proc = subprocess.Popen(
-            [
-                alertmanager,
-                f"--config.file={am_config}",
-                f"--storage.path={workdir / 'am'}",
-                f"--web.listen-address={am_address}",
-                "--cluster.listen-address=",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "alertmanager.log").open("ab"),
-        )
+        argv = [
+            alertmanager,
+            f"--config.file={am_config}",
+            f"--storage.path={workdir / 'am'}",
+            "--cluster.listen-address=",
+        ]
+        proc, am_address = _launch(argv, host, alertmanager_port, workdir / "alertmanager.log")
         stack.processes.append(proc)
         if _ready(f"http://{am_address}/-/ready", proc):
             stack.urls["Alertmanager"] = f"http://{am_address}"
@@ -132,17 +150,8 @@ def start_stack(
             }
         path = workdir / "prometheus.yml"
         path.write_text(yaml.safe_dump(config))
-        address = f"{host}:{prometheus_port}"
-        proc = subprocess.Popen(
-            [
-                prometheus,
-                f"--config.file={path}",
-                f"--storage.tsdb.path={workdir / 'prom'}",
-                f"--web.listen-address={address}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=(workdir / "prometheus.log").open("ab"),
-        )
+        argv = [prometheus, f"--config.file={path}", f"--storage.tsdb.path={workdir / 'prom'}"]
+        proc, address = _launch(argv, host, prometheus_port, workdir / "prometheus.log")
         stack.processes.append(proc)
         if _ready(f"http://{address}/-/ready", proc):
             stack.urls["Prometheus"] = f"http://{address}"

@@ -67,6 +67,10 @@ class StateRenderer:
         self._hist: dict[str, dict[LabelKey, tuple[list[str], str, str]]] = {}
         self._headers: dict[tuple[str, bool], str] = {}
 
+    def prefixed(self, sample: str) -> frozenset[LabelKey]:
+        """The label keys of ``sample`` whose line prefix is built (``FastExposition.warm``)."""
+        return frozenset(self._prefixes.get(sample, ()))
+
     def _header(self, spec: c.MetricSpec, openmetrics: bool) -> str:
         cached = self._headers.get((spec.name, openmetrics))
         if cached is not None:
@@ -185,6 +189,11 @@ class FastExposition:
                 self._waiting -= 1
                 if self._waiting == 0:
                     self._last.clear()
+
+    @property
+    def bodies_kept(self) -> int:
+        """Rendered bodies held for scrapes still waiting (0 when idle)."""
+        return len(self._last)
 
     def warm(self) -> None:
         """Render the state once and drop the text: the per-series prefixes of

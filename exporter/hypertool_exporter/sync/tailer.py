@@ -214,6 +214,12 @@ class JournalTailer:
         self.status.heard(first_id + len(events) - 1, time.time())
         self._wake.set()
 
+    @property
+    def announced(self) -> int:
+        """Events this process's writers announced that the tailer has not
+        read back yet (each to be folded without decoding its row)."""
+        return self._expected_events
+
     def write_failed(self) -> None:
         """This process's ingest could not write the journal
         (``JournalWriter.on_error``): the journal is down until a write goes
