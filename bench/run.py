@@ -3,7 +3,7 @@
     python bench/run.py [--quick] [NAME ...]
 
 NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, cold-start, snapshot, growth,
-tracing, pricing, fuzz, prometheus.
+tracing, pricing, fuzz, fuzz-otlp, prometheus.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -23,6 +23,7 @@ import bench_cli
 import bench_coldstart
 import bench_exposition
 import bench_fuzz
+import bench_fuzz_otlp
 import bench_growth
 import bench_ingest
 import bench_load
@@ -47,6 +48,7 @@ BENCHMARKS = {
     "tracing": bench_tracing.run,
     "pricing": bench_pricing.run,
     "fuzz": bench_fuzz.run,
+    "fuzz-otlp": bench_fuzz_otlp.run,
     "prometheus": bench_prometheus.run,
 }
 
