@@ -108,8 +108,9 @@ def time_start(journal: Path, expected: int) -> float:
                 if proc.poll() is not None:
                     break
                 port = port or serving_port(Path(log.name))
-                with contextlib.suppress(OSError, TypeError):  # not listening yet
-                    seen = applied(port)
+                if port is not None:
+                    with contextlib.suppress(OSError):  # not answering yet
+                        seen = applied(port)
                 if seen == expected:
                     return time.perf_counter() - start
                 time.sleep(0.02)

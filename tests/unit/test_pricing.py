@@ -9,6 +9,7 @@ from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.events import TokensUsed
+from hypertool_exporter.model.money import usd_of
 from hypertool_exporter.model.pricing import SOURCE_CONFIG, Price, PriceTable
 
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp()
@@ -130,9 +131,9 @@ def test_a_provider_reported_cost_is_used_and_kept_apart():
 
 def test_tiers_pick_the_price_by_the_request_input():
     base = Price(0.001, 0.002, tiers=((100, Price(0.01, 0.02)),))
-    assert base.cost(100, 0) == pytest.approx(0.1 / 1000 * 1)  # at the threshold: base
-    assert base.cost(101, 0) == pytest.approx(101 * 0.01 / 1000)
-    assert base.cost(101, 0, tier_input_tokens=0) == pytest.approx(101 * 0.001 / 1000)
+    assert usd_of(base.cost_femto(100, 0)) == pytest.approx(0.1 / 1000 * 1)  # at the threshold
+    assert usd_of(base.cost_femto(101, 0)) == pytest.approx(101 * 0.01 / 1000)
+    assert usd_of(base.cost_femto(101, 0, tier_input_tokens=0)) == pytest.approx(101 * 0.001 / 1000)
 
 
 def test_without_a_database_only_overrides_price():

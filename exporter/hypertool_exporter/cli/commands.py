@@ -138,6 +138,12 @@ def _trace_id() -> Opt:
     return Opt("--trace-id", "trace_id", "OpenTelemetry trace id, shown as the samples' exemplar")
 
 
+def _recording(trace: bool = True) -> tuple[Opt, ...]:
+    """The options every recording command ends with (``trace``: an event
+    that can carry a trace id)."""
+    return (*((_trace_id(),) if trace else ()), _journal(), _event_id(), _quiet())
+
+
 def _host() -> Opt:
     return Opt("--host", "host", "address to bind", default="127.0.0.1", env="HOST")
 
@@ -195,9 +201,7 @@ COMMANDS: tuple[Command, ...] = (
                 default="default",
                 env="SESSION",
             ),
-            _journal(),
-            _event_id(),
-            _quiet(),
+            *_recording(trace=False),
         ),
         recording=True,
     ),
@@ -236,10 +240,7 @@ COMMANDS: tuple[Command, ...] = (
                 "the provider's reported cost of the call, used instead of an estimate",
             ),
             _chatmode("chat mode the tokens were used in"),
-            _trace_id(),
-            _journal(),
-            _event_id(),
-            _quiet(),
+            *_recording(),
         ),
         recording=True,
     ),
@@ -258,10 +259,7 @@ COMMANDS: tuple[Command, ...] = (
                 default="none",
                 absent="none",
             ),
-            _trace_id(),
-            _journal(),
-            _event_id(),
-            _quiet(),
+            *_recording(),
         ),
         recording=True,
     ),
@@ -274,10 +272,7 @@ COMMANDS: tuple[Command, ...] = (
             Opt("--model", "model", "model called", required=True),
             Opt("--seconds", "duration_seconds", "call latency in seconds", required=True),
             Opt("--error", "error_type", "error type, when the call failed"),
-            _trace_id(),
-            _journal(),
-            _event_id(),
-            _quiet(),
+            *_recording(),
         ),
         recording=True,
     ),

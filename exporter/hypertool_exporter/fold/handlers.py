@@ -226,21 +226,10 @@ class Handlers:
         """The most frequent event, so it touches the counters directly. Token
         types are counted disjointly (``fold.plans.count_tokens``); the budget
         is charged every billable token once (input + output)."""
-        (
-            persona,
-            model,
-            input_tokens,
-            output_tokens,
-            chatmode,
-            ts,
-            trace_id,
-            cache_read,
-            cache_write,
-            reasoning,
-            reported,
-            operation,
-            provider,
-        ) = ev
+        # fmt: off
+        (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id,
+         cache_read, cache_write, reasoning, reported, operation, provider) = ev
+        # fmt: on
         labels = (persona, chatmode, model, operation, provider)
         plan = self.token_plans.get(labels) or self._token_plan(ev, labels)
         uncached = input_tokens - cache_read - cache_write
@@ -300,18 +289,10 @@ class Handlers:
         return plan
 
     def llm_call_finished(self, ev: LLMCallFinished) -> None:
-        (
-            persona,
-            model,
-            seconds,
-            error_type,
-            ts,
-            trace_id,
-            usage_unknown,
-            operation,
-            provider,
-            ttft,
-        ) = ev
+        # fmt: off
+        (persona, model, seconds, error_type, ts, trace_id, usage_unknown, operation, provider,
+         ttft) = ev
+        # fmt: on
         labels = (persona, model, operation, provider, error_type)
         key, duration, genai = self._call_plans.get(labels) or self._call_plan(ev, labels)
         index = duration.observe(seconds)

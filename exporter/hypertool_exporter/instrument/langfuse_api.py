@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Mapping
 from contextvars import Token
-from types import TracebackType
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -110,13 +109,9 @@ class Observation:
     def __enter__(self) -> Observation:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is not None:
+    def __exit__(self, *exc_info: object) -> None:
+        exc = exc_info[1]
+        if isinstance(exc, BaseException):
             self.span.record_exception(exc)
         self.end("error" if exc is not None else "success")
 

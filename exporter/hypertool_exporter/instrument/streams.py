@@ -7,6 +7,7 @@ stream is exhausted, fails or is closed early.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Protocol
@@ -32,32 +33,34 @@ def is_async_stream(result: Any) -> bool:
     return hasattr(result, "__anext__") and hasattr(result, "__aiter__")
 
 
-def observed_stream(stream: Iterator[Any], call: ObservedCall) -> Iterator[Any]:
+@contextlib.contextmanager
+def _finishing(call: ObservedCall) -> Iterator[None]:
+    """Finish ``call`` when the stream ends: with the error that ended it, or
+    none when it was read to its end or closed early by its reader."""
     error: BaseException | None = None
     try:
-        for chunk in stream:
-            call.observe(chunk)
-            yield chunk
+        yield
     except BaseException as exc:
         error = exc if not isinstance(exc, GeneratorExit) else None
         raise
     finally:
         call.finish(error)
+
+
+def observed_stream(stream: Iterator[Any], call: ObservedCall) -> Iterator[Any]:
+    with _finishing(call):
+        for chunk in stream:
+            call.observe(chunk)
+            yield chunk
 
 
 async def observed_async_stream(
     stream: AsyncIterator[Any], call: ObservedCall
 ) -> AsyncIterator[Any]:
-    error: BaseException | None = None
-    try:
+    with _finishing(call):
         async for chunk in stream:
             call.observe(chunk)
             yield chunk
-    except BaseException as exc:
-        error = exc if not isinstance(exc, GeneratorExit) else None
-        raise
-    finally:
-        call.finish(error)
 
 
 __all__ = [

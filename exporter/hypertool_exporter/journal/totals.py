@@ -21,7 +21,7 @@ from ..model.budgets import (
     standing,
 )
 from ..model.config import Config
-from ..model.money import femto_of
+from ..model.money import femto_of, usd_of
 from ..model.pricing import PriceTable
 from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
 from .store import Journal
@@ -112,8 +112,8 @@ def _priced_rows(
             if price is None:
                 entry.unpriced_tokens = int(inp) + int(out)
             else:
-                entry.estimated_cost_usd = price.cost(
-                    int(inp), int(out), int(cache_read), int(cache_write), 0
+                entry.estimated_cost_usd = usd_of(
+                    price.cost_femto(int(inp), int(out), int(cache_read), int(cache_write), 0)
                 )
         yield int(day), entry
 

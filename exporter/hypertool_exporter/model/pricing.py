@@ -115,25 +115,6 @@ class Price:
             cache_write_tokens,
         )
 
-    def cost(
-        self,
-        input_tokens: int,
-        output_tokens: int,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        tier_input_tokens: int | None = None,
-    ) -> float:
-        """USD cost of one request's tokens: ``cost_femto`` in dollars."""
-        return usd_of(
-            self.cost_femto(
-                input_tokens,
-                output_tokens,
-                cache_read_tokens,
-                cache_write_tokens,
-                tier_input_tokens,
-            )
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ResolvedPrice:
@@ -233,7 +214,9 @@ class PriceTable:
         price = self.lookup(model, ts)
         if price is None:
             return None
-        return price.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        return usd_of(
+            price.cost_femto(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+        )
 
 
 __all__ = [

@@ -3,97 +3,86 @@
 from __future__ import annotations
 
 from ...model import catalog as c
+from .. import grafana as g
 from ..config import BundleConfig
-from ..grafana import (
-    GREEN,
-    JOB,
-    PERSONA,
-    RANGE,
-    RATE,
-    RED,
-    YELLOW,
-    DashboardSpec,
-    PanelSpec,
-    Query,
-    steps,
-)
 
-SWITCHES = f'{c.PERSONA_SWITCHES.name}{{{JOB}, to_persona=~"$persona"}}'
-TOKENS = f"{c.PERSONA_TOKENS.name}{{{JOB}, {PERSONA}}}"
+SWITCHES = f'{c.PERSONA_SWITCHES.name}{{{g.JOB}, to_persona=~"$persona"}}'
+TOKENS = f"{c.PERSONA_TOKENS.name}{{{g.JOB}, {g.PERSONA}}}"
 
 
-def dashboard(config: BundleConfig) -> DashboardSpec:
+def dashboard(config: BundleConfig) -> g.DashboardSpec:
     """The dashboard, with thresholds from ``config``."""
-    budget_thresholds = steps(
-        (RED, None),
-        (YELLOW, config.budget_nearly_exhausted_ratio),
-        (GREEN, config.budget_low_ratio),
+    budget_thresholds = g.steps(
+        (g.RED, None),
+        (g.YELLOW, config.budget_nearly_exhausted_ratio),
+        (g.GREEN, config.budget_low_ratio),
     )
     panels = [
-        PanelSpec(
+        g.PanelSpec(
             "stat",
             "Persona switches",
             "Switches per second into the selected personas.",
-            [Query(f"sum(rate({SWITCHES}[{RATE}]))")],
+            [g.Query(f"sum(rate({SWITCHES}[{g.RATE}]))")],
             "ops",
             width=6,
             height=5,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "stat",
             "Active personas",
             "Personas that used tokens in the time range.",
-            [Query(f"count(sum by (persona) (increase({TOKENS}[{RANGE}])) > 0)")],
+            [g.Query(f"count(sum by (persona) (increase({TOKENS}[{g.RANGE}])) > 0)")],
             "short",
             width=6,
             height=5,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "stat",
             "Tokens used",
             "Tokens used by the selected personas in the range.",
-            [Query(f"sum(increase({TOKENS}[{RANGE}]))")],
+            [g.Query(f"sum(increase({TOKENS}[{g.RANGE}]))")],
             "short",
             width=6,
             height=5,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "stat",
             "Events applied",
             "Events folded by the exporters per second.",
-            [Query(f"sum(rate({c.EVENTS_APPLIED.name}{{{JOB}}}[{RATE}]))")],
+            [g.Query(f"sum(rate({c.EVENTS_APPLIED.name}{{{g.JOB}}}[{g.RATE}]))")],
             "ops",
             width=6,
             height=5,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "timeseries",
             "Switch rate by persona",
             "Switches per second into each persona.",
-            [Query(f"sum by (to_persona) (rate({SWITCHES}[{RATE}]))", "{{to_persona}}")],
+            [g.Query(f"sum by (to_persona) (rate({SWITCHES}[{g.RATE}]))", "{{to_persona}}")],
             "ops",
         ),
-        PanelSpec(
+        g.PanelSpec(
             "table",
             "Transitions",
             "Persona switches in the range, from -> to.",
             [
-                Query(
-                    f"sort_desc(sum by (from_persona, to_persona) (increase({SWITCHES}[{RANGE}])))",
+                g.Query(
+                    "sort_desc(sum by (from_persona, to_persona) "
+                    f"(increase({SWITCHES}[{g.RANGE}])))",
                     instant=True,
                     fmt="table",
                 )
             ],
             "short",
         ),
-        PanelSpec(
+        g.PanelSpec(
             "bargauge",
             "Time spent per persona",
             "Total time spent in each persona before switching away, in the range.",
             [
-                Query(
+                g.Query(
                     f"sort_desc(sum by (persona) (increase("
-                    f"{c.PERSONA_DURATION.name}_sum{{{JOB}, {PERSONA}}}[{RANGE}])))",
+                    f"{c.PERSONA_DURATION.name}_sum{{{g.JOB}, {g.PERSONA}}}[{g.RANGE}])))",
                     "{{persona}}",
                     instant=True,
                 )
@@ -101,21 +90,25 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
             "s",
             width=8,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "piechart",
             "Tokens by persona",
             "Share of tokens used in the range.",
-            [Query(f"sum by (persona) (increase({TOKENS}[{RANGE}]))", "{{persona}}", instant=True)],
+            [
+                g.Query(
+                    f"sum by (persona) (increase({TOKENS}[{g.RANGE}]))", "{{persona}}", instant=True
+                )
+            ],
             "short",
             width=8,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "bargauge",
             "Top chat modes",
             "Chat modes entered most often in the range.",
             [
-                Query(
-                    f"topk(10, sum by (chatmode) (increase({SWITCHES}[{RANGE}])))",
+                g.Query(
+                    f"topk(10, sum by (chatmode) (increase({SWITCHES}[{g.RANGE}])))",
                     "{{chatmode}}",
                     instant=True,
                 )
@@ -123,15 +116,15 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
             "short",
             width=8,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "bargauge",
             "Budget remaining",
             "Share of each persona's token budget left in its current period "
             "(negative when overspent). Red under 10%, yellow under 25%.",
             [
-                Query(
-                    f"sum by (persona) ({c.BUDGET_REMAINING.name}{{{JOB}, {PERSONA}}})\n/\n"
-                    f"sum by (persona) ({c.BUDGET_LIMIT.name}{{{JOB}, {PERSONA}}})",
+                g.Query(
+                    f"sum by (persona) ({c.BUDGET_REMAINING.name}{{{g.JOB}, {g.PERSONA}}})\n/\n"
+                    f"sum by (persona) ({c.BUDGET_LIMIT.name}{{{g.JOB}, {g.PERSONA}}})",
                     "{{persona}}",
                     instant=True,
                 )
@@ -142,21 +135,21 @@ def dashboard(config: BundleConfig) -> DashboardSpec:
             min=0,
             max=1,
         ),
-        PanelSpec(
+        g.PanelSpec(
             "timeseries",
             "Tokens per second by persona",
             "Token throughput from the recording rule persona:...:rate5m.",
             [
-                Query(
+                g.Query(
                     f"sum by (persona) (persona:{c.PERSONA_TOKENS.family}:rate5m"
-                    f"{{{JOB}, {PERSONA}}})",
+                    f"{{{g.JOB}, {g.PERSONA}}})",
                     "{{persona}}",
                 )
             ],
             "short",
         ),
     ]
-    return DashboardSpec(
+    return g.DashboardSpec(
         "persona-overview",
         "Hypertool / Persona Overview",
         "Persona switches, time in each persona, token use and budgets.",
