@@ -30,18 +30,22 @@ __all__ = [
     "initialize_observability",
     "load_config",
     "observe_llm",
+    "set_langfuse_integration",
+    "set_persona_metrics_collector",
 ]
 
 #: Public name -> the module that defines it.
 _LAZY = {
     "PersonaMetricsCollector": "instrument.collector",
     "get_persona_metrics_collector": "instrument.collector",
+    "set_persona_metrics_collector": "instrument.collector",
     "ObservableLLM": "instrument.llm",
     "observe_llm": "instrument.llm",
     "WorkflowTracer": "instrument.workflow",
     "LangfuseIntegration": "instrument.langfuse_api",
     "get_langfuse": "instrument.langfuse_api",
     "get_langfuse_integration": "instrument.langfuse_api",
+    "set_langfuse_integration": "instrument.langfuse_api",
     "initialize_observability": "instrument.setup",
     "init_tracing": "instrument.tracing",
     "flush": "instrument.tracing",
@@ -51,11 +55,16 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .instrument.collector import PersonaMetricsCollector, get_persona_metrics_collector
+    from .instrument.collector import (
+        PersonaMetricsCollector,
+        get_persona_metrics_collector,
+        set_persona_metrics_collector,
+    )
     from .instrument.langfuse_api import (
         LangfuseIntegration,
         get_langfuse,
         get_langfuse_integration,
+        set_langfuse_integration,
     )
     from .instrument.llm import ObservableLLM, observe_llm
     from .instrument.setup import initialize_observability

@@ -382,6 +382,15 @@ def _varied_events(count: int) -> list:
     return events
 
 
+def _cores(monkeypatch, count: int) -> None:
+    """Let the replay see ``count`` cores (it picks a helper process on two
+    or more): each path is tested on any machine, one core included."""
+    from hypertool_exporter.sync import replayer
+
+    cores = set(range(count))
+    monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: cores, raising=False)
+
+
 def _corrupt(path, *rows: tuple) -> None:
     """Write ``(ts, kind, body)`` rows straight into the journal's file, as a
     damaged disk or another program could: no validation on the way."""
@@ -409,6 +418,8 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
     a replay in this process reaches, rows that are not events rejected alike."""
     from hypertool_exporter.sync import replayer
 
+    _cores(monkeypatch, 2)  # the helper's path, whatever this machine has
+
     path = tmp_path / "j.sqlite"
     _journal_with_bad_rows(path, _varied_events(12_000))
     chunks = []
@@ -427,13 +438,15 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
     # and the fold would take turns.
     chunks.clear()
     _same_state(replayed(path, helper_from=20_000), alone)
-    monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    _cores(monkeypatch, 1)
     _same_state(replayed(path, helper_from=0), alone)
     assert chunks == []
 
 
 def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, caplog):
     from hypertool_exporter.sync import replayer
+
+    _cores(monkeypatch, 2)  # the helper's path, whatever this machine has
 
     path = tmp_path / "j.sqlite"
     _journal_with_bad_rows(path, _varied_events(12_000))
@@ -462,6 +475,8 @@ def test_a_start_stopped_part_way_through_a_long_replay_resumes_from_a_snapshot(
     """A replay snapshots as a running tailer does, so a start that is stopped
     part way (an orchestrator's probe giving up on it) resumes from there."""
     from hypertool_exporter.sync import replayer
+
+    _cores(monkeypatch, 2)  # the helper's path, whatever this machine has
 
     path, untouched = tmp_path / "j.sqlite", tmp_path / "untouched.sqlite"
     for journal in (path, untouched):

@@ -24,9 +24,12 @@ from harness.support import REPO, wait_for
 from hypertool_exporter.bundle.config import BundleConfig
 from hypertool_exporter.bundle.dashboards import specs
 from hypertool_exporter.bundle.rules import alert_rules
-from hypertool_exporter.instrument import collector as collector_module
-from hypertool_exporter.instrument import langfuse_api, tracing
-from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.instrument import tracing
+from hypertool_exporter.instrument.collector import (
+    PersonaMetricsCollector,
+    set_persona_metrics_collector,
+)
+from hypertool_exporter.instrument.langfuse_api import set_langfuse_integration
 from hypertool_exporter.model.catalog import BY_NAME
 
 USER = "langfuse.user.id"
@@ -60,11 +63,13 @@ def app(monkeypatch, registry, example_config):
     monkeypatch.setenv("LANGFUSE_SECRET_KEY", "sk-lf-test")
     monkeypatch.setenv("LANGFUSE_HOST", receiver.url)
     collector = PersonaMetricsCollector(registry, config=example_config)
-    monkeypatch.setattr(collector_module, "_default", collector)
-    monkeypatch.setattr(langfuse_api, "_default", None)
+    previous = set_persona_metrics_collector(collector)
+    set_langfuse_integration(None)
     tracing.shutdown_tracing()
     tracing.state.auto_tried, tracing.state.tracer = False, None
     yield SimpleNamespace(receiver=receiver, registry=registry, collector=collector)
+    set_persona_metrics_collector(previous)
+    set_langfuse_integration(None)
     tracing.shutdown_tracing()
     tracing.state.auto_tried, tracing.state.tracer = False, None
     receiver.stop()
@@ -355,14 +360,17 @@ def test_guide_always_end_traces_marks_errors(app):
     assert span.attributes["langfuse.observation.level"] == "ERROR"
 
 
-def test_guide_graceful_degradation_without_langfuse(monkeypatch, registry, example_config, caplog):
+def test_guide_graceful_degradation_without_langfuse(
+    monkeypatch, request, registry, example_config, caplog
+):
     for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "OTEL_EXPORTER_OTLP_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(
-        collector_module, "_default", PersonaMetricsCollector(registry, config=example_config)
+    previous = set_persona_metrics_collector(
+        PersonaMetricsCollector(registry, config=example_config)
     )
-    monkeypatch.setattr(langfuse_api, "_default", None)
-    monkeypatch.setattr(langfuse_api.LangfuseIntegration, "_warned", False)
+    request.addfinalizer(lambda: set_persona_metrics_collector(previous))
+    set_langfuse_integration(None)
+    request.addfinalizer(lambda: set_langfuse_integration(None))
     tracing.shutdown_tracing()
     tracing.state.auto_tried, tracing.state.tracer = False, None
 

@@ -301,4 +301,22 @@ def get_persona_metrics_collector() -> PersonaMetricsCollector:
         return _default
 
 
-__all__ = ["MAX_CACHED_LABELS", "PersonaMetricsCollector", "get_persona_metrics_collector"]
+def set_persona_metrics_collector(
+    collector: PersonaMetricsCollector | None,
+) -> PersonaMetricsCollector | None:
+    """Make ``collector`` the process-wide one, for an application that builds
+    its own (and for tests); ``None`` lets the next
+    ``get_persona_metrics_collector`` build one from the environment again.
+    Returns the one it replaces."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, collector
+        return previous
+
+
+__all__ = [
+    "MAX_CACHED_LABELS",
+    "PersonaMetricsCollector",
+    "get_persona_metrics_collector",
+    "set_persona_metrics_collector",
+]

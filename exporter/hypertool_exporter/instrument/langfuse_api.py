@@ -345,6 +345,21 @@ def get_langfuse_integration() -> LangfuseIntegration:
         return _default
 
 
+def set_langfuse_integration(
+    integration: LangfuseIntegration | None,
+) -> LangfuseIntegration | None:
+    """Make ``integration`` the process-wide one; ``None`` lets the next
+    ``get_langfuse_integration`` set one up from the environment again, as
+    in a fresh process (it warns again when tracing is off). Returns the one
+    it replaces."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, integration
+        if integration is None:
+            LangfuseIntegration._warned = False
+        return previous
+
+
 #: The plan's name for ``get_langfuse_integration``.
 get_langfuse = get_langfuse_integration
 
@@ -355,5 +370,6 @@ __all__ = [
     "Observation",
     "get_langfuse",
     "get_langfuse_integration",
+    "set_langfuse_integration",
     "usage_counts",
 ]
