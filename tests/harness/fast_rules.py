@@ -10,7 +10,9 @@ from hypertool_exporter.bundle.config import BundleConfig
 
 def fast_config(**overrides: Any) -> BundleConfig:
     """The shipped config with every ``for`` set to 0s, recording rules evaluated every
-    second (and any overrides), so an alert fires within seconds of its condition."""
+    second, the exceeded alerts' window at 5 s (and any overrides), so an alert fires
+    and resolves within seconds of its condition."""
     zero: dict[str, Any] = {f.name: "0s" for f in fields(BundleConfig) if f.name.endswith("_for")}
     zero["recording_interval"] = "1s"
+    zero["budget_exceeded_window"] = "5s"
     return replace(BundleConfig(), **{**zero, **overrides})

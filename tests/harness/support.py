@@ -267,14 +267,19 @@ class ExporterProcess:
 
 
 def deploy_prometheus_config(
-    targets: list[str], rule_files: list[Path] | None = None, alertmanager: str | None = None
+    targets: list[str],
+    rule_files: list[Path] | None = None,
+    alertmanager: str | None = None,
+    *,
+    shipped_intervals: bool = False,
 ) -> dict:
-    """deploy/prometheus.yml (what the compose stack runs) with this test's addresses
-    and one-second intervals."""
+    """deploy/prometheus.yml (what the compose stack runs) with this test's addresses,
+    and one-second intervals unless ``shipped_intervals``."""
     import yaml
 
     config = yaml.safe_load((REPO / "deploy" / "prometheus.yml").read_text())
-    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    if not shipped_intervals:
+        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     config["rule_files"] = [str(p) for p in rule_files or []]
     if alertmanager:
         config["alerting"]["alertmanagers"][0]["static_configs"] = [{"targets": [alertmanager]}]
@@ -415,14 +420,14 @@ class WebhookReceiver:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        received: list[tuple[str, dict]] = []
+        received: list[tuple[str, dict, float]] = []
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with lock:
-                    received.append((self.path, json.loads(body)))
+                    received.append((self.path, json.loads(body), time.time()))
                 self.send_response(200)
                 self.end_headers()
 
@@ -443,9 +448,18 @@ class WebhookReceiver:
         with self._lock:
             return [
                 (path, alert["status"], alert)
-                for path, payload in self.received
+                for path, payload, _ in self.received
                 for alert in payload["alerts"]
             ]
+
+    def first_time(self, alertname: str, status: str = "firing") -> float | None:
+        """Wall time the first payload holding ``alertname`` in ``status`` arrived."""
+        with self._lock:
+            for _, payload, arrived in self.received:
+                for alert in payload["alerts"]:
+                    if alert["labels"]["alertname"] == alertname and alert["status"] == status:
+                        return arrived
+        return None
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -133,8 +133,8 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
 
     from hypertool_exporter.model.config import parse_config
 
-    # devops-engineer's budget is shared by a fleet, so the fleet limit is served too.
-    fleet = "  devops-engineer: {tokens: 30000, period: weekly, scope: fleet}\n"
+    # devops-engineer's budget is shared by a fleet, so the fleet limits are served too.
+    fleet = "  devops-engineer: {tokens: 30000, usd: 25, period: weekly, scope: fleet}\n"
     config = parse_config(EXAMPLE_CONFIG.replace("budgets:\n", "budgets:\n" + fleet))
     collector = PersonaMetricsCollector(config=config, journal=tmp_path / "j.sqlite")
     feed_everything(collector)

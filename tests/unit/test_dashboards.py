@@ -14,7 +14,12 @@ from hypertool_exporter.bundle.config import BundleConfig
 from hypertool_exporter.bundle.grafana import render_json
 
 MODERN_TYPES = {"timeseries", "stat", "gauge", "bargauge", "piechart", "heatmap", "table"}
-RECORDED = {r["record"] for r in rules.recording_rules(BundleConfig())}
+RECORDED = {
+    rule["record"]
+    for group in rules.rules_document(BundleConfig())["groups"]
+    for rule in group["rules"]
+    if "record" in rule
+}
 DASHES = {path.name: load(path) for path in DASHBOARD_FILES}
 
 

@@ -23,7 +23,7 @@ from harness.support import REPO, wait_for
 
 from hypertool_exporter.bundle.config import BundleConfig
 from hypertool_exporter.bundle.dashboards import specs
-from hypertool_exporter.bundle.rules import alert_rules
+from hypertool_exporter.bundle.rules import rules_document
 from hypertool_exporter.instrument import tracing
 from hypertool_exporter.instrument.collector import (
     PersonaMetricsCollector,
@@ -683,7 +683,12 @@ def test_the_documents_metric_names_panels_and_alerts_exist():
         assert title in panels, f"{seed_title!r} -> {title!r} is not a panel"
         assert metric in panels[title], (title, panels[title])
         assert f"| {seed_title} | {title} |" in readme, seed_title
-    alerts = {rule["alert"] for rule in alert_rules(BundleConfig()) if "alert" in rule}
+    alerts = {
+        rule["alert"]
+        for group in rules_document(BundleConfig())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    }
     for name in (
         "PersonaTokenBudgetExceeded",
         "HighPersonaSwitchRate",

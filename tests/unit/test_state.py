@@ -163,8 +163,9 @@ def test_a_fleet_budget_exports_its_shared_limit_and_no_per_instance_remaining()
     from hypertool_exporter.exposition.snapshot import take_snapshot
 
     config = parse_config(
-        "budgets:\n  shared: {tokens: 5000, period: daily, scope: fleet}\n"
-        "  solo: {tokens: 100, period: daily}\n"
+        "budgets:\n  shared: {tokens: 5000, usd: 2.5, period: daily, scope: fleet}\n"
+        "  solo: {tokens: 100, usd: 1, period: daily}\n"
+        "pricing:\n  m: {input: 1.0, output: 1.0}\n"
     )
     state = MetricState(config)
     for persona in ("shared", "solo"):
@@ -174,6 +175,11 @@ def test_a_fleet_budget_exports_its_shared_limit_and_no_per_instance_remaining()
     assert rows[c.BUDGET_LIMIT.name] == {("solo", "daily"): 100}
     assert set(rows[c.BUDGET_REMAINING.name]) == {("solo",)}
     assert rows[c.BUDGET_USED.name] == {("shared", "daily"): 40, ("solo", "daily"): 40}
+    # Dollars alike: the fleet's limit, each exporter's spend, no per-instance remaining.
+    assert rows[c.FLEET_COST_BUDGET_LIMIT.name] == {("shared", "daily"): 2.5}
+    assert rows[c.COST_BUDGET_LIMIT.name] == {("solo", "daily"): 1.0}
+    assert set(rows[c.COST_BUDGET_REMAINING.name]) == {("solo",)}
+    assert rows[c.COST_BUDGET_USED.name] == {("shared", "daily"): 0.04, ("solo", "daily"): 0.04}
 
 
 def test_a_budget_scope_must_be_instance_or_fleet():

@@ -1,8 +1,10 @@
 """Everything shipped as code: dashboards, alert and recording rules, docs tables.
 
 ``config`` (one object for every threshold and selector), ``grafana`` (the
-panel toolkit), ``dashboards`` (one module per dashboard), ``rules``,
-``variables`` (the dashboards' template variables), ``docs`` and ``build``.
+panel toolkit), ``dashboards`` (one module per dashboard), ``rules``
+(with ``budget_rules``, the budget alerts for tokens and dollars, and
+``rule_parts``, what every rule is made of), ``variables`` (the
+dashboards' template variables), ``docs`` and ``build``.
 
 May import: ``model`` (the catalog), grafanalib and PyYAML.
 """

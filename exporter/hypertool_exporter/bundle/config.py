@@ -25,8 +25,12 @@ class BundleConfig:
     )
     #: Evaluation interval of the recording rules (dashboards read them).
     recording_interval: str = "30s"
-    #: How long remaining must stay below zero before PersonaTokenBudgetExceeded fires.
-    budget_exceeded_for: str = "1m"
+    #: How long remaining must stay below zero before Persona{Token,Cost}BudgetExceeded
+    #: fire: not at all (within a period, over budget only ever turns on).
+    budget_exceeded_for: str = "0s"
+    #: An exceeded alert reads the lowest remaining over this window, so a missed
+    #: scrape or two neither resolves it nor fires it again.
+    budget_exceeded_window: str = "1m"
     #: Fraction of the limit under which PersonaTokenBudgetNearlyExhausted fires.
     budget_nearly_exhausted_ratio: float = 0.10
     budget_nearly_exhausted_for: str = "5m"

@@ -14,84 +14,22 @@ from typing import Any
 import yaml
 
 from ..model import catalog as c
+from .budget_rules import budget_alerts, budget_group, budget_recording
 from .config import BundleConfig
-
-
-def _matchers(*matchers: str) -> str:
-    """A PromQL label-matcher list; ``{}`` (any series) when there are none."""
-    return "{" + ", ".join(m for m in matchers if m) + "}"
-
-
-def _runbook(config: BundleConfig, alert: dict[str, Any]) -> dict[str, Any]:
-    """Add ``runbook_url`` pointing at the alert's section of docs/runbook.md."""
-    anchor = alert["alert"].lower()
-    alert["annotations"]["runbook_url"] = f"{config.runbook_base_url}#{anchor}"
-    return alert
-
-
-def _alert(
-    name: str, expr: str, for_: str, severity: str, summary: str, description: str
-) -> dict[str, Any]:
-    rule: dict[str, Any] = {"alert": name, "expr": expr}
-    if for_ and for_ != "0s":
-        rule["for"] = for_
-    rule["labels"] = {"severity": severity}
-    rule["annotations"] = {"summary": summary, "description": description}
-    return rule
+from .rule_parts import alert, matchers, with_runbook
 
 
 def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
-    job = _matchers(config.selector)
-    failed = _matchers(config.selector, 'result="failed"')
-    up = _matchers(f'job=~"{config.exporter_job}"')
-    remaining = f"{c.BUDGET_REMAINING.name}{job}"
-    limit = f"{c.BUDGET_LIMIT.name}{job}"
-    reset = f"{c.BUDGET_RESET.name}{job}"
-    tokens = f"{c.PERSONA_TOKENS.name}{job}"
-    by_persona = "job, instance, persona"
-    burn = f"sum by ({by_persona}) (rate({tokens}[{config.budget_forecast_window}]))"
-    limit_by_persona = f"max by ({by_persona}) ({limit})"
+    job = matchers(config.selector)
+    failed = matchers(config.selector, 'result="failed"')
+    up = matchers(f'job=~"{config.exporter_job}"')
     gates = f"{c.QUALITY_GATE.name}{job}"
     gate_window = config.gate_failure_window
     gate_total = f"sum by (job, workflow, stage) (rate({gates}[{gate_window}]))"
     llm_window = config.llm_error_window
     llm_total = f"sum by (job, persona, model) (rate({c.LLM_REQUESTS.name}{job}[{llm_window}]))"
     rules = [
-        _alert(
-            "PersonaTokenBudgetExceeded",
-            # Negated so that $value is the overspend, a positive number of tokens.
-            f"-{remaining} > 0",
-            config.budget_exceeded_for,
-            "critical",
-            "A persona has spent more tokens than its budget allows.",
-            "Persona {{ $labels.persona }} on {{ $labels.instance }} is "
-            "{{ $value | humanize }} tokens over its budget for the current period.",
-        ),
-        _alert(
-            "PersonaTokenBudgetNearlyExhausted",
-            f"(\n  {remaining}\n/ on ({by_persona})\n  {limit_by_persona}\n)"
-            f" < {config.budget_nearly_exhausted_ratio:g}\n"
-            f"and on ({by_persona})\n  {limit_by_persona} > 0",
-            config.budget_nearly_exhausted_for,
-            "warning",
-            f"A persona has less than {config.budget_nearly_exhausted_ratio:.0%} of its token "
-            "budget left.",
-            "Persona {{ $labels.persona }} on {{ $labels.instance }} has "
-            "{{ $value | humanizePercentage }} of its token budget left.",
-        ),
-        _alert(
-            "PersonaTokenBudgetExhaustionForecast",
-            f"(\n  {remaining}\n/ on ({by_persona})\n  {burn}\n)\n"
-            f"< on ({by_persona})\n  {reset}\n"
-            f"and on ({by_persona})\n  {remaining} > 0\n"
-            f"and on ({by_persona})\n  {burn} > 0",
-            config.budget_forecast_for,
-            "warning",
-            "At its current burn rate a persona will run out of tokens before its budget resets.",
-            "Persona {{ $labels.persona }} on {{ $labels.instance }} will exhaust its "
-            "token budget in {{ $value | humanizeDuration }}, before the period resets.",
-        ),
-        _alert(
+        alert(
             "HighPersonaSwitchRate",
             f"sum by (job, instance, from_persona, to_persona) "
             f"(rate({c.PERSONA_SWITCHES.name}{job}[{config.switch_rate_window}]))\n"
@@ -102,7 +40,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "{{ $labels.from_persona }} -> {{ $labels.to_persona }} on {{ $labels.instance }} "
             'switches {{ printf "%.2f" $value }} times per second.',
         ),
-        _alert(
+        alert(
             "WorkflowQualityGateFailure",
             f"(\n  sum by (job, workflow, stage) "
             f"(rate({c.QUALITY_GATE.name}{failed}[{gate_window}]))\n"
@@ -115,7 +53,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "in workflow {{ $labels.workflow }} failed over the last "
             f"{gate_window}.",
         ),
-        _alert(
+        alert(
             "WorkflowStageSlow",
             f"histogram_quantile({config.stage_slow_quantile:g},\n"
             f"  sum by (job, workflow, stage, le) "
@@ -127,7 +65,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "p95 duration of stage {{ $labels.stage }} in workflow {{ $labels.workflow }} is "
             "{{ $value | humanizeDuration }}.",
         ),
-        _alert(
+        alert(
             "LLMErrorRateHigh",
             f"(\n  sum by (job, persona, model) "
             f"(rate({c.LLM_ERRORS.name}{job}[{llm_window}]))\n"
@@ -140,7 +78,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "{{ $labels.persona }} failed over the last "
             f"{llm_window}.",
         ),
-        _alert(
+        alert(
             "HypertoolExporterDown",
             f"up{up} == 0\nor\nabsent(up{up})",
             config.exporter_down_for,
@@ -152,7 +90,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "{{ end }}{{ with $labels.instance }} at {{ . }}{{ else }} (no target at all){{ end }} "
             f"for {config.exporter_down_for}.",
         ),
-        _alert(
+        alert(
             "HypertoolExporterJournalDown",
             f"{c.JOURNAL_UP.name}{job} == 0",
             config.journal_down_for,
@@ -161,7 +99,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "{{ $labels.instance }} has not been able to read its journal for "
             f"{config.journal_down_for}; recorded events are not being applied.",
         ),
-        _alert(
+        alert(
             "HypertoolExporterJournalLagging",
             f"{c.JOURNAL_LAG_SECONDS.name}{job} > {config.journal_lag_seconds:g}",
             config.journal_lag_for,
@@ -170,7 +108,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "The oldest event not yet applied by {{ $labels.instance }} is "
             "{{ $value | humanizeDuration }} old.",
         ),
-        _alert(
+        alert(
             "HypertoolUnpricedModel",
             f"sum by (job, instance, persona, model) "
             f"(increase({c.PERSONA_UNPRICED_TOKENS.name}{job}[{config.unpriced_window}])) > 0",
@@ -181,7 +119,7 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "{{ $labels.model }} (persona {{ $labels.persona }}) with no price in the last "
             f"{config.unpriced_window}.",
         ),
-        _alert(
+        alert(
             "HypertoolPriceDataStale",
             f"time() - {c.PRICE_DATA_TIMESTAMP.name}{job}\n"
             f"> {config.price_data_max_age_days * 86400:.0f}",
@@ -191,9 +129,9 @@ def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
             "The newest price change in the genai-prices data of {{ $labels.instance }} is "
             "{{ $value | humanizeDuration }} old.",
         ),
-        *fleet_alerts(config),
+        *budget_alerts(config),
     ]
-    return [_runbook(config, rule) for rule in rules]
+    return [with_runbook(config, rule) for rule in rules]
 
 
 def recording_rules(config: BundleConfig) -> list[dict[str, Any]]:
@@ -202,8 +140,8 @@ def recording_rules(config: BundleConfig) -> list[dict[str, Any]]:
     Ratios end in ``> -1``: it keeps every real ratio and drops the NaN of
     0/0, so a stage with no gates in the window records nothing rather than NaN.
     """
-    job = _matchers(config.selector)
-    passed = _matchers(config.selector, 'result="passed"')
+    job = matchers(config.selector)
+    passed = matchers(config.selector, 'result="passed"')
     rules = []
     for window in ("5m", "1h"):
         rules += [
@@ -239,88 +177,8 @@ def recording_rules(config: BundleConfig) -> list[dict[str, Any]]:
                 f"(rate({c.STAGE_DURATION.name}_bucket{job}[5m])))",
             }
         )
-    rules += fleet_rules(config)
+    rules += budget_recording(config)
     return rules
-
-
-#: The fleet's budget per persona and period, as recorded.
-FLEET_LIMIT = f"persona_period:{c.FLEET_BUDGET_LIMIT.name}:max"
-FLEET_USED = f"persona_period:{c.BUDGET_USED.name}:fleet_sum"
-FLEET_REMAINING = f"persona_period:{c.FLEET_BUDGET_LIMIT.name}:remaining"
-FLEET_BURN = f"persona:{c.PERSONA_TOKENS.family}:fleet_rate1h"
-FLEET_RESET = f"persona:{c.BUDGET_RESET.name}:min"
-
-
-def fleet_rules(config: BundleConfig) -> list[dict[str, Any]]:
-    """Budgets shared by a fleet (``scope: fleet``), computed where the data meets.
-
-    The limit counts once (``max``: every exporter reports the same configured
-    limit), the usage is added up over the exporters that report the persona,
-    and a host that is down only drops its usage out of the sum, so it never
-    raises a false alert.
-    """
-    sel = _matchers(config.selector)
-    key = "job, instance, persona, period"
-    return [
-        {
-            "record": FLEET_LIMIT,
-            "expr": f"max by (persona, period) ({c.FLEET_BUDGET_LIMIT.name}{sel})",
-        },
-        {
-            "record": FLEET_USED,
-            "expr": f"sum by (persona, period) (\n  {c.BUDGET_USED.name}{sel}\n"
-            f"and on ({key})\n  {c.FLEET_BUDGET_LIMIT.name}{sel}\n)",
-        },
-        {
-            "record": FLEET_REMAINING,
-            "expr": f"{FLEET_LIMIT} - on (persona, period) {FLEET_USED}",
-        },
-        {
-            "record": FLEET_BURN,
-            "expr": f"sum by (persona) (rate({c.PERSONA_TOKENS.name}{sel}"
-            f"[{config.budget_forecast_window}]))",
-        },
-        {"record": FLEET_RESET, "expr": f"min by (persona) ({c.BUDGET_RESET.name}{sel})"},
-    ]
-
-
-def fleet_alerts(config: BundleConfig) -> list[dict[str, Any]]:
-    """The per-instance budget alerts' fleet counterparts, on the fleet rules."""
-    ratio = config.budget_nearly_exhausted_ratio
-    return [
-        _alert(
-            "PersonaFleetTokenBudgetExceeded",
-            f"-{FLEET_REMAINING} > 0",
-            config.budget_exceeded_for,
-            "critical",
-            "A persona has spent more tokens across the fleet than its shared budget allows.",
-            "Persona {{ $labels.persona }} is {{ $value | humanize }} tokens over its "
-            "{{ $labels.period }} fleet budget, counting every exporter that reports it.",
-        ),
-        _alert(
-            "PersonaFleetTokenBudgetNearlyExhausted",
-            f"(\n  {FLEET_REMAINING}\n/ on (persona, period)\n  {FLEET_LIMIT}\n) < {ratio:g}\n"
-            f"and on (persona, period)\n  {FLEET_LIMIT} > 0",
-            config.budget_nearly_exhausted_for,
-            "warning",
-            f"A persona has less than {ratio:.0%} of its shared fleet budget left.",
-            "Persona {{ $labels.persona }} has {{ $value | humanizePercentage }} of its "
-            "{{ $labels.period }} fleet budget left.",
-        ),
-        _alert(
-            "PersonaFleetBudgetExhaustionForecast",
-            f"(\n  {FLEET_REMAINING}\n/ on (persona) group_left\n  {FLEET_BURN}\n)\n"
-            f"< on (persona) group_left\n  {FLEET_RESET}\n"
-            f"and on (persona, period)\n  {FLEET_REMAINING} > 0\n"
-            f"and on (persona)\n  {FLEET_BURN} > 0",
-            config.budget_forecast_for,
-            "warning",
-            "At the fleet's burn rate a persona will run out of its shared budget before "
-            "it resets.",
-            "Persona {{ $labels.persona }} will exhaust its {{ $labels.period }} fleet budget "
-            "in {{ $value | humanizeDuration }}, before the period resets.",
-        ),
-    ]
 
 
 def rules_document(config: BundleConfig | None = None) -> dict[str, Any]:
@@ -332,6 +190,8 @@ def rules_document(config: BundleConfig | None = None) -> dict[str, Any]:
                 "interval": config.recording_interval,
                 "rules": recording_rules(config),
             },
+            # Evaluated at the global interval: a blown budget pages within a minute.
+            {"name": "hypertool.budgets", "rules": budget_group(config)},
             {"name": "hypertool.alerts", "rules": alert_rules(config)},
         ]
     }

@@ -92,9 +92,12 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
                 families[c.BUDGET_LIMIT.name].add(((persona, period), budget.tokens))
                 families[c.BUDGET_REMAINING.name].add(((persona,), budget.tokens - usage.tokens))
         if budget.usd is not None:
-            families[c.COST_BUDGET_LIMIT.name].add(((persona, period), budget.usd))
             families[c.COST_BUDGET_USED.name].add(((persona, period), usage.usd))
-            families[c.COST_BUDGET_REMAINING.name].add(((persona,), budget.usd - usage.usd))
+            if budget.scope == "fleet":  # as for tokens: the rules add the fleet's spend up
+                families[c.FLEET_COST_BUDGET_LIMIT.name].add(((persona, period), budget.usd))
+            else:
+                families[c.COST_BUDGET_LIMIT.name].add(((persona, period), budget.usd))
+                families[c.COST_BUDGET_REMAINING.name].add(((persona,), budget.usd - usage.usd))
         end = period_end(now, period)
         if end is not None:
             families[c.BUDGET_RESET.name].add(((persona,), end - now))

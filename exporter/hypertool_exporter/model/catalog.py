@@ -141,6 +141,17 @@ COST_BUDGET_REMAINING = _spec(
     unit="usd",
     group="budget",
 )
+FLEET_COST_BUDGET_LIMIT = _spec(
+    "hypertool_persona_cost_budget_fleet_limit_usd",
+    "gauge",
+    "Spending budget of a persona for one period in US dollars, shared by every exporter "
+    "that reports the persona (scope: fleet); its spend is added up across exporters by "
+    "recording rules.",
+    ("persona", "period"),
+    unit="usd",
+    closed_values={"period": PERIODS},
+    group="budget",
+)
 STAGE_DURATION = _spec(
     "hypertool_workflow_stage_duration_seconds",
     "histogram",
@@ -325,6 +336,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     COST_BUDGET_LIMIT,
     COST_BUDGET_USED,
     COST_BUDGET_REMAINING,
+    FLEET_COST_BUDGET_LIMIT,
     STAGE_DURATION,
     QUALITY_GATE,
     LLM_DURATION,

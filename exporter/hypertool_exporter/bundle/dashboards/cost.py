@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ...model import catalog as c
 from .. import grafana as g
+from ..budget_rules import FLEET_LIMIT, FLEET_REMAINING, FLEET_USED
 from ..config import BundleConfig
-from ..rules import FLEET_LIMIT, FLEET_REMAINING, FLEET_USED
 
 
 def dashboard(config: BundleConfig) -> g.DashboardSpec:
