@@ -35,7 +35,7 @@ budgets:
   backend-engineer: {tokens: 6000000, usd: 60, period: daily}
   testing-specialist: {tokens: 1500000, period: daily}
   devops-engineer: {tokens: 40000000, period: weekly}
-  security-auditor: {tokens: 150000000, period: monthly, scope: fleet}
+  security-auditor: {tokens: 150000000, usd: 2000, period: monthly, scope: fleet}
 pricing:
   gpt-4: {input: 0.03, output: 0.06}
 """

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from ...model import catalog as c
 from .. import grafana as g
-from ..budget_rules import FLEET_LIMIT, FLEET_REMAINING, FLEET_USED
+from ..budget_rules import (
+    DOLLARS,
+    FLEET_LIMIT,
+    FLEET_REMAINING,
+    FLEET_USED,
+    fleet_limit,
+    fleet_used,
+)
 from ..config import BundleConfig
 
 
@@ -14,6 +21,8 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
     cost_model = f"{c.PERSONA_COST.name}{{{g.JOB}, {g.PERSONA}, {g.MODEL}}}"
     used = f"{c.BUDGET_USED.name}{{{g.JOB}, {g.PERSONA}}}"
     limit = f"{c.BUDGET_LIMIT.name}{{{g.JOB}, {g.PERSONA}}}"
+    usd_used = f"{c.COST_BUDGET_USED.name}{{{g.JOB}, {g.PERSONA}}}"
+    usd_limit = f"{c.COST_BUDGET_LIMIT.name}{{{g.JOB}, {g.PERSONA}}}"
     usage_thresholds = g.steps(
         (g.GREEN, None),
         (g.YELLOW, 1 - config.budget_low_ratio),
@@ -101,6 +110,30 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     "{{persona}} ({{period}})",
                     instant=True,
                 )
+            ],
+            "percentunit",
+            thresholds=usage_thresholds,
+            min=0,
+            max=1,
+        ),
+        g.PanelSpec(
+            "bargauge",
+            "Spending budget used",
+            "Share of each persona's spending (US dollar) budget used in its current period; "
+            "a budget a fleet shares counts every exporter's spend.",
+            [
+                g.Query(
+                    f"sum by (persona, period) ({usd_used})\n/\n"
+                    f"sum by (persona, period) ({usd_limit})",
+                    "{{persona}} ({{period}})",
+                    instant=True,
+                ),
+                g.Query(
+                    f"{fleet_used(DOLLARS)}{{{g.PERSONA}}}\n/ on (persona, period)\n"
+                    f"{fleet_limit(DOLLARS)}{{{g.PERSONA}}}",
+                    "{{persona}} ({{period}}, fleet)",
+                    instant=True,
+                ),
             ],
             "percentunit",
             thresholds=usage_thresholds,
