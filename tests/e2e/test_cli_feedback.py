@@ -46,6 +46,13 @@ def test_bars_and_durations():
     text = format_budgets([usd], colour=True)
     assert "$9.50 of $10.00 weekly  $0.50 left  resets in 1m" in text
     assert "\033[31m" in text  # 95% used: red
+    # Both limits, each its own bar: over its dollars with tokens to spare is not "1%".
+    both = Standing("ops", "daily", 1_000_000, 10_000, 5.0, 10.0, 60.0)
+    first, second = format_budgets([both], colour=False).splitlines()[1:]
+    assert first.startswith("ops  ") and "   1%  10,000 of 1,000,000 tokens daily" in first
+    assert (
+        second.startswith("     ") and " 200%  $10.00 of $5.00 daily  OVERSPENT by $5.00" in second
+    )
 
 
 def test_demo_removes_its_temporary_directory_unless_kept():

@@ -18,28 +18,30 @@ from hypertool_exporter.cli.demo import BACKLOG_RUNS, TrafficGenerator
 from hypertool_exporter.exposition.statuspage import CONTENT_SECURITY_POLICY
 from hypertool_exporter.journal.store import Journal
 
-#: backend-engineer's daily budget is far below what the demo traffic spends.
+#: backend-engineer's daily token budget is far below what the demo traffic
+#: spends; devops-engineer has tokens to spare and is over its dollars.
 CONFIG = """
 budgets:
   default: {tokens: 100000000, period: monthly}
   backend-engineer: {tokens: 5000, period: daily}
   testing-specialist: {tokens: 50000000, usd: 5000, period: weekly}
+  devops-engineer: {tokens: 1000000000, usd: 0.01, period: weekly}
 """
 
 
 class Rows(HTMLParser):
-    """The budget table's rows: persona -> (class, cell texts)."""
+    """The budget table's rows: (persona, unit) -> (class, cell texts)."""
 
     def __init__(self):
         super().__init__()
-        self.rows: dict[str, tuple[str, list[str]]] = {}
+        self.rows: dict[tuple[str, str], tuple[str, list[str]]] = {}
         self._row: tuple[str, list[str]] | None = None
         self._persona = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "tr" and "data-persona" in attrs:
-            self._persona = attrs["data-persona"]
+            self._persona = (attrs["data-persona"], attrs["data-unit"])
             self._row = (attrs.get("class", ""), [])
         elif tag == "td" and self._row is not None:
             self._row[1].append("")
@@ -79,8 +81,7 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
     rows = Rows()
     rows.feed(dom.stdout)
     for persona in ("backend-engineer", "testing-specialist", "devops-engineer"):
-        assert persona in rows.rows, persona
-        kind, cells = rows.rows[persona]
+        kind, cells = rows.rows[(persona, "tokens")]
         used = sample(
             values, "hypertool_persona_token_budget_used", persona=persona, period=cells[3]
         )
@@ -93,7 +94,26 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
             assert kind == "over" and cells[4] == f"overspent by {int(-remaining):,}", persona
         else:
             assert kind != "over" and cells[4] == f"{int(remaining):,} left", persona
-    assert rows.rows["backend-engineer"][0] == "over"  # 5,000 a day: the demo spends more
+    # A spending budget has a bar of its own, beside the token one.
+    for persona in ("testing-specialist", "devops-engineer"):
+        kind, cells = rows.rows[(persona, "usd")]
+        used = sample(
+            values, "hypertool_persona_cost_budget_used_usd", persona=persona, period=cells[3]
+        )
+        limit = sample(
+            values, "hypertool_persona_cost_budget_limit_usd", persona=persona, period=cells[3]
+        )
+        assert cells[2] == f"${used:,.2f} / ${limit:,.2f}", persona
+        remaining = sample(values, "hypertool_persona_cost_budget_remaining_usd", persona=persona)
+        if remaining < 0:
+            assert kind == "over" and cells[4] == f"overspent by ${-remaining:,.2f}", persona
+        else:
+            assert kind != "over" and cells[4] == f"${remaining:,.2f} left", persona
+    assert ("backend-engineer", "usd") not in rows.rows  # no dollar limit, no dollar bar
+    assert rows.rows[("backend-engineer", "tokens")][0] == "over"  # the demo spends more
+    # Over its dollars with tokens to spare: the dollar bar says so, not "1%".
+    assert rows.rows[("devops-engineer", "usd")][0] == "over"
+    assert rows.rows[("devops-engineer", "tokens")][0] == "ok"
     assert "No journal" not in dom.stdout and 'id="spend"' in dom.stdout
     assert re.search(r"<td>testing-specialist</td><td class=\"n\">\$[\d,.]+</td>", dom.stdout)
     assert "<polyline" in dom.stdout  # the 30-day spend line

@@ -88,33 +88,28 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
 
 
 def format_budgets(standings: list[Standing], colour: bool) -> str:
-    """One line per budgeted persona: a bar, the share used, what is left and
-    when it resets. Colour (green, yellow from 75%, red from 90%) only when
-    asked, for a terminal."""
+    """One line per limit of each budgeted persona (tokens, then US dollars): a
+    bar, the share used, what is left and when it resets. Colour (green,
+    yellow from 75%, red from 90%) only when asked, for a terminal."""
     if not standings:
         return ""
     width = max(len(s.persona) for s in standings)
     lines = ["budgets (current UTC period)"]
     for s in standings:
-        fraction = s.fraction_used
-        left = s.left
-        if s.tokens_limit is not None:
-            amount = f"{s.tokens_used:,} of {s.tokens_limit:,} tokens"
-            left_text = f"{left:,} left" if left >= 0 else f"OVERSPENT by {-left:,}"
-        else:
-            amount = f"${s.usd_used:,.2f} of ${s.usd_limit:,.2f}"
-            left_text = f"${left:,.2f} left" if left >= 0 else f"OVERSPENT by ${-left:,.2f}"
         reset = (
             "never resets" if s.resets_in is None else f"resets in {human_duration(s.resets_in)}"
         )
-        drawn = bar(fraction)
-        if colour:
-            tint = _RED if fraction >= 0.9 else _YELLOW if fraction >= 0.75 else _GREEN
-            drawn = f"{tint}{drawn}{_RESET}"
-        lines.append(
-            f"{s.persona.ljust(width)}  {drawn} {fraction:>4.0%}  {amount} {s.period}"
-            f"  {left_text}  {reset}"
-        )
+        for index, limit in enumerate(s.bars):
+            fraction = limit.fraction
+            drawn = bar(fraction)
+            if colour:
+                tint = _RED if fraction >= 0.9 else _YELLOW if fraction >= 0.75 else _GREEN
+                drawn = f"{tint}{drawn}{_RESET}"
+            name = s.persona if index == 0 else ""
+            lines.append(
+                f"{name.ljust(width)}  {drawn} {fraction:>4.0%}  {limit.amount()} {s.period}"
+                f"  {limit.left_text()}  {reset}"
+            )
     return "\n".join(lines)
 
 

@@ -57,30 +57,28 @@ def _usd(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:,.4f}"
 
 
-def _budget_row(s: Standing) -> str:
-    fraction = s.fraction_used
-    state = "over" if s.overspent else "warn" if fraction >= 0.75 else "ok"
-    colour = {"over": "#c33", "warn": "#d90", "ok": "#3a7"}[state]
-    width = min(100.0, max(0.0, fraction * 100))
-    bar = (  # SVG attributes, not inline styles: the CSP allows no inline style
-        '<svg class="bar" width="160" height="12" viewBox="0 0 100 12" '
-        'preserveAspectRatio="none" aria-hidden="true">'
-        f'<rect width="100" height="12" fill="#e8e8e8"/>'
-        f'<rect width="{width:.1f}" height="12" fill="{colour}"/></svg>'
-    )
-    left = s.left
-    if s.tokens_limit is not None:
-        used = f"{s.tokens_used:,} / {s.tokens_limit:,} tokens"
-        left_text = f"{left:,} left" if left >= 0 else f"overspent by {-left:,}"
-    else:
-        used = f"{_usd(s.usd_used)} / {_usd(s.usd_limit or 0.0)}"
-        left_text = f"{_usd(left)} left" if left >= 0 else f"overspent by {_usd(-left)}"
+def _budget_rows(s: Standing) -> str:
+    """A row per limit of ``s`` (tokens, then US dollars), each with its own bar."""
     reset = "never" if s.resets_in is None else f"in {human_duration(s.resets_in)}"
-    return (
-        f'<tr class="{state}" data-persona="{_e(s.persona)}"><td>{_e(s.persona)}</td>'
-        f"<td>{bar} {fraction:.0%}</td><td class=n>{_e(used)}</td><td>{_e(s.period)}</td>"
-        f'<td class="n left">{_e(left_text)}</td><td>{_e(reset)}</td></tr>'
-    )
+    rows = []
+    for limit in s.bars:
+        fraction = limit.fraction
+        state = "over" if limit.overspent else "warn" if fraction >= 0.75 else "ok"
+        colour = {"over": "#c33", "warn": "#d90", "ok": "#3a7"}[state]
+        width = min(100.0, max(0.0, fraction * 100))
+        bar = (  # SVG attributes, not inline styles: the CSP allows no inline style
+            '<svg class="bar" width="160" height="12" viewBox="0 0 100 12" '
+            'preserveAspectRatio="none" aria-hidden="true">'
+            f'<rect width="100" height="12" fill="#e8e8e8"/>'
+            f'<rect width="{width:.1f}" height="12" fill="{colour}"/></svg>'
+        )
+        rows.append(
+            f'<tr class="{state}" data-persona="{_e(s.persona)}" data-unit="{limit.unit}">'
+            f"<td>{_e(s.persona)}</td><td>{bar} {fraction:.0%}</td>"
+            f"<td class=n>{_e(limit.amount('/'))}</td><td>{_e(s.period)}</td>"
+            f'<td class="n left">{_e(limit.left_text("overspent"))}</td><td>{_e(reset)}</td></tr>'
+        )
+    return "".join(rows)
 
 
 def _sparkline(values: list[float], width: int = 600, height: int = 80) -> str:
@@ -137,7 +135,7 @@ class StatusPage:
                 '<table id="budgets"><tr><th>persona</th><th>used</th><th class=n>amount</th>'
                 "<th>period</th><th class=n>left</th><th>resets</th></tr>"
             )
-            parts += [_budget_row(s) for s in standings]
+            parts += [_budget_rows(s) for s in standings]
             parts.append("</table>")
         else:
             parts.append('<p class="muted">No budgets configured.</p>')

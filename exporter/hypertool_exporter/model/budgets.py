@@ -119,26 +119,68 @@ class Standing:
     resets_in: float | None
 
     @property
+    def bars(self) -> list[Bar]:
+        """One bar per limit the budget sets: tokens, then US dollars."""
+        found = []
+        if self.tokens_limit is not None:
+            found.append(Bar("tokens", self.tokens_used, self.tokens_limit))
+        if self.usd_limit is not None:
+            found.append(Bar("usd", self.usd_used, self.usd_limit))
+        return found
+
+    @property
     def fraction_used(self) -> float:
-        """Used / limit of the token budget (else the USD one); above 1 when overspent."""
-        if self.tokens_limit:
-            return self.tokens_used / self.tokens_limit
-        if self.usd_limit:
-            return self.usd_used / self.usd_limit
-        return 0.0
+        """The largest share used of its limits (the one nearest its end); above 1
+        when overspent."""
+        return max((bar.fraction for bar in self.bars), default=0.0)
 
     @property
     def left(self) -> float:
-        """What is left of the token budget (else the USD one); negative when overspent."""
-        if self.tokens_limit is not None:
-            return self.tokens_limit - self.tokens_used
-        return (self.usd_limit or 0.0) - self.usd_used
+        """What is left of the first limit (tokens, else dollars); negative when overspent."""
+        bars = self.bars
+        return bars[0].left if bars else 0.0
 
     @property
     def overspent(self) -> bool:
-        return (self.tokens_limit is not None and self.tokens_used > self.tokens_limit) or (
-            self.usd_limit is not None and self.usd_used > self.usd_limit
-        )
+        return any(bar.overspent for bar in self.bars)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One limit of a standing, as a view draws it: tokens or US dollars."""
+
+    #: "tokens" or "usd".
+    unit: str
+    used: float
+    limit: float
+
+    @property
+    def fraction(self) -> float:
+        """Used / limit; above 1 when overspent (a zero limit: 0, or 1 once used)."""
+        if self.limit > 0:
+            return self.used / self.limit
+        return 1.0 if self.used > 0 else 0.0
+
+    @property
+    def left(self) -> float:
+        """Limit - used: negative when overspent, never clamped."""
+        return self.limit - self.used
+
+    @property
+    def overspent(self) -> bool:
+        return self.used > self.limit
+
+    def amount(self, of: str = "of") -> str:
+        """ "850 of 5,000 tokens", "$0.03 of $5.00"."""
+        if self.unit == "tokens":
+            return f"{int(self.used):,} {of} {int(self.limit):,} tokens"
+        return f"${self.used:,.2f} {of} ${self.limit:,.2f}"
+
+    def left_text(self, overspent: str = "OVERSPENT") -> str:
+        """ "4,150 left", "$4.97 left", or ``overspent`` by how much."""
+        left = self.left
+        text = f"{int(abs(left)):,}" if self.unit == "tokens" else f"${abs(left):,.2f}"
+        return f"{text} left" if left >= 0 else f"{overspent} by {text}"
 
 
 def human_duration(seconds: float) -> str:
@@ -313,6 +355,7 @@ __all__ = [
     "KEPT_PERIODS",
     "PERIODS",
     "SCOPES",
+    "Bar",
     "Budget",
     "BudgetBook",
     "PeriodUsage",
