@@ -15,6 +15,8 @@ from ._version import __version__
 TYPE_CHECKING = False
 
 __all__ = [
+    "BudgetCheck",
+    "BudgetExceeded",
     "Config",
     "EventError",
     "LangfuseIntegration",
@@ -49,6 +51,8 @@ _LAZY = {
     "initialize_observability": "instrument.setup",
     "init_tracing": "instrument.tracing",
     "flush": "instrument.tracing",
+    "BudgetCheck": "model.budget_check",
+    "BudgetExceeded": "model.budget_check",
     "Config": "model.config",
     "EventError": "model.fields",
     "load_config": "model.config",
@@ -70,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .instrument.setup import initialize_observability
     from .instrument.tracing import flush, init_tracing
     from .instrument.workflow import WorkflowTracer
+    from .model.budget_check import BudgetCheck, BudgetExceeded
     from .model.config import Config, load_config
     from .model.fields import EventError
 

@@ -32,6 +32,7 @@ from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.writer import JournalWriter
 from .model import price_database
+from .model.budget_check import BudgetCheck, check
 from .model.config import MIN_TOKEN_LENGTH, Config
 from .sync.spend import JournalSpend
 from .sync.tailer import JournalTailer
@@ -138,11 +139,17 @@ class Exporter:
                 clock=self.state.clock,
                 spans=spans,
                 langfuse_keys=langfuse_keys,
+                budgets=self.check_budget,
             )
             self.server.start_in_thread()
             if self.tailer is not None:
                 self.tailer.start()
         return self.server
+
+    def check_budget(self, persona: str, tokens: int = 0, usd: float = 0.0) -> BudgetCheck:
+        """Whether ``tokens`` and ``usd`` more fit ``persona``'s (validated)
+        budget as this exporter's fold stands now."""
+        return check(persona, self.state.view(series=False).standing_of(persona), tokens, usd)
 
     def follow(self) -> None:
         """Follow the journal in a thread without serving (an in-process collector

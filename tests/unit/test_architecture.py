@@ -111,7 +111,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_scan_sees_relative_imports_of_every_form():
     assert "hypertool_exporter.model.catalog" in GRAPH["hypertool_exporter.fold.state"]
-    assert "hypertool_exporter.instrument.tracing" in GRAPH["hypertool_exporter.instrument.llm"]
+    assert "hypertool_exporter.instrument.tracing" in GRAPH["hypertool_exporter.instrument.call"]
     assert "hypertool_exporter._version" in GRAPH["hypertool_exporter"]
 
 

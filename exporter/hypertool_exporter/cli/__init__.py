@@ -2,7 +2,8 @@
 
 ``commands`` (the one table of commands and options that both parsers are
 built from), ``main`` (parsing and dispatch), ``record`` (the recording
-commands), ``stats``, ``fleet`` (``stats --prometheus``: the table for a fleet), ``demo`` and
+commands), ``check`` (whether an amount fits a budget), ``stats``,
+``fleet`` (``stats --prometheus``: the table for a fleet), ``demo`` and
 ``demo_stack``.
 
 May import: anything in the package. The recording commands import only

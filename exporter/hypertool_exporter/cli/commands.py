@@ -277,6 +277,18 @@ COMMANDS: tuple[Command, ...] = (
         recording=True,
     ),
     Command(
+        "check",
+        "whether an amount fits a persona's budget now (exit 0: it fits, 1: it does not)",
+        "check:run",
+        args=(Arg("persona", "persona about to spend"),),
+        opts=(
+            Opt("--tokens", "tokens", "tokens about to be spent", default="0"),
+            Opt("--usd", "usd", "US dollars about to be spent", default="0"),
+            _config(),
+            _journal(),
+        ),
+    ),
+    Command(
         "stats",
         "spend by persona, from the journal (no exporter needed)",
         "stats:run",

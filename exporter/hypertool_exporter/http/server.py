@@ -22,7 +22,9 @@ from typing import Any
 from .._version import __version__
 from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import FastExposition
+from ..model.budget_check import BudgetCheck
 from ..model.fields import MALFORMED, EventError
+from . import budgets as budget_api
 from . import otlp
 from .connections import Connections
 from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, read_body
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: ``ingest(events, keys, batch_key=...)``: append a batch; returns how many were new.
 Ingest = Callable[..., int]
+#: ``budgets(persona, tokens, usd)``: whether the amount fits the persona's budget now.
+Budgets = Callable[[str, int, float], BudgetCheck]
 Reject = Callable[[str], None]
 
 
@@ -56,8 +60,11 @@ class ExporterHTTPServer(Listener):
         spans: SpanIngest | None = None,
         langfuse_keys: tuple[str, str] | None = None,
         connections: Connections | None = None,
+        budgets: Budgets | None = None,
     ):
         self.exposition = exposition
+        #: ``GET /v1/budgets/{persona}`` (None: off; it is on with ingest).
+        self.budgets = budgets
         #: OTLP trace ingest (None: off), and the Langfuse key pair it also accepts.
         self.spans = spans
         self.langfuse_keys = langfuse_keys
@@ -159,6 +166,8 @@ class _Handler(ConnectionHandler):
             self._metrics()
         elif path == "/healthz":
             self._send(200, b"ok\n", "text/plain; charset=utf-8")
+        elif path.startswith(budget_api.PREFIX):
+            self._budget()
         elif path == "/":
             body = self.server.status_page.render().encode()
             self._send(
@@ -174,6 +183,33 @@ class _Handler(ConnectionHandler):
             )
         else:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _budget(self) -> None:
+        """``GET /v1/budgets/{persona}``: the standing and whether an amount fits;
+        the ingest token's bearer auth, as for ingest."""
+        server = self.server
+        if server.budgets is None or not server.ingest_token:
+            self._json(
+                404,
+                {"error": "the budget API is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"},
+            )
+            return
+        if not self._credentials_ok(langfuse=False):
+            self._json(
+                401,
+                {"error": "missing or wrong bearer token"},
+                {"WWW-Authenticate": 'Bearer realm="hypertool-exporter"'},
+            )
+            return
+        path, _, query = self.path.partition("?")
+        try:
+            persona, tokens, usd = budget_api.parse_request(path, query)
+        except EventError as exc:
+            server.reject(exc.code)
+            self._json(400, {"error": str(exc), "field": exc.field})
+            return
+        result = server.budgets(persona, tokens, usd)
+        self._json(200, budget_api.answer_document(result, server.clock()))
 
     def _metrics(self) -> None:
         openmetrics, content_type = choose_format(self.headers.get("Accept", ""))

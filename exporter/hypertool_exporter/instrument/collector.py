@@ -22,6 +22,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from ..app import DEFAULT_PORT, Exporter
 from ..fold.batches import TokenBatch
 from ..journal.writer import JournalWriter
+from ..model.budget_check import BudgetCheck
 from ..model.budgets import Standing
 from ..model.config import Config
 from ..model.events import (
@@ -30,7 +31,15 @@ from ..model.events import (
     PersonaSwitched,
     StageFinished,
 )
-from ..model.fields import MAX_SECONDS, EventError, gate_value, trace_id_value
+from ..model.fields import (
+    MAX_SECONDS,
+    EventError,
+    count_value,
+    gate_value,
+    label_value,
+    money_value,
+    trace_id_value,
+)
 from . import tracing
 from .tokens import MAX_CACHED_LABELS, TokenRecording
 
@@ -249,6 +258,16 @@ class PersonaMetricsCollector(TokenRecording):
         budget applies), from what this collector has folded: with a journal,
         what its tailer has read so far (it polls every few milliseconds)."""
         return self.state.view(series=False).standing_of(persona)
+
+    def check_budget(self, persona: str, tokens: int = 0, usd: float = 0.0) -> BudgetCheck:
+        """Whether ``tokens`` and ``usd`` more fit ``persona``'s budget now
+        (``allowed``; ``explain()`` says why not, naming the figures). A call
+        of unknown size asks for 0: refused once a limit is reached. Same
+        answer as ``GET /v1/budgets/{persona}`` and ``hypertool-exporter check``."""
+        name = label_value("persona", persona, persona=True)
+        tokens = count_value("tokens", tokens)
+        usd = money_value("usd", usd) or 0.0
+        return self.exporter.check_budget(name, tokens, usd)
 
     # -- serving ------------------------------------------------------------
 

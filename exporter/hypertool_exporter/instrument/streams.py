@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 
 class ObservedCall(Protocol):
-    """What a stream reports to: ``llm._Call``."""
+    """What a stream reports to: ``call.LLMCall``."""
 
     def observe(self, response: Any) -> None: ...
 

@@ -19,6 +19,7 @@ from ..model.budgets import (
     period_end,
     period_start,
     standing,
+    unused,
 )
 from ..model.config import Config
 from ..model.money import femto_of, usd_of
@@ -180,11 +181,27 @@ def budget_standings(journal: Journal, config: Config, now: float) -> list[Stand
     return found
 
 
+def standing_for(
+    journal: Journal | None, config: Config, persona: str, now: float
+) -> Standing | None:
+    """``persona``'s standing at ``now`` from the journal (``None``: a journal
+    not created yet, nothing spent); ``None`` when no budget applies."""
+    budget = BudgetBook(config.budgets).budget_for(persona)
+    if budget is None:
+        return None
+    if journal is not None:
+        for found in budget_standings(journal, config, now):
+            if found.persona == persona:
+                return found
+    return standing(persona, budget, unused(budget, now), now)
+
+
 __all__ = [
     "SINCE",
     "PersonaStats",
     "budget_standings",
     "collect_stats",
     "daily_spend",
+    "standing_for",
     "totals_since",
 ]

@@ -5,7 +5,8 @@
 ``fields`` (the vocabulary and the field validators events are built from),
 ``wire`` (events' JSON for the journal, and delivery keys),
 ``catalog`` (every metric; ``metricspec`` describes one, ``genai_metrics``
-the OpenTelemetry GenAI ones), ``budgets`` (UTC periods), ``money`` (exact
+the OpenTelemetry GenAI ones), ``budgets`` (UTC periods; ``budget_check``
+whether an amount fits before it is spent), ``money`` (exact
 dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
 (spans to events) and ``lineage`` (which nested span counts), ``jsontext``
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds)

@@ -117,6 +117,9 @@ class Standing:
     usd_used: float
     #: Seconds until the period resets; ``None`` for ``total``.
     resets_in: float | None
+    #: "instance", or "fleet": a fleet's limit is shared, and this exporter
+    #: knows only its own spend against it.
+    scope: str = "instance"
 
     @property
     def bars(self) -> list[Bar]:
@@ -203,6 +206,7 @@ def standing(persona: str, budget: Budget, usage: PeriodUsage, now: float) -> St
         budget.usd,
         usage.usd,
         None if end is None else end - now,
+        budget.scope,
     )
 
 
