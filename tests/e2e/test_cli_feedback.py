@@ -38,6 +38,22 @@ def test_stats_draws_budget_bars_without_colour_off_a_terminal(tmp_path, config_
     assert "100 of 100,000 tokens monthly  99,900 left" in lines["qa"]  # the default budget
 
 
+def test_stats_marks_a_cost_that_leaves_out_unpriced_tokens(tmp_path, config_file):
+    journal = str(tmp_path / "j.sqlite")
+    run_cli("tokens", "qa", "--model", "gpt-4", "--input", "1000", "--journal", journal)
+    run_cli("tokens", "qa", "--model", "in-house-llm", "--input", "500", "--journal", journal)
+    run_cli("tokens", "ops", "--model", "gpt-4", "--input", "1000", "--journal", journal)
+    out = run_cli("stats", "--config", str(config_file), "--journal", journal).stdout
+    rows: dict[str, list[str]] = {}
+    for line in out.splitlines():  # the table's rows come before the budget bars
+        if line.strip():
+            rows.setdefault(line.split()[0], line.split())
+    assert rows["qa"][7] == "0.0300*" and rows["qa"][10] == "500"  # COST_USD, UNPRICED
+    assert rows["ops"][7] == "0.0300"  # all priced: no mark
+    assert rows["TOTAL"][7] == "0.0600*"
+    assert "* plus the UNPRICED tokens of models with no price: their cost is not counted" in out
+
+
 def test_bars_and_durations():
     assert bar(0.5, 10) == "\u2588" * 5 + "\u2591" * 5 + " "
     assert bar(1.5, 4) == "\u2588" * 4 + "!"

@@ -103,7 +103,14 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
         limit = sample(
             values, "hypertool_persona_cost_budget_limit_usd", persona=persona, period=cells[3]
         )
-        assert cells[2] == f"${used:,.2f} / ${limit:,.2f}", persona
+        # Tokens nobody priced are not in the dollars: the amount says so.
+        unpriced = sum(
+            value
+            for (name, labels), value in values.items()
+            if name == "hypertool_persona_unpriced_tokens_total" and ("persona", persona) in labels
+        )
+        mark = " + unpriced" if unpriced else ""
+        assert cells[2] == f"${used:,.2f} / ${limit:,.2f}{mark}", persona
         remaining = sample(values, "hypertool_persona_cost_budget_remaining_usd", persona=persona)
         if remaining < 0:
             assert kind == "over" and cells[4] == f"overspent by ${-remaining:,.2f}", persona
@@ -115,8 +122,21 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
     assert rows.rows[("devops-engineer", "usd")][0] == "over"
     assert rows.rows[("devops-engineer", "tokens")][0] == "ok"
     assert "No journal" not in dom.stdout and 'id="spend"' in dom.stdout
-    assert re.search(r"<td>testing-specialist</td><td class=\"n\">\$[\d,.]+</td>", dom.stdout)
+    assert re.search(
+        r"<td>testing-specialist</td><td class=\"n\">\$[\d,.]+( <span|</td>)", dom.stdout
+    )
     assert "<polyline" in dom.stdout  # the 30-day spend line
+    # A model with no price is marked, never "$0.00".
+    unpriced_models = {
+        dict(labels)["model"]
+        for (name, labels), value in values.items()
+        if name == "hypertool_persona_unpriced_tokens_total" and value
+    }
+    models = re.findall(r"<tr><td>([^<]+)</td><td class=\"n\">(.*?)</td></tr>", dom.stdout)
+    shown = dict(models)
+    assert unpriced_models & shown.keys(), "the demo traffic has an unpriced model, shown"
+    for model in unpriced_models & shown.keys():
+        assert "unpriced" in shown[model] and shown[model] != "$0.00", model
     assert re.search(
         r'<table id="gates">.*?<td>(package-release|code-review|incident-response)',
         dom.stdout,

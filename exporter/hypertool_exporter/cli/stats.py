@@ -29,7 +29,8 @@ _COLUMNS: tuple[tuple[str, Callable[[PersonaStats], str]], ...] = (
     ("CACHE_WRITE", lambda s: str(s.cache_write_tokens)),
     ("OUTPUT", lambda s: str(s.output_tokens)),
     ("REASONING", lambda s: str(s.reasoning_tokens)),
-    ("COST_USD", lambda s: f"{s.cost_usd:.4f}"),
+    # Marked when tokens nobody priced are left out: never a bare 0.0000.
+    ("COST_USD", lambda s: f"{s.cost_usd:.4f}{'*' if s.unpriced_tokens else ''}"),
     ("ESTIMATED", lambda s: f"{s.estimated_cost_usd:.4f}"),
     ("REPORTED", lambda s: f"{s.reported_cost_usd:.4f}"),
     ("UNPRICED", lambda s: str(s.unpriced_tokens)),
@@ -61,6 +62,8 @@ def format_table(stats: list[PersonaStats], since: str) -> str:
             c.rjust(w) for c, w in zip(line[1:], widths[1:], strict=True)
         ]
         out.append("  ".join(cells))
+    if any(row.unpriced_tokens for row in stats):
+        out.append("* plus the UNPRICED tokens of models with no price: their cost is not counted")
     return "\n".join(out)
 
 

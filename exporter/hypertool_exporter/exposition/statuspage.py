@@ -39,7 +39,7 @@ h1{font-size:1.4em}h2{font-size:1.1em;margin-top:2em}
 table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3em .6em;
 border-bottom:1px solid #ddd}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{vertical-align:middle}td:first-child{white-space:nowrap}.over{color:#c33;font-weight:bold}.muted{color:#777}
-svg{background:#f6f6f6}nav a{margin-right:1em}
+svg{background:#f6f6f6}nav a{margin-right:1em}.unpriced{color:#a60;font-size:.85em}
 """
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 #: Nothing may load or run but the one style block above.
@@ -57,11 +57,20 @@ def _usd(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:,.4f}"
 
 
-def _budget_rows(s: Standing) -> str:
-    """A row per limit of ``s`` (tokens, then US dollars), each with its own bar."""
+#: After a dollar amount that leaves out tokens nobody priced; alone for a
+#: model with nothing priced at all.
+_UNPRICED_TITLE = 'title="tokens of a model with no price: their cost is not counted"'
+_UNPRICED = f' <span class="unpriced" {_UNPRICED_TITLE}>+ unpriced</span>'
+_UNPRICED_ONLY = f'<span class="unpriced" {_UNPRICED_TITLE}>unpriced</span>'
+
+
+def _budget_rows(s: Standing, unpriced: bool) -> str:
+    """A row per limit of ``s`` (tokens, then US dollars), each with its own bar;
+    the dollar row marked when ``unpriced`` tokens of the persona are not in it."""
     reset = "never" if s.resets_in is None else f"in {human_duration(s.resets_in)}"
     rows = []
     for limit in s.bars:
+        marked = unpriced and limit.unit == "usd"
         fraction = limit.fraction
         state = "over" if limit.overspent else "warn" if fraction >= 0.75 else "ok"
         colour = {"over": "#c33", "warn": "#d90", "ok": "#3a7"}[state]
@@ -75,7 +84,8 @@ def _budget_rows(s: Standing) -> str:
         rows.append(
             f'<tr class="{state}" data-persona="{_e(s.persona)}" data-unit="{limit.unit}">'
             f"<td>{_e(s.persona)}</td><td>{bar} {fraction:.0%}</td>"
-            f"<td class=n>{_e(limit.amount('/'))}</td><td>{_e(s.period)}</td>"
+            f"<td class=n>{_e(limit.amount('/'))}{_UNPRICED if marked else ''}</td>"
+            f"<td>{_e(s.period)}</td>"
             f'<td class="n left">{_e(limit.left_text("overspent"))}</td><td>{_e(reset)}</td></tr>'
         )
     return "".join(rows)
@@ -118,6 +128,11 @@ class StatusPage:
         by_model: dict[str, float] = {}
         for (_, _, model), amount in costs.items():
             by_model[model] = by_model.get(model, 0.0) + amount
+        # Tokens nobody priced (no price, no reported cost): their dollars are
+        # unknown, so they are marked, never shown as $0.00.
+        unpriced = view.counter(c.PERSONA_UNPRICED_TOKENS.name)
+        unpriced_personas = {persona for (persona, _), tokens in unpriced.items() if tokens}
+        unpriced_models = {model for (_, model), tokens in unpriced.items() if tokens}
         spend = self.spend(now) if self.spend is not None else None
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M UTC")
         parts = [
@@ -135,7 +150,7 @@ class StatusPage:
                 '<table id="budgets"><tr><th>persona</th><th>used</th><th class=n>amount</th>'
                 "<th>period</th><th class=n>left</th><th>resets</th></tr>"
             )
-            parts += [_budget_rows(s) for s in standings]
+            parts += [_budget_rows(s, s.persona in unpriced_personas) for s in standings]
             parts.append("</table>")
         else:
             parts.append('<p class="muted">No budgets configured.</p>')
@@ -149,9 +164,10 @@ class StatusPage:
                 "<th class=n>this month</th></tr>"
             )
             for persona, (today, month) in sorted(rows.items(), key=lambda kv: -kv[1][1]):
+                mark = _UNPRICED if persona in unpriced_personas else ""
                 parts.append(
-                    f"<tr><td>{_e(persona)}</td><td class=n>{_usd(today)}</td>"
-                    f"<td class=n>{_usd(month)}</td></tr>"
+                    f"<tr><td>{_e(persona)}</td><td class=n>{_usd(today)}{mark}</td>"
+                    f"<td class=n>{_usd(month)}{mark}</td></tr>"
                 )
             parts.append(
                 f"</table><p>Last {SPARKLINE_DAYS} days: {_sparkline(line)} "
@@ -159,8 +175,15 @@ class StatusPage:
             )
         parts.append('<h2>Top models</h2><table id="models">')
         parts.append("<tr><th>model</th><th class=n>cost since start</th></tr>")
-        for model, amount in sorted(by_model.items(), key=lambda kv: -kv[1])[:TOP_MODELS]:
-            parts.append(f"<tr><td>{_e(model)}</td><td class=n>{_usd(amount)}</td></tr>")
+        top = sorted(by_model.items(), key=lambda kv: -kv[1])[:TOP_MODELS]
+        # And the models nobody priced, whatever they cost: they need a price.
+        top += [(m, by_model.get(m, 0.0)) for m in sorted(unpriced_models)[:TOP_MODELS]]
+        for model, amount in dict(top).items():
+            if model in unpriced_models:
+                shown = _UNPRICED_ONLY if amount == 0 else f"{_usd(amount)}{_UNPRICED}"
+            else:
+                shown = _usd(amount)
+            parts.append(f"<tr><td>{_e(model)}</td><td class=n>{shown}</td></tr>")
         parts.append('</table><h2>Last failed quality gates</h2><table id="gates">')
         parts.append("<tr><th>when</th><th>workflow</th><th>stage</th><th>persona</th></tr>")
         for ts, workflow, stage, persona in sorted(failed, reverse=True):
