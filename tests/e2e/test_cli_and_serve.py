@@ -89,6 +89,7 @@ def assert_example_values(values):
             workflow="package-release",
             stage="test",
             result="failed",
+            persona="testing-specialist",
         )
         == 1
     )

@@ -48,6 +48,10 @@ def test_a_fleet_budget_alert_travels_through_remote_write(tmp_path):
         run_cli(
             "tokens", "shared", "--model", "gpt-4", "--input", "2000", "--journal", str(journal)
         )
+        run_cli(
+            "stage", "release", "test", "--persona", "shared", "--seconds", "3",
+            "--gate", "failed", "--journal", str(journal),
+        )  # fmt: skip
         exporters.append(ExporterProcess(journal, config))
     webhook = WebhookReceiver()
     alertmanager = AlertmanagerProcess(tmp_path / "am", shipped_alertmanager_config(webhook))
@@ -97,6 +101,7 @@ def test_a_fleet_budget_alert_travels_through_remote_write(tmp_path):
             6000,
             6000,
         )
+        assert shared["failed_gates"] == 3  # the gate counter's persona, across the fleet
         # gpt-4 at $30 per 1M input tokens (openai.com/api/pricing): 3 x 2,000 = $0.18
         assert shared["cost_usd"] == pytest.approx(3 * 2000 * 30 / 1e6, abs=1e-9)
         table = run_cli("stats", "--prometheus", f"http://127.0.0.1:{central.port}").stdout

@@ -361,6 +361,7 @@ def test_our_stage_spans_count_remotely(exporter):
             workflow="release",
             stage="implement",
             result="failed",
+            persona="backend-engineer",
         ),
         what="the remote stage's gate",
     )

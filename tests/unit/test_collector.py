@@ -49,7 +49,12 @@ def test_seed_api_records_exact_values(registry, example_config):
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "release", "stage": "build", "result": "passed"},
+            {
+                "workflow": "release",
+                "stage": "build",
+                "result": "passed",
+                "persona": "backend-engineer",
+            },
         )
         == 1
     )

@@ -482,7 +482,12 @@ def test_plan_collector_and_persona_cli(app):
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "package_release", "stage": "version_bump", "result": "passed"},
+            {
+                "workflow": "package_release",
+                "stage": "version_bump",
+                "result": "passed",
+                "persona": "backend-engineer",
+            },
         )
         == 1
     )

@@ -65,7 +65,10 @@ def test_gates_initialise_both_results_and_llm_errors_start_at_zero():
     state.apply(StageFinished("release", "test", "t", 12.0, "passed", 1.0))
     state.apply(StageFinished("release", "test", "t", 700.0, None, 2.0))
     gates = state.view().counters[c.QUALITY_GATE.name]
-    assert gates == {("release", "test", "passed"): 1.0, ("release", "test", "failed"): 0.0}
+    assert gates == {
+        ("release", "test", "passed", "t"): 1.0,
+        ("release", "test", "failed", "t"): 0.0,
+    }
     stage = hist(state, c.STAGE_DURATION, ("release", "test", "t"))
     assert (
         stage.count == 2 and stage.cumulative[-1] - stage.cumulative[-2] == 1
@@ -220,3 +223,26 @@ def test_a_snapshot_copies_histograms_in_pieces_that_fit_together(example_config
     assert pieces.keys() == whole.keys()
     cells = sum(len(f[1]) for f in whole.values())
     assert cells > 7 * 10 and len(holds) >= cells // 7  # a hold per piece
+
+
+def test_a_snapshot_from_before_the_gate_counter_had_a_persona_keeps_its_counts():
+    """The gate counter gained ``persona``: rows of an older snapshot keep their
+    counts with the label empty (absent to Prometheus), so sums over the old
+    labels do not change across the upgrade; new verdicts carry the persona."""
+    old = MetricState()
+    snapshot = old.to_json()
+    snapshot["counters"][c.QUALITY_GATE.name] = [
+        [["release", "test", "passed"], 4.0],
+        [["release", "test", "failed"], 1.0],
+        [["release", "test", "failed", "qa", "extra"], 9.0],  # not a row of any version
+    ]
+    state = MetricState()
+    state.load_json(snapshot)
+    state.apply(StageFinished("release", "test", "qa", 1.0, "failed", 5.0))
+    gates = state.view().counters[c.QUALITY_GATE.name]
+    assert gates == {
+        ("release", "test", "passed", ""): 4.0,
+        ("release", "test", "failed", ""): 1.0,
+        ("release", "test", "passed", "qa"): 0.0,
+        ("release", "test", "failed", "qa"): 1.0,
+    }

@@ -165,14 +165,24 @@ def test_metrics_recorded_through_the_collector(memory, collector, registry):
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "package-release", "stage": "test", "result": "failed"},
+            {
+                "workflow": "package-release",
+                "stage": "test",
+                "result": "failed",
+                "persona": "testing-specialist",
+            },
         )
         == 1
     )
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "package-release", "stage": "implement", "result": "passed"},
+            {
+                "workflow": "package-release",
+                "stage": "implement",
+                "result": "passed",
+                "persona": "backend-engineer",
+            },
         )
         == 1
     )
@@ -295,21 +305,26 @@ def test_async_workflow_and_trace_stage_verdicts(memory, collector, registry):
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "nightly", "stage": "build", "result": "passed"},
+            {
+                "workflow": "nightly",
+                "stage": "build",
+                "result": "passed",
+                "persona": "devops-engineer",
+            },
         )
         == 1
     )
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "nightly", "stage": "lint", "result": "failed"},
+            {"workflow": "nightly", "stage": "lint", "result": "failed", "persona": "qa"},
         )
         == 1
     )
     assert (
         get(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "nightly", "stage": "notify", "result": "passed"},
+            {"workflow": "nightly", "stage": "notify", "result": "passed", "persona": "qa"},
         )
         is None
     )
@@ -341,7 +356,12 @@ def test_unconfigured_tracing_is_a_quiet_no_op(collector, registry, caplog):
     assert (
         registry.get_sample_value(
             "hypertool_workflow_quality_gate_total",
-            {"workflow": "package-release", "stage": "test", "result": "failed"},
+            {
+                "workflow": "package-release",
+                "stage": "test",
+                "result": "failed",
+                "persona": "testing-specialist",
+            },
         )
         == 1
     )

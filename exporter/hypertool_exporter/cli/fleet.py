@@ -89,6 +89,12 @@ def fleet_stats(
     switches = _since_start(c.PERSONA_SWITCHES.name, selector, seconds, "to_persona")
     for sample in query(url, switches, now):
         entry(sample["metric"]["to_persona"]).switches = round(float(sample["value"][1]))
+    failed = ", ".join(m for m in (selector, 'result="failed"') if m)
+    gates = _since_start(c.QUALITY_GATE.name, failed, seconds, "persona")
+    for sample in query(url, gates, now):
+        persona = sample["metric"].get("persona")
+        if persona:  # verdicts from before the gate counter had a persona have none
+            entry(persona).failed_gates = round(float(sample["value"][1]))
     return sorted(rows.values(), key=lambda r: (-r.cost_usd, -r.tokens, r.persona))
 
 

@@ -54,7 +54,7 @@ _CALLS = c.LLM_DURATION.name
 CallPlan = tuple[tuple[str, str], Histogram, Histogram | None]
 #: A stage plan: the (workflow, stage, persona) key, its duration histogram,
 #: and the gate counter's key of each gate result.
-StagePlan = tuple[tuple[str, str, str], Histogram, dict[str, tuple[str, str, str]]]
+StagePlan = tuple[tuple[str, str, str], Histogram, dict[str, tuple[str, str, str, str]]]
 
 
 class Handlers:
@@ -174,7 +174,7 @@ class Handlers:
         plan = (
             key,
             histogram_of(self._histograms[_STAGES], key),
-            {result: (key[0], key[1], result) for result in GATE_RESULTS},
+            {result: (key[0], key[1], result, key[2]) for result in GATE_RESULTS},
         )
         if len(self._stage_plans) < MAX_CACHED_PLANS:
             self._stage_plans[labels] = plan

@@ -61,9 +61,17 @@ def shaped(
         }
 
 
-def counter_series(rows: list[Any]) -> dict[tuple[Any, ...], float]:
-    """A counter's series from its snapshot rows."""
-    return {tuple(key): float(value) for key, value in rows}
+def counter_series(rows: list[Any], width: int) -> dict[tuple[Any, ...], float]:
+    """A counter's series from its snapshot rows, for a counter of ``width``
+    labels. A row written when the counter had fewer labels (a label was
+    added since: the gate counter's ``persona``) gets empty values for the
+    new ones, which Prometheus reads as the label absent: the counts stay,
+    and sums over the old labels are unchanged. A row with more is dropped."""
+    series = {}
+    for key, value in rows:
+        if len(key) <= width:
+            series[(*key, *("",) * (width - len(key)))] = float(value)
+    return series
 
 
 def money_series(

@@ -187,7 +187,7 @@ class MetricState:
             self.batches.clear()
             for name, rows in data.get("counters", {}).items():
                 if name in values.counters:
-                    values.counters[name] = counter_series(rows)
+                    values.counters[name] = counter_series(rows, len(c.BY_NAME[name].labels))
             values.money = money_series(data.get("money"), values.counters)
             for name, rows in data.get("histograms", {}).items():
                 if name in values.histograms:

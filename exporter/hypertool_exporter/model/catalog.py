@@ -164,8 +164,8 @@ STAGE_DURATION = _spec(
 QUALITY_GATE = _spec(
     "hypertool_workflow_quality_gate_total",
     "counter",
-    "Quality-gate verdicts at the end of workflow stages.",
-    ("workflow", "stage", "result"),
+    "Quality-gate verdicts at the end of workflow stages, by the persona that ran the stage.",
+    ("workflow", "stage", "result", "persona"),
     closed_values={"result": GATE_RESULTS},
     group="workflow",
 )

@@ -51,10 +51,10 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
         g.PanelSpec(
             "table",
             "Failed gates",
-            "Failed quality gates in the range, by stage.",
+            "Failed quality gates in the range, by stage and the persona that ran it.",
             [
                 g.Query(
-                    f"sort_desc(sum by (workflow, stage) (increase({c.QUALITY_GATE.name}"
+                    f"sort_desc(sum by (workflow, stage, persona) (increase({c.QUALITY_GATE.name}"
                     f'{{{g.JOB}, {g.WORKFLOW}, result="failed"}}[{g.RANGE}])) > 0)',
                     instant=True,
                     fmt="table",
