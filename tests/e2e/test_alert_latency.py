@@ -10,7 +10,6 @@ pager's webhook.
 
 import time
 
-import yaml
 from harness.support import (
     REPO,
     AlertmanagerProcess,
@@ -19,6 +18,7 @@ from harness.support import (
     WebhookReceiver,
     deploy_prometheus_config,
     run_cli,
+    shipped_alertmanager_config,
     wait_for,
 )
 
@@ -31,15 +31,6 @@ pricing:
   probe-model: {input: 0.03, output: 0.06}
 """
 ALERTS = ("PersonaTokenBudgetExceeded", "PersonaCostBudgetExceeded")
-
-
-def shipped_alertmanager_config(webhook: WebhookReceiver) -> dict:
-    """alerts/alertmanager.yml as shipped, its webhooks pointed at the test."""
-    config = yaml.safe_load((REPO / "alerts" / "alertmanager.yml").read_text())
-    for receiver in config["receivers"]:
-        for hook in receiver.get("webhook_configs", []):
-            hook["url"] = webhook.url(hook["url"].split("5001", 1)[1])
-    return config
 
 
 def test_a_blown_token_and_spending_budget_page_within_a_minute(tmp_path):

@@ -8,16 +8,15 @@ UTC midnight (HYPERTOOL_CLOCK_OFFSET_SECONDS), so the reset comes within the tes
 
 import time
 
-import yaml
 from harness.fast_rules import fast_config
 from harness.support import (
-    REPO,
     AlertmanagerProcess,
     ExporterProcess,
     PrometheusProcess,
     WebhookReceiver,
     deploy_prometheus_config,
     run_cli,
+    shipped_alertmanager_config,
     wait_for,
 )
 
@@ -25,19 +24,6 @@ from hypertool_exporter.bundle.rules import render_rules
 from hypertool_exporter.model.budgets import period_end
 
 SECONDS_BEFORE_MIDNIGHT = 40
-
-
-def shipped_alertmanager_config(webhook: WebhookReceiver) -> dict:
-    """alerts/alertmanager.yml with the webhooks pointed at the test and short timings."""
-    config = yaml.safe_load((REPO / "alerts" / "alertmanager.yml").read_text())
-    for receiver in config["receivers"]:
-        for hook in receiver.get("webhook_configs", []):
-            hook["url"] = webhook.url(hook["url"].split("5001", 1)[1])
-    route = config["route"]
-    route.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
-    for sub in route["routes"]:
-        sub.pop("repeat_interval", None)
-    return config
 
 
 def test_budget_alert_fires_is_inhibited_correctly_and_resolves(tmp_path, config_file):
@@ -48,7 +34,9 @@ def test_budget_alert_fires_is_inhibited_correctly_and_resolves(tmp_path, config
     rules = tmp_path / "hypertool.rules.yml"
     rules.write_text(render_rules(fast_config(exporter_down_for="1m")))
     webhook = WebhookReceiver()
-    alertmanager = AlertmanagerProcess(tmp_path / "am", shipped_alertmanager_config(webhook))
+    alertmanager = AlertmanagerProcess(
+        tmp_path / "am", shipped_alertmanager_config(webhook, fast=True)
+    )
     now = time.time()
     offset = period_end(now, "daily") - SECONDS_BEFORE_MIDNIGHT - now
     exporter = ExporterProcess(

@@ -15,9 +15,9 @@ from harness.support import (
     PrometheusProcess,
     WebhookReceiver,
     run_cli,
+    shipped_alertmanager_config,
     wait_for,
 )
-from test_alerting import shipped_alertmanager_config
 
 from hypertool_exporter.bundle.rules import render_rules
 
@@ -54,7 +54,9 @@ def test_a_fleet_budget_alert_travels_through_remote_write(tmp_path):
         )  # fmt: skip
         exporters.append(ExporterProcess(journal, config))
     webhook = WebhookReceiver()
-    alertmanager = AlertmanagerProcess(tmp_path / "am", shipped_alertmanager_config(webhook))
+    alertmanager = AlertmanagerProcess(
+        tmp_path / "am", shipped_alertmanager_config(webhook, fast=True)
+    )
     rules = tmp_path / "hypertool.rules.yml"
     rules.write_text(render_rules(fast_config()))
     central = PrometheusProcess(

@@ -80,42 +80,36 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
     assert "Content Security Policy" not in dom.stderr  # nothing refused: no inline style
     rows = Rows()
     rows.feed(dom.stdout)
-    for persona in ("backend-engineer", "testing-specialist", "devops-engineer"):
-        kind, cells = rows.rows[(persona, "tokens")]
-        used = sample(
-            values, "hypertool_persona_token_budget_used", persona=persona, period=cells[3]
-        )
-        limit = sample(
-            values, "hypertool_persona_token_budget_limit", persona=persona, period=cells[3]
-        )
-        assert cells[2] == f"{int(used):,} / {int(limit):,} tokens", persona
-        remaining = sample(values, "hypertool_persona_token_budget_remaining", persona=persona)
-        if remaining < 0:
-            assert kind == "over" and cells[4] == f"overspent by {int(-remaining):,}", persona
-        else:
-            assert kind != "over" and cells[4] == f"{int(remaining):,} left", persona
-    # A spending budget has a bar of its own, beside the token one.
-    for persona in ("testing-specialist", "devops-engineer"):
-        kind, cells = rows.rows[(persona, "usd")]
-        used = sample(
-            values, "hypertool_persona_cost_budget_used_usd", persona=persona, period=cells[3]
-        )
-        limit = sample(
-            values, "hypertool_persona_cost_budget_limit_usd", persona=persona, period=cells[3]
-        )
+    # Each limit a bar of its own: (unit, metric prefix and suffix, how an amount reads).
+    units = (
+        ("tokens", "token_budget", "", lambda n: f"{int(n):,}"),
+        ("usd", "cost_budget", "_usd", lambda n: f"${n:,.2f}"),
+    )
+    checked = [
+        ("backend-engineer", units[0]),
+        ("testing-specialist", units[0]),
+        ("devops-engineer", units[0]),
+        ("testing-specialist", units[1]),
+        ("devops-engineer", units[1]),
+    ]
+    for persona, (unit, metric, suffix, shown) in checked:
+        kind, cells = rows.rows[(persona, unit)]
+        prefix = f"hypertool_persona_{metric}"
+        used = sample(values, f"{prefix}_used{suffix}", persona=persona, period=cells[3])
+        limit = sample(values, f"{prefix}_limit{suffix}", persona=persona, period=cells[3])
         # Tokens nobody priced are not in the dollars: the amount says so.
-        unpriced = sum(
+        unpriced = unit == "usd" and any(
             value
             for (name, labels), value in values.items()
             if name == "hypertool_persona_unpriced_tokens_total" and ("persona", persona) in labels
         )
-        mark = " + unpriced" if unpriced else ""
-        assert cells[2] == f"${used:,.2f} / ${limit:,.2f}{mark}", persona
-        remaining = sample(values, "hypertool_persona_cost_budget_remaining_usd", persona=persona)
+        amount = f"{shown(used)} / {shown(limit)}" + (" tokens" if unit == "tokens" else "")
+        assert cells[2] == amount + (" + unpriced" if unpriced else ""), (persona, unit)
+        remaining = sample(values, f"{prefix}_remaining{suffix}", persona=persona)
         if remaining < 0:
-            assert kind == "over" and cells[4] == f"overspent by ${-remaining:,.2f}", persona
+            assert kind == "over" and cells[4] == f"overspent by {shown(-remaining)}", persona
         else:
-            assert kind != "over" and cells[4] == f"${remaining:,.2f} left", persona
+            assert kind != "over" and cells[4] == f"{shown(remaining)} left", persona
     assert ("backend-engineer", "usd") not in rows.rows  # no dollar limit, no dollar bar
     assert rows.rows[("backend-engineer", "tokens")][0] == "over"  # the demo spends more
     # Over its dollars with tokens to spare: the dollar bar says so, not "1%".

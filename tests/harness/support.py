@@ -291,6 +291,24 @@ def deploy_prometheus_config(
     return config
 
 
+def shipped_alertmanager_config(webhook: WebhookReceiver, *, fast: bool = False) -> dict:
+    """alerts/alertmanager.yml with its webhooks pointed at ``webhook``; ``fast``
+    also shortens its waits to a second (for tests that are not about them)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "alerts" / "alertmanager.yml").read_text())
+    for receiver in config["receivers"]:
+        for hook in receiver.get("webhook_configs", []):
+            hook["url"] = webhook.url(hook["url"].split("5001", 1)[1])
+    if fast:
+        route = config["route"]
+        route.update(group_wait="1s", group_interval="1s", repeat_interval="1h")
+        for sub in route["routes"]:
+            sub.pop("repeat_interval", None)
+            sub.pop("group_wait", None)
+    return config
+
+
 def headless_chromium(url: str, workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     """Debian's Chromium, headless, on a fresh profile, with no network of its own
     (the flags keep it from reaching out at start), run on ``url``."""

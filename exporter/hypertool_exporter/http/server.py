@@ -184,22 +184,29 @@ class _Handler(ConnectionHandler):
         else:
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
-    def _budget(self) -> None:
-        """``GET /v1/budgets/{persona}``: the standing and whether an amount fits;
-        the ingest token's bearer auth, as for ingest."""
-        server = self.server
-        if server.budgets is None or not server.ingest_token:
+    def _bearer_allowed(self, enabled: bool, what: str) -> bool:
+        """Whether an endpoint behind the ingest token may answer: ``404`` when it
+        is off (no token configured), ``401`` without the right bearer token."""
+        if not enabled or not self.server.ingest_token:
             self._json(
-                404,
-                {"error": "the budget API is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"},
+                404, {"error": f"{what} is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"}
             )
-            return
+            return False
         if not self._credentials_ok(langfuse=False):
             self._json(
                 401,
                 {"error": "missing or wrong bearer token"},
                 {"WWW-Authenticate": 'Bearer realm="hypertool-exporter"'},
             )
+            return False
+        return True
+
+    def _budget(self) -> None:
+        """``GET /v1/budgets/{persona}``: the standing and whether an amount fits;
+        the ingest token's bearer auth, as for ingest."""
+        server = self.server
+        budgets = server.budgets
+        if not self._bearer_allowed(budgets is not None, "the budget API") or budgets is None:
             return
         path, _, query = self.path.partition("?")
         try:
@@ -208,7 +215,7 @@ class _Handler(ConnectionHandler):
             server.reject(exc.code)
             self._json(400, {"error": str(exc), "field": exc.field})
             return
-        result = server.budgets(persona, tokens, usd)
+        result = budgets(persona, tokens, usd)
         self._json(200, budget_api.answer_document(result, server.clock()))
 
     def _metrics(self) -> None:
@@ -244,17 +251,8 @@ class _Handler(ConnectionHandler):
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
         server = self.server
-        if server.ingest is None or not server.ingest_token:
-            self._json(
-                404, {"error": "ingest is disabled: set ingest.token or HYPERTOOL_INGEST_TOKEN"}
-            )
-            return
-        if not self._credentials_ok(langfuse=False):
-            self._json(
-                401,
-                {"error": "missing or wrong bearer token"},
-                {"WWW-Authenticate": 'Bearer realm="hypertool-exporter"'},
-            )
+        ingest = server.ingest
+        if not self._bearer_allowed(ingest is not None, "ingest") or ingest is None:
             return
         try:
             raw = read_body(self.headers, self.rfile)
@@ -269,7 +267,7 @@ class _Handler(ConnectionHandler):
             self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
             return
         try:
-            new = server.ingest(events, keys, batch_key=batch_key)
+            new = ingest(events, keys, batch_key=batch_key)
         except Exception as exc:  # the journal said no: nothing was applied
             log.error("ingest failed: %s", exc)
             self._json(503, {"error": f"events not recorded: {exc}"})

@@ -3,6 +3,8 @@ their limits."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...model import catalog as c
 from .. import grafana as g
 from ..budget_rules import (
@@ -14,6 +16,15 @@ from ..budget_rules import (
     fleet_used,
 )
 from ..config import BundleConfig
+
+
+def _used_gauge(
+    title: str, description: str, queries: list[g.Query], thresholds: dict[str, Any]
+) -> g.PanelSpec:
+    """A bar gauge of the share of a budget used: 0 to 100%, coloured by ``thresholds``."""
+    return g.PanelSpec(
+        "bargauge", title, description, queries, "percentunit", thresholds=thresholds, min=0, max=1
+    )
 
 
 def dashboard(config: BundleConfig) -> g.DashboardSpec:
@@ -100,8 +111,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
             ],
             "short",
         ),
-        g.PanelSpec(
-            "bargauge",
+        _used_gauge(
             "Budget used",
             "Share of each persona's token budget used in its current period.",
             [
@@ -111,13 +121,9 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     instant=True,
                 )
             ],
-            "percentunit",
-            thresholds=usage_thresholds,
-            min=0,
-            max=1,
+            usage_thresholds,
         ),
-        g.PanelSpec(
-            "bargauge",
+        _used_gauge(
             "Spending budget used",
             "Share of each persona's spending (US dollar) budget used in its current period; "
             "a budget a fleet shares counts every exporter's spend.",
@@ -135,10 +141,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     instant=True,
                 ),
             ],
-            "percentunit",
-            thresholds=usage_thresholds,
-            min=0,
-            max=1,
+            usage_thresholds,
         ),
         g.PanelSpec(
             "table",
