@@ -107,6 +107,21 @@ def test_stats_reads_the_journal_alone(tmp_path, config_file):
     assert "backend-engineer" in table and "0.0330" in table
 
 
-def test_stats_without_a_journal_is_a_clear_error(tmp_path):
-    result = run_cli("stats", "--journal", str(tmp_path / "none.sqlite"), check=False)
-    assert result.returncode == 1 and "does not exist" in result.stderr
+def test_stats_before_anything_was_recorded_says_so(tmp_path):
+    """A fresh install has no journal yet: nothing recorded, not an error."""
+    missing = tmp_path / "none.sqlite"
+    result = run_cli("stats", "--journal", str(missing), check=False)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith(f"nothing recorded yet: {missing} does not exist.")
+    assert run_cli("stats", "--json", "--journal", str(missing)).stdout == "[]\n"
+    assert not missing.exists()  # asking created nothing
+
+
+def test_a_tokens_command_with_nothing_to_record_is_refused(tmp_path):
+    journal = str(tmp_path / "j.sqlite")
+    result = run_cli("tokens", "qa", "--model", "m", "--journal", journal, check=False)
+    assert result.returncode == 2
+    assert "give --input or --output (nothing to record)" in result.stderr
+    assert "recorded" not in result.stdout
+    # A reported cost alone is something to record.
+    run_cli("tokens", "qa", "--model", "m", "--cost-usd", "0.10", "--journal", journal)

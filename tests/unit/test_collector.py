@@ -293,3 +293,18 @@ def test_known_labels_with_options_take_the_full_path(registry, example_config):
     # The cache reads are part of the input, and shown as their own type.
     assert registry.get_sample_value(tokens, {**labels, "token_type": "input"}) == 10 + 6 + 7
     assert registry.get_sample_value(tokens, {**labels, "token_type": "cache_read"}) == 4
+
+
+def test_serve_on_a_taken_port_names_it_and_the_way_out(registry):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        collector = PersonaMetricsCollector(registry)
+        with pytest.raises(
+            OSError, match=rf"cannot listen on 127\.0\.0\.1:{port}: .*HYPERTOOL_PORT"
+        ):
+            collector.serve(port=port)
+        collector.close()

@@ -60,6 +60,13 @@ def run(command: Command, values: dict[Any, Any]) -> int:
             if name in WHOLE_FIELDS or name in DECIMAL_FIELDS:
                 raw[name] = number_from_text(name, value, whole=name in WHOLE_FIELDS)
         event = event_class.parse(raw, time.time())
+        if (
+            isinstance(event, TokensUsed)
+            and not event.input_tokens
+            and not event.output_tokens
+            and event.cost_usd is None
+        ):  # a typo'd or forgotten option, not a usage worth a row
+            raise EventError("input_tokens", 0, "give --input or --output (nothing to record)")
         event_id = key_value("event_id", values.get("event_id"))
     except EventError as exc:
         print(f"hypertool-exporter: error: {command.name}: {exc}", file=sys.stderr)

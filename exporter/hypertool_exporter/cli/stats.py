@@ -164,6 +164,15 @@ def print_fleet_stats(url: str, since: str, json_output: bool, selector: str) ->
 def print_stats(journal_path: str | None, config: Config, since: str, json_output: bool) -> int:
     """Print per-persona totals from the journal; 1 when the journal cannot be read."""
     path = Path(journal_path) if journal_path else default_journal_path()
+    if not Path(path).exists():  # a fresh install: nothing recorded, not an error
+        if json_output:
+            print("[]")
+        else:
+            print(
+                f"nothing recorded yet: {path} does not exist. Record an event with "
+                "`hypertool-exporter tokens PERSONA --model MODEL --input N` (or give --journal)."
+            )
+        return 0
     try:
         with Journal(path, create=False) as journal:
             stats = collect_stats(journal, config, since)

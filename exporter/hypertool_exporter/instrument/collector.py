@@ -277,7 +277,14 @@ class PersonaMetricsCollector(TokenRecording):
         as for ``hypertool-exporter serve``."""
         if port is None:
             port = int(os.environ.get("HYPERTOOL_PORT", DEFAULT_PORT))
-        return self.exporter.serve(host, port).port
+        try:
+            return self.exporter.serve(host, port).port
+        except OSError as exc:  # say which port, and how to pick another
+            raise OSError(
+                exc.errno,
+                f"cannot listen on {host}:{port}: {exc.strerror}; pass serve(port=...) or set "
+                "HYPERTOOL_PORT (0 picks a free port)",
+            ) from exc
 
     def otel_meter_provider(self, *, set_global: bool = False) -> MeterProvider:
         """An OpenTelemetry ``MeterProvider`` whose instruments appear on this
