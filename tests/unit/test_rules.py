@@ -137,3 +137,19 @@ def test_another_selector_regenerates_a_bundle_that_passes_the_whole_promtool_su
         *(str(p) for p in sorted(tests_dir.glob("*.test.yml"))),
     )
     assert (out.stdout + out.stderr).count("SUCCESS") == len(PROMTOOL_TESTS)
+
+
+def test_bundle_build_leaves_a_readme_without_the_table_markers_alone(tmp_path):
+    """Run in your own project, ``bundle build`` writes the bundle and leaves
+    your README be; the project's own README gets its metric table."""
+    from hypertool_exporter.bundle import docs
+    from hypertool_exporter.bundle.build import build_all
+
+    (tmp_path / "README.md").write_text("# My project\n")
+    written = build_all(tmp_path)
+    assert (tmp_path / "README.md").read_text() == "# My project\n"
+    assert tmp_path / "README.md" not in written
+    assert (tmp_path / "alerts" / "hypertool.rules.yml") in written
+    (tmp_path / "README.md").write_text(f"# Mine\n{docs.BEGIN}\nold\n{docs.END}\n")
+    assert tmp_path / "README.md" in build_all(tmp_path)
+    assert "hypertool_persona_tokens_used_total" in (tmp_path / "README.md").read_text()

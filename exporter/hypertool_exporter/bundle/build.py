@@ -12,11 +12,14 @@ def build_all(root: str | Path, config: BundleConfig | None = None) -> list[Path
     """Write all generated files under the repository ``root``; returns their paths.
 
     ``config`` (default: the shipped one) sets the thresholds and the selector;
-    the README table is written only where a README.md is.
+    the README table is written only into a README.md that has its markers
+    (``bundle.docs.BEGIN`` and ``END``): your own README is left alone.
     """
     base = Path(root)
     config = config or BundleConfig()
-    readme = [docs.write_readme(base)] if (base / "README.md").exists() else []
+    readme_path = base / "README.md"
+    has_table = readme_path.exists() and docs.BEGIN in readme_path.read_text(encoding="utf-8")
+    readme = [docs.write_readme(base)] if has_table else []
     return [
         *readme,
         rules.write_rules(base, config),

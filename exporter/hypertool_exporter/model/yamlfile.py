@@ -32,13 +32,19 @@ MAX_WHOLE = 2**63 - 1
 MAX_ALIASES = 100
 
 
+#: The value of a ``ConfigError`` that is about the file, not one value in it.
+NO_VALUE: Any = object()
+
+
 class ConfigError(ValueError):
-    """A config file problem; the message names file, line, field and value."""
+    """A config file problem; the message names file, line, field and value
+    (no value for a file that is not YAML at all: ``NO_VALUE``)."""
 
     def __init__(self, source: str, line: int | None, field: str, value: Any, reason: str):
         self.source, self.line, self.field, self.value = source, line, field, value
         where = f"{source}:{line}" if line is not None else source
-        super().__init__(f"{where}: {field}: {reason} (got {shown(value)})")
+        got = "" if value is NO_VALUE else f" (got {shown(value)})"
+        super().__init__(f"{where}: {field}: {reason}{got}")
 
 
 def read_text(path: str | Path) -> str:
@@ -73,7 +79,7 @@ def compose(text: str, source: str) -> yaml.Node | None:
         context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
         if context and context_mark is not None:
             reason += f" ({context} started on line {context_mark.line + 1})"
-        raise ConfigError(source, line, "<yaml>", None, f"not valid YAML: {reason}") from None
+        raise ConfigError(source, line, "<yaml>", NO_VALUE, f"not valid YAML: {reason}") from None
 
 
 def _check_shape(text: str, source: str) -> None:
@@ -180,6 +186,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_WHOLE",
+    "NO_VALUE",
     "ConfigError",
     "Reader",
     "compose",
