@@ -113,8 +113,9 @@ class MetricState:
         """The state as of now (every batched record folded first), as an
         immutable copy; budget periods are those containing ``now`` (default:
         the state's clock). ``series=False`` leaves out the counters,
-        histograms and exemplars, for a reader that needs only the budgets
-        and the recent gates (a budget check: no copy of every series)."""
+        histograms, exemplars and the models' prices, for a reader that needs
+        only the budgets and the recent gates (a budget check, made before
+        every enforced LLM call: no copy of every series, no price lookups)."""
         self.drain()
         if now is None:
             now = self.clock()
@@ -133,7 +134,7 @@ class MetricState:
                 if found is not None:
                     standing.append((persona, *found))
             folded = dict(guard.folded)
-            models = sorted(guard.seen["model"])
+            models = sorted(guard.seen["model"]) if series else []
             gates = tuple(values.recent_failed_gates)
         prices = tuple((model, self.prices.resolve(model, now)) for model in models)
         return StateView(

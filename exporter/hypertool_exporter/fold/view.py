@@ -20,8 +20,8 @@ from ..model.pricing import ResolvedPrice
 from .histogram import Frozen, rows_of
 from .series import ExemplarKey, FailedGate, LabelKey, RawExemplar
 
-#: An empty mapping, for the parts a view was asked to leave out.
-_NOTHING: Mapping[str, Mapping[LabelKey, float]] = MappingProxyType({})
+#: The series of a counter the view left out.
+_NO_SERIES: Mapping[LabelKey, float] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,8 @@ class StateView:
     default_budget: Budget | None
     #: Label values folded into the overflow value, by label.
     label_values_folded: Mapping[str, int]
-    #: The price each model seen resolves to at ``now``, by model.
+    #: The price each model seen resolves to at ``now``, by model (none when
+    #: the view left out the series).
     prices: tuple[tuple[str, ResolvedPrice], ...]
     #: The latest failed gates, newest last.
     recent_failed_gates: tuple[FailedGate, ...]
@@ -68,7 +69,7 @@ class StateView:
 
     def counter(self, name: str) -> Mapping[LabelKey, float]:
         """The series of counter ``name`` (empty when the view left counters out)."""
-        return self.counters.get(name, MappingProxyType({}))
+        return self.counters.get(name, _NO_SERIES)
 
     def rows(self, name: str) -> list[tuple[LabelKey, list[int], float]]:
         """(label key, cumulative bucket counts, sum) of each series of histogram ``name``."""

@@ -42,15 +42,13 @@ class BudgetCheck:
         if s is None:
             return []
         reasons = []
-        # Nothing left refuses even a zero amount: a call of unknown size.
-        limit = s.tokens_limit
-        if limit is not None and (s.tokens_used >= limit or s.tokens_used + self.tokens > limit):
-            more = f"{self.tokens:,} more do not fit" if self.tokens else "none left"
-            reasons.append(f"{s.tokens_used:,} of {limit:,} tokens used, {more}")
-        dollars = s.usd_limit
-        if dollars is not None and (s.usd_used >= dollars or s.usd_used + self.usd > dollars):
-            more = f"${self.usd:,.2f} more does not fit" if self.usd else "none left"
-            reasons.append(f"${s.usd_used:,.2f} of ${dollars:,.2f} spent, {more}")
+        for bar in s.bars:
+            asked = self.tokens if bar.unit == "tokens" else self.usd
+            # Nothing left refuses even a zero amount: a call of unknown size.
+            if bar.used >= bar.limit or bar.used + asked > bar.limit:
+                verb, more = ("used", "do") if bar.unit == "tokens" else ("spent", "does")
+                rest = f"{bar.show(asked)} more {more} not fit" if asked else "none left"
+                reasons.append(f"{bar.amount()} {verb}, {rest}")
         return reasons
 
     def explain(self) -> str:

@@ -132,20 +132,10 @@ class Standing:
         return found
 
     @property
-    def fraction_used(self) -> float:
-        """The largest share used of its limits (the one nearest its end); above 1
-        when overspent."""
-        return max((bar.fraction for bar in self.bars), default=0.0)
-
-    @property
     def left(self) -> float:
         """What is left of the first limit (tokens, else dollars); negative when overspent."""
         bars = self.bars
         return bars[0].left if bars else 0.0
-
-    @property
-    def overspent(self) -> bool:
-        return any(bar.overspent for bar in self.bars)
 
 
 @dataclass(frozen=True)
@@ -173,16 +163,19 @@ class Bar:
     def overspent(self) -> bool:
         return self.used > self.limit
 
+    def show(self, quantity: float) -> str:
+        """A quantity of this bar's unit: "5,000" tokens, "$0.05"."""
+        return f"{int(quantity):,}" if self.unit == "tokens" else f"${quantity:,.2f}"
+
     def amount(self, of: str = "of") -> str:
         """ "850 of 5,000 tokens", "$0.03 of $5.00"."""
-        if self.unit == "tokens":
-            return f"{int(self.used):,} {of} {int(self.limit):,} tokens"
-        return f"${self.used:,.2f} {of} ${self.limit:,.2f}"
+        tokens = " tokens" if self.unit == "tokens" else ""
+        return f"{self.show(self.used)} {of} {self.show(self.limit)}{tokens}"
 
     def left_text(self, overspent: str = "OVERSPENT") -> str:
         """ "4,150 left", "$4.97 left", or ``overspent`` by how much."""
         left = self.left
-        text = f"{int(abs(left)):,}" if self.unit == "tokens" else f"${abs(left):,.2f}"
+        text = self.show(abs(left))
         return f"{text} left" if left >= 0 else f"{overspent} by {text}"
 
 
