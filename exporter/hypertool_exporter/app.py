@@ -34,6 +34,7 @@ from .journal.writer import JournalWriter
 from .model import price_database
 from .model.budget_check import BudgetCheck, check
 from .model.config import MIN_TOKEN_LENGTH, Config
+from .sync.budget_desk import BudgetDesk
 from .sync.spend import JournalSpend
 from .sync.tailer import JournalTailer
 
@@ -73,6 +74,21 @@ class Exporter:
             if journal is not None
             else None
         )
+        #: Appends and budget reservations into the journal, one connection
+        #: for the process (HTTP ingest, a journalled collector); opened on
+        #: first use, so a journal broken at start-up does not stop serving.
+        self.writer = (
+            JournalWriter(
+                journal,
+                on_commit=self.tailer.expect,
+                on_error=self.tailer.write_failed,
+                on_success=self.tailer.write_succeeded,
+            )
+            if journal is not None and self.tailer is not None
+            else None
+        )
+        #: Budget checks and reservations from the journal (``None``: from the fold).
+        self.desk = BudgetDesk(self.writer, self.config, clock) if self.writer is not None else None
         self.state_collector = StateCollector(
             self.state, self.tailer.status if self.tailer is not None else None
         )
@@ -139,7 +155,7 @@ class Exporter:
                 clock=self.state.clock,
                 spans=spans,
                 langfuse_keys=langfuse_keys,
-                budgets=self.check_budget,
+                budgets=self.desk,
             )
             self.server.start_in_thread()
             if self.tailer is not None:
@@ -148,7 +164,10 @@ class Exporter:
 
     def check_budget(self, persona: str, tokens: int = 0, usd: float = 0.0) -> BudgetCheck:
         """Whether ``tokens`` and ``usd`` more fit ``persona``'s (validated)
-        budget as this exporter's fold stands now."""
+        budget now: from the journal and its live reservations when there is
+        one (``sync.budget_desk``), else as the fold stands."""
+        if self.desk is not None:
+            return self.desk.check(persona, tokens, usd)
         return check(persona, self.state.view(series=False).standing_of(persona), tokens, usd)
 
     def follow(self) -> None:
@@ -165,6 +184,8 @@ class Exporter:
             self.server = None
         if self.tailer is not None:
             self.tailer.stop()
+        if self.writer is not None:
+            self.writer.close()
         if self.spend is not None:
             self.spend.close()
 
@@ -277,15 +298,8 @@ def run_server(
     exporter.catch_up()
     exporter.exposition.warm()
     gc.freeze()  # what start-up made (modules, the replayed state) is never walked again
-    # Opened on first use, so a journal broken at start-up does not stop serving.
-    tailer = exporter.tailer
-    assert tailer is not None
-    ingest = JournalWriter(
-        path,
-        on_commit=tailer.expect,
-        on_error=tailer.write_failed,
-        on_success=tailer.write_succeeded,
-    )
+    ingest = exporter.writer
+    assert ingest is not None
     try:
         server = exporter.serve(
             host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys
@@ -315,7 +329,6 @@ def run_server(
         pass
     log.info("stopping")
     exporter.close()
-    ingest.close()
     return 0
 
 

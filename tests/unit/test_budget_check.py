@@ -125,8 +125,20 @@ def test_the_budget_endpoint_answers_the_standing_and_the_check(server):
     assert status == 200
     budget = body["budget"]
     assert budget["period"] == "daily" and budget["scope"] == "instance"
-    assert budget["tokens"] == {"limit": 1000, "used": 0, "remaining": 1000}
-    assert budget["usd"] == {"limit": 0.05, "used": 0.0, "remaining": 0.05}
+    assert budget["tokens"] == {
+        "limit": 1000,
+        "used": 0,
+        "reserved": 0,
+        "remaining": 1000,
+        "available": 1000,
+    }
+    assert budget["usd"] == {
+        "limit": 0.05,
+        "used": 0.0,
+        "reserved": 0.0,
+        "remaining": 0.05,
+        "available": 0.05,
+    }
     assert budget["resets_at"].endswith("T00:00:00Z") and 0 < budget["resets_in_seconds"] <= 86400
     assert body["check"]["allowed"] is True
 

@@ -34,6 +34,7 @@ APPEND_PATH = {
     "hypertool_exporter.journal",
     "hypertool_exporter.journal.errors",
     "hypertool_exporter.journal.layouts",
+    "hypertool_exporter.journal.reservations",
     "hypertool_exporter.journal.rollup",
     "hypertool_exporter.journal.rows",
     "hypertool_exporter.journal.schema",

@@ -271,6 +271,7 @@ def test_every_token_option_is_taken_and_no_other(registry):
         "cost_usd": 0.01,
         "provider": "openai",
         "operation": "chat",
+        "reservation_id": "rsv_none",  # no journal: nothing to release
     }
     assert given.keys() == TOKEN_USAGE_OPTIONS
     for name, value in given.items():

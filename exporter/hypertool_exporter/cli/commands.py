@@ -240,6 +240,11 @@ COMMANDS: tuple[Command, ...] = (
                 "the provider's reported cost of the call, used instead of an estimate",
             ),
             _chatmode("chat mode the tokens were used in"),
+            Opt(
+                "--reservation-id",
+                "reservation_id",
+                "the budget reservation this usage uses (released when it is recorded)",
+            ),
             *_recording(),
         ),
         recording=True,
@@ -284,6 +289,12 @@ COMMANDS: tuple[Command, ...] = (
         opts=(
             Opt("--tokens", "tokens", "tokens about to be spent", default="0"),
             Opt("--usd", "usd", "US dollars about to be spent", default="0"),
+            Opt(
+                "--reserve",
+                "reserve",
+                "hold the amount for this many seconds when it fits, and print the "
+                "reservation id (give it to the usage: tokens --reservation-id)",
+            ),
             _config(),
             _journal(),
         ),

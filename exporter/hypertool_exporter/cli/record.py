@@ -68,13 +68,16 @@ def run(command: Command, values: dict[Any, Any]) -> int:
         ):  # a typo'd or forgotten option, not a usage worth a row
             raise EventError("input_tokens", 0, "give --input or --output (nothing to record)")
         event_id = key_value("event_id", values.get("event_id"))
+        reservation_id = key_value("--reservation-id", values.get("reservation_id"))
     except EventError as exc:
         print(f"hypertool-exporter: error: {command.name}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = values.get("journal") or default_journal_path()
     try:
         with Journal(path) as journal:
-            new = journal.append([event], [event_id])
+            new = journal.append(
+                [event], [event_id], releases=[reservation_id] if reservation_id else ()
+            )
     except JournalError as exc:
         print(f"hypertool-exporter: error: event NOT recorded: {exc}", file=sys.stderr)
         return EXIT_NOT_RECORDED

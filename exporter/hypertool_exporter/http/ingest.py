@@ -7,14 +7,15 @@ both together 400, since a request framed two ways is how request smuggling
 starts. The size limit holds whatever the headers say: the body is never read
 past it. JSON: duplicate keys and the non-standard ``NaN``/``Infinity`` are
 refused, naming them. A batch is a JSON array (or one object); each event may
-carry an ``event_id``; the ``Idempotency-Key`` header names the whole batch.
+carry an ``event_id``, and a ``tokens_used`` event the ``reservation_id`` of
+the budget reservation it uses; the ``Idempotency-Key`` header names the
+whole batch.
 """
 
 from __future__ import annotations
 
 from email.message import Message
 from io import BufferedIOBase
-from typing import Any
 
 from ..model import jsontext
 from ..model.events import Event
@@ -60,36 +61,26 @@ def read_body(headers: Message, rfile: BufferedIOBase) -> bytes:
     return body
 
 
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise EventError(key, value, "is given twice in one object", code=MALFORMED)
-        found[key] = value
-    return found
-
-
-def _no_constant(name: str) -> Any:
-    raise EventError("body", name, "is not JSON (NaN and Infinity are refused)", code=MALFORMED)
-
-
-def parse_batch(raw: bytes, received: float) -> tuple[list[Event], list[str | None]]:
-    """Events and their ``event_id``s from a body; ``EventError`` naming
-    ``[index].field`` for the first bad one (nothing is recorded then)."""
-    payload = jsontext.loads("body", raw, object_pairs_hook=_unique, parse_constant=_no_constant)
+def parse_batch(raw: bytes, received: float) -> tuple[list[Event], list[str | None], list[str]]:
+    """Events, their ``event_id``s, and the reservations their usage releases,
+    from a body; ``EventError`` naming ``[index].field`` for the first bad
+    one (nothing is recorded then)."""
+    payload = jsontext.loads_strict("body", raw)
     items = payload if isinstance(payload, list) else [payload]
     if len(items) > MAX_BATCH:
         raise EventError("body", len(items), f"at most {MAX_BATCH} events per batch")
-    events, keys = [], []
+    events, keys, releases = [], [], []
     for index, item in enumerate(items):
         try:
-            event, key = parse_delivery(item, received)
+            event, key, reservation = parse_delivery(item, received)
         except EventError as exc:
             field = f"[{index}].{exc.field}" if isinstance(payload, list) else exc.field
             raise EventError(field, exc.value, exc.reason, code=exc.code) from None
         events.append(event)
         keys.append(key)
-    return events, keys
+        if reservation is not None:
+            releases.append(reservation)
+    return events, keys, releases
 
 
 def idempotency_key(headers: Message) -> str | None:

@@ -1,5 +1,6 @@
-"""HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz``, ``POST /v1/events``
-and OTLP trace export (``POST /v1/traces``, and Langfuse's path for it).
+"""HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz``, ``POST /v1/events``,
+OTLP trace export (``POST /v1/traces``, and Langfuse's path for it) and the
+budget API (``/v1/budgets/...``).
 
 Built on the stdlib's threading HTTP server, with prometheus_client's own
 content negotiation so ``/metrics`` speaks the Prometheus text format or
@@ -22,7 +23,6 @@ from typing import Any
 from .._version import __version__
 from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import FastExposition
-from ..model.budget_check import BudgetCheck
 from ..model.fields import MALFORMED, EventError
 from . import budgets as budget_api
 from . import otlp
@@ -36,10 +36,9 @@ from .webconfig import Auth, WebConfig
 log = logging.getLogger(__name__)
 
 
-#: ``ingest(events, keys, batch_key=...)``: append a batch; returns how many were new.
+#: ``ingest(events, keys, batch_key=..., releases=...)``: append a batch (``JournalWriter``);
+#: returns how many were new.
 Ingest = Callable[..., int]
-#: ``budgets(persona, tokens, usd)``: whether the amount fits the persona's budget now.
-Budgets = Callable[[str, int, float], BudgetCheck]
 Reject = Callable[[str], None]
 
 
@@ -60,10 +59,10 @@ class ExporterHTTPServer(Listener):
         spans: SpanIngest | None = None,
         langfuse_keys: tuple[str, str] | None = None,
         connections: Connections | None = None,
-        budgets: Budgets | None = None,
+        budgets: budget_api.BudgetAnswers | None = None,
     ):
         self.exposition = exposition
-        #: ``GET /v1/budgets/{persona}`` (None: off; it is on with ingest).
+        #: The budget API's answers (None: off; it is on with ingest).
         self.budgets = budgets
         #: OTLP trace ingest (None: off), and the Langfuse key pair it also accepts.
         self.spans = spans
@@ -158,6 +157,14 @@ class _Handler(ConnectionHandler):
     def do_HEAD(self) -> None:
         self.do_GET()
 
+    def do_DELETE(self) -> None:
+        if not self._authorized():
+            return
+        if self.path.split("?", 1)[0].startswith(budget_api.PREFIX):
+            self._budget()
+        else:
+            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
     def do_GET(self) -> None:
         if not self._authorized():
             return
@@ -202,21 +209,32 @@ class _Handler(ConnectionHandler):
         return True
 
     def _budget(self) -> None:
-        """``GET /v1/budgets/{persona}``: the standing and whether an amount fits;
-        the ingest token's bearer auth, as for ingest."""
+        """The budget API (``http.budgets``), behind the ingest token's bearer
+        auth, as ingest is: ``GET`` a standing, ``POST`` a reservation,
+        ``DELETE`` one."""
         server = self.server
-        budgets = server.budgets
-        if not self._bearer_allowed(budgets is not None, "the budget API") or budgets is None:
+        desk = server.budgets
+        if not self._bearer_allowed(desk is not None, "the budget API") or desk is None:
             return
-        path, _, query = self.path.partition("?")
         try:
-            persona, tokens, usd = budget_api.parse_request(path, query)
+            status, document = budget_api.respond(
+                desk,
+                self.command,
+                self.path,
+                lambda: read_body(self.headers, self.rfile),
+                server.clock,
+            )
+        except BadRequest as exc:
+            self._refuse(exc.status, str(exc))
+            return
         except EventError as exc:
             server.reject(exc.code)
-            self._json(400, {"error": str(exc), "field": exc.field})
+            self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
             return
-        result = budgets(persona, tokens, usd)
-        self._json(200, budget_api.answer_document(result, server.clock()))
+        if document is None:
+            self._send(status, b"", "application/json")
+        else:
+            self._json(status, document)
 
     def _metrics(self) -> None:
         openmetrics, content_type = choose_format(self.headers.get("Accept", ""))
@@ -247,6 +265,9 @@ class _Handler(ConnectionHandler):
         if path in otlp.TRACE_PATHS:
             self._traces()
             return
+        if path.startswith(budget_api.PREFIX):
+            self._budget()
+            return
         if path != "/v1/events":
             self._send(404, b"not found\n", "text/plain; charset=utf-8")
             return
@@ -261,13 +282,13 @@ class _Handler(ConnectionHandler):
             return
         try:
             batch_key = idempotency_key(self.headers)
-            events, keys = parse_batch(raw, server.clock())
+            events, keys, releases = parse_batch(raw, server.clock())
         except EventError as exc:
             server.reject(exc.code)
             self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
             return
         try:
-            new = ingest(events, keys, batch_key=batch_key)
+            new = ingest(events, keys, batch_key=batch_key, releases=releases)
         except Exception as exc:  # the journal said no: nothing was applied
             log.error("ingest failed: %s", exc)
             self._json(503, {"error": f"events not recorded: {exc}"})

@@ -22,7 +22,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from ..app import DEFAULT_PORT, Exporter
 from ..fold.batches import TokenBatch
 from ..journal.writer import JournalWriter
-from ..model.budget_check import BudgetCheck
+from ..model.budget_check import MAX_TTL_SECONDS, BudgetCheck, BudgetExceeded, Reservation
 from ..model.budgets import Standing
 from ..model.config import Config
 from ..model.events import (
@@ -38,6 +38,7 @@ from ..model.fields import (
     gate_value,
     label_value,
     money_value,
+    seconds_value,
     trace_id_value,
 )
 from . import tracing
@@ -80,25 +81,20 @@ class PersonaMetricsCollector(TokenRecording):
         self._tracing = tracing.state
         self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         if journal is not None:
-            tailer = self.tailer
-            assert tailer is not None
-            self._writer = JournalWriter(
-                journal,
-                open_now=True,
-                on_commit=tailer.expect,
-                on_error=tailer.write_failed,
-                on_success=tailer.write_succeeded,
-            )
+            self._writer = self.exporter.writer
+            assert self._writer is not None
+            self._writer.open()  # a bad path fails here, not at the first record
             self.exporter.follow()
 
     # -- recording ----------------------------------------------------------
 
-    def record(self, event: Event) -> None:
-        """Record a validated event: fold it now, or append it to the journal."""
+    def record(self, event: Event, *, release: str | None = None) -> None:
+        """Record a validated event: fold it now, or append it to the journal
+        (releasing the budget reservation ``release``, whose usage it is)."""
         if self._writer is None:
             self.state.apply(event)
         else:
-            self._writer([event])
+            self._writer([event], releases=(release,) if release else ())
 
     def _parsed(self, parse: Callable[[], T]) -> T:
         try:
@@ -269,6 +265,39 @@ class PersonaMetricsCollector(TokenRecording):
         usd = money_value("usd", usd) or 0.0
         return self.exporter.check_budget(name, tokens, usd)
 
+    def reserve_budget(
+        self, persona: str, tokens: int = 0, usd: float = 0.0, *, ttl_seconds: float = 300.0
+    ) -> Reservation:
+        """Hold ``tokens`` and ``usd`` of ``persona``'s budget for
+        ``ttl_seconds``, so that other agents (in any process on the machine)
+        cannot spend them first; ``BudgetExceeded`` when they do not fit
+        beside what is used and reserved. Give its ``id`` to the usage
+        (``record_token_usage(..., reservation_id=...)``) to release it, or
+        ``release_budget`` it unused. Reservations live in the journal: a
+        collector without one has nowhere to keep them (``RuntimeError``)."""
+        desk = self.exporter.desk
+        if desk is None:
+            raise RuntimeError(
+                "budget reservations live in the journal: create the collector with journal=..."
+            )
+        name = label_value("persona", persona, persona=True)
+        tokens = count_value("tokens", tokens)
+        usd = money_value("usd", usd) or 0.0
+        ttl = seconds_value("ttl_seconds", ttl_seconds, maximum=MAX_TTL_SECONDS)
+        if ttl <= 0:
+            raise EventError("ttl_seconds", ttl_seconds, "must be more than 0")
+        reservation, answer = desk.reserve(name, tokens, usd, ttl)
+        if reservation is None:
+            raise BudgetExceeded(answer)
+        return reservation
+
+    def release_budget(self, persona: str, reservation_id: str) -> bool:
+        """Give back a reservation unused; whether it was still live."""
+        desk = self.exporter.desk
+        if desk is None:
+            return False
+        return desk.cancel(label_value("persona", persona, persona=True), reservation_id)
+
     # -- serving ------------------------------------------------------------
 
     def serve(self, port: int | None = None, host: str = "127.0.0.1") -> int:
@@ -298,9 +327,7 @@ class PersonaMetricsCollector(TokenRecording):
     def close(self) -> None:
         """Stop serving and the tailer (taking a final snapshot)."""
         self.exporter.close()
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._writer = None
 
 
 _default: PersonaMetricsCollector | None = None

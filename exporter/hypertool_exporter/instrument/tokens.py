@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
+from ..model.wire import key_value
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +45,7 @@ class TokenUsageOptions(TypedDict, total=False):
     cost_usd: float | None
     provider: str | None
     operation: str | None
+    reservation_id: str | None
 
 
 #: Their names.
@@ -58,9 +60,9 @@ class TokenRecording:
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     _tracing: TracingState
-    record: Callable[[Event], None]
-
     if TYPE_CHECKING:  # the collector's
+
+        def record(self, event: Event, *, release: str | None = None) -> None: ...
 
         def _parsed(self, parse: Callable[[], T]) -> T: ...
 
@@ -82,8 +84,9 @@ class TokenRecording:
         as input), ``trace_id`` (default: the current span's, when tracing is
         on; the samples' exemplar, never a label), ``cache_read_tokens``,
         ``cache_write_tokens``, ``reasoning_tokens``, ``cost_usd`` (the
-        provider's reported cost, used instead of an estimate), ``provider``
-        and ``operation``.
+        provider's reported cost, used instead of an estimate), ``provider``,
+        ``operation`` and ``reservation_id`` (the budget reservation this
+        usage uses, released when it is journalled: ``reserve_budget``).
 
         The hot path of the library: labels seen before are not validated
         again, and the record is added to its label set's batch, folded at
@@ -133,6 +136,7 @@ class TokenRecording:
         cost_usd: float | None = None,
         provider: str | None = None,
         operation: str | None = None,
+        reservation_id: str | None = None,
     ) -> None:
         """``record_token_usage`` for what its fast path leaves: options, label
         values not seen before, values to check (and to name when wrong), and
@@ -150,6 +154,7 @@ class TokenRecording:
             or cost_usd is not None
             or provider is not None
             or operation is not None
+            or reservation_id is not None
             or type(input_tokens) is not int
             or type(output_tokens) is not int
             or not 0 <= input_tokens <= MAX_TOKENS
@@ -171,7 +176,8 @@ class TokenRecording:
                 "trace_id": self._parsed(lambda: self._trace(trace_id)),
             }
             event = self._parsed(lambda: TokensUsed.parse(raw))
-            self.record(event)
+            release = self._parsed(lambda: key_value("reservation_id", reservation_id))
+            self.record(event, release=release)
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
                 found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:

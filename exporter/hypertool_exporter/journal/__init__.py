@@ -5,7 +5,8 @@ tables and their upgrades), ``migrate`` (schema 3 rows rewritten),
 ``errors`` (``JournalError``), ``rows`` (events as rows and back),
 ``layouts`` (how each event class lies in a row, and a reader made for each
 layout), ``rollup`` (typed events to per-day rows, in one place), ``totals``
-(per-day sums for ``stats``) and ``writer`` (thread-safe appends). Following
+(per-day sums for ``stats``), ``reservations`` (budget amounts held for
+calls not made yet) and ``writer`` (thread-safe appends and reservations). Following
 the journal into the fold is ``sync``'s job, a layer above.
 
 May import: ``model`` only (``store``, ``rows``, ``layouts`` and ``rollup``:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import sqlite3
 
 from .errors import JournalError
+from .reservations import RESERVATIONS_TABLE
 from .rollup import DAILY_TABLE
 from .rows import EVENTS_TABLE, NAMES_TABLE
 
 #: 2: per-day rows by cost source, with cache, reasoning and reported-cost columns.
 #: 3: delivery keys (idempotency keys, event ids) seen within the retention.
 #: 4: compact rows: a kind code, the time, a positional body naming names by id.
-SCHEMA_VERSION = 4
+#: 5: budget reservations.
+SCHEMA_VERSION = 5
 
 #: Keys of batches and events already appended, so retries count once.
 SEEN_KEYS = "CREATE TABLE IF NOT EXISTS seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL)"
@@ -37,6 +39,8 @@ CREATE TABLE IF NOT EXISTS snapshot (
     + ";"
     + NAMES_TABLE
     + ";"
+    + RESERVATIONS_TABLE
+    + ";"
 )
 
 #: Schema 1 -> 2: the per-day table gains a key column and four totals;
@@ -49,6 +53,7 @@ _MIGRATE_1_TO_2 = (
     "failed_gates FROM daily_v1; DROP TABLE daily_v1;"
 )
 _MIGRATE_2_TO_3 = SEEN_KEYS + ";"
+_MIGRATE_4_TO_5 = RESERVATIONS_TABLE + ";"
 
 
 def upgrade(db: sqlite3.Connection, path: str, create: bool) -> None:
@@ -65,8 +70,10 @@ def upgrade(db: sqlite3.Connection, path: str, create: bool) -> None:
             )
         script = {
             0: _SCHEMA if create else "",
-            1: _MIGRATE_1_TO_2 + _MIGRATE_2_TO_3,
-            2: _MIGRATE_2_TO_3,
+            1: _MIGRATE_1_TO_2 + _MIGRATE_2_TO_3 + _MIGRATE_4_TO_5,
+            2: _MIGRATE_2_TO_3 + _MIGRATE_4_TO_5,
+            3: _MIGRATE_4_TO_5,
+            4: _MIGRATE_4_TO_5,
         }.get(version, "")
         for statement in script.split(";"):
             if statement.strip():

@@ -18,6 +18,7 @@ import time
 
 from ..model.events import from_validated
 from ..model.fields import EventError
+from . import reservations
 from .errors import JournalError
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
 from .rows import decode, decode_rows, encode, insert_rows, names_of
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from pathlib import Path
     from typing import Any
 
+    from ..model.budget_check import Held, Reservation
     from ..model.events import Event
     from .rows import Columns, Rejection
 
@@ -90,8 +92,12 @@ class Journal:
         *,
         batch_key: str | None = None,
         appended: Callable[[int, list[Event]], None] | None = None,
+        releases: Sequence[str] = (),
     ) -> int:
         """Append events atomically (all or none); returns how many were new.
+
+        ``releases``: ids of budget reservations whose usage these events
+        are, deleted in the same transaction (``journal.reservations``).
 
         ``appended(first_id, events)``, called after the commit, is told the
         id of the first new row and the new events in row order (the rows of
@@ -113,6 +119,8 @@ class Journal:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 kept, last_id, ids = self._append_new(cur, events, keys, batch_key)
+                if releases:
+                    reservations.release(cur, list(releases))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
@@ -123,6 +131,42 @@ class Journal:
         if appended is not None and kept:
             appended(last_id - len(kept) + 1, kept)
         return len(kept)
+
+    def reserve(self, wanted: Reservation, now: float, decide: Callable[[Held], bool]) -> bool:
+        """Store ``wanted`` if ``decide(held)`` says it fits beside what the
+        persona's other live reservations hold; whether it was stored. The
+        decision and the insert are one write transaction: one process at a
+        time, so two asking at once cannot both take the last of a budget.
+        ``decide`` may read the journal through ``query`` (it sees every
+        commit before this transaction)."""
+        try:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                fits = decide(reservations.held(cur, wanted.persona, now))
+                if fits:
+                    reservations.insert(cur, wanted, now)
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
+        return fits
+
+    def held(self, persona: str, now: float) -> Held:
+        """What ``persona``'s live reservations hold at ``now``."""
+        try:
+            return reservations.held(self._db.cursor(), persona, now)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
+
+    def cancel(self, persona: str, reservation_id: str, now: float) -> bool:
+        """Release a live reservation of ``persona``; whether there was one."""
+        try:
+            return reservations.cancel(self._db.cursor(), persona, reservation_id, now)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
 
     @staticmethod
     def _seen_of(cur: sqlite3.Cursor, keys: list[str]) -> set[str]:

@@ -1,8 +1,9 @@
-"""Appends from many threads of one process to a journal, through one connection.
+"""Writes from many threads of one process to a journal, through one connection.
 
 The HTTP ingest of ``serve`` and the journalled in-process collector both
-write this way. A failed append closes the connection; the next append opens
-it again, so a journal that was briefly unusable does not stay broken.
+append this way, and budget reservations are taken and released through the
+same connection. A failed write closes the connection; the next one opens it
+again, so a journal that was briefly unusable does not stay broken.
 """
 
 from __future__ import annotations
@@ -10,32 +11,35 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import orjson  # noqa: F401  (loaded: ``rows.encode`` then encodes with it)
 
+from ..model.budget_check import Held, Reservation
 from ..model.events import Event
 from .store import Journal, JournalError
+
+T = TypeVar("T")
 
 
 class JournalWriter:
     """Thread-safe appends of event batches, one transaction each.
 
-    ``open_now`` opens the journal at once, so a bad path fails at start-up;
-    otherwise it is opened on first use. ``on_commit(first_id, events)``
-    hears of every committed batch.
+    The journal is opened on first use (``open`` opens it at once, so a bad
+    path fails at start-up). ``on_commit(first_id, events)`` hears of every
+    committed batch.
     """
 
     def __init__(
         self,
         path: str | Path,
         *,
-        open_now: bool = False,
         on_commit: Callable[[int, list[Event]], None] | None = None,
         on_error: Callable[[], None] | None = None,
         on_success: Callable[[], None] | None = None,
     ):
         self._path = path
-        self._journal: Journal | None = Journal(path) if open_now else None
+        self._journal: Journal | None = None
         self._lock = threading.Lock()
         #: Told each committed batch (``Journal.append``'s ``appended``): the
         #: tailer of this process, which then folds them without re-reading.
@@ -45,31 +49,59 @@ class JournalWriter:
         self.on_error = on_error
         self.on_success = on_success
 
+    def open(self) -> None:
+        """Open the journal now; ``JournalError`` when it cannot be."""
+        self._write(lambda journal: None, count=False)
+
     def __call__(
         self,
         events: Sequence[Event],
         keys: Sequence[str | None] | None = None,
         *,
         batch_key: str | None = None,
+        releases: Sequence[str] = (),
     ) -> int:
         """Append a batch (see ``Journal.append``); returns how many events were new."""
+        return self._write(
+            lambda journal: journal.append(
+                events, keys, batch_key=batch_key, appended=self.on_commit, releases=releases
+            )
+        )
+
+    def reserve(
+        self, wanted: Reservation, now: float, decide: Callable[[Journal, Held], bool]
+    ) -> bool:
+        """Store a reservation if ``decide(journal, held)`` says it fits
+        (``Journal.reserve``; ``decide`` may read the journal)."""
+        return self._write(
+            lambda journal: journal.reserve(wanted, now, lambda held: decide(journal, held))
+        )
+
+    def cancel(self, persona: str, reservation_id: str, now: float) -> bool:
+        """Release a live reservation (``Journal.cancel``); whether there was one."""
+        return self._write(lambda journal: journal.cancel(persona, reservation_id, now))
+
+    def read(self, read: Callable[[Journal], T]) -> T:
+        """``read(journal)`` through this connection, one thread at a time: a
+        budget's standing, read where reservations are written."""
+        return self._write(read, count=False)
+
+    def _write(self, write: Callable[[Journal], T], *, count: bool = True) -> T:
         with self._lock:
             try:
                 if self._journal is None:
                     self._journal = Journal(self._path)
-                new = self._journal.append(
-                    events, keys, batch_key=batch_key, appended=self.on_commit
-                )
+                done = write(self._journal)
             except JournalError:
                 if self._journal is not None:
                     self._journal.close()
                     self._journal = None
-                if self.on_error is not None:
+                if count and self.on_error is not None:
                     self.on_error()
                 raise
-        if self.on_success is not None:
+        if count and self.on_success is not None:
             self.on_success()
-        return new
+        return done
 
     def close(self) -> None:
         with self._lock:

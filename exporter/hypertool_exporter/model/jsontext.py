@@ -68,4 +68,24 @@ def loads(
     raise EventError(field, head, reason, code=MALFORMED)
 
 
-__all__ = ["MAX_DIGITS", "loads"]
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise EventError(key, value, "is given twice in one object", code=MALFORMED)
+        found[key] = value
+    return found
+
+
+def _no_constant(name: str) -> Any:
+    raise EventError("body", name, "is not JSON (NaN and Infinity are refused)", code=MALFORMED)
+
+
+def loads_strict(field: str, raw: str | bytes) -> Any:
+    """``loads`` of a request body: a key given twice in one object, and the
+    non-standard ``NaN``/``Infinity``, are refused by name (the first could
+    carry two values for one field, read differently by each parser)."""
+    return loads(field, raw, object_pairs_hook=_unique, parse_constant=_no_constant)
+
+
+__all__ = ["MAX_DIGITS", "loads", "loads_strict"]

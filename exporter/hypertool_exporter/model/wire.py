@@ -16,8 +16,9 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
 
 
 #: Fields of a raw event that are about its delivery, not the event: an id
-#: that makes a retried event count once.
-ENVELOPE_FIELDS = ("event_id",)
+#: that makes a retried event count once, and the budget reservation whose
+#: usage a ``tokens_used`` event is (released when it is journalled).
+ENVELOPE_FIELDS = ("event_id", "reservation_id")
 #: Longest ``event_id`` / idempotency key accepted.
 MAX_KEY_LENGTH = 200
 
@@ -38,13 +39,18 @@ def key_value(field: str, value: Any) -> str | None:
     return value
 
 
-def parse_delivery(raw: Any, received: float | None = None) -> tuple[Event, str | None]:
-    """A raw event and its ``event_id``, if it has one (see ``parse_event``)."""
-    if isinstance(raw, dict) and "event_id" in raw:
-        raw = dict(raw)
-        event_id = key_value("event_id", raw.pop("event_id"))
-        return parse_event(raw, received), event_id
-    return parse_event(raw, received), None
+def parse_delivery(raw: Any, received: float | None = None) -> tuple[Event, str | None, str | None]:
+    """A raw event, its ``event_id`` and its ``reservation_id``, each ``None``
+    when absent (see ``parse_event``)."""
+    if not (isinstance(raw, dict) and ("event_id" in raw or "reservation_id" in raw)):
+        return parse_event(raw, received), None, None
+    raw = dict(raw)
+    event_id = key_value("event_id", raw.pop("event_id", None))
+    reservation_id = key_value("reservation_id", raw.pop("reservation_id", None))
+    event = parse_event(raw, received)
+    if reservation_id is not None and event.TYPE != "tokens_used":
+        raise EventError("reservation_id", reservation_id, "goes on a tokens_used event")
+    return event, event_id, reservation_id
 
 
 __all__ = [

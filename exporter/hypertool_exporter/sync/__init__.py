@@ -3,7 +3,9 @@
 ``tailer`` (restores the snapshot once, folds new rows, this process's own
 commits without reading them back, snapshots and compacts), ``replayer`` (a
 helper process that reads and decodes a long backlog while the tailer folds
-it), ``spend`` (the status page's reader of spend per day) and ``status``
+it), ``spend`` (the status page's reader of spend per day),
+``budget_desk`` (budget checks and reservations, decided on the journal's
+totals and its live reservations) and ``status``
 (what the tailer and this process's writer know of the journal: up, lag,
 size, snapshots).
 
