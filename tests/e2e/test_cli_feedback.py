@@ -23,6 +23,12 @@ def test_recording_commands_confirm_in_one_line_unless_quiet(tmp_path):
     assert run_cli("switch", "qa", "--quiet", "--journal", journal).stdout == ""
 
 
+def _lines(out: str) -> list[str]:
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out  # an 80-column terminal
+    return lines
+
+
 def test_stats_draws_budget_bars_without_colour_off_a_terminal(tmp_path, config_file):
     journal = str(tmp_path / "j.sqlite")
     # backend-engineer's daily budget in the example config is 5,000 tokens.
@@ -32,10 +38,14 @@ def test_stats_draws_budget_bars_without_colour_off_a_terminal(tmp_path, config_
     run_cli("tokens", "qa", "--model", "gpt-4", "--input", "100", "--journal", journal)
     out = run_cli("stats", "--config", str(config_file), "--journal", journal).stdout
     assert "\033[" not in out  # not a TTY: no colour codes
-    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
-    assert "\u2588" * 20 + "!" in lines["backend-engineer"]
-    assert "5,600 of 5,000 tokens daily  OVERSPENT by 600" in lines["backend-engineer"]
-    assert "100 of 100,000 tokens monthly  99,900 left" in lines["qa"]  # the default budget
+    lines = _lines(out)
+    engineer = lines.index(
+        next(x for x in lines if x.startswith("backend-engineer  ") and "daily, resets in" in x)
+    )
+    assert lines[engineer + 1].startswith("  tokens " + "\u2588" * 16 + "!")
+    assert "5,600 of 5,000  OVERSPENT by 600" in lines[engineer + 1]
+    qa = lines.index(next(x for x in lines if x.startswith("qa  ") and "monthly" in x))
+    assert "100 of 100,000  99,900 left" in lines[qa + 1]  # the default budget
 
 
 def test_stats_marks_a_cost_that_leaves_out_unpriced_tokens(tmp_path, config_file):
@@ -45,13 +55,40 @@ def test_stats_marks_a_cost_that_leaves_out_unpriced_tokens(tmp_path, config_fil
     run_cli("tokens", "ops", "--model", "gpt-4", "--input", "1000", "--journal", journal)
     out = run_cli("stats", "--config", str(config_file), "--journal", journal).stdout
     rows: dict[str, list[str]] = {}
-    for line in out.splitlines():  # the table's rows come before the budget bars
+    for line in _lines(out):  # the table's rows come before the budget bars
         if line.strip():
             rows.setdefault(line.split()[0], line.split())
-    assert rows["qa"][7] == "0.0300*" and rows["qa"][10] == "500"  # COST_USD, UNPRICED
-    assert rows["ops"][7] == "0.0300"  # all priced: no mark
-    assert rows["TOTAL"][7] == "0.0600*"
-    assert "* plus the UNPRICED tokens of models with no price: their cost is not counted" in out
+    assert rows["PERSONA"][4] == "COST_USD"
+    assert rows["qa"][4] == "0.0300*" and rows["ops"][4] == "0.0300"  # all priced: no mark
+    assert rows["TOTAL"][4] == "0.0600*"
+    assert "* 500 tokens of models with no price are not in the cost" in out
+    wide = run_cli("stats", "--wide", "--config", str(config_file), "--journal", journal).stdout
+    heading = next(line.split() for line in wide.splitlines() if line.startswith("PERSONA"))
+    qa = next(line.split() for line in wide.splitlines() if line.startswith("qa "))
+    assert qa[heading.index("UNPRICED")] == "500" and qa[heading.index("COST_USD")] == "0.0300*"
+
+
+def test_stats_fits_80_columns_with_long_names_and_large_figures(tmp_path):
+    journal = str(tmp_path / "j.sqlite")
+    config = tmp_path / "budgets.yml"
+    long_name = "senior-platform-reliability-engineer-for-payments"
+    config.write_text(
+        f"budgets:\n  {long_name}: {{tokens: 90000000000, usd: 1000000, period: weekly}}\n"
+    )
+    for _ in range(5):
+        run_cli(
+            "tokens", long_name, "--model", "gpt-4", "--input", "99999999", "--output", "99999999",
+            "--journal", journal, "--quiet",
+        )  # fmt: skip
+    for _ in range(3):
+        run_cli("switch", long_name, "--journal", journal, "--quiet")
+    out = run_cli("stats", "--config", str(config), "--journal", journal).stdout
+    lines = _lines(out)
+    assert any(line.startswith("senior-pl") and "\u2026" in line for line in lines)
+    assert any("999,999,990 of 90,000,000,000  89,000,000,010 left" in line for line in lines)
+    # Without a config there are no budgets, and stats says how to see them.
+    bare = _lines(run_cli("stats", "--journal", journal).stdout)
+    assert bare[-1] == "no budgets: give --config FILE (or set HYPERTOOL_CONFIG) to draw their bars"
 
 
 def test_bars_and_durations():
@@ -60,15 +97,14 @@ def test_bars_and_durations():
     assert [duration(s) for s in (59, 3600 + 120, 3 * 86400 + 7200)] == ["0m", "1h 2m", "3d 2h"]
     usd = Standing("qa", "weekly", None, 0, 10.0, 9.5, 60.0)
     text = format_budgets([usd], colour=True)
-    assert "$9.50 of $10.00 weekly  $0.50 left  resets in 1m" in text
+    assert "$9.50 of $10.00  $0.50 left" in text and "weekly, resets in 1m" in text
     assert "\033[31m" in text  # 95% used: red
     # Both limits, each its own bar: over its dollars with tokens to spare is not "1%".
-    both = Standing("ops", "daily", 1_000_000, 10_000, 5.0, 10.0, 60.0)
-    first, second = format_budgets([both], colour=False).splitlines()[1:]
-    assert first.startswith("ops  ") and "   1%  10,000 of 1,000,000 tokens daily" in first
-    assert (
-        second.startswith("     ") and " 200%  $10.00 of $5.00 daily  OVERSPENT by $5.00" in second
-    )
+    both = Standing("ops", "daily", 1_000_000, 10_000, 5.0, 10.0, 60.0, scope="fleet")
+    heading, first, second = format_budgets([both], colour=False).splitlines()[1:]
+    assert heading.startswith("ops  ") and heading.endswith("daily, fleet, resets in 1m")
+    assert first.startswith("  tokens ") and "   1%  10,000 of 1,000,000  990,000 left" in first
+    assert second.startswith("  USD    ") and " 200%  $10.00 of $5.00  OVERSPENT by $5.00" in second
 
 
 def test_demo_removes_its_temporary_directory_unless_kept():

@@ -313,6 +313,12 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Opt("--json", "json", "print JSON instead of a table", flag=True),
             Opt(
+                "--wide",
+                "wide",
+                "add the token parts (cache, reasoning) and the cost's sources to the table",
+                flag=True,
+            ),
+            Opt(
                 "--prometheus",
                 "prometheus",
                 "answer for the whole fleet from this Prometheus (its URL) instead of the "
