@@ -30,6 +30,7 @@ APPEND_PATH = {
     "hypertool_exporter.cli",
     "hypertool_exporter.cli.commands",
     "hypertool_exporter.cli.main",
+    "hypertool_exporter.cli.options",
     "hypertool_exporter.cli.record",
     "hypertool_exporter.journal",
     "hypertool_exporter.journal.errors",

@@ -4,7 +4,8 @@
 panel toolkit), ``dashboards`` (one module per dashboard), ``rules``
 (with ``budget_rules``, the budget alerts for tokens and dollars, and
 ``rule_parts``, what every rule is made of), ``variables`` (the
-dashboards' template variables), ``docs`` and ``build``.
+dashboards' template variables), ``kubernetes`` (the manifests for the
+Prometheus Operator and Grafana's sidecar), ``docs`` and ``build``.
 
 May import: ``model`` (the catalog), grafanalib and PyYAML.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import dashboards, docs, rules
+from . import dashboards, docs, kubernetes, rules
 from .config import BundleConfig
 
 
@@ -24,6 +24,7 @@ def build_all(root: str | Path, config: BundleConfig | None = None) -> list[Path
         *readme,
         rules.write_rules(base, config),
         *dashboards.write_dashboards(base, config),
+        *kubernetes.write_kubernetes(base, config),
     ]
 
 

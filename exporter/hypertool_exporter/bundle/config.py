@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._version import __version__
+
 
 @dataclass(frozen=True)
 class BundleConfig:
@@ -76,6 +78,28 @@ class BundleConfig:
     #: Share of a budget left under which a dashboard shows yellow (red under
     #: budget_nearly_exhausted_ratio, where the alert fires).
     budget_low_ratio: float = 0.25
+
+    #: How often Prometheus scrapes the exporter (deploy/prometheus.yml's global
+    #: interval, and the ServiceMonitor's and PodMonitor's): part of the alert
+    #: latency budget.
+    scrape_interval: str = "15s"
+    #: Kubernetes (``deploy/kubernetes/``): the namespace everything goes in,
+    #: the name of the StatefulSet, Service, monitors and rule, and the job
+    #: label Prometheus gives the scraped series (HypertoolExporterDown's
+    #: ``exporter_job`` must match it).
+    kubernetes_namespace: str = "monitoring"
+    kubernetes_name: str = "hypertool-exporter"
+    kubernetes_job: str = "hypertool"
+    #: The exporter's image (build it from the Dockerfile and push it to a
+    #: registry the cluster pulls from).
+    image: str = f"hypertool-exporter:{__version__}"
+    #: Size of the journal's volume.
+    journal_storage: str = "1Gi"
+    #: Labels the Prometheus Operator selects ServiceMonitors, PodMonitors and
+    #: PrometheusRules by (kube-prometheus-stack: ``release=<its release>``).
+    monitor_labels: tuple[tuple[str, str], ...] = ()
+    #: The label Grafana's dashboard sidecar looks for (value "1").
+    grafana_dashboard_label: str = "grafana_dashboard"
 
     @property
     def gate_pass_alert_ratio(self) -> float:

@@ -214,9 +214,14 @@ HEADER = (
 )
 
 
+def dump_yaml(document: Any) -> str:
+    """YAML as the bundle writes it: keys in the order given, text of several
+    lines as a block (a PromQL expression, a dashboard's JSON)."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=4096)
+
+
 def render_rules(config: BundleConfig | None = None) -> str:
-    body = yaml.dump(rules_document(config), Dumper=_Dumper, sort_keys=False, width=4096)
-    return HEADER + body
+    return HEADER + dump_yaml(rules_document(config))
 
 
 def write_rules(root: Path, config: BundleConfig | None = None) -> Path:
@@ -227,4 +232,11 @@ def write_rules(root: Path, config: BundleConfig | None = None) -> Path:
     return path
 
 
-__all__ = ["alert_rules", "recording_rules", "render_rules", "rules_document", "write_rules"]
+__all__ = [
+    "alert_rules",
+    "dump_yaml",
+    "recording_rules",
+    "render_rules",
+    "rules_document",
+    "write_rules",
+]

@@ -1,8 +1,9 @@
 """The ``hypertool-exporter`` command line.
 
 ``commands`` (the one table of commands and options that both parsers are
-built from), ``main`` (parsing and dispatch), ``record`` (the recording
-commands), ``check`` (whether an amount fits a budget), ``stats``,
+built from), ``options`` (what the table is made of), ``main`` (parsing
+and dispatch), ``record`` (the recording commands), ``check`` (whether an
+amount fits a budget), ``stats``,
 ``fleet`` (``stats --prometheus``: the table for a fleet), ``demo`` and
 ``demo_stack``.
 

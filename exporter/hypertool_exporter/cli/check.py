@@ -30,7 +30,7 @@ from ..model.fields import (
     number_from_text,
     seconds_value,
 )
-from .commands import Command
+from .options import Command
 
 EXIT_REFUSED = 1
 

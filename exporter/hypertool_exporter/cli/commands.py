@@ -11,102 +11,7 @@ import this on their fast path.
 
 from __future__ import annotations
 
-import os
-
-ENV_PREFIX = "HYPERTOOL_"
-
-
-class Arg:
-    """A positional argument; ``dest`` is the name the handler receives."""
-
-    __slots__ = ("choices", "dest", "help", "metavar")
-
-    def __init__(
-        self,
-        dest: str,
-        help: str,
-        metavar: str | None = None,
-        *,
-        choices: tuple[str, ...] | None = None,
-    ):
-        self.dest = dest
-        self.help = help
-        self.metavar = metavar or dest.upper()
-        self.choices = choices
-
-
-class Opt:
-    """An option. ``env`` names its ``HYPERTOOL_*`` variable; ``flag=True``
-    makes it a switch without a value; ``absent`` is a value that means "not
-    given" (``--gate none``)."""
-
-    __slots__ = ("absent", "choices", "default", "dest", "env", "flag", "help", "name", "required")
-
-    def __init__(
-        self,
-        name: str,
-        dest: str,
-        help: str,
-        *,
-        default: str | None = None,
-        env: str | None = None,
-        required: bool = False,
-        choices: tuple[str, ...] | None = None,
-        flag: bool = False,
-        absent: str | None = None,
-    ):
-        self.name = name
-        self.dest = dest
-        self.help = help
-        self.default = default
-        self.env = env
-        self.required = required
-        self.choices = choices
-        self.flag = flag
-        self.absent = absent
-
-    def initial(self) -> str | bool | None:
-        """The value before the command line is read: the environment, else the default."""
-        if self.flag:
-            return False
-        if self.env is not None:
-            return os.environ.get(ENV_PREFIX + self.env, self.default)
-        return self.default
-
-    def help_text(self) -> str:
-        """Help with the environment variable and the default, each said once."""
-        parts = [self.help]
-        if self.env is not None:
-            parts.append(f"[env {ENV_PREFIX}{self.env}]")
-        if self.required:
-            parts.append("(required)")
-        elif self.default is not None and not self.flag:
-            parts.append(f"(default: {self.default})")
-        return " ".join(parts)
-
-
-class Command:
-    """A subcommand: its arguments, options and the function that runs it
-    (``module:function`` inside ``hypertool_exporter.cli``, imported on use)."""
-
-    __slots__ = ("args", "handler", "help", "name", "opts", "recording")
-
-    def __init__(
-        self,
-        name: str,
-        help: str,
-        handler: str,
-        args: tuple[Arg, ...] = (),
-        opts: tuple[Opt, ...] = (),
-        *,
-        recording: bool = False,
-    ):
-        self.name = name
-        self.help = help
-        self.handler = handler
-        self.args = args
-        self.opts = opts
-        self.recording = recording
+from .options import Arg, Command, Opt
 
 
 def _event_id() -> Opt:
@@ -372,7 +277,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "bundle",
-        "regenerate the dashboards, rules and README metric table",
+        "regenerate the dashboards, rules, Kubernetes manifests and README metric table",
         "main:run_bundle",
         args=(Arg("action", "what to do", choices=("build",)),),
         opts=(
@@ -390,6 +295,30 @@ COMMANDS: tuple[Command, ...] = (
                 "regex of the scrape job(s) HypertoolExporterDown watches",
                 default="hypertool",
             ),
+            Opt(
+                "--runbook-url",
+                "runbook_url",
+                "where your copy of docs/runbook.md lives: each alert's runbook_url links "
+                "to its section (default: the project's)",
+            ),
+            Opt(
+                "--namespace",
+                "namespace",
+                "Kubernetes namespace of deploy/kubernetes/",
+                default="monitoring",
+            ),
+            Opt(
+                "--image",
+                "image",
+                "the exporter's image in deploy/kubernetes/ (build it from the Dockerfile)",
+            ),
+            Opt(
+                "--monitor-labels",
+                "monitor_labels",
+                "labels your Prometheus Operator selects monitors and rules by, as "
+                "key=value,key=value (e.g. release=prometheus)",
+                default="",
+            ),
         ),
     ),
 )
@@ -397,4 +326,4 @@ COMMANDS: tuple[Command, ...] = (
 BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
 
 
-__all__ = ["BY_NAME", "COMMANDS", "ENV_PREFIX", "Arg", "Command", "Opt"]
+__all__ = ["BY_NAME", "COMMANDS"]

@@ -27,7 +27,7 @@ from ..journal.store import Journal
 from ..model.config import Config, parse_config
 from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, PASSED
-from .commands import Command
+from .options import Command
 
 DEMO_CONFIG = """
 budgets:

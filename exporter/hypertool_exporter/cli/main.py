@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..model.config import Config
-    from .commands import Command, Opt
+    from .options import Command, Opt
 
 EXIT_USAGE = 2
 PROG = "hypertool-exporter"
@@ -219,7 +219,23 @@ def run_bundle(command: Command, values: dict[Any, Any]) -> int:
     from ..bundle.build import build_all
     from ..bundle.config import BundleConfig
 
-    config = BundleConfig(selector=values["selector"], exporter_job=values["exporter_job"])
+    labels = []
+    for pair in filter(None, values["monitor_labels"].split(",")):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            return fail(f"--monitor-labels: {pair!r} is not key=value")
+        labels.append((key.strip(), value.strip()))
+    given = {
+        "runbook_base_url": values.get("runbook_url"),
+        "image": values.get("image"),
+    }
+    config = BundleConfig(
+        selector=values["selector"],
+        exporter_job=values["exporter_job"],
+        kubernetes_namespace=values["namespace"],
+        monitor_labels=tuple(labels),
+        **{name: value for name, value in given.items() if value},
+    )
     for path in build_all(values["root"], config):
         print(f"wrote {path}")
     return 0

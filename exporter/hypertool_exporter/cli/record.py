@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ..model.events import EventClass
-    from .commands import Command
+    from .options import Command
 
 #: The event each recording command records.
 EVENTS: dict[str, EventClass] = {

@@ -19,7 +19,7 @@ from ..journal.store import Journal, JournalError, default_journal_path
 from ..journal.totals import PersonaStats, budget_standings, collect_stats
 from ..model.budgets import Bar, Standing, human_duration
 from ..model.config import Config
-from .commands import Command
+from .options import Command
 
 #: (column heading, value of a row): the table's columns, in order. The
 #: default table is the first ``_NARROW``: it fits an 80-column terminal;
