@@ -164,6 +164,8 @@ DEBIAN_PACKAGES = {
     "amtool": "prometheus-alertmanager",
     "chromium": "chromium",
     "docker-compose": "docker-compose",
+    "victoria-metrics": "victoria-metrics",
+    "vmalert": "victoria-metrics",
 }
 
 
