@@ -2,16 +2,22 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# The demo needs the package alone; the tests add the dev extras.
+DEMO_STAMP := $(VENV)/.demo-stamp
 STAMP  := $(VENV)/.installed-stamp
-HOST   ?= 127.0.0.1
-PORT   ?= 9464
+HOST   ?= $(or $(HYPERTOOL_HOST),127.0.0.1)
+PORT   ?= $(or $(HYPERTOOL_PORT),9464)
 
 .PHONY: demo test lint unit e2e system-deps bundle bench dist clean
 
-$(STAMP): pyproject.toml constraints-dev.txt
-	./scripts/install-system-deps.sh
+$(DEMO_STAMP): pyproject.toml
+	./scripts/install-system-deps.sh demo
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) pyproject.toml constraints-dev.txt
+	./scripts/install-system-deps.sh
 	$(BIN)/pip install --quiet -e '.[dev]' -c constraints-dev.txt
 	touch $(STAMP)
 
@@ -20,7 +26,8 @@ system-deps:
 
 ## demo: the exporter fed with realistic traffic, with a local Prometheus and
 ## Alertmanager (installed from Debian packages when missing); prints the URLs.
-demo: $(STAMP) system-deps
+## Port: PORT= or HYPERTOOL_PORT= (a taken port falls back to a free one).
+demo: $(DEMO_STAMP)
 	$(BIN)/hypertool-exporter demo --stack --host $(HOST) --port $(PORT)
 
 ## test: lint, then every test (unit and end-to-end with a real Prometheus)

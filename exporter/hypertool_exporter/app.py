@@ -263,10 +263,12 @@ def tune_garbage_collector() -> None:
 
 
 class Ready(threading.Event):
-    """Set by ``run_server`` once it listens. ``port`` is the port it bound:
-    the one the kernel picked when asked for port 0."""
+    """Set by ``run_server`` once it listens, or once it knows it cannot.
+    ``port`` is the port it bound (the one the kernel picked when asked for
+    port 0); ``error`` says why it could not listen."""
 
     port = 0
+    error: str | None = None
 
 
 def run_server(
@@ -305,19 +307,27 @@ def run_server(
             host, port, ingest=ingest, ingest_token=token, web=web, langfuse_keys=langfuse_keys
         )
     except OSError as exc:
-        log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
+        message = f"cannot listen on {host}:{port}: {exc.strerror}"
+        log.error("%s; pass --port or set HYPERTOOL_PORT (0 picks a free port)", message)
+        exporter.close()
+        if ready is not None:
+            ready.error = message
+            ready.set()
         return 1
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
     log.info(
-        "serving %s://%s:%d/metrics from journal %s (ingest %s)",
+        "serving %s://%s:%d/metrics from journal %s (ingest %s); status page %s://%s:%d/",
         server.scheme,
         host,
         server.port,
         path,
         "enabled" if token or langfuse_keys else "disabled",
+        server.scheme,
+        host,
+        server.port,
     )
     if ready is not None:
         ready.port = server.port

@@ -228,22 +228,41 @@ def _run(
 
     duration = float(args.duration)
     rate = max(0.1, float(args.rate))
-    stop, ready = threading.Event(), Ready()
-    server = threading.Thread(
-        target=run_server,
-        args=(config, args.host, port, str(journal_path)),
-        kwargs={"ready": ready, "stop": stop},
-        daemon=True,
-    )
-    server.start()
-    if not ready.wait(15):
-        print("hypertool-exporter: error: the demo exporter did not start", file=sys.stderr)
+    stop = threading.Event()
+
+    def start(port: int) -> tuple[threading.Thread, Ready]:
+        ready = Ready()
+        thread = threading.Thread(
+            target=run_server,
+            args=(config, args.host, port, str(journal_path)),
+            kwargs={"ready": ready, "stop": stop},
+            daemon=True,
+        )
+        thread.start()
+        ready.wait(60)
+        return thread, ready
+
+    server, ready = start(port)
+    if ready.error is not None and port != 0:  # taken: a demo runs on any port
+        print(
+            f"port {port} is taken (--port or HYPERTOOL_PORT picks another); "
+            "serving the demo on a free port instead",
+            flush=True,
+        )
+        server.join(15)
+        server, ready = start(0)
+    if not ready.is_set() or ready.error is not None:
+        why = ready.error or "it did not answer within a minute"
+        print(f"hypertool-exporter: error: the demo exporter did not start: {why}", file=sys.stderr)
         return 1
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     port = ready.port  # the one the kernel picked, for --port 0
     stack = None
-    urls = {"Exporter metrics": f"http://{args.host}:{port}/metrics"}
+    urls = {
+        "Status page": f"http://{args.host}:{port}/",
+        "Exporter metrics": f"http://{args.host}:{port}/metrics",
+    }
     if args.stack:
         from .demo_stack import start_stack
 
