@@ -21,7 +21,7 @@ from harness.support import EXAMPLE_TOKENS, run_cli
         ),
         (
             ["stage", "w", "s", "--persona", "qa", "--seconds", "1", "--gate", "maybe"],
-            "gate: must be 'passed' or 'failed' (got 'maybe')",
+            "--gate: must be passed, failed or none (no gate) (got 'maybe')",
         ),
         (["switch", " "], "to_persona: must not be empty"),
         (
@@ -58,6 +58,19 @@ def test_malformed_config_stops_serve_with_file_line_and_field(tmp_path):
     )
     assert "'fortnightly'" in result.stderr
     assert run_cli("check-config", str(bad), check=False).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (("switch", "qa", "-q"), "switch: unknown option -q; did you mean --quiet?"),
+        (("switch", "qa", "--qiet"), "switch: unknown option --qiet; did you mean --quiet?"),
+        (("stats", "-j"), "stats: unknown option -j; did you mean one of --json, --journal?"),
+    ],
+)
+def test_an_unknown_option_gets_the_one_it_may_stand_for(args, hint):
+    result = run_cli(*args, check=False)
+    assert result.returncode == 2 and hint in result.stderr
 
 
 def test_bad_port_is_named(tmp_path):
@@ -125,3 +138,33 @@ def test_a_tokens_command_with_nothing_to_record_is_refused(tmp_path):
     assert "recorded" not in result.stdout
     # A reported cost alone is something to record.
     run_cli("tokens", "qa", "--model", "m", "--cost-usd", "0.10", "--journal", journal)
+
+
+def test_a_journal_that_cannot_be_opened_names_the_cause(tmp_path):
+    parent = tmp_path / "a-file"
+    parent.write_text("")
+    for journal, cause in (
+        (parent / "j.sqlite", f"{parent} is a file, not a directory"),
+        (parent / "deeper" / "j.sqlite", f"{parent} is a file, not a directory"),
+        (tmp_path, f"{tmp_path} is a directory, not a journal file"),
+    ):
+        result = run_cli("switch", "qa", "--journal", str(journal), check=False)
+        assert result.returncode == 1, result.stderr
+        assert f"event NOT recorded: cannot open journal {journal}: {cause} (" in result.stderr
+
+
+def test_a_read_only_or_unwritable_place_is_named(tmp_path):
+    import os
+    from types import SimpleNamespace
+
+    from hypertool_exporter.journal.errors import cause_of
+
+    journal = str(tmp_path / "j.sqlite")
+    read_only = SimpleNamespace(f_flag=os.ST_RDONLY)
+    assert cause_of(journal, statvfs=lambda _: read_only) == (
+        f"{tmp_path} is on a read-only file system"
+    )
+    assert cause_of(journal, writable=lambda _: False) == (
+        f"{tmp_path} is not writable by this user (uid {os.getuid()})"
+    )
+    assert cause_of(journal) is None  # nothing wrong here

@@ -116,12 +116,24 @@ def unknown_option(argv: list[str]) -> str | None:
         if arg.startswith("-") and arg != "-":
             name = arg.partition("=")[0]
             if name not in names:
-                from difflib import get_close_matches
-
-                close = get_close_matches(name, names, n=1)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                return f"{argv[0]}: unknown option {name}{hint}"
+                return f"{argv[0]}: unknown option {name}{_suggestion(name, names)}"
     return None
+
+
+def _suggestion(name: str, names: list[str]) -> str:
+    """ "; did you mean --quiet?" for ``-q``, ``--qiet`` and the like, or ""."""
+    if len(name.lstrip("-")) <= 2:  # a short option: the long ones it may stand for
+        start = "--" + name.lstrip("-")
+        close = [known for known in names if known.startswith(start)]
+    else:
+        from difflib import get_close_matches
+
+        close = get_close_matches(name, names, n=1)
+    if not close:
+        return ""
+    if len(close) == 1:
+        return f"; did you mean {close[0]}?"
+    return f"; did you mean one of {', '.join(close)}?"
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:

@@ -70,6 +70,8 @@ def run(command: Command, values: dict[Any, Any]) -> int:
         event_id = key_value("event_id", values.get("event_id"))
         reservation_id = key_value("--reservation-id", values.get("reservation_id"))
     except EventError as exc:
+        if exc.field == "gate":  # the command line's own word for no gate
+            exc = EventError("--gate", exc.value, "must be passed, failed or none (no gate)")
         print(f"hypertool-exporter: error: {command.name}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     path = values.get("journal") or default_journal_path()

@@ -19,7 +19,7 @@ import time
 from ..model.events import from_validated
 from ..model.fields import EventError
 from . import reservations
-from .errors import JournalError
+from .errors import JournalError, cause_of
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
 from .rows import decode, decode_rows, encode, insert_rows, names_of
 from .schema import SCHEMA_VERSION, upgrade
@@ -71,7 +71,9 @@ class Journal:
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 upgrade(self._db, self.path, create)
         except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"cannot open journal {self.path}: {exc}") from exc
+            cause = cause_of(self.path)
+            said = f"{cause} ({exc})" if cause else str(exc)
+            raise JournalError(f"cannot open journal {self.path}: {said}") from exc
 
     def close(self) -> None:
         """Close the connection (also on leaving a ``with`` block)."""
