@@ -1,6 +1,7 @@
 """The bundle on VictoriaMetrics (Debian's ``victoria-metrics`` package): the
-shipped rules file, unchanged, evaluated by vmalert against VictoriaMetrics
-scraping a live exporter fed by the demo; the budget alert reaching a real
+shipped rules file, unchanged, evaluated by vmalert against VictoriaMetrics,
+to which vmagent remote-writes what it scrapes from a live exporter fed by
+the demo; the budget alert reaching a real
 Alertmanager's webhook; and every dashboard query answered by
 VictoriaMetrics, as ``test_dashboards_live`` does against Prometheus."""
 
@@ -17,12 +18,13 @@ from harness.support import (
     WebhookReceiver,
     deploy_prometheus_config,
     http_get,
+    require_binary,
     run_cli,
     serving_port,
     shipped_alertmanager_config,
     wait_for,
 )
-from harness.victoria import VictoriaMetricsProcess, VmalertProcess
+from harness.victoria import VictoriaMetricsProcess, VmagentProcess, VmalertProcess
 
 RULES = REPO / "alerts" / "hypertool.rules.yml"
 RATE_INTERVAL = "10s"  # Grafana's $__rate_interval for a 1 s scrape and a short range
@@ -47,11 +49,11 @@ def stack(tmp_path_factory):
             30,
             "the demo exporter",
         )
-        # deploy/prometheus.yml, this test's address and one-second scrapes.
-        victoria = VictoriaMetricsProcess(
-            tmp / "vm", deploy_prometheus_config([f"127.0.0.1:{port}"], [RULES])
-        )
+        victoria = VictoriaMetricsProcess(tmp / "vm")
         started.append(victoria)
+        # deploy/prometheus.yml, this test's address and one-second scrapes.
+        scrape = deploy_prometheus_config([f"127.0.0.1:{port}"], [RULES])
+        started.append(VmagentProcess(tmp / "vmagent", scrape, victoria.url))
         webhook = WebhookReceiver()
         alertmanager = AlertmanagerProcess(
             tmp / "am", shipped_alertmanager_config(webhook, fast=True)
@@ -87,6 +89,17 @@ def stack(tmp_path_factory):
             process.stop()
         demo.terminate()
         demo.wait(20)
+
+
+def test_the_shipped_vmagent_config_is_valid():
+    config = REPO / "deploy" / "remote-write" / "vmagent.yml"
+    checked = subprocess.run(
+        [require_binary("vmagent"), f"-promscrape.config={config}", "-dryRun"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_vmalert_loads_every_shipped_rule(stack):

@@ -166,6 +166,7 @@ DEBIAN_PACKAGES = {
     "docker-compose": "docker-compose",
     "victoria-metrics": "victoria-metrics",
     "vmalert": "victoria-metrics",
+    "vmagent": "victoria-metrics",
 }
 
 

@@ -88,24 +88,17 @@ class _Process:
 
 
 class VictoriaMetricsProcess(_Process):
-    """Single-node VictoriaMetrics scraping by ``scrape_config`` itself, as
-    vmagent would: a Prometheus config, whose rule and alerting sections it
-    leaves to vmalert (``strictParse=false``: it refuses them otherwise)."""
+    """Single-node VictoriaMetrics, written to by vmagent and vmalert."""
 
     binary_name = "victoria-metrics"
 
-    def __init__(self, workdir: Path, scrape_config: dict):
-        config = workdir / "scrape.yml"
-        workdir.mkdir(parents=True, exist_ok=True)
-        config.write_text(yaml.safe_dump(scrape_config))
+    def __init__(self, workdir: Path):
         super().__init__(
             workdir,
             [
                 f"-storageDataPath={workdir / 'data'}",
-                f"-promscrape.config={config}",
-                "-promscrape.config.strictParse=false",
-                # Queries see samples a second old (30 s by default: for
-                # late-arriving remote writes, which this test has none of).
+                # Queries see samples a second old (30 s by default, for
+                # remote writes that arrive late; these arrive within a second).
                 "-search.latencyOffset=1s",
             ],
         )
@@ -118,6 +111,28 @@ class VictoriaMetricsProcess(_Process):
 
     def query(self, expr: str) -> list[dict]:
         return self.api("query", query=expr)
+
+
+class VmagentProcess(_Process):
+    """vmagent scraping by ``scrape_config`` (a Prometheus config, whose rule
+    and alerting sections it leaves to vmalert: ``strictParse=false``) and
+    remote-writing to ``victoria``."""
+
+    binary_name = "vmagent"
+
+    def __init__(self, workdir: Path, scrape_config: dict, victoria: str):
+        config = workdir / "scrape.yml"
+        workdir.mkdir(parents=True, exist_ok=True)
+        config.write_text(yaml.safe_dump(scrape_config))
+        super().__init__(
+            workdir,
+            [
+                f"-promscrape.config={config}",
+                "-promscrape.config.strictParse=false",
+                f"-remoteWrite.url={victoria}/api/v1/write",
+                f"-remoteWrite.tmpDataPath={workdir / 'queue'}",
+            ],
+        )
 
 
 class VmalertProcess(_Process):
