@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness.support import REPO, samples, scrape, serving_port, wait_for
+from harness.support import REPO, http_get, samples, scrape, serving_port, wait_for
 
 MARKER = re.compile(r"<!-- snippet: (?P<how>[^>]*?) -->\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
 FENCE = re.compile(r"^```", re.M)
@@ -93,6 +93,10 @@ def test_quick_start_runs_as_written_and_serves_the_sample_output(checkout):
             return all(got.get(key) == value for key, value in want.items())
 
         wait_for(served, timeout=600, what="the quick start's exporter to serve its sample")
+        # Line for line as /metrics writes them: labels in the same order too.
+        lines = http_get(f"http://127.0.0.1:{serving_port(log)}/metrics")[1].splitlines()
+        for line in expected.strip().splitlines():
+            assert line in lines, line
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

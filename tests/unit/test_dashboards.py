@@ -124,3 +124,34 @@ def test_grafana_foundation_sdk_parses_every_panel(name):
         assert [t.expr for t in parsed.targets] == [t["expr"] for t in raw["targets"]]
     variables = {v.name: v for v in model.templating.list_val}
     assert variables["datasource"].type_val == "datasource"
+
+
+@pytest.mark.parametrize("name", sorted(DASHES))
+def test_every_table_column_has_a_name_people_read(name):
+    """Grafana calls a query's value column "Value", or "Value #A" once
+    several queries are merged: each table names (or hides) every one."""
+    for panel in DASHES[name]["panels"]:
+        if panel["type"] != "table":
+            continue
+        several = len(panel["targets"]) > 1
+        [organize] = [t for t in panel["transformations"] if t["id"] == "organize"]
+        named = organize["options"].get("renameByName", {})
+        hidden = organize["options"]["excludeByName"]
+        for target in panel["targets"]:
+            value = f"Value #{target['refId']}" if several else "Value"
+            assert value in named or value in hidden, (panel["title"], value)
+        if several:
+            assert panel["transformations"][0]["id"] == "merge", panel["title"]
+        for sort in panel["options"].get("sortBy", []):
+            assert sort["displayName"] in named.values(), (panel["title"], sort)
+
+
+def test_price_source_shows_its_labels_and_a_share_as_percent():
+    panels = DASHES["llm-cost-budgets.json"]["panels"]
+    [panel] = [p for p in panels if p["title"] == "Price source"]
+    assert panel["fieldConfig"]["defaults"]["unit"] == "short"  # not a percent of an info series
+    [override] = panel["fieldConfig"]["overrides"]
+    assert override["matcher"]["options"] == "Reported by provider"
+    assert override["properties"] == [{"id": "unit", "value": "percentunit"}]
+    [organize] = [t for t in panel["transformations"] if t["id"] == "organize"]
+    assert organize["options"]["excludeByName"]["Value #A"] is True  # the info series' 1

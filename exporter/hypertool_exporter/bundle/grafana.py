@@ -44,6 +44,11 @@ class Query:
     instant: bool = False
     fmt: str = "time_series"
     exemplar: bool = False
+    #: In a table: the header of this query's value column ("" keeps
+    #: Grafana's "Value" / "Value #A"), its unit (default: the panel's), or
+    #: ``None`` to hide it (an info series, whose value is always 1).
+    column: str | None = ""
+    column_unit: str = ""
 
 
 @dataclass
@@ -92,6 +97,28 @@ def _target_json(queries: list[Query], selector: str = "") -> list[dict[str, Any
             target["exemplar"] = True
         out.append(target)
     return out
+
+
+def _table_transformations(queries: list[Query]) -> list[dict[str, Any]]:
+    """A table's queries merged into one row per label set (when there are
+    several), the time column hidden, and each value column named (or
+    hidden) as its query says: never a "Value #A" header."""
+    several = len(queries) > 1
+    excluded: dict[str, bool] = {"Time": True}
+    renamed: dict[str, str] = {}
+    for index, q in enumerate(queries):
+        value = f"Value #{chr(ord('A') + index)}" if several else "Value"
+        if q.column is None:
+            excluded[value] = True
+        elif q.column:
+            renamed[value] = q.column
+    organize = (
+        {"excludeByName": excluded, "renameByName": renamed}
+        if renamed
+        else {"excludeByName": excluded}
+    )
+    merge = [{"id": "merge", "options": {}}] if several else []
+    return [*merge, {"id": "organize", "options": organize}]
 
 
 def build(spec: PanelSpec, pos: g.GridPos, panel_id: int, selector: str = "") -> g.Panel:
@@ -161,11 +188,15 @@ def build(spec: PanelSpec, pos: g.GridPos, panel_id: int, selector: str = "") ->
     elif spec.kind == "table":
         panel = g.Table(**common)
         extra["options"] = {"showHeader": True, **spec.options}
-        extra["transformations"] = [
-            {"id": "organize", "options": {"excludeByName": {"Time": True}}},
+        extra["transformations"] = _table_transformations(spec.queries)
+        extra["fieldConfig"]["overrides"] = [
+            {
+                "matcher": {"id": "byName", "options": q.column},
+                "properties": [{"id": "unit", "value": q.column_unit}],
+            }
+            for q in spec.queries
+            if q.column and q.column_unit
         ]
-        if len(spec.queries) > 1:
-            extra["transformations"].insert(0, {"id": "merge", "options": {}})
     elif spec.kind == "heatmap":
         panel = g.Heatmap(**common)
         extra["type"] = "heatmap"

@@ -149,11 +149,15 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
             "Tokens used and the limit, per period, of budgets each exporter holds on its own "
             "(scope: instance).",
             [
-                g.Query(f"sum by (persona, period) ({used})", instant=True, fmt="table"),
-                g.Query(f"sum by (persona, period) ({limit})", instant=True, fmt="table"),
+                g.Query(
+                    f"sum by (persona, period) ({used})", instant=True, fmt="table", column="Used"
+                ),
+                g.Query(
+                    f"sum by (persona, period) ({limit})", instant=True, fmt="table", column="Limit"
+                ),
             ],
             "short",
-            options={"sortBy": [{"displayName": "Value #A", "desc": True}]},
+            options={"sortBy": [{"displayName": "Used", "desc": True}]},
         ),
         g.PanelSpec(
             "table",
@@ -162,12 +166,14 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
             "added up across the fleet, the limit counted once, what is left. From the "
             "recording rules.",
             [
-                g.Query(f"{FLEET_USED}{{{g.PERSONA}}}", instant=True, fmt="table"),
-                g.Query(f"{FLEET_LIMIT}{{{g.PERSONA}}}", instant=True, fmt="table"),
-                g.Query(f"{FLEET_REMAINING}{{{g.PERSONA}}}", instant=True, fmt="table"),
+                g.Query(f"{FLEET_USED}{{{g.PERSONA}}}", instant=True, fmt="table", column="Used"),
+                g.Query(f"{FLEET_LIMIT}{{{g.PERSONA}}}", instant=True, fmt="table", column="Limit"),
+                g.Query(
+                    f"{FLEET_REMAINING}{{{g.PERSONA}}}", instant=True, fmt="table", column="Left"
+                ),
             ],
             "short",
-            options={"sortBy": [{"displayName": "Value #C", "desc": False}]},
+            options={"sortBy": [{"displayName": "Left", "desc": False}]},
         ),
         g.PanelSpec(
             "table",
@@ -181,6 +187,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f"{{{g.JOB}, {g.PERSONA}}}) > 0",
                     instant=True,
                     fmt="table",
+                    column="Runs out in",
                 )
             ],
             "s",
@@ -194,6 +201,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f"topk(10, sum by (persona) (increase({cost_model}[{g.RANGE}])))",
                     instant=True,
                     fmt="table",
+                    column="Spent",
                 )
             ],
             "currencyUSD",
@@ -210,6 +218,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f"({c.MODEL_PRICE_INFO.name}{{{g.JOB}, {g.MODEL}}})",
                     instant=True,
                     fmt="table",
+                    column=None,  # an info series: its labels are the answer
                 ),
                 g.Query(
                     f"sum by (model) (increase({c.PERSONA_REPORTED_COST.name}"
@@ -217,9 +226,11 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f"sum by (model) (increase({cost_model}[{g.RANGE}])) > -1",
                     instant=True,
                     fmt="table",
+                    column="Reported by provider",
+                    column_unit="percentunit",
                 ),
             ],
-            "percentunit",
+            "short",
             width=12,
         ),
     ]

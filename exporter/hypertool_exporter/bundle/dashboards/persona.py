@@ -71,6 +71,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f"(increase({SWITCHES}[{g.RANGE}])))",
                     instant=True,
                     fmt="table",
+                    column="Switches",
                 )
             ],
             "short",

@@ -58,6 +58,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
                     f'{{{g.JOB}, {g.WORKFLOW}, result="failed"}}[{g.RANGE}])) > 0)',
                     instant=True,
                     fmt="table",
+                    column="Failed",
                 )
             ],
             "short",
