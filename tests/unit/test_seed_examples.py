@@ -15,11 +15,13 @@ import os
 import re
 import subprocess
 import sys
+import time
 from types import SimpleNamespace
 
 import pytest
 from harness.otlp_receiver import OTLPReceiver
 from harness.support import REPO, wait_for
+from prometheus_client import CollectorRegistry
 
 from hypertool_exporter.bundle.config import BundleConfig
 from hypertool_exporter.bundle.dashboards import specs
@@ -701,3 +703,68 @@ def test_the_documents_metric_names_panels_and_alerts_exist():
         "WorkflowStageSlow",
     ):
         assert name in alerts, name
+
+
+# -- leftovers: the plan's collector attributes, the guide's LANGFUSE_DEBUG ----
+
+
+def test_the_plan_s_collector_says_where_its_session_is(registry, tmp_path):
+    """The plan's CLI reads ``current_persona`` (and ``persona_start_time``)."""
+    collector = PersonaMetricsCollector(registry)
+    assert collector.current_persona is None and collector.persona_start_time is None
+    collector.switch_persona(None, "backend-engineer", "implement")
+    assert collector.current_persona == "backend-engineer"
+    started = collector.persona_start_time
+    assert started is not None and abs(started - time.time()) < 60
+    collector.switch_persona(collector.current_persona, "testing-specialist", "test")
+    assert collector.current_persona == "testing-specialist"
+    assert collector.persona_start_time >= started
+    # Another session's switch is its own.
+    collector.switch_persona(None, "devops-engineer", "deploy", session="ci")
+    assert collector.current_persona == "testing-specialist"
+    # A journalled collector shows what it folded from the journal.
+    journalled = PersonaMetricsCollector(CollectorRegistry(), journal=tmp_path / "journal.sqlite")
+    try:
+        journalled.switch_persona(None, "security-auditor", "review")
+        wait_for(
+            lambda: journalled.current_persona == "security-auditor",
+            what="the journalled switch to be folded",
+        )
+    finally:
+        journalled.close()
+
+
+def test_langfuse_debug_logs_what_the_facade_does(app, monkeypatch, caplog):
+    """The guide's troubleshooting sets LANGFUSE_DEBUG: each trace and
+    generation is then logged at debug level, with its persona and tokens."""
+
+    logger = logging.getLogger("hypertool_exporter.instrument.langfuse_api")
+    caplog.handler.setLevel(logging.DEBUG)
+    previous = logger.level
+    logger.setLevel(logging.WARNING)  # a process without the flag
+    try:
+        _quiet_then_loud(app, monkeypatch, caplog)
+    finally:
+        logger.setLevel(previous)
+
+
+def _quiet_then_loud(app, monkeypatch, caplog):
+    from hypertool_exporter.instrument.langfuse_api import LangfuseIntegration
+
+    monkeypatch.setenv("LANGFUSE_DEBUG", "false")
+    quiet = LangfuseIntegration(collector=app.collector)
+    trace = quiet.start_trace("quiet", persona="qa")
+    quiet.create_generation(trace, "g", "gpt-4", usage={"input": 1, "output": 1})
+    quiet.end_trace(trace)
+    assert not [r for r in caplog.records if r.levelno == logging.DEBUG]
+    monkeypatch.setenv("LANGFUSE_DEBUG", "true")
+    loud = LangfuseIntegration(collector=app.collector)
+    trace = loud.start_trace("loud", persona="qa")
+    loud.create_generation(trace, "answer", "gpt-4", usage={"input": 12, "output": 3})
+    loud.end_trace(trace)
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any(m.startswith("Langfuse facade: spans exported for ") for m in said), said
+    assert any(m.startswith("trace 'loud' started: ") and "persona qa" in m for m in said)
+    assert any(
+        "generation 'answer'" in m and "model gpt-4, tokens in/out 12/3" in m for m in said
+    ), said

@@ -136,6 +136,7 @@ class MetricState:
             folded = dict(guard.folded)
             models = sorted(guard.seen["model"]) if series else []
             gates = tuple(values.recent_failed_gates)
+            sessions = dict(values.sessions)
         prices = tuple((model, self.prices.resolve(model, now)) for model in models)
         return StateView(
             now=now,
@@ -149,6 +150,7 @@ class MetricState:
             prices=prices,
             recent_failed_gates=gates,
             genai=self.handlers.genai is not None,
+            sessions=MappingProxyType(sessions),
         )
 
     # -- snapshots ----------------------------------------------------------

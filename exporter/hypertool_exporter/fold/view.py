@@ -66,6 +66,8 @@ class StateView:
     recent_failed_gates: tuple[FailedGate, ...]
     #: Whether the GenAI convention metrics are folded.
     genai: bool
+    #: session -> (persona, chat mode, since when): where each session is now.
+    sessions: Mapping[str, tuple[str, str, float]]
 
     def counter(self, name: str) -> Mapping[LabelKey, float]:
         """The series of counter ``name`` (empty when the view left counters out)."""

@@ -265,6 +265,20 @@ class PersonaMetricsCollector(TokenRecording):
         usd = money_value("usd", usd) or 0.0
         return self.exporter.check_budget(name, tokens, usd)
 
+    @property
+    def current_persona(self) -> str | None:
+        """The persona the default session is in (the plan's attribute, which
+        its CLI reads); ``None`` before its first switch. Journalled events
+        show here once folded, within milliseconds."""
+        found = self.state.view(series=False).sessions.get("default")
+        return None if found is None else found[0]
+
+    @property
+    def persona_start_time(self) -> float | None:
+        """When the default session entered its current persona (Unix seconds)."""
+        found = self.state.view(series=False).sessions.get("default")
+        return None if found is None else found[2]
+
     def reserve_budget(
         self, persona: str, tokens: int = 0, usd: float = 0.0, *, ttl_seconds: float = 300.0
     ) -> Reservation:

@@ -30,6 +30,21 @@ from .usage import extract_usage
 
 log = logging.getLogger(__name__)
 
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _log_debug() -> None:
+    """Debug lines of the facade on stderr (a handler of its own, added once,
+    unless the app configured logging itself)."""
+    log.setLevel(logging.DEBUG)
+    if not log.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+
+
 #: ``end_trace`` statuses and the span status each becomes.
 STATUSES = {
     "success": StatusCode.OK,
@@ -122,6 +137,9 @@ class LangfuseIntegration:
     With ``public_key`` and ``secret_key`` (and ``host``, default the Langfuse
     cloud) spans go to that Langfuse; otherwise the environment decides, as
     for ``init_tracing`` (``LANGFUSE_*`` or ``OTEL_EXPORTER_OTLP_*``).
+    ``debug`` (default: ``LANGFUSE_DEBUG``, as the guide's troubleshooting
+    sets it) logs where spans go and each trace, span and generation, with
+    its persona, model and tokens, at debug level on stderr.
     """
 
     _warned = False
@@ -133,7 +151,10 @@ class LangfuseIntegration:
         host: str | None = None,
         *,
         collector: PersonaMetricsCollector | None = None,
+        debug: bool | None = None,
     ):
+        if debug if debug is not None else _flag(os.environ.get("LANGFUSE_DEBUG")):
+            _log_debug()
         if public_key or secret_key:
             if not (public_key and secret_key):
                 missing = "secret_key" if public_key else "public_key"
@@ -151,6 +172,10 @@ class LangfuseIntegration:
         self.enabled = tracing.state.provider is not None
         host = host or os.environ.get("LANGFUSE_HOST") or os.environ.get("LANGFUSE_BASE_URL")
         self.host = host or tracing.LANGFUSE_CLOUD
+        log.debug(
+            "Langfuse facade: spans %s",
+            f"exported for {self.host}" if self.enabled else "not exported (no keys)",
+        )
         if not self.enabled and not LangfuseIntegration._warned:
             LangfuseIntegration._warned = True
             log.warning(
@@ -190,6 +215,7 @@ class LangfuseIntegration:
             attributes["langfuse.trace.tags"] = tuple(str(tag) for tag in tags)
         span = tracing.get_tracer().start_span(name, attributes=attributes)
         trace = Observation(self, "trace", name, span)
+        log.debug("trace %r started: %s, persona %s", name, trace.trace_id, persona)
         trace.persona, trace.chatmode = persona, chatmode
         trace._identity_tokens = (
             tracing.current_persona.set(persona or tracing.current_persona.get()),
@@ -267,6 +293,15 @@ class LangfuseIntegration:
         generation = self._child(trace, "generation", name, attributes)
         persona = generation.persona or "unknown"
         chatmode = generation.chatmode or "default"
+        log.debug(
+            "generation %r in trace %s: persona %s, model %s, tokens in/out %s/%s",
+            name,
+            generation.trace_id,
+            persona,
+            model,
+            input_tokens,
+            output_tokens,
+        )
         trace_id = tracing.trace_id_of(generation.span)
         try:
             if latency_ms is not None:
