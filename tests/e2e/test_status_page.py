@@ -6,6 +6,7 @@ import base64
 import os
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
@@ -14,9 +15,10 @@ import bcrypt
 import pytest
 from harness.support import REPO, ExporterProcess, headless_chromium, http_get, sample, wait_for
 
-from hypertool_exporter.cli.demo import BACKLOG_RUNS, TrafficGenerator
+from hypertool_exporter.cli.demo import BACKLOG_RUNS, DEMO_CONFIG, TrafficGenerator
 from hypertool_exporter.exposition.statuspage import CONTENT_SECURITY_POLICY
 from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.config import parse_config
 
 #: backend-engineer's daily token budget is far below what the demo traffic
 #: spends; devops-engineer has tokens to spare and is over its dollars.
@@ -60,7 +62,7 @@ class Rows(HTMLParser):
 def demo_exporter(tmp_path):
     journal = tmp_path / "journal.sqlite"
     with Journal(journal) as j:
-        j.append(TrafficGenerator().backlog(__import__("time").time(), BACKLOG_RUNS))
+        j.append(TrafficGenerator().backlog(time.time(), BACKLOG_RUNS))
     config = tmp_path / "budgets.yml"
     config.write_text(CONFIG)
     exporter = ExporterProcess(journal, config)
@@ -137,14 +139,36 @@ def test_status_page_in_a_real_browser(demo_exporter, tmp_path):
         re.S,
     )
 
-    shot = tmp_path / "status-page.png"
-    taken = headless_chromium(
-        url,
-        tmp_path / "profile2",
-        f"--screenshot={shot}",
-        "--window-size=1100,1400",
-        "--hide-scrollbars",
-    )
+
+def test_the_readme_screenshot_is_what_make_demo_shows(tmp_path):
+    """The demo's own budgets and traffic, drawn by Chromium: the picture in
+    README (``HYPERTOOL_UPDATE_SCREENSHOT=1`` writes it to docs/)."""
+    journal = tmp_path / "journal.sqlite"
+    with Journal(journal) as j:
+        j.append(TrafficGenerator().backlog(time.time(), BACKLOG_RUNS))
+    config = tmp_path / "demo.yml"
+    config.write_text(DEMO_CONFIG)
+    exporter = ExporterProcess(journal, config)
+    try:
+        wait_for(
+            lambda: sample(exporter.scrape(), "hypertool_exporter_journal_lag_events") == 0,
+            what="the backlog to be applied",
+        )
+        url = f"http://127.0.0.1:{exporter.port}/"
+        page = http_get(url)[1]
+        for persona in parse_config(DEMO_CONFIG).budgets:
+            if persona != "default":
+                assert f'data-persona="{persona}"' in page, persona
+        shot = tmp_path / "status-page.png"
+        taken = headless_chromium(
+            url,
+            tmp_path / "profile",
+            f"--screenshot={shot}",
+            "--window-size=1100,1400",
+            "--hide-scrollbars",
+        )
+    finally:
+        exporter.stop()
     assert taken.returncode == 0, taken.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
