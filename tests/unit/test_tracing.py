@@ -441,7 +441,8 @@ def test_call_keywords_stay_with_the_wrapper(memory, collector, registry):
 
 
 def test_facade_refuses_bad_input_by_name_and_records_nothing(memory, collector, registry):
-    from hypertool_exporter.instrument.langfuse_api import LangfuseIntegration, usage_counts
+    from hypertool_exporter.instrument.langfuse_api import LangfuseIntegration
+    from hypertool_exporter.instrument.usage import usage_counts
     from hypertool_exporter.model.fields import EventError
 
     langfuse = LangfuseIntegration(collector=collector)

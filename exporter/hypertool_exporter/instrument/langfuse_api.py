@@ -23,10 +23,9 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
-from ..model.fields import EventError
 from . import tracing
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
-from .usage import extract_usage
+from .usage import usage_counts
 
 log = logging.getLogger(__name__)
 
@@ -54,23 +53,6 @@ STATUSES = {
     "failed": StatusCode.ERROR,
     "failure": StatusCode.ERROR,
 }
-
-
-def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
-    """(input, output) tokens of a usage dict in the shapes the documents use:
-    OpenAI's ``prompt_tokens``/``completion_tokens``, ``input_tokens``/
-    ``output_tokens``, Langfuse's ``input``/``output``; a ``total`` alone is
-    counted as input (the split is unknown). ``(None, None)``: no usage."""
-    if not usage:
-        return None, None
-    if "input" in usage or "output" in usage:
-        return usage.get("input", 0), usage.get("output", 0)
-    found = extract_usage({"usage": dict(usage)})
-    if found is not None:
-        return found.input_tokens, found.output_tokens
-    if "total" in usage or "total_tokens" in usage:
-        return usage.get("total", usage.get("total_tokens")), 0
-    raise EventError("usage", dict(usage), "needs input/output or prompt/completion token counts")
 
 
 class Observation:

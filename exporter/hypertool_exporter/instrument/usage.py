@@ -27,8 +27,11 @@ from unknown models, or for reported costs).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..model.fields import EventError
 
 
 @dataclass
@@ -211,6 +214,23 @@ def response_provider(response: Any) -> str | None:
     return CLIENT_PROVIDERS.get(package)
 
 
+def usage_counts(usage: Mapping[str, Any] | None) -> tuple[int | None, int | None]:
+    """(input, output) tokens of a usage dict in the shapes the documents use:
+    OpenAI's ``prompt_tokens``/``completion_tokens``, ``input_tokens``/
+    ``output_tokens``, Langfuse's ``input``/``output``; a ``total`` alone is
+    counted as input (the split is unknown). ``(None, None)``: no usage."""
+    if not usage:
+        return None, None
+    if "input" in usage or "output" in usage:
+        return usage.get("input", 0), usage.get("output", 0)
+    found = extract_usage({"usage": dict(usage)})
+    if found is not None:
+        return found.input_tokens, found.output_tokens
+    if "total" in usage or "total_tokens" in usage:
+        return usage.get("total", usage.get("total_tokens")), 0
+    raise EventError("usage", dict(usage), "needs input/output or prompt/completion token counts")
+
+
 __all__ = [
     "CLIENT_PROVIDERS",
     "TokenUsage",
@@ -218,4 +238,5 @@ __all__ = [
     "response_model",
     "response_provider",
     "response_text",
+    "usage_counts",
 ]
