@@ -159,7 +159,7 @@ class Handlers:
         key = (from_persona, to_persona, chatmode)
         switches[key] = switches.get(key, 0.0) + 1.0
         if len(sessions) >= MAX_SESSIONS:
-            sessions.pop(next(iter(sessions)))
+            sessions.popitem(last=False)
         sessions[session] = (to_persona, chatmode, since)
         applied = self._applied
         applied[_SWITCHED] = applied.get(_SWITCHED, 0.0) + 1.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,9 +93,9 @@ def money_series(
     return money
 
 
-def sessions_from_json(data: dict[Any, Any]) -> dict[str, tuple[str, str, float]]:
-    """Sessions (persona, chat mode, since) from their snapshot rows."""
-    return {s: (str(v[0]), str(v[1]), float(v[2])) for s, v in data.items()}
+def sessions_from_json(data: dict[Any, Any]) -> OrderedDict[str, tuple[str, str, float]]:
+    """Sessions (persona, chat mode, since) from their snapshot rows, in their order."""
+    return OrderedDict((s, (str(v[0]), str(v[1]), float(v[2]))) for s, v in data.items())
 
 
 __all__ = [

@@ -7,7 +7,7 @@ class, and so that a restore replaces its contents in one place.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 
 from ..model import catalog as c
 from ..model.money import FEMTO_PER_USD
@@ -44,7 +44,10 @@ class Series:
             if spec.kind == "histogram"
         }
         #: session -> (persona, chatmode, since)
-        self.sessions: dict[str, tuple[str, str, float]] = {}
+        #: Where each session is (persona, chat mode, since), least recently
+        #: switched first: an OrderedDict, whose oldest entry goes in O(1)
+        #: (a dict's front fills with deleted slots that ``next(iter())`` walks).
+        self.sessions: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
         #: The latest sample recorded inside a trace, shown as an OpenMetrics
         #: exemplar. Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[ExemplarKey, RawExemplar] = {}
