@@ -44,6 +44,7 @@ APPEND_PATH = {
     "hypertool_exporter.model.eventbase",
     "hypertool_exporter.model.events",
     "hypertool_exporter.model.fields",
+    "hypertool_exporter.model.work",
     "hypertool_exporter.model.wire",
 }
 
@@ -119,7 +120,7 @@ def _minimal_argv(command) -> list[str]:
     argv += [arg.choices[0] if arg.choices else f"{arg.dest}-value" for arg in command.args]
     for opt in command.opts:
         if opt.required:
-            argv += [opt.name, "1"]
+            argv += [opt.name, opt.choices[0] if opt.choices else "1"]
     return argv
 
 

@@ -126,6 +126,12 @@ def feed_everything(collector):
     )
     collector.record_token_usage("testing-specialist", "test", "routed-model", 3, 2, cost_usd=0.01)
     collector.record_workflow_stage("release", "test", "testing-specialist", 5.0, False)
+    collector.record_token_usage(  # made inside a workflow stage
+        "testing-specialist", "test", "gpt-4", 20, 2, workflow="release", stage="test"
+    )
+    collector.record_workflow_run("release", False, 30.0, persona="testing-specialist")
+    collector.record_tool_call("testing-specialist", "pytest", 1.5, error_type="Timeout")
+    collector.record_quality_score("testing-specialist", "relevance", 0.7, label="good")
     collector.record_llm_call("testing-specialist", "gpt-4", 0.3, ttft_seconds=0.05)
     collector.record_llm_call("testing-specialist", "gpt-4", 0.2, usage_unknown=True)
     collector.state.reject("malformed")
@@ -148,7 +154,7 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
         wait_for(
             lambda: (
                 sum(collector.state.view().counters[c.EVENTS_APPLIED.name].values())
-                == 10 + config.max_label_values + 1
+                == 14 + config.max_label_values + 1
             ),
             what="the tailer to apply the journal",
         )
@@ -272,11 +278,16 @@ def test_every_token_option_is_taken_and_no_other(registry):
         "provider": "openai",
         "operation": "chat",
         "reservation_id": "rsv_none",  # no journal: nothing to release
+        "workflow": "release",
+        "stage": "test",
     }
     assert given.keys() == TOKEN_USAGE_OPTIONS
     for name, value in given.items():
         counts = (0, 0) if name == "tokens" else (5, 5)
-        collector.record_token_usage("qa", "default", "gpt-4", *counts, **{name: value})
+        options = {name: value}
+        if name in ("workflow", "stage"):  # a workflow stage has both
+            options = {"workflow": "release", "stage": "test"}
+        collector.record_token_usage("qa", "default", "gpt-4", *counts, **options)
     with pytest.raises(TypeError, match="'cache_tokens'"):
         collector.record_token_usage("qa", "default", "gpt-4", 1, 1, cache_tokens=1)
 

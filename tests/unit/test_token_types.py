@@ -69,7 +69,7 @@ JOURNAL_FIELD_ORDER = {
     "tokens_used": (
         "persona", "model", "input_tokens", "output_tokens", "chatmode", "ts", "trace_id",
         "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd",
-        "operation", "provider",
+        "operation", "provider", "workflow", "stage",
     ),
     "stage_finished": (
         "workflow", "stage", "persona", "duration_seconds", "gate", "ts", "trace_id",
@@ -78,6 +78,11 @@ JOURNAL_FIELD_ORDER = {
         "persona", "model", "duration_seconds", "error_type", "ts", "trace_id",
         "usage_unknown", "operation", "provider", "ttft_seconds",
     ),
+    "workflow_run_finished": (
+        "workflow", "result", "duration_seconds", "persona", "ts", "trace_id",
+    ),
+    "tool_call_finished": ("persona", "tool", "duration_seconds", "error_type", "ts", "trace_id"),
+    "quality_scored": ("persona", "evaluation", "score", "label", "ts", "trace_id"),
 }  # fmt: skip
 
 
@@ -90,6 +95,7 @@ def test_event_fields_only_grow_at_the_end():
     # Rows name their class by these codes: a code is never given to another class.
     assert {k: v for k, v in KINDS.items() if k in JOURNAL_FIELD_ORDER} == {
         "persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4,
+        "workflow_run_finished": 5, "tool_call_finished": 6, "quality_scored": 7,
     }  # fmt: skip
 
 

@@ -25,8 +25,17 @@ from typing import Any
 
 from ..journal.store import Journal
 from ..model.config import Config, parse_config
-from ..model.events import Event, LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from ..model.fields import FAILED, PASSED
+from ..model.events import (
+    Event,
+    LLMCallFinished,
+    PersonaSwitched,
+    QualityScored,
+    StageFinished,
+    TokensUsed,
+    ToolCallFinished,
+    WorkflowRunFinished,
+)
+from ..model.fields import FAILED, PASSED, SUCCEEDED
 from .options import Command
 
 DEMO_CONFIG = """
@@ -83,6 +92,14 @@ REPORTED_COST = {"llama-3.1-70b": 0.0004}
 #: Models that think before they answer: share of the output spent reasoning.
 REASONING_SHARE = {"o4-mini": 0.7}
 ERRORS = ("rate_limit", "timeout", "server_error")
+#: The tools each persona's agent calls, and how often one fails.
+TOOLS = {
+    "backend-engineer": ("read_file", "edit_file", "run_tests"),
+    "testing-specialist": ("run_tests", "coverage_report"),
+    "devops-engineer": ("kubectl", "helm_upgrade", "read_logs"),
+    "security-auditor": ("dependency_scan", "read_file"),
+}
+TOOL_FAILURE = 0.08
 #: Runs of history written at start, spread over the last hour.
 BACKLOG_RUNS = 300
 TICK_SECONDS = 0.5
@@ -102,6 +119,8 @@ class TrafficGenerator:
         #: Whether a call streamed and how soon its first chunk came: drawn
         #: apart, so the rest of the traffic is the same as without streams.
         self.streams = random.Random(seed + 1)
+        #: Tool calls and quality scores: drawn apart too, for the same reason.
+        self.work = random.Random(seed + 2)
         #: session -> time its last run ended
         self.sessions: dict[str, float] = {}
 
@@ -150,15 +169,36 @@ class TrafficGenerator:
                     )
                 )
                 if error is None:
-                    events.append(self._tokens(stage, model, call_ts))
+                    events.append(self._tokens(name, stage, model, call_ts))
+            events.extend(self._tool_calls(stage, ts, seconds))
             ts += seconds
             gate = FAILED if rnd.random() < stage.gate_failure else PASSED
             events.append(StageFinished(name, stage.name, stage.persona, seconds, gate, ts))
+            # The gate's reviewer scores the stage's output too.
+            mean = 0.8 if gate == PASSED else 0.4
+            score = round(min(1.0, max(0.0, self.work.gauss(mean, 0.1))), 3)
+            events.append(QualityScored(stage.persona, "stage-review", score, gate, ts))
+        failed = any(isinstance(e, StageFinished) and e.gate == FAILED for e in events)
+        result = FAILED if failed else SUCCEEDED
+        events.append(WorkflowRunFinished(name, result, sum(durations), None, ts))
         # The session ends in its last persona; the next run there switches away.
         self.sessions[session] = ts
         return events
 
-    def _tokens(self, stage: StagePlan, model: str, ts: float) -> TokensUsed:
+    def _tool_calls(self, stage: StagePlan, start: float, seconds: float) -> list[Event]:
+        """The tools the stage's agent called while it ran."""
+        work = self.work
+        calls: list[Event] = []
+        for _ in range(work.randint(0, 3)):
+            tool = work.choice(TOOLS[stage.persona])
+            error = "ToolError" if work.random() < TOOL_FAILURE else None
+            took = min(work.lognormvariate(-0.5, 1.0), 30.0)
+            calls.append(
+                ToolCallFinished(stage.persona, tool, took, error, start + work.uniform(0, seconds))
+            )
+        return calls
+
+    def _tokens(self, workflow: str, stage: StagePlan, model: str, ts: float) -> TokensUsed:
         """One call's usage: prompts re-read from the provider's cache more often
         than not (written to it first, for Anthropic), reasoning for o4-mini, and
         a provider-reported cost for the routed model."""
@@ -181,6 +221,8 @@ class TrafficGenerator:
             cache_write,
             reasoning,
             cost,
+            workflow=workflow,
+            stage=stage.name,
         )
 
     def backlog(self, now: float, runs: int) -> list[Event]:

@@ -14,13 +14,14 @@ import time
 
 from ..journal.store import Journal, JournalError, default_journal_path
 from ..model.events import (
-    DECIMAL_FIELDS,
-    WHOLE_FIELDS,
     Event,
     LLMCallFinished,
     PersonaSwitched,
+    QualityScored,
     StageFinished,
     TokensUsed,
+    ToolCallFinished,
+    WorkflowRunFinished,
     event_to_dict,
 )
 from ..model.fields import EventError, number_from_text
@@ -39,7 +40,21 @@ EVENTS: dict[str, EventClass] = {
     "tokens": TokensUsed,
     "stage": StageFinished,
     "llm": LLMCallFinished,
+    "run": WorkflowRunFinished,
+    "tool": ToolCallFinished,
+    "score": QualityScored,
 }
+
+#: Numeric fields of the events, by kind: what a command line's text must
+#: convert to (``fields.number_from_text``) before ``parse``.
+WHOLE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+DECIMAL_FIELDS = ("duration_seconds", "cost_usd", "ttft_seconds", "score")
 
 EXIT_NOT_RECORDED = 1
 EXIT_USAGE = 2

@@ -7,7 +7,8 @@ changes, from plans cached per label values; ``plans`` names a token
 plan's parts and holds the token rule), ``batches`` (the token hot
 path's records, folded a label set at a time), ``cardinality`` (the
 caps on distinct label values), ``histogram`` (series in flat lists, copied
-whole), ``genai`` (the OpenTelemetry convention metrics) and ``persist``
+whole), ``genai`` (the OpenTelemetry convention metrics), ``work``
+(workflow runs, tool calls, scores, and each stage's cost) and ``persist``
 (snapshot JSON).
 
 May import: ``model``.

@@ -22,8 +22,10 @@ from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
+from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
+from .work import WorkFold
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,12 +77,16 @@ class Handlers:
         self.budgets = budgets
         self.prices = prices
         self.genai = genai
+        self.work = WorkFold(series, guard)
         #: The handler of each event class.
         self.by_type: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self.persona_switched,
             TokensUsed: self.tokens_used,
             StageFinished: self.stage_finished,
             LLMCallFinished: self.llm_call_finished,
+            WorkflowRunFinished: self.work.workflow_run_finished,
+            ToolCallFinished: self.work.tool_call_finished,
+            QualityScored: self.work.quality_scored,
         }
         self.clear_plans()
 
@@ -228,7 +234,8 @@ class Handlers:
         is charged every billable token once (input + output)."""
         # fmt: off
         (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id,
-         cache_read, cache_write, reasoning, reported, operation, provider) = ev
+         cache_read, cache_write, reasoning, reported, operation, provider,
+         workflow, stage) = ev
         # fmt: on
         labels = (persona, chatmode, model, operation, provider)
         plan = self.token_plans.get(labels) or self._token_plan(ev, labels)
@@ -261,6 +268,9 @@ class Handlers:
             self.budgets.charge(plan.persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied
         applied[_USED] = applied.get(_USED, 0.0) + 1.0
+        if workflow is not None and stage is not None:
+            counts = (uncached, answered, cache_read, cache_write, reasoning)
+            self.work.charge_stage(workflow, stage, counts, cost)
         if self.genai is not None:
             histograms = plan.histograms
             if not histograms:

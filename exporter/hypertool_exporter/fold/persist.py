@@ -23,7 +23,7 @@ from ..model.money import femto_at_least, usd_of
 from .histogram import Frozen, series_to_json
 
 #: Counters of dollars, kept exactly as whole femto-dollars (``model.money``).
-MONEY_COUNTERS = (c.PERSONA_COST.name, c.PERSONA_REPORTED_COST.name)
+MONEY_COUNTERS = (c.PERSONA_COST.name, c.PERSONA_REPORTED_COST.name, c.WORKFLOW_COST.name)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,11 @@
 """The in-process API that applications call.
 
 ``collector`` (``PersonaMetricsCollector``; its token hot path in
-``tokens``), ``tracing`` (OpenTelemetry set-up), ``workflow``
-(``WorkflowTracer``), ``llm`` (``ObservableLLM``; ``call`` is one call it
-observes), ``streams`` (the streams it returns), ``usage`` (token usage,
-text and provider read from LLM responses), ``langfuse_api`` (the documents'
+``tokens``, its runs, tool calls and scores in ``work``), ``tracing``
+(OpenTelemetry set-up), ``workflow`` (``WorkflowTracer``), ``llm``
+(``ObservableLLM``; ``call`` is one call it observes), ``streams`` (the
+streams it returns), ``usage`` (token usage, text and provider read from
+LLM responses), ``langfuse_api`` (the documents'
 Langfuse-shaped API over the rest), ``setup`` (``initialize_observability``)
 and ``otel_metrics`` (the host app's OpenTelemetry metrics on our scrape).
 

@@ -43,6 +43,7 @@ from ..model.fields import (
 )
 from . import tracing
 from .tokens import MAX_CACHED_LABELS, TokenRecording
+from .work import WorkRecording
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class PersonaMetricsCollector(TokenRecording):
+class PersonaMetricsCollector(TokenRecording, WorkRecording):
     """Records persona-system events and exposes them as Prometheus metrics.
 
     ``registry``: where the metrics are registered; a private

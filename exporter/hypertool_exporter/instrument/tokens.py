@@ -17,6 +17,9 @@ from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
+from .tracing import current_stage
+
+tracing_stage = current_stage.get
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,6 +49,8 @@ class TokenUsageOptions(TypedDict, total=False):
     provider: str | None
     operation: str | None
     reservation_id: str | None
+    workflow: str | None
+    stage: str | None
 
 
 #: Their names.
@@ -85,8 +90,10 @@ class TokenRecording:
         on; the samples' exemplar, never a label), ``cache_read_tokens``,
         ``cache_write_tokens``, ``reasoning_tokens``, ``cost_usd`` (the
         provider's reported cost, used instead of an estimate), ``provider``,
-        ``operation`` and ``reservation_id`` (the budget reservation this
-        usage uses, released when it is journalled: ``reserve_budget``).
+        ``operation``, ``reservation_id`` (the budget reservation this
+        usage uses, released when it is journalled: ``reserve_budget``), and
+        ``workflow`` and ``stage`` (default: the ``WorkflowTracer`` stage
+        running, if any: the call's cost and tokens are charged to it).
 
         The hot path of the library: labels seen before are not validated
         again, and the record is added to its label set's batch, folded at
@@ -106,6 +113,7 @@ class TokenRecording:
             or not 0 <= input_tokens <= MAX_TOKENS
             or not 0 <= output_tokens <= MAX_TOKENS
             or self._tracing.provider is not None
+            or self._tracing.stages_open
         ):
             if not TOKEN_USAGE_OPTIONS.issuperset(options):
                 unexpected = min(options.keys() - TOKEN_USAGE_OPTIONS)
@@ -137,6 +145,8 @@ class TokenRecording:
         provider: str | None = None,
         operation: str | None = None,
         reservation_id: str | None = None,
+        workflow: str | None = None,
+        stage: str | None = None,
     ) -> None:
         """``record_token_usage`` for what its fast path leaves: options, label
         values not seen before, values to check (and to name when wrong), and
@@ -145,6 +155,8 @@ class TokenRecording:
             if input_tokens or output_tokens:
                 raise EventError("tokens", tokens, "give tokens= or input_tokens/output_tokens")
             input_tokens = tokens
+        if workflow is None and stage is None and self._tracing.stages_open:
+            workflow, stage = tracing_stage() or (None, None)
         batch = self._token_batches.get((persona, chatmode, model))
         if (
             batch is None
@@ -155,6 +167,8 @@ class TokenRecording:
             or provider is not None
             or operation is not None
             or reservation_id is not None
+            or workflow is not None
+            or stage is not None
             or type(input_tokens) is not int
             or type(output_tokens) is not int
             or not 0 <= input_tokens <= MAX_TOKENS
@@ -172,6 +186,8 @@ class TokenRecording:
                 "cost_usd": cost_usd,
                 "provider": provider,
                 "operation": operation,
+                "workflow": workflow,
+                "stage": stage,
                 "ts": self._clock(),
                 "trace_id": self._parsed(lambda: self._trace(trace_id)),
             }

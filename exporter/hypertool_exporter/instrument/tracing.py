@@ -50,6 +50,11 @@ current_persona: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 current_chatmode: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hypertool_chatmode", default=None
 )
+#: The (workflow, stage) a ``WorkflowTracer`` stage is running: calls made
+#: inside it are charged to it (``hypertool_workflow_cost_usd_total``).
+current_stage: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "hypertool_stage", default=None
+)
 
 
 def identity_attributes(persona: str | None, chatmode: str | None) -> dict[str, str]:
@@ -106,11 +111,29 @@ class TracingState:
     capture_content: bool = False
     #: Set once get_tracer has tried init_tracing from the environment.
     auto_tried: bool = False
+    #: Workflow stages running in this process: while there are none, the
+    #: token hot path need not look for one (``current_stage``).
+    stages_open: int = 0
 
 
 #: What ``init_tracing`` configured, read by the instruments (public: the
 #: collector checks ``state.provider`` on its hot path).
 state = TracingState()
+_stages_lock = threading.Lock()
+
+
+def enter_stage(workflow: str, stage: str) -> contextvars.Token[tuple[str, str] | None]:
+    """Make (``workflow``, ``stage``) the current stage; ``leave_stage`` with
+    the token undoes it. Counted under a lock: threads enter stages at once."""
+    with _stages_lock:
+        state.stages_open += 1
+    return current_stage.set((workflow, stage))
+
+
+def leave_stage(token: contextvars.Token[tuple[str, str] | None]) -> None:
+    current_stage.reset(token)
+    with _stages_lock:
+        state.stages_open -= 1
 
 
 def _langfuse_exporter(env: Mapping[str, str]) -> tuple[SpanExporter, str]:
@@ -305,11 +328,14 @@ __all__ = [
     "captured_text",
     "current_chatmode",
     "current_persona",
+    "current_stage",
     "current_trace_id",
+    "enter_stage",
     "flush",
     "get_tracer",
     "identity_attributes",
     "init_tracing",
+    "leave_stage",
     "metadata_attributes",
     "shutdown_tracing",
     "state",

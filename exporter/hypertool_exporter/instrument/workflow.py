@@ -9,7 +9,12 @@
 
 Works the same with ``async with`` and async stage functions. A stage that
 raises counts as a failed gate and the exception propagates. A stage with no
-verdict records its duration and no gate.
+verdict records its duration and no gate. The run is recorded when the
+``with`` block ends (``hypertool_workflow_runs_total``): failed when an
+exception leaves it or a stage's gate failed. Every LLM call made inside a
+stage (``ObservableLLM``, ``@observe_llm``, the Langfuse facade,
+``record_token_usage``) is charged to that workflow and stage, with no
+argument to pass (``hypertool_workflow_cost_usd_total``).
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ class WorkflowTracer:
         self._span_cm: Any = None
         self._tokens: list[Any] = []
         self._identified = False
+        self._started: float | None = None
+        #: Whether a stage's gate failed in this run (the run fails with it).
+        self.gate_failed = False
 
     # -- the workflow span -------------------------------------------------
 
@@ -90,6 +98,8 @@ class WorkflowTracer:
             set_status_on_exception=True,
         )
         self.span = self._span_cm.__enter__()
+        self._started = time.perf_counter()
+        self.gate_failed = False
         return self
 
     def __exit__(
@@ -98,11 +108,22 @@ class WorkflowTracer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        trace_id = tracing.trace_id_of(self.span) if self.span is not None else None
         try:
             self._span_cm.__exit__(exc_type, exc, tb)
         finally:
             tracing.current_chatmode.reset(self._tokens[1])
             tracing.current_persona.reset(self._tokens[0])
+            if self._started is not None:
+                seconds = time.perf_counter() - self._started
+                succeeded = exc is None and not self.gate_failed
+                try:
+                    self.collector.record_workflow_run(
+                        self.name, succeeded, seconds, persona=self.persona, trace_id=trace_id
+                    )
+                except EventError as error:  # never break the workflow over its metrics
+                    log.warning("workflow run not recorded: %s", error)
+                self._started = None
 
     async def __aenter__(self) -> WorkflowTracer:
         return self.__enter__()
@@ -135,6 +156,7 @@ class WorkflowTracer:
             self._identified = True
         persona_token = tracing.current_persona.set(persona)
         chatmode_token = tracing.current_chatmode.set(chatmode)
+        stage_token = tracing.enter_stage(self.name, stage_name)
         # Few attributes: the SDK validates each one, at about 3 us apiece.
         attributes = {
             "hypertool.stage.name": stage_name,
@@ -168,8 +190,11 @@ class WorkflowTracer:
             trace_id = tracing.trace_id_of(span)
             span.end()
             otel_context.detach(context_token)
+            tracing.leave_stage(stage_token)
             tracing.current_chatmode.reset(chatmode_token)
             tracing.current_persona.reset(persona_token)
+            if handle.passed is False:
+                self.gate_failed = True
             self._record(
                 stage_name, persona, time.perf_counter() - started, handle.passed, trace_id
             )

@@ -29,7 +29,15 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from ..model.events import EventClass
 
 #: Event type -> the ``kind`` code of its rows. Codes are never reused.
-KINDS = {"persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4}
+KINDS = {
+    "persona_switched": 1,
+    "tokens_used": 2,
+    "stage_finished": 3,
+    "llm_call_finished": 4,
+    "workflow_run_finished": 5,
+    "tool_call_finished": 6,
+    "quality_scored": 7,
+}
 #: Fields kept as they are, though they hold text: one value per trace.
 UNINTERNED = frozenset({"trace_id"})
 

@@ -10,7 +10,15 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 
 from __future__ import annotations
 
-from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
+from ..model.events import (
+    LLMCallFinished,
+    PersonaSwitched,
+    QualityScored,
+    StageFinished,
+    TokensUsed,
+    ToolCallFinished,
+    WorkflowRunFinished,
+)
 from ..model.fields import FAILED
 
 TYPE_CHECKING = False
@@ -95,7 +103,7 @@ def _stage(ev: StageFinished) -> DailyRow | None:
     return (_day(ev.ts), ev.persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 0, 1)
 
 
-def _none(ev: LLMCallFinished) -> None:
+def _none(ev: Event) -> None:
     return None
 
 
@@ -104,6 +112,9 @@ _ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
     PersonaSwitched: _switch,
     StageFinished: _stage,
     LLMCallFinished: _none,
+    WorkflowRunFinished: _none,
+    ToolCallFinished: _none,
+    QualityScored: _none,
 }
 
 
@@ -130,11 +141,6 @@ def merge_rows(rows: list[DailyRow]) -> list[DailyRow]:
     return [(*key, *totals) for key, totals in merged.items()]
 
 
-def persona_of(event: Event) -> str:
-    """The persona an event concerns: the one entered for a switch."""
-    return event.to_persona if isinstance(event, PersonaSwitched) else event.persona
-
-
 __all__ = [
     "DAILY_COLUMNS",
     "DAILY_KEY",
@@ -147,5 +153,4 @@ __all__ = [
     "UPSERT",
     "daily_row",
     "merge_rows",
-    "persona_of",
 ]

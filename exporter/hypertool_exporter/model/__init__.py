@@ -1,11 +1,13 @@
 """The ground floor: names, types, validation and constants, each defined once.
 
 ``events`` (the typed events: the one way raw input becomes an event;
-``eventbase`` is what each is made of),
+``eventbase`` is what each is made of; ``work`` the events about work:
+workflow runs, tool calls, quality scores),
 ``fields`` (the vocabulary and the field validators events are built from),
 ``wire`` (events' JSON for the journal, and delivery keys),
 ``catalog`` (every metric; ``metricspec`` describes one, ``genai_metrics``
-the OpenTelemetry GenAI ones), ``budgets`` (UTC periods; ``budget_check``
+the OpenTelemetry GenAI ones, ``work_metrics`` those of work,
+``journal_metrics`` the journal's), ``budgets`` (UTC periods; ``budget_check``
 whether an amount fits before it is spent), ``money`` (exact
 dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
 (spans to events) and ``lineage`` (which nested span counts), ``jsontext``
@@ -14,7 +16,7 @@ and ``config``.
 
 May import: the standard library, PyYAML (``config`` only) and ``_version``;
 nothing else of this package. ``events``, ``fields`` and ``wire`` are on the
-recording CLI's fast path and import the standard library alone (not even
+recording CLI's fast path (with ``work``) and import the standard library alone (not even
 ``json`` or ``re``). This file imports nothing, so
 ``import hypertool_exporter.model.events`` stays cheap.
 """

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from .budgets import PERIODS
 from .events import EVENT_TYPES
-from .fields import GATE_RESULTS, NO_PERSONA, OVERFLOW_VALUE, REJECT_REASONS, TOKEN_TYPES
+from .fields import (
+    GATE_RESULTS,
+    NO_PERSONA,
+    OVERFLOW_VALUE,
+    REJECT_REASONS,
+    TOKEN_TYPES,
+)
 from .genai_metrics import (
     GENAI_DURATION,
     GENAI_GUARDED,
@@ -22,8 +28,28 @@ from .genai_metrics import (
     GENAI_TIME_TO_FIRST_CHUNK,
     GENAI_TOKEN_USAGE,
 )
+from .journal_metrics import (
+    JOURNAL_ERRORS,
+    JOURNAL_LAG_EVENTS,
+    JOURNAL_LAG_SECONDS,
+    JOURNAL_LAST_COMPACTION,
+    JOURNAL_LAST_SNAPSHOT,
+    JOURNAL_METRICS,
+    JOURNAL_SIZE,
+    JOURNAL_UP,
+)
 from .metricspec import MetricSpec
 from .pricing import PRICE_SOURCES
+from .work_metrics import (
+    EVALUATIONS,
+    QUALITY_SCORE,
+    TOOL_CALLS,
+    TOOL_DURATION,
+    WORKFLOW_COST,
+    WORKFLOW_RUN_DURATION,
+    WORKFLOW_RUNS,
+    WORKFLOW_TOKENS,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: the CLI reads this module
@@ -33,7 +59,17 @@ PREFIX = "hypertool_"
 
 #: Labels whose distinct values are capped (``fold.cardinality``).
 #: (``operation``, ``provider`` and ``error_type`` are those of the GenAI metrics.)
-GUARDED_LABELS = ("persona", "chatmode", "model", "workflow", "stage", *GENAI_GUARDED)
+GUARDED_LABELS = (
+    "persona",
+    "chatmode",
+    "model",
+    "workflow",
+    "stage",
+    "tool",
+    "evaluation",
+    "label",
+    *GENAI_GUARDED,
+)
 
 PERSONA_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 STAGE_DURATION_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -264,65 +300,6 @@ LABEL_VALUES_FOLDED = _spec(
     group="exporter",
 )
 
-JOURNAL_LAG_EVENTS = _spec(
-    "hypertool_exporter_journal_lag_events",
-    "gauge",
-    "Events in the journal that the exporter has not applied yet.",
-    group="exporter",
-)
-JOURNAL_LAG_SECONDS = _spec(
-    "hypertool_exporter_journal_lag_seconds",
-    "gauge",
-    "Age of the oldest journal event not applied yet; 0 when caught up.",
-    unit="seconds",
-    group="exporter",
-)
-JOURNAL_SIZE = _spec(
-    "hypertool_exporter_journal_size_bytes",
-    "gauge",
-    "Size of the journal file and its write-ahead log.",
-    unit="bytes",
-    group="exporter",
-)
-JOURNAL_LAST_SNAPSHOT = _spec(
-    "hypertool_exporter_journal_last_snapshot_timestamp_seconds",
-    "gauge",
-    "Unix time of the last snapshot of the folded state (0 before the first).",
-    unit="seconds",
-    group="exporter",
-)
-JOURNAL_LAST_COMPACTION = _spec(
-    "hypertool_exporter_journal_last_compaction_timestamp_seconds",
-    "gauge",
-    "Unix time of the last journal compaction (0 before the first).",
-    unit="seconds",
-    group="exporter",
-)
-JOURNAL_ERRORS = _spec(
-    "hypertool_exporter_journal_errors_total",
-    "counter",
-    "Failed journal reads or writes by the exporter (see its log for the cause).",
-    group="exporter",
-)
-
-JOURNAL_UP = _spec(
-    "hypertool_exporter_journal_up",
-    "gauge",
-    "1 when the exporter can read its journal, 0 while it cannot (see its log).",
-    group="exporter",
-)
-
-#: Metrics that exist only when the exporter follows a journal.
-JOURNAL_METRICS = (
-    JOURNAL_UP,
-    JOURNAL_LAG_EVENTS,
-    JOURNAL_LAG_SECONDS,
-    JOURNAL_SIZE,
-    JOURNAL_LAST_SNAPSHOT,
-    JOURNAL_LAST_COMPACTION,
-    JOURNAL_ERRORS,
-)
-
 CATALOG: tuple[MetricSpec, ...] = (
     PERSONA_SWITCHES,
     PERSONA_DURATION,
@@ -339,6 +316,14 @@ CATALOG: tuple[MetricSpec, ...] = (
     FLEET_COST_BUDGET_LIMIT,
     STAGE_DURATION,
     QUALITY_GATE,
+    WORKFLOW_RUNS,
+    WORKFLOW_RUN_DURATION,
+    WORKFLOW_TOKENS,
+    WORKFLOW_COST,
+    TOOL_CALLS,
+    TOOL_DURATION,
+    QUALITY_SCORE,
+    EVALUATIONS,
     LLM_DURATION,
     LLM_REQUESTS,
     LLM_ERRORS,
@@ -371,16 +356,31 @@ def lookup_sample(sample_name: str) -> MetricSpec | None:
 __all__ = [
     "BY_NAME",
     "CATALOG",
+    "EVALUATIONS",
     "GENAI_DURATION",
     "GENAI_LABELS",
     "GENAI_METRICS",
     "GENAI_TIME_TO_FIRST_CHUNK",
     "GENAI_TOKEN_USAGE",
     "GUARDED_LABELS",
+    "JOURNAL_ERRORS",
+    "JOURNAL_LAG_EVENTS",
+    "JOURNAL_LAG_SECONDS",
+    "JOURNAL_LAST_COMPACTION",
+    "JOURNAL_LAST_SNAPSHOT",
     "JOURNAL_METRICS",
+    "JOURNAL_SIZE",
+    "JOURNAL_UP",
     "NO_PERSONA",
     "OVERFLOW_VALUE",
     "PREFIX",
+    "QUALITY_SCORE",
+    "TOOL_CALLS",
+    "TOOL_DURATION",
+    "WORKFLOW_COST",
+    "WORKFLOW_RUNS",
+    "WORKFLOW_RUN_DURATION",
+    "WORKFLOW_TOKENS",
     "MetricSpec",
     "lookup_sample",
 ]

@@ -23,19 +23,17 @@ from .fields import (
     gate_value,
     label_value,
     money_value,
+    optional_label,
     part_value,
     seconds_value,
     timestamp_value,
     trace_id_value,
 )
+from .work import WORK_EVENTS, QualityScored, ToolCallFinished, WorkflowRunFinished
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from typing import Any
-
-
-def _optional_label(field: str, value: Any) -> str | None:
-    return None if value is None else label_value(field, value)
 
 
 @event_class
@@ -96,7 +94,9 @@ class TokensUsed(EventRecord):
     estimate. ``operation`` and ``provider`` (OpenTelemetry's
     ``gen_ai.operation.name`` and ``gen_ai.provider.name``) label the GenAI
     convention metrics; absent, they are ``chat`` and the provider genai-prices
-    knows the model by.
+    knows the model by. ``workflow`` and ``stage``: the workflow stage the
+    call was made in, when it was made in one (cost and tokens per workflow
+    and stage).
     """
 
     __slots__ = ()
@@ -115,6 +115,8 @@ class TokensUsed(EventRecord):
         cost_usd: float | None
         operation: str | None
         provider: str | None
+        workflow: str | None
+        stage: str | None
 
     def __new__(
         cls,
@@ -131,6 +133,8 @@ class TokensUsed(EventRecord):
         cost_usd: float | None = None,
         operation: str | None = None,
         provider: str | None = None,
+        workflow: str | None = None,
+        stage: str | None = None,
     ) -> TokensUsed:
         return tuple_new(
             cls,
@@ -148,6 +152,8 @@ class TokensUsed(EventRecord):
                 cost_usd,
                 operation,
                 provider,
+                workflow,
+                stage,
             ),
         )
 
@@ -161,6 +167,10 @@ class TokensUsed(EventRecord):
         part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
         reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
         part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
+        workflow, stage = raw.get("workflow"), raw.get("stage")
+        if (workflow is None) != (stage is None):
+            named, missing = ("workflow", "stage") if stage is None else ("stage", "workflow")
+            raise EventError(missing, None, f"goes with {named} (a workflow stage has both)")
         return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (
@@ -175,8 +185,10 @@ class TokensUsed(EventRecord):
                 cache_write,
                 reasoning,
                 money_value("cost_usd", raw.get("cost_usd")),
-                _optional_label("operation", raw.get("operation")),
-                _optional_label("provider", raw.get("provider")),
+                optional_label("operation", raw.get("operation")),
+                optional_label("provider", raw.get("provider")),
+                optional_label("workflow", workflow),
+                optional_label("stage", stage),
             ),
         )
 
@@ -292,14 +304,22 @@ class LLMCallFinished(EventRecord):
                 timestamp_value("ts", raw.get("ts"), received),
                 trace_id_value("trace_id", raw.get("trace_id")),
                 flag_value("usage_unknown", raw.get("usage_unknown")),
-                _optional_label("operation", raw.get("operation")),
-                _optional_label("provider", raw.get("provider")),
+                optional_label("operation", raw.get("operation")),
+                optional_label("provider", raw.get("provider")),
                 None if ttft is None else seconds_value("ttft_seconds", ttft),
             ),
         )
 
 
-Event = PersonaSwitched | TokensUsed | StageFinished | LLMCallFinished
+Event = (
+    PersonaSwitched
+    | TokensUsed
+    | StageFinished
+    | LLMCallFinished
+    | WorkflowRunFinished
+    | ToolCallFinished
+    | QualityScored
+)
 if TYPE_CHECKING:
     #: An event class: its fields, defaults and ``parse`` (``event_class``).
     EventClass = type[EventRecord]
@@ -312,22 +332,11 @@ if TYPE_CHECKING:
 from_validated = tuple.__new__
 
 EVENT_CLASSES: dict[str, type[Event]] = {
-    cls.TYPE: cls for cls in (PersonaSwitched, TokensUsed, StageFinished, LLMCallFinished)
+    cls.TYPE: cls
+    for cls in (PersonaSwitched, TokensUsed, StageFinished, LLMCallFinished, *WORK_EVENTS)
 }
 #: Every event type name, in a fixed order (the ``type`` label's values).
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_CLASSES)
-
-
-#: Numeric fields of the events, by kind: what a command line's text must
-#: convert to (``fields.number_from_text``) before ``parse``.
-WHOLE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
-DECIMAL_FIELDS = ("duration_seconds", "cost_usd", "ttft_seconds")
 
 
 def parse_event(raw: Any, received: float | None = None) -> Event:
@@ -369,15 +378,16 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 __all__ = [
-    "DECIMAL_FIELDS",
     "EVENT_CLASSES",
     "EVENT_TYPES",
-    "WHOLE_FIELDS",
     "Event",
     "LLMCallFinished",
     "PersonaSwitched",
+    "QualityScored",
     "StageFinished",
     "TokensUsed",
+    "ToolCallFinished",
+    "WorkflowRunFinished",
     "event_to_dict",
     "from_validated",
     "parse_event",

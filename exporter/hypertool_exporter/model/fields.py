@@ -43,6 +43,12 @@ REJECT_REASONS = (MALFORMED, UNKNOWN_TYPE, INVALID_FIELD)
 PASSED = "passed"
 FAILED = "failed"
 GATE_RESULTS = (PASSED, FAILED)
+#: How a workflow run or a tool call ended.
+SUCCEEDED = "succeeded"
+RUN_RESULTS = (SUCCEEDED, FAILED)
+#: Largest quality score accepted (scores are 0..1 by convention, other
+#: scales are allowed: the histogram's buckets are configurable).
+MAX_SCORE = 1e9
 #: Kinds of tokens (the ``token_type`` label's values). In events and APIs,
 #: ``input_tokens`` counts every prompt token, cache reads and writes included,
 #: and ``output_tokens`` every completion token, reasoning included (OpenAI's
@@ -291,6 +297,11 @@ def trace_id_value(field: str, value: Any) -> str | None:
     return value
 
 
+def optional_label(field: str, value: Any, *, persona: bool = False) -> str | None:
+    """``label_value``, or ``None`` for an absent value."""
+    return None if value is None else label_value(field, value, persona=persona)
+
+
 def flag_value(field: str, value: Any) -> bool:
     """Validate a true/false flag; absent means false."""
     if value is None:
@@ -313,6 +324,23 @@ def gate_value(field: str, value: Any) -> str | None:
     raise EventError(field, value, "must be 'passed' or 'failed'")
 
 
+def result_value(field: str, value: Any) -> str:
+    """Validate how a run or a call ended: succeeded or failed (``True`` and
+    ``False`` are taken for them)."""
+    if value is True:
+        return SUCCEEDED
+    if value is False:
+        return FAILED
+    if value in RUN_RESULTS:
+        return str(value)
+    raise EventError(field, value, "must be 'succeeded' or 'failed'")
+
+
+def score_value(field: str, value: Any) -> float:
+    """Validate a quality score: a finite number from 0 to ``MAX_SCORE``."""
+    return _bounded(field, value, "a number", MAX_SCORE)
+
+
 __all__ = [
     "FAILED",
     "GATE_RESULTS",
@@ -321,6 +349,7 @@ __all__ = [
     "MAX_FUTURE_SECONDS",
     "MAX_LABEL_LENGTH",
     "MAX_PAST_SECONDS",
+    "MAX_SCORE",
     "MAX_SECONDS",
     "MAX_TOKENS",
     "MAX_USD",
@@ -329,7 +358,9 @@ __all__ = [
     "PASSED",
     "REJECT_REASONS",
     "RESERVED_PERSONAS",
+    "RUN_RESULTS",
     "SHOWN_CHARS",
+    "SUCCEEDED",
     "TOKEN_TYPES",
     "UNKNOWN_TYPE",
     "EventError",
@@ -340,7 +371,10 @@ __all__ = [
     "money_value",
     "normalize_persona",
     "number_from_text",
+    "optional_label",
     "part_value",
+    "result_value",
+    "score_value",
     "seconds_value",
     "shown",
     "timestamp_value",

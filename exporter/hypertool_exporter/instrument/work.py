@@ -1,0 +1,120 @@
+"""Recording work in process: workflow runs, tool calls and quality scores.
+
+``PersonaMetricsCollector`` has these methods (as it has ``TokenRecording``'s);
+their own module keeps the collector's small. Each validates its input into
+an event (``model.work``) and records it: bad input raises ``EventError``
+naming the field, counted as a rejection, and records nothing.
+
+    metrics.record_tool_call("backend-engineer", "run_tests", 2.4)
+    with metrics.tool_call("backend-engineer", "search_docs"):
+        search(...)                       # timed; an exception counts as failed
+    metrics.record_quality_score("backend-engineer", "relevance", 0.82)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
+
+if TYPE_CHECKING:
+    from ..model.events import Event
+
+T = TypeVar("T")
+
+
+class WorkRecording:
+    """``record_workflow_run``, ``record_tool_call`` (and ``tool_call``) and
+    ``record_quality_score``, for ``PersonaMetricsCollector``."""
+
+    _clock: Callable[[], float]
+    _trace: Callable[[str | None], str | None]
+
+    if TYPE_CHECKING:  # the collector's
+
+        def record(self, event: Event, *, release: str | None = None) -> None: ...
+
+        def _parsed(self, parse: Callable[[], T]) -> T: ...
+
+    def record_workflow_run(
+        self,
+        workflow: str,
+        succeeded: bool | str,
+        duration_seconds: float,
+        *,
+        persona: str | None = None,
+        trace_id: str | None = None,
+    ) -> None:
+        """Record a workflow run that ended: ``succeeded`` (``True``/``False``,
+        or "succeeded"/"failed"). ``WorkflowTracer`` records its runs itself."""
+        raw = {
+            "workflow": workflow,
+            "result": succeeded,
+            "duration_seconds": duration_seconds,
+            "persona": persona,
+            "ts": self._clock(),
+            "trace_id": self._parsed(lambda: self._trace(trace_id)),
+        }
+        self.record(self._parsed(lambda: WorkflowRunFinished.parse(raw)))
+
+    def record_tool_call(
+        self,
+        persona: str,
+        tool: str,
+        duration_seconds: float,
+        error_type: str | None = None,
+        *,
+        trace_id: str | None = None,
+    ) -> None:
+        """Record a tool call by ``persona`` (an agent); ``error_type`` when it failed."""
+        raw = {
+            "persona": persona,
+            "tool": tool,
+            "duration_seconds": duration_seconds,
+            "error_type": error_type,
+            "ts": self._clock(),
+            "trace_id": self._parsed(lambda: self._trace(trace_id)),
+        }
+        self.record(self._parsed(lambda: ToolCallFinished.parse(raw)))
+
+    @contextmanager
+    def tool_call(self, persona: str, tool: str) -> Iterator[None]:
+        """Time the block as a call of ``tool``; an exception leaving it is
+        the call's error (its type, recorded) and goes on. Also a decorator:
+        ``@metrics.tool_call("qa", "run_tests")``."""
+        started = time.perf_counter()
+        error_type = None
+        try:
+            yield
+        except BaseException as exc:
+            error_type = type(exc).__name__
+            raise
+        finally:
+            self.record_tool_call(persona, tool, time.perf_counter() - started, error_type)
+
+    def record_quality_score(
+        self,
+        persona: str,
+        evaluation: str,
+        score: float | None = None,
+        label: str | None = None,
+        *,
+        trace_id: str | None = None,
+    ) -> None:
+        """Record an evaluation of ``persona``'s output: a ``score`` (0..1 by
+        convention), a ``label`` (a verdict in words), or both."""
+        raw: dict[str, Any] = {
+            "persona": persona,
+            "evaluation": evaluation,
+            "score": score,
+            "label": label,
+            "ts": self._clock(),
+            "trace_id": self._parsed(lambda: self._trace(trace_id)),
+        }
+        self.record(self._parsed(lambda: QualityScored.parse(raw)))
+
+
+__all__ = ["WorkRecording"]
