@@ -131,4 +131,9 @@ def test_the_deploy_examples_are_valid_prometheus_configs(tmp_path):
             text=True,
         )
         assert done.returncode == 0, (path.name, done.stdout + done.stderr)
-        assert yaml.safe_load(path.read_text())["remote_write"], path.name
+        config = yaml.safe_load(path.read_text())
+        if path.name == "vmagent.yml":  # vmagent takes where to write as a flag
+            assert "-remoteWrite.url=" in path.read_text()
+            assert config["scrape_configs"][0]["job_name"] == "hypertool"
+        else:
+            assert config["remote_write"], path.name
