@@ -13,7 +13,8 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
     stage = f"{c.STAGE_DURATION.name}_bucket{{{g.JOB}, {g.WORKFLOW}}}"
     gates = f"{c.QUALITY_GATE.name}{{{g.JOB}, {g.WORKFLOW}}}"
     llm = f"{c.LLM_DURATION.name}_bucket{{{g.JOB}, {g.PERSONA}, {g.MODEL}}}"
-    panels = [
+    panels = [*_runs(config), *_work()]
+    panels += [
         g.PanelSpec(
             "gauge",
             "Quality-gate pass rate",
@@ -155,6 +156,168 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
         ["workflow", "persona", "model"],
         panels,
     )
+
+
+def _runs(config: BundleConfig) -> list[g.PanelSpec]:
+    """Runs: how many, how many succeeded, how long they took, what each cost."""
+    runs = f"{c.WORKFLOW_RUNS.name}{{{g.JOB}, {g.WORKFLOW}}}"
+    cost = f"{c.WORKFLOW_COST.name}{{{g.JOB}, {g.WORKFLOW}}}"
+    run_seconds = f"{c.WORKFLOW_RUN_DURATION.name}_bucket{{{g.JOB}, {g.WORKFLOW}}}"
+    return [
+        g.PanelSpec(
+            "gauge",
+            "Runs succeeded",
+            "Share of workflow runs in the range that succeeded (a run fails when an "
+            "exception leaves it or a stage's quality gate fails).",
+            [
+                g.Query(
+                    f"sum(increase({c.WORKFLOW_RUNS.name}{{{g.JOB}, {g.WORKFLOW}, "
+                    f'result="succeeded"}}[{g.RANGE}]))\n/\nsum(increase({runs}[{g.RANGE}]))',
+                    instant=True,
+                )
+            ],
+            "percentunit",
+            width=6,
+            thresholds=g.steps(
+                (g.RED, None),
+                (g.YELLOW, config.gate_pass_alert_ratio),
+                (g.GREEN, config.gate_pass_target_ratio),
+            ),
+            min=0,
+            max=1,
+        ),
+        g.PanelSpec(
+            "timeseries",
+            "Runs by result",
+            "Workflow runs ending per second, by workflow and result.",
+            [
+                g.Query(
+                    f"sum by (workflow, result) (rate({runs}[{g.RATE}]))",
+                    "{{workflow}} {{result}}",
+                )
+            ],
+            "ops",
+            width=18,
+        ),
+        g.PanelSpec(
+            "table",
+            "Cost per run",
+            "US dollars spent in the range per workflow run that ended in it, by workflow "
+            "(the calls made inside its stages).",
+            [
+                g.Query(
+                    f"sort_desc(sum by (workflow) (increase({cost}[{g.RANGE}]))\n/\n"
+                    f"sum by (workflow) (increase({runs}[{g.RANGE}])) > 0)",
+                    instant=True,
+                    fmt="table",
+                    column="Per run",
+                )
+            ],
+            "currencyUSD",
+            width=8,
+        ),
+        g.PanelSpec(
+            "table",
+            "Cost by stage",
+            "US dollars spent in the range by the calls made inside each workflow stage: "
+            "which stages cost the most.",
+            [
+                g.Query(
+                    f"sort_desc(sum by (workflow, stage) (increase({cost}[{g.RANGE}])) > 0)",
+                    instant=True,
+                    fmt="table",
+                    column="Spent",
+                )
+            ],
+            "currencyUSD",
+            width=8,
+        ),
+        g.PanelSpec(
+            "table",
+            "Cost per passed gate",
+            "US dollars spent in each stage per quality gate it passed, with the persona "
+            "that ran it: what a good result costs, persona by stage.",
+            [
+                g.Query(
+                    f"sort_desc(sum by (workflow, stage) (increase({cost}[{g.RANGE}]))\n"
+                    f"/ on (workflow, stage) group_right\n"
+                    f"sum by (workflow, stage, persona) (increase({c.QUALITY_GATE.name}"
+                    f'{{{g.JOB}, {g.WORKFLOW}, result="passed"}}[{g.RANGE}])) > 0)',
+                    instant=True,
+                    fmt="table",
+                    column="Per passed gate",
+                )
+            ],
+            "currencyUSD",
+            width=8,
+        ),
+        g.PanelSpec(
+            "timeseries",
+            "Run duration p95",
+            "p95 duration of workflow runs, by workflow.",
+            [
+                g.Query(
+                    f"histogram_quantile(0.95, sum by (workflow, le) "
+                    f"(rate({run_seconds}[{g.RATE}])))",
+                    "{{workflow}}",
+                )
+            ],
+            "s",
+            width=24,
+        ),
+    ]
+
+
+def _work() -> list[g.PanelSpec]:
+    """Tool calls and quality scores: how the agents' tools did, how good the output was."""
+    tools = f"{c.TOOL_CALLS.name}{{{g.JOB}, {g.PERSONA}}}"
+    tool_seconds = f"{c.TOOL_DURATION.name}_bucket{{{g.JOB}, {g.PERSONA}}}"
+    scores = f"{c.QUALITY_SCORE.name}_sum{{{g.JOB}, {g.PERSONA}}}"
+    scored = f"{c.QUALITY_SCORE.name}_count{{{g.JOB}, {g.PERSONA}}}"
+    return [
+        g.PanelSpec(
+            "timeseries",
+            "Tool calls by result",
+            "Tool calls per second, by tool and result.",
+            [
+                g.Query(
+                    f"sum by (tool, result) (rate({tools}[{g.RATE}]))",
+                    "{{tool}} {{result}}",
+                )
+            ],
+            "ops",
+            width=8,
+        ),
+        g.PanelSpec(
+            "timeseries",
+            "Tool latency p95",
+            "p95 duration of tool calls, by tool.",
+            [
+                g.Query(
+                    f"histogram_quantile(0.95, sum by (tool, le) (rate({tool_seconds}[{g.RATE}])))",
+                    "{{tool}}",
+                )
+            ],
+            "s",
+            width=8,
+        ),
+        g.PanelSpec(
+            "timeseries",
+            "Quality score",
+            "Mean score the evaluations gave each persona's output (0..1): quality over time.",
+            [
+                g.Query(
+                    f"sum by (persona, evaluation) (rate({scores}[{g.RATE}]))\n/\n"
+                    f"sum by (persona, evaluation) (rate({scored}[{g.RATE}]))",
+                    "{{persona}} {{evaluation}}",
+                )
+            ],
+            "percentunit",
+            width=8,
+            min=0,
+            max=1,
+        ),
+    ]
 
 
 __all__ = ["dashboard"]
