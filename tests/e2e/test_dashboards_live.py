@@ -1,6 +1,7 @@
 """Every query of every dashboard panel, against a real Prometheus that scrapes
 the exporter fed by the demo, parses and returns data."""
 
+import re
 import subprocess
 import time
 
@@ -93,3 +94,30 @@ def test_panel_query_returns_data(live_prometheus, dashboard, title, ref, target
             "query_range", query=expr, start=str(now - 30), end=str(now), step="2"
         )["result"]
     assert result, f"{title} [{ref}] returned no data for: {expr}"
+
+
+def readme_questions() -> list[tuple[str, str]]:
+    """(question, PromQL) of README's table of questions."""
+    from harness.support import REPO
+
+    text = (REPO / "README.md").read_text()
+    table = text.split("<!-- questions:", 1)[1].split("\n\n", 1)[0]
+    return re.findall(r"^\| (.+?\?) \| `(.+)` \|$", table, re.M)
+
+
+QUESTIONS = readme_questions()
+
+
+def test_readme_has_its_questions():
+    asked = {question for question, _ in QUESTIONS}
+    assert "How many flows ran successfully today?" in asked
+    assert "Which flows cost the most?" in asked
+
+
+@pytest.mark.parametrize(("question", "query"), QUESTIONS, ids=[q for q, _ in QUESTIONS])
+def test_readme_question_is_answered(live_prometheus, question, query):
+    prometheus, _ = live_prometheus
+    if question == "Who is close to a budget?":  # may rightly be empty: it must parse
+        prometheus.api("query", query=query)
+        return
+    assert prometheus.api("query", query=query)["result"], f"{question}: {query}"

@@ -25,6 +25,7 @@ from opentelemetry.trace import Span, Status, StatusCode, set_span_in_context
 
 from . import tracing
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
+from .langfuse_plan import PlanCalls
 from .usage import usage_counts
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ class Observation:
         self.end("error" if exc is not None else "success")
 
 
-class LangfuseIntegration:
+class LangfuseIntegration(PlanCalls):
     """Traces, spans and generations as the Hypertool documents use them.
 
     With ``public_key`` and ``secret_key`` (and ``host``, default the Langfuse
@@ -311,38 +312,6 @@ class LangfuseIntegration:
         finally:
             generation.end()
         return generation
-
-    async def trace_llm_call(
-        self,
-        persona: str,
-        chatmode: str,
-        model: str,
-        prompt: Any,
-        response: Any,
-        tokens_used: int,
-        cost_usd: float | None,
-        latency_ms: float,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Observation:
-        """The plan's one-call form: a trace named ``{persona}_{chatmode}_llm_call``
-        holding one generation (``tokens_used`` counted as input)."""
-        trace = self.start_trace(f"{persona}_{chatmode}_llm_call", persona, chatmode, metadata)
-        try:
-            self.create_generation(
-                trace,
-                "llm_call",
-                model,
-                prompt,
-                response,
-                {"total": tokens_used},
-                cost_usd=cost_usd,
-                latency_ms=latency_ms,
-            )
-        except BaseException:
-            trace.end("error")
-            raise
-        trace.end("success")
-        return trace
 
     def flush(self, timeout_millis: int = 10_000) -> bool:
         """Export every finished span now; returns within ``timeout_millis``."""
