@@ -20,6 +20,7 @@ from typing import Any
 from ..model import jsontext
 from ..model.fields import MALFORMED, EventError
 from ..model.genai import SpanRecord
+from ..model.genai_work import EVALUATION_EVENT
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -117,6 +118,11 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError
                             resource,
                             span.status.code,
                             span.status.message,
+                            tuple(
+                                (event.name, _pb_attributes(event.attributes))
+                                for event in span.events
+                                if event.name == EVALUATION_EVENT
+                            ),
                         )
                     )
                 except SpanDecodeError as exc:
@@ -215,6 +221,17 @@ def _json_list(container: dict[Any, Any], field: str) -> list[Any]:
     return items
 
 
+def _json_events(items: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The span's evaluation events (others are not read)."""
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        (EVALUATION_EVENT, _json_attributes(item.get("attributes")))
+        for item in items
+        if isinstance(item, dict) and item.get("name") == EVALUATION_EVENT
+    )
+
+
 def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     """Spans of an OTLP JSON ``ExportTraceServiceRequest``, and the spans refused."""
     payload = jsontext.loads("body", body)
@@ -224,7 +241,10 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     for resource_spans in _json_list(payload, "resourceSpans"):
         if not isinstance(resource_spans, dict):
             raise EventError("resourceSpans", resource_spans, "must hold objects", code=MALFORMED)
-        resource = _json_attributes((resource_spans.get("resource") or {}).get("attributes"))
+        described = resource_spans.get("resource")
+        resource = _json_attributes(
+            described.get("attributes") if isinstance(described, dict) else None
+        )
         for scope_spans in _json_list(resource_spans, "scopeSpans"):
             if not isinstance(scope_spans, dict):
                 raise EventError("scopeSpans", scope_spans, "must hold objects", code=MALFORMED)
@@ -246,6 +266,7 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
                             resource,
                             code if isinstance(code, int) else 0,
                             str(status.get("message", "")) if isinstance(status, dict) else "",
+                            _json_events(span.get("events")),
                         )
                     )
                 except SpanDecodeError as exc:

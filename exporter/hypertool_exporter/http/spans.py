@@ -18,12 +18,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..model.events import Event, StageFinished
+from ..model.events import Event, LLMCallFinished, TokensUsed
 from ..model.fields import EventError
 from ..model.genai import SpanMapping, SpanRecord, span_events
+from ..model.genai_work import attributed, context, work_tag
 from ..model.lineage import UsageLineage
 
 log = logging.getLogger(__name__)
+
+#: The events of a GenAI call: of nested spans describing one call, one counts.
+COUNTED_ONCE = (TokensUsed, LLMCallFinished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,15 +91,19 @@ class SpanIngest:
                 errors.append((f"span {span.span_id}", _unreadable(exc)))
                 found = []
             mapped.append(found)
-        # A span is a stage, or a GenAI call (usage, call or both), or nothing.
-        genai = [bool(found) and type(found[0]) is not StageFinished for found in mapped]
+        # A GenAI call's events (usage, call or both) count once per chain of
+        # nested spans; a stage's, a run's, a tool call's and a score's always.
+        genai = [any(type(event) in COUNTED_ONCE for event in found) for found in mapped]
         events: list[Event] = []
         keys: list[str | None] = []
+        tags = [work_tag(span) for span in spans]
         with self._lock:
-            decisions = self.lineage.decide(spans, genai)
+            decisions = self.lineage.decide(spans, genai, tags)
             for span, found, counts in zip(spans, mapped, decisions.counts, strict=True):
                 if not counts:
-                    found = [event for event in found if type(event) is StageFinished]
+                    found = [event for event in found if type(event) not in COUNTED_ONCE]
+                if found:  # the workflow, stage and agent above the span
+                    found = self._attributed(span, found)
                 events.extend(found)
                 # One key per event: a span sent twice, in one request or two, counts once.
                 keys.extend(f"{span.key}/{type(event).__name__}" for event in found)
@@ -117,6 +125,22 @@ class SpanIngest:
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
         return SpanResult(len(spans) + len(refused), len(errors), new, message, decisions.joined)
+
+    def _attributed(self, span: SpanRecord, found: list[Event]) -> list[Event]:
+        """``found`` with the context of the span's nearest workflow, stage and
+        agent ancestors known by now (``genai_work.attributed``); an event a
+        context cannot be given to (a bad agent name) stays as it was."""
+        tags = self.lineage.tags_above(span.trace_id, span.parent_id)
+        if not tags:
+            return found
+        workflow, stage, agent = context(tags)
+        out = []
+        for event in found:
+            try:
+                out.append(attributed(event, workflow, stage, agent))
+            except EventError:
+                out.append(event)
+        return out
 
 
 def _unreadable(exc: BaseException) -> EventError:

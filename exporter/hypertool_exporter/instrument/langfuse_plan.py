@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..model.fields import EventError
 from . import tracing
+from .observation import Observation
 
 if TYPE_CHECKING:
     from .collector import PersonaMetricsCollector
-    from .langfuse_api import Observation
 
 log = logging.getLogger("hypertool_exporter.instrument.langfuse_api")
 
@@ -102,8 +102,6 @@ class PlanCalls:
         to ``hypertool_quality_score`` / ``hypertool_evaluations_total`` for
         the persona of ``target`` (an ``Observation``) or ``persona``. On a
         live observation it is also a ``gen_ai.evaluation.result`` span event."""
-        from .langfuse_api import Observation
-
         observation = target if isinstance(target, Observation) else None
         who = persona or (observation.persona if observation else None) or "unknown"
         number = value if isinstance(value, int | float) and not isinstance(value, bool) else None

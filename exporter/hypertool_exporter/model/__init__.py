@@ -10,7 +10,9 @@ the OpenTelemetry GenAI ones, ``work_metrics`` those of work,
 ``journal_metrics`` the journal's), ``budgets`` (UTC periods; ``budget_check``
 whether an amount fits before it is spent), ``money`` (exact
 dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
-(spans to events) and ``lineage`` (which nested span counts), ``jsontext``
+(spans to events; ``genai_work`` those about workflows, agents, tools and
+evaluations) and ``lineage`` (which nested span counts, and what is above a
+call), ``jsontext``
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds)
 and ``config``.
 

@@ -30,6 +30,7 @@ from typing import Any
 from . import jsontext
 from .events import Event, LLMCallFinished, StageFinished, TokensUsed
 from .fields import EventError, count_value
+from .genai_work import work_events
 
 #: Where the persona and chat mode are looked for, first match wins.
 DEFAULT_PERSONA_ATTRIBUTES = (
@@ -95,6 +96,9 @@ class SpanRecord:
     resource: dict[str, Any]
     status_code: int = 0
     status_message: str = ""
+    #: The span's events that mean something here (evaluation results), as
+    #: (name, attributes).
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def key(self) -> str:
@@ -206,14 +210,15 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
             "ts": ts,
             "trace_id": trace_id,
         }
-        return [StageFinished.parse(raw, received)]
+        return [StageFinished.parse(raw, received), *work_events(span, persona, received)]
+    work = work_events(span, persona, received)
     usage = read_usage(span)
     operation = _first(span, ("gen_ai.operation.name",))
     model = _first(span, MODEL_ATTRIBUTES)
     generation = attributes.get("langfuse.observation.type") == "generation"
     is_call = operation in LLM_OPERATIONS or generation or (operation is None and model is not None)
     if usage is None and not is_call:
-        return []
+        return work
     chatmode = _label(span, mapping.chatmode_attributes, "default")
     provider = _first(span, PROVIDER_ATTRIBUTES)
     common = {
@@ -248,7 +253,7 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
             "usage_unknown": usage is None and error_type is None,
         }
         events.append(LLMCallFinished.parse(raw, received))
-    return events
+    return [*events, *work]
 
 
 __all__ = [

@@ -93,6 +93,9 @@ class UsageLineage:
         self._counted = _Generations(capacity)
         #: Spans with a counted GenAI span below them.
         self._above = _Generations(capacity)
+        #: What a span is to the calls below it (``genai_work.work_tag``):
+        #: a workflow, a stage or an agent.
+        self._work = _Generations(capacity)
 
     def __len__(self) -> int:
         """Spans remembered (at most twice ``capacity``)."""
@@ -125,7 +128,18 @@ class UsageLineage:
             self._add(self._above, key, None, into)
         return met
 
-    def decide(self, spans: Sequence[SpanRecord], genai: Sequence[bool]) -> Decisions:
+    def tags_above(self, trace: str, parent: str | None) -> list[str]:
+        """The work tags of a span's known ancestors, nearest first (the
+        chain stops where an ancestor has not arrived yet)."""
+        work = self._work
+        return [tag for key in self._ancestors(trace, parent) if (tag := work.get(key)) is not None]
+
+    def decide(
+        self,
+        spans: Sequence[SpanRecord],
+        genai: Sequence[bool],
+        tags: Sequence[str | None] = (),
+    ) -> Decisions:
         """Whether each span's GenAI events count (never for one without).
 
         All of the request's links are learnt first, then its GenAI spans are
@@ -133,10 +147,13 @@ class UsageLineage:
         counts one span per chain.
         """
         decisions = Decisions([False] * len(spans))
-        for span in spans:
+        for index, span in enumerate(spans):
             key = (span.trace_id, span.span_id)
             if key not in self._parents:
                 self._add(self._parents, key, span.parent_id or "", decisions)
+            tag = tags[index] if tags else None
+            if tag is not None and key not in self._work:
+                self._add(self._work, key, tag, decisions)
         order = sorted(range(len(spans)), key=lambda i: spans[i].end_ns)
         for index in order:
             span = spans[index]
@@ -156,7 +173,7 @@ class UsageLineage:
     def commit(self, decisions: Decisions) -> None:
         """Keep what ``decide`` learnt: the request's events were written."""
         decisions.added.clear()
-        for table in (self._parents, self._counted, self._above):
+        for table in (self._parents, self._counted, self._above, self._work):
             table.rotate()
 
     def rollback(self, decisions: Decisions) -> None:
