@@ -79,6 +79,12 @@ class BundleConfig:
     #: budget_nearly_exhausted_ratio, where the alert fires).
     budget_low_ratio: float = 0.25
 
+    #: Share of LLM calls that must succeed (the SLO whose error budget the
+    #: LLMErrorBudgetBurn alerts watch); the gates' SLO is gate_pass_target_ratio.
+    llm_success_target: float = 0.99
+    #: Workflows whose successful runs are deployments (the plan's
+    #: package-release): the delivery outcomes are derived from their runs.
+    deployment_workflows: tuple[str, ...] = ("package-release",)
     #: How often Prometheus scrapes the exporter (deploy/prometheus.yml's global
     #: interval, and the ServiceMonitor's and PodMonitor's): part of the alert
     #: latency budget.

@@ -17,6 +17,7 @@ from ..model import catalog as c
 from .budget_rules import budget_alerts, budget_group, budget_recording
 from .config import BundleConfig
 from .rule_parts import alert, matchers, with_runbook
+from .slo_rules import delivery_recording, slo_alerts, slo_recording
 
 
 def alert_rules(config: BundleConfig) -> list[dict[str, Any]]:
@@ -193,6 +194,13 @@ def rules_document(config: BundleConfig | None = None) -> dict[str, Any]:
             # Evaluated at the global interval: a blown budget pages within a minute.
             {"name": "hypertool.budgets", "rules": budget_group(config)},
             {"name": "hypertool.alerts", "rules": alert_rules(config)},
+            # Error budgets and delivery outcomes (``slo_rules``).
+            {
+                "name": "hypertool.slo",
+                "interval": config.recording_interval,
+                "rules": [*slo_recording(config), *delivery_recording(config)],
+            },
+            {"name": "hypertool.slo.alerts", "rules": slo_alerts(config)},
         ]
     }
 

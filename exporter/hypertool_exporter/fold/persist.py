@@ -45,6 +45,7 @@ def shaped(
     sessions: dict[str, tuple[Any, ...]],
     budgets: dict[Any, Any],
     guard: dict[Any, Any],
+    failing_since: dict[str, float],
 ) -> dict[Any, Any]:
     """The snapshot JSON of copies of the state's parts."""
     with collector_paused():
@@ -59,6 +60,7 @@ def shaped(
             "sessions": {s: list(v) for s, v in sessions.items()},
             "budgets": budgets,
             "guard": guard,
+            "failing_since": failing_since,
         }
 
 

@@ -29,7 +29,15 @@ FailedGate = tuple[float, str, str, str]
 class Series:
     """The fold's containers. Written only under the state's lock."""
 
-    __slots__ = ("counters", "exemplars", "histograms", "money", "recent_failed_gates", "sessions")
+    __slots__ = (
+        "counters",
+        "exemplars",
+        "failing_since",
+        "histograms",
+        "money",
+        "recent_failed_gates",
+        "sessions",
+    )
 
     def __init__(self) -> None:
         self.counters: dict[str, dict[LabelKey, float]] = {
@@ -48,6 +56,9 @@ class Series:
         #: switched first: an OrderedDict, whose oldest entry goes in O(1)
         #: (a dict's front fills with deleted slots that ``next(iter())`` walks).
         self.sessions: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+        #: workflow -> end of its first failed run since its last successful
+        #: one: the start of a recovery (``hypertool_workflow_recovery_seconds``).
+        self.failing_since: dict[str, float] = {}
         #: The latest sample recorded inside a trace, shown as an OpenMetrics
         #: exemplar. Not snapshotted: exemplars point at recent traces only.
         self.exemplars: dict[ExemplarKey, RawExemplar] = {}

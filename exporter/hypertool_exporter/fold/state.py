@@ -178,8 +178,9 @@ class MetricState:
         with lock:
             money = {name: series.copy() for name, series in values.money.items()}
             sessions = values.sessions.copy()
+            failing = dict(values.failing_since)
             budgets, guard = self._budgets.to_json(), self._guard.to_json()
-        return shaped(counters, money, frozen, sessions, budgets, guard)
+        return shaped(counters, money, frozen, sessions, budgets, guard, failing)
 
     def load_json(self, data: dict[Any, Any]) -> None:
         """Restore state written by ``to_json`` (metrics unknown to this version
@@ -196,6 +197,9 @@ class MetricState:
                 if name in values.histograms:
                     values.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
             values.sessions = sessions_from_json(data.get("sessions", {}))
+            values.failing_since = {
+                str(k): float(v) for k, v in (data.get("failing_since") or {}).items()
+            }
             self._budgets.load_json(data.get("budgets", {}))
             self._guard.load_json(data.get("guard", {}))
             self.handlers.clear_plans()

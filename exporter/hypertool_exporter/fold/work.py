@@ -23,6 +23,7 @@ _RUNS, _RUN_DURATION = c.WORKFLOW_RUNS.name, c.WORKFLOW_RUN_DURATION.name
 _TOOLS, _TOOL_DURATION = c.TOOL_CALLS.name, c.TOOL_DURATION.name
 _SCORES, _EVALUATIONS = c.QUALITY_SCORE.name, c.EVALUATIONS.name
 _WORKFLOW_TOKENS, _WORKFLOW_COST = c.WORKFLOW_TOKENS.name, c.WORKFLOW_COST.name
+_RECOVERY = c.WORKFLOW_RECOVERY.name
 
 
 class WorkFold:
@@ -46,6 +47,12 @@ class WorkFold:
         index = histogram_of(self.series.histograms[_RUN_DURATION], key).observe(seconds)
         if trace_id:
             self.series.exemplars[(_RUN_DURATION, key, index)] = (trace_id, seconds, ts)
+        failing = self.series.failing_since
+        if result == FAILED:
+            failing.setdefault(workflow, ts)
+        elif workflow in failing:  # restored: from the first failure to this success
+            took = max(0.0, ts - failing.pop(workflow))
+            histogram_of(self.series.histograms[_RECOVERY], (workflow,)).observe(took)
         self._applied(WorkflowRunFinished.TYPE)
 
     def tool_call_finished(self, ev: ToolCallFinished) -> None:

@@ -9,6 +9,7 @@ from .fields import RUN_RESULTS, TOKEN_TYPES
 from .metricspec import MetricSpec
 
 RUN_DURATION_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
+RECOVERY_BUCKETS = (300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0, 604800.0)
 TOOL_DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: Scores are 0..1 by convention: a bucket per tenth.
 QUALITY_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -47,6 +48,16 @@ WORKFLOW_COST = MetricSpec(
     "Cost in US dollars of the calls made inside a workflow stage, by workflow and stage.",
     ("workflow", "stage"),
     unit="usd",
+    group="workflow",
+)
+WORKFLOW_RECOVERY = MetricSpec(
+    "hypertool_workflow_recovery_seconds",
+    "histogram",
+    "Time from a workflow's failed run to its next successful run: how long it took to "
+    "restore (DORA's time to restore, for a deployment workflow).",
+    ("workflow",),
+    unit="seconds",
+    buckets=RECOVERY_BUCKETS,
     group="workflow",
 )
 TOOL_CALLS = MetricSpec(
@@ -88,11 +99,13 @@ __all__ = [
     "EVALUATIONS",
     "QUALITY_SCORE",
     "QUALITY_SCORE_BUCKETS",
+    "RECOVERY_BUCKETS",
     "RUN_DURATION_BUCKETS",
     "TOOL_CALLS",
     "TOOL_DURATION",
     "TOOL_DURATION_BUCKETS",
     "WORKFLOW_COST",
+    "WORKFLOW_RECOVERY",
     "WORKFLOW_RUNS",
     "WORKFLOW_RUN_DURATION",
     "WORKFLOW_TOKENS",
