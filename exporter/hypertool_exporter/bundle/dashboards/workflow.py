@@ -13,7 +13,7 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
     stage = f"{c.STAGE_DURATION.name}_bucket{{{g.JOB}, {g.WORKFLOW}}}"
     gates = f"{c.QUALITY_GATE.name}{{{g.JOB}, {g.WORKFLOW}}}"
     llm = f"{c.LLM_DURATION.name}_bucket{{{g.JOB}, {g.PERSONA}, {g.MODEL}}}"
-    panels = [*_runs(config), *_work()]
+    panels = [*_runs(config), *_work(), *_delivery(config)]
     panels += [
         g.PanelSpec(
             "gauge",
@@ -316,6 +316,71 @@ def _work() -> list[g.PanelSpec]:
             width=8,
             min=0,
             max=1,
+        ),
+    ]
+
+
+def _delivery(config: BundleConfig) -> list[g.PanelSpec]:
+    """DORA's outcomes from the deployment workflows' runs, and the SLOs' burn."""
+    runs = c.WORKFLOW_RUNS.family
+    recovery = c.WORKFLOW_RECOVERY.name
+    deployments = ", ".join(config.deployment_workflows)
+    return [
+        g.PanelSpec(
+            "stat",
+            "Deployments (1d)",
+            f"Successful runs of the deployment workflows ({deployments}) over the last day.",
+            [g.Query(f"sum(workflow:{runs}:deployments_increase1d{{{g.JOB}}})", instant=True)],
+            "short",
+            width=6,
+        ),
+        g.PanelSpec(
+            "stat",
+            "Change failure rate (7d)",
+            "Share of the deployment workflows' runs that failed over the last 7 days.",
+            [
+                g.Query(
+                    f"max(workflow:{runs}:change_failure_ratio_7d{{{g.JOB}, {g.WORKFLOW}}})",
+                    instant=True,
+                )
+            ],
+            "percentunit",
+            width=6,
+            thresholds=g.steps((g.GREEN, None), (g.YELLOW, 0.15), (g.RED, 0.3)),
+        ),
+        g.PanelSpec(
+            "stat",
+            "Time to restore (7d mean)",
+            "Mean time from a deployment workflow's failed run to its next successful run.",
+            [
+                g.Query(
+                    f"max(workflow:{recovery}:mean_7d{{{g.JOB}, {g.WORKFLOW}}})",
+                    instant=True,
+                )
+            ],
+            "s",
+            width=6,
+        ),
+        g.PanelSpec(
+            "timeseries",
+            "Error budget burn (1h)",
+            "How fast each SLO's error budget is spent: 1 spends it in exactly 30 days; "
+            "the fast alert pages at 14.4, the slow one opens a ticket at 3.",
+            [
+                g.Query(
+                    f"sum by (job) (job:{c.LLM_ERRORS.family}:ratio_rate1h{{{g.JOB}}})"
+                    f" / {1 - config.llm_success_target:g}",
+                    "LLM calls {{job}}",
+                ),
+                g.Query(
+                    f"sum by (job) (job:{c.QUALITY_GATE.family}:failure_ratio_rate1h{{{g.JOB}}})"
+                    f" / {1 - config.gate_pass_target_ratio:g}",
+                    "quality gates {{job}}",
+                ),
+            ],
+            "short",
+            width=6,
+            min=0,
         ),
     ]
 
