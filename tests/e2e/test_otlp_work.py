@@ -129,3 +129,58 @@ def test_a_workflow_trace_becomes_a_run_with_its_agent_cost_tool_and_score(expor
         )
         == 1
     )
+
+
+def test_calls_sent_before_their_workflow_wait_for_it_and_are_charged_once(exporter):
+    """Each span sent as it ends (children first): the call counts for its
+    persona at once, and for its workflow and stage when they arrive."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "agents"}))
+    otlp = OTLPSpanExporter(
+        endpoint=f"http://127.0.0.1:{exporter.port}/v1/traces",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    provider.add_span_processor(SimpleSpanProcessor(otlp))
+    tracer = provider.get_tracer("agents")
+    chat = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4",
+        "gen_ai.usage.input_tokens": 1000,
+        "gen_ai.usage.output_tokens": 0,
+        "hypertool.persona": "backend-engineer",
+    }
+    tokens = "hypertool_persona_tokens_used_total"
+    labels = {"persona": "backend-engineer", "chatmode": "default", "model": "gpt-4"}
+    cost = "hypertool_workflow_cost_usd_total"
+    workflow = {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "release"}
+    task = {"traceloop.span.kind": "task", "traceloop.entity.name": "build"}
+    with (
+        tracer.start_as_current_span("invoke_workflow release", attributes=workflow),
+        tracer.start_as_current_span("build.task", attributes=task),
+    ):
+        with tracer.start_as_current_span("chat gpt-4", attributes=chat):
+            pass
+        # The call is in, its stage and workflow are not: the persona has it.
+        values = exporter.scrape_when(
+            lambda v: sample(v, tokens, **labels, token_type="input") == 1000,
+            what="the call to count for its persona",
+        )
+        assert sample(values, cost, workflow="release", stage="build") is None
+    values = exporter.scrape_when(
+        lambda v: sample(v, cost, workflow="release", stage="build"),
+        what="the call to be charged to its workflow when it arrived",
+    )
+    assert sample(values, cost, workflow="release", stage="build") == pytest.approx(0.03)
+    assert (
+        sample(
+            values,
+            "hypertool_workflow_tokens_total",
+            workflow="release",
+            stage="build",
+            token_type="input",
+        )
+        == 1000
+    )
+    assert sample(values, tokens, **labels, token_type="input") == 1000  # not twice
+    provider.shutdown()

@@ -130,6 +130,7 @@ def feed_everything(collector):
         "testing-specialist", "test", "gpt-4", 20, 2, workflow="release", stage="test"
     )
     collector.record_workflow_run("release", False, 30.0, persona="testing-specialist")
+    collector.record_workflow_run("release", True, 20.0)  # restored: a recovery
     collector.record_tool_call("testing-specialist", "pytest", 1.5, error_type="Timeout")
     collector.record_quality_score("testing-specialist", "relevance", 0.7, label="good")
     collector.record_llm_call("testing-specialist", "gpt-4", 0.3, ttft_seconds=0.05)
@@ -154,7 +155,7 @@ def test_every_catalog_entry_is_served_with_its_type_and_labels(tmp_path):
         wait_for(
             lambda: (
                 sum(collector.state.view().counters[c.EVENTS_APPLIED.name].values())
-                == 14 + config.max_label_values + 1
+                == 15 + config.max_label_values + 1
             ),
             what="the tailer to apply the journal",
         )
@@ -230,7 +231,8 @@ def test_demo_traffic_covers_every_event_and_stays_ordered_per_session():
     from hypertool_exporter.cli.demo import TrafficGenerator
 
     events = TrafficGenerator(seed=1).backlog(NOW, 50)
-    assert {type(e).TYPE for e in events} == set(c.EVENT_TYPES)
+    # A late charge to a workflow comes of OTLP spans only (``model.waiting``).
+    assert {type(e).TYPE for e in events} == set(c.EVENT_TYPES) - {"workflow_charged"}
     last: dict[str, float] = {}
     for event in events:
         session = getattr(event, "session", None)

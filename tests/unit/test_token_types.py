@@ -83,6 +83,10 @@ JOURNAL_FIELD_ORDER = {
     ),
     "tool_call_finished": ("persona", "tool", "duration_seconds", "error_type", "ts", "trace_id"),
     "quality_scored": ("persona", "evaluation", "score", "label", "ts", "trace_id"),
+    "workflow_charged": (
+        "workflow", "stage", "model", "input_tokens", "output_tokens", "ts",
+        "cache_read_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "trace_id",
+    ),
 }  # fmt: skip
 
 
@@ -96,6 +100,7 @@ def test_event_fields_only_grow_at_the_end():
     assert {k: v for k, v in KINDS.items() if k in JOURNAL_FIELD_ORDER} == {
         "persona_switched": 1, "tokens_used": 2, "stage_finished": 3, "llm_call_finished": 4,
         "workflow_run_finished": 5, "tool_call_finished": 6, "quality_scored": 7,
+        "workflow_charged": 8,
     }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
-from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
+from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
 from .work import WorkFold
@@ -77,7 +77,7 @@ class Handlers:
         self.budgets = budgets
         self.prices = prices
         self.genai = genai
-        self.work = WorkFold(series, guard)
+        self.work = WorkFold(series, guard, prices)
         #: The handler of each event class.
         self.by_type: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self.persona_switched,
@@ -87,6 +87,7 @@ class Handlers:
             WorkflowRunFinished: self.work.workflow_run_finished,
             ToolCallFinished: self.work.tool_call_finished,
             QualityScored: self.work.quality_scored,
+            WorkflowCharged: self.work.workflow_charged,
         }
         self.clear_plans()
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 from ..model import catalog as c
 from ..model.fields import FAILED, RUN_RESULTS, SUCCEEDED, TOKEN_TYPES
-from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
+from ..model.money import femto_of
+from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 from .histogram import histogram_of
 
 if TYPE_CHECKING:
+    from ..model.pricing import PriceTable
     from .cardinality import LabelGuard
     from .series import Series
 
@@ -29,9 +31,10 @@ _RECOVERY = c.WORKFLOW_RECOVERY.name
 class WorkFold:
     """Handlers of the work events, and the charge of a call to its stage."""
 
-    def __init__(self, series: Series, guard: LabelGuard):
+    def __init__(self, series: Series, guard: LabelGuard, prices: PriceTable):
         self.series = series
         self.guard = guard
+        self.prices = prices
 
     def _applied(self, kind: str) -> None:
         self.series.inc(c.EVENTS_APPLIED.name, (kind,))
@@ -80,6 +83,30 @@ class WorkFold:
         verdict = "" if label is None else admit("label", label)
         self.series.inc(_EVALUATIONS, (*key, verdict))
         self._applied(QualityScored.TYPE)
+
+    def workflow_charged(self, ev: WorkflowCharged) -> None:
+        """A call's late charge to its workflow stage: priced as its tokens
+        event was (the provider's cost, else the model's price at its time)."""
+        (workflow, stage, model, input_tokens, output_tokens, ts,
+         cache_read, cache_write, reasoning, reported, _trace) = ev  # fmt: skip
+        if reported is not None:
+            femto = femto_of(reported)
+        else:
+            price = self.prices.resolve(model, ts).price
+            femto = (
+                0
+                if price is None
+                else price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
+            )
+        counts = (
+            input_tokens - cache_read - cache_write,
+            output_tokens - reasoning,
+            cache_read,
+            cache_write,
+            reasoning,
+        )
+        self.charge_stage(workflow, stage, counts, femto)
+        self._applied(WorkflowCharged.TYPE)
 
     def charge_stage(self, workflow: str, stage: str, counts: tuple[int, ...], femto: int) -> None:
         """Add a call's tokens (one count per ``TOKEN_TYPES`` entry, disjoint)

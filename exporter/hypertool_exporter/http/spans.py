@@ -23,6 +23,7 @@ from ..model.fields import EventError
 from ..model.genai import SpanMapping, SpanRecord, span_events
 from ..model.genai_work import attributed, context, work_tag
 from ..model.lineage import UsageLineage
+from ..model.waiting import WaitingCalls
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class SpanIngest:
         self.reject = reject
         self.clock = clock
         self.lineage = lineage or UsageLineage()
+        #: Calls waiting for the workflow they were made in (``model.waiting``).
+        self.waiting = WaitingCalls()
         # Handler threads share the lineage; its decisions and the append
         # they lead to are made one request at a time (mapping spans to
         # events is not: it needs no shared state).
@@ -99,20 +102,35 @@ class SpanIngest:
         tags = [work_tag(span) for span in spans]
         with self._lock:
             decisions = self.lineage.decide(spans, genai, tags)
+            waiting = self.waiting
+            waiting.expire(received)
+            # Calls of earlier requests whose workflow this one brought.
+            charges, settled = waiting.settle(self.lineage, {span.trace_id for span in spans})
+            to_wait: list[tuple[SpanRecord, TokensUsed]] = []
             for span, found, counts in zip(spans, mapped, decisions.counts, strict=True):
                 if not counts:
                     found = [event for event in found if type(event) not in COUNTED_ONCE]
                 if found:  # the workflow, stage and agent above the span
-                    found = self._attributed(span, found)
+                    found, complete = self._attributed(span, found)
+                    if not complete:  # a call may yet learn its workflow
+                        to_wait += [
+                            (span, e) for e in found if type(e) is TokensUsed and e.workflow is None
+                        ]
                 events.extend(found)
                 # One key per event: a span sent twice, in one request or two, counts once.
                 keys.extend(f"{span.key}/{type(event).__name__}" for event in found)
+            for key, charge in charges:
+                events.append(charge)
+                keys.append(key)
             try:
                 new = self.write(events, keys) if events else 0
             except BaseException:
                 self.lineage.rollback(decisions)
                 raise
             self.lineage.commit(decisions)
+            waiting.remove(settled)
+            for span, call in to_wait:
+                waiting.add(span.trace_id, span.span_id, span.parent_id, call, received)
         if decisions.joined:
             log.warning(
                 "%d counted GenAI span(s) found nested in another counted one by a span that "
@@ -126,13 +144,14 @@ class SpanIngest:
             message += f" (and {len(errors) - 1} more)"
         return SpanResult(len(spans) + len(refused), len(errors), new, message, decisions.joined)
 
-    def _attributed(self, span: SpanRecord, found: list[Event]) -> list[Event]:
+    def _attributed(self, span: SpanRecord, found: list[Event]) -> tuple[list[Event], bool]:
         """``found`` with the context of the span's nearest workflow, stage and
-        agent ancestors known by now (``genai_work.attributed``); an event a
-        context cannot be given to (a bad agent name) stays as it was."""
-        tags = self.lineage.tags_above(span.trace_id, span.parent_id)
+        agent ancestors known by now (``genai_work.attributed``), and whether
+        all its ancestors are known; an event a context cannot be given to (a
+        bad agent name) stays as it was."""
+        tags, complete = self.lineage.ancestry(span.trace_id, span.parent_id)
         if not tags:
-            return found
+            return found, complete
         workflow, stage, agent = context(tags)
         out = []
         for event in found:
@@ -140,7 +159,7 @@ class SpanIngest:
                 out.append(attributed(event, workflow, stage, agent))
             except EventError:
                 out.append(event)
-        return out
+        return out, complete
 
 
 def _unreadable(exc: BaseException) -> EventError:

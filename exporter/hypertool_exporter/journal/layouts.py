@@ -37,6 +37,7 @@ KINDS = {
     "workflow_run_finished": 5,
     "tool_call_finished": 6,
     "quality_scored": 7,
+    "workflow_charged": 8,
 }
 #: Fields kept as they are, though they hold text: one value per trace.
 UNINTERNED = frozenset({"trace_id"})

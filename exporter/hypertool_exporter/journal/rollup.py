@@ -17,6 +17,7 @@ from ..model.events import (
     StageFinished,
     TokensUsed,
     ToolCallFinished,
+    WorkflowCharged,
     WorkflowRunFinished,
 )
 from ..model.fields import FAILED
@@ -115,6 +116,7 @@ _ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
     WorkflowRunFinished: _none,
     ToolCallFinished: _none,
     QualityScored: _none,
+    WorkflowCharged: _none,
 }
 
 

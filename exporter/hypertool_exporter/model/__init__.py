@@ -12,7 +12,7 @@ whether an amount fits before it is spent), ``money`` (exact
 dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
 (spans to events; ``genai_work`` those about workflows, agents, tools and
 evaluations) and ``lineage`` (which nested span counts, and what is above a
-call), ``jsontext``
+call; ``waiting`` the calls that wait for their workflow), ``jsontext``
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds)
 and ``config``.
 

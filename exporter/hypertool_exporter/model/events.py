@@ -1,13 +1,11 @@
 """The event model: every observation enters the exporter as one of these.
 
 Raw input (CLI arguments, JSON from the journal or HTTP ingest, in-process
-calls, OTLP spans) becomes a typed event here, through each class's
-``parse`` (or ``parse_event`` for JSON with a ``type``), and nowhere else.
-The field validators live in ``fields``; a failure raises ``EventError``
-naming the field and the offending value.
-
-Imports are stdlib only: the short-lived CLI validates with this module and
-must start fast.
+calls, OTLP spans) becomes a typed event through each class's ``parse`` (or
+``parse_event`` for JSON with a ``type``), and nowhere else; a failure
+raises ``EventError`` naming the field and the value (``fields``). The
+events about work are ``work``'s. Stdlib only: the short-lived CLI
+validates with this module and must start fast.
 """
 
 from __future__ import annotations
@@ -29,7 +27,13 @@ from .fields import (
     timestamp_value,
     trace_id_value,
 )
-from .work import WORK_EVENTS, QualityScored, ToolCallFinished, WorkflowRunFinished
+from .work import (
+    WORK_EVENTS,
+    QualityScored,
+    ToolCallFinished,
+    WorkflowCharged,
+    WorkflowRunFinished,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -319,6 +323,7 @@ Event = (
     | WorkflowRunFinished
     | ToolCallFinished
     | QualityScored
+    | WorkflowCharged
 )
 if TYPE_CHECKING:
     #: An event class: its fields, defaults and ``parse`` (``event_class``).
@@ -387,6 +392,7 @@ __all__ = [
     "StageFinished",
     "TokensUsed",
     "ToolCallFinished",
+    "WorkflowCharged",
     "WorkflowRunFinished",
     "event_to_dict",
     "from_validated",

@@ -128,11 +128,21 @@ class UsageLineage:
             self._add(self._above, key, None, into)
         return met
 
-    def tags_above(self, trace: str, parent: str | None) -> list[str]:
-        """The work tags of a span's known ancestors, nearest first (the
-        chain stops where an ancestor has not arrived yet)."""
-        work = self._work
-        return [tag for key in self._ancestors(trace, parent) if (tag := work.get(key)) is not None]
+    def ancestry(self, trace: str, parent: str | None) -> tuple[list[str], bool]:
+        """The work tags of a span's known ancestors, nearest first, and
+        whether they are all known: the chain reached its root (it stops
+        where an ancestor has not arrived yet)."""
+        work, parents = self._work, self._parents
+        tags, complete = [], not parent
+        for key in self._ancestors(trace, parent):
+            tag = work.get(key)
+            if tag is not None:
+                tags.append(tag)
+            if key not in parents:
+                break
+            if not parents.get(key):  # the root
+                complete = True
+        return tags, complete
 
     def decide(
         self,

@@ -13,8 +13,11 @@ from __future__ import annotations
 from .eventbase import EventRecord, event_class, tuple_new
 from .fields import (
     EventError,
+    count_value,
     label_value,
+    money_value,
     optional_label,
+    part_value,
     result_value,
     score_value,
     seconds_value,
@@ -152,6 +155,93 @@ class QualityScored(EventRecord):
         )
 
 
-WORK_EVENTS = (WorkflowRunFinished, ToolCallFinished, QualityScored)
+@event_class
+class WorkflowCharged(EventRecord):
+    """A call counted before the workflow it was made in was known (over OTLP,
+    a parent span arrives after its children): its tokens and cost charged to
+    the workflow and stage now. The persona was charged when the call came:
+    this adds to the workflow's figures alone."""
 
-__all__ = ["WORK_EVENTS", "QualityScored", "ToolCallFinished", "WorkflowRunFinished"]
+    __slots__ = ()
+    TYPE = "workflow_charged"
+    if TYPE_CHECKING:  # the accessors ``event_class`` makes, for the type checker
+        workflow: str
+        stage: str
+        model: str
+        input_tokens: int
+        output_tokens: int
+        ts: float
+        cache_read_tokens: int
+        cache_write_tokens: int
+        reasoning_tokens: int
+        cost_usd: float | None
+        trace_id: str | None
+
+    def __new__(
+        cls,
+        workflow: str,
+        stage: str,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        ts: float = 0.0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cost_usd: float | None = None,
+        trace_id: str | None = None,
+    ) -> WorkflowCharged:
+        return tuple_new(
+            cls,
+            (
+                workflow,
+                stage,
+                model,
+                input_tokens,
+                output_tokens,
+                ts,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                cost_usd,
+                trace_id,
+            ),
+        )
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any], received: float | None = None) -> WorkflowCharged:
+        input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
+        output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
+        cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
+        cache_write = count_value("cache_write_tokens", raw.get("cache_write_tokens", 0))
+        part_value("cache_read_tokens", cache_read, "input_tokens", input_tokens)
+        part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
+        reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
+        part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
+        return tuple_new(  # positional, in field order: no keyword call per event
+            cls,
+            (
+                label_value("workflow", raw.get("workflow")),
+                label_value("stage", raw.get("stage")),
+                label_value("model", raw.get("model")),
+                input_tokens,
+                output_tokens,
+                timestamp_value("ts", raw.get("ts"), received),
+                cache_read,
+                cache_write,
+                reasoning,
+                money_value("cost_usd", raw.get("cost_usd")),
+                trace_id_value("trace_id", raw.get("trace_id")),
+            ),
+        )
+
+
+WORK_EVENTS = (WorkflowRunFinished, ToolCallFinished, QualityScored, WorkflowCharged)
+
+__all__ = [
+    "WORK_EVENTS",
+    "QualityScored",
+    "ToolCallFinished",
+    "WorkflowCharged",
+    "WorkflowRunFinished",
+]
