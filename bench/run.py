@@ -3,7 +3,7 @@
     python bench/run.py [--quick] [NAME ...]
 
 NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, cold-start, snapshot, growth,
-tracing, pricing, fuzz, fuzz-otlp, prometheus.
+tracing, pricing, fuzz, fuzz-otlp, prometheus, waiting.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -33,6 +33,7 @@ import bench_prometheus
 import bench_restart
 import bench_snapshot
 import bench_tracing
+import bench_waiting
 from common import table
 
 BENCHMARKS = {
@@ -50,6 +51,7 @@ BENCHMARKS = {
     "fuzz": bench_fuzz.run,
     "fuzz-otlp": bench_fuzz_otlp.run,
     "prometheus": bench_prometheus.run,
+    "waiting": bench_waiting.run,
 }
 
 

@@ -65,7 +65,7 @@ class SpanIngest:
         self.mapping = mapping or SpanMapping()
         self.reject = reject
         self.clock = clock
-        self.lineage = lineage or UsageLineage()
+        self.lineage = lineage if lineage is not None else UsageLineage()  # empty is falsy
         #: Calls waiting for the workflow they were made in (``model.waiting``).
         self.waiting = WaitingCalls()
         # Handler threads share the lineage; its decisions and the append

@@ -24,7 +24,7 @@ from .work import WorkflowCharged
 
 #: How long a call waits for its workflow span, and how many calls wait.
 DEFAULT_WAIT_SECONDS = 3600.0
-DEFAULT_CAPACITY = 100_000
+DEFAULT_CAPACITY = 20_000
 
 
 @dataclass(slots=True)
