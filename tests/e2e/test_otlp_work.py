@@ -3,6 +3,9 @@
 execute_tool)`` becomes a run, the agent's persona on its calls, the
 workflow's cost, a tool call and a score; OpenLLMetry's span kinds too."""
 
+import json
+import time
+
 import pytest
 from harness.support import ExporterProcess, sample, wait_for
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -184,3 +187,110 @@ def test_calls_sent_before_their_workflow_wait_for_it_and_are_charged_once(expor
     )
     assert sample(values, tokens, **labels, token_type="input") == 1000  # not twice
     provider.shutdown()
+
+
+def _evaluation_logs(*records):
+    """An ``ExportLogsServiceRequest`` (protobuf) of ``(trace, span, attributes, event_name)``."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+    def value(v):
+        if isinstance(v, float):
+            return AnyValue(double_value=v)
+        return AnyValue(string_value=str(v))
+
+    logs = []
+    for n, (trace, span, attributes, name) in enumerate(records):
+        logs.append(
+            LogRecord(
+                time_unix_nano=time.time_ns() + n,
+                trace_id=bytes.fromhex(trace) if trace else b"",
+                span_id=bytes.fromhex(span) if span else b"",
+                event_name=name,
+                attributes=[KeyValue(key=k, value=value(v)) for k, v in attributes.items()],
+            )
+        )
+    request = ExportLogsServiceRequest(
+        resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=logs)])]
+    )
+    return request.SerializeToString()
+
+
+def test_evaluations_sent_as_otlp_logs_are_scored(exporter):
+    from harness.support import post_body
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+
+    provider, tracer = batch_tracer(exporter)
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "security-auditor"}
+    with (
+        tracer.start_as_current_span("invoke_agent security-auditor", attributes=agent),
+        tracer.start_as_current_span("chat", attributes={"gen_ai.operation.name": "chat"}) as call,
+    ):
+        trace = format(call.get_span_context().trace_id, "032x")
+        span = format(call.get_span_context().span_id, "016x")
+    assert provider.force_flush(30_000)
+    provider.shutdown()
+    evaluation = "gen_ai.evaluation.result"
+    faithfulness = {"gen_ai.evaluation.name": "faithfulness", "gen_ai.evaluation.score.value": 0.5}
+    tone = {
+        "event.name": evaluation,  # the older spelling of the event's name
+        "hypertool.persona": "qa",
+        "gen_ai.evaluation.name": "tone",
+        "gen_ai.evaluation.score.label": "polite",
+    }
+    other = {"gen_ai.request.model": "gpt-4"}
+    bad = {"gen_ai.evaluation.name": "x", "gen_ai.evaluation.score.value": "high"}
+    body = _evaluation_logs(
+        (trace, span, faithfulness, evaluation),  # the agent's call, naming no persona
+        ("", "", tone, ""),  # naming its persona, in no span
+        (trace, span, other, "gen_ai.client.inference.operation.details"),  # left alone
+        (trace, span, bad, evaluation),  # its score is no number: refused alone
+    )
+    kind = "application/x-protobuf"
+    for _ in range(2):  # a retried export scores once
+        status, raw = post_body(exporter.port, "/v1/logs", body, TOKEN, kind)
+        assert status == 200
+        answer = ExportLogsServiceResponse.FromString(raw)
+        assert answer.partial_success.rejected_log_records == 1
+        assert "score" in answer.partial_success.error_message
+    values = exporter.scrape_when(
+        lambda v: sample(
+            v, "hypertool_evaluations_total", persona="qa", evaluation="tone", label="polite"
+        ),
+        what="the evaluations to be folded",
+    )
+    scores = "hypertool_quality_score"
+    assert (
+        sample(values, f"{scores}_sum", persona="security-auditor", evaluation="faithfulness")
+        == 0.5
+    )
+    assert (
+        sample(values, f"{scores}_count", persona="security-auditor", evaluation="faithfulness")
+        == 1
+    )
+    assert (
+        sample(
+            values, "hypertool_evaluations_total", persona="qa", evaluation="tone", label="polite"
+        )
+        == 1
+    )
+    # JSON too, and a body that is not a log export is refused by name.
+    json_body = json.dumps(
+        {"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+            "eventName": evaluation, "timeUnixNano": str(time.time_ns()),
+            "attributes": [
+                {"key": "hypertool.persona", "value": {"stringValue": "qa"}},
+                {"key": "gen_ai.evaluation.name", "value": {"stringValue": "tone"}},
+                {"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": 1.0}},
+            ],
+        }]}]}]}
+    ).encode()  # fmt: skip
+    assert post_body(exporter.port, "/v1/logs", json_body, TOKEN)[0] == 200
+    exporter.scrape_when(
+        lambda v: sample(v, f"{scores}_count", persona="qa", evaluation="tone") == 1,
+        what="the JSON evaluation to be folded",
+    )
+    status, raw = post_body(exporter.port, "/v1/logs", b"\xff\x00not protobuf", TOKEN, kind)
+    assert status == 400
+    assert post_body(exporter.port, "/v1/logs", body, "wrong-token", kind)[0] == 401

@@ -1,11 +1,12 @@
-"""The HTTP endpoints: ``/``, ``/metrics``, ``/healthz``, ``POST /v1/events``
-and ``GET /v1/budgets/{persona}``.
+"""The HTTP endpoints: ``/``, ``/metrics``, ``/healthz``, ``POST /v1/events``,
+OTLP traces and logs, and the budget API.
 
 ``server`` (the endpoints), ``listener`` (the threading server under them)
 and ``connections`` (open connections bounded per source and in total),
 ``ingest`` (``/v1/events`` bodies), ``budgets`` (a budget's standing and
-whether an amount fits), ``otlp`` (OTLP/HTTP trace bodies) and
-``spans`` (spans to events, exactly once), ``negotiation`` (Accept and
+whether an amount fits), ``otlp`` (OTLP/HTTP trace bodies), ``otlp_logs`` (OTLP
+log bodies: evaluation events) and ``spans`` (spans and evaluation records
+to events, exactly once), ``negotiation`` (Accept and
 Accept-Encoding) and ``webconfig`` (TLS and basic auth in exporter-toolkit's
 format).
 

@@ -82,7 +82,7 @@ def _pb_value(value: Any) -> Any:
     return getattr(value, kind) if kind else None
 
 
-def _pb_attributes(attributes: Any) -> dict[str, Any]:
+def pb_attributes(attributes: Any) -> dict[str, Any]:
     return {kv.key: _pb_value(kv.value) for kv in attributes}
 
 
@@ -102,24 +102,24 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError
         ) from None
     spans, refused = [], []
     for resource_spans in request.resource_spans:
-        resource = _pb_attributes(resource_spans.resource.attributes)
+        resource = pb_attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 try:
                     spans.append(
                         SpanRecord(
-                            _hex_id("traceId", span.trace_id, 16),
-                            _hex_id("spanId", span.span_id, 8),
-                            _hex_id("parentSpanId", span.parent_span_id, 8) or None,
+                            hex_id("traceId", span.trace_id, 16),
+                            hex_id("spanId", span.span_id, 8),
+                            hex_id("parentSpanId", span.parent_span_id, 8) or None,
                             span.name,
                             span.start_time_unix_nano,
                             span.end_time_unix_nano,
-                            _pb_attributes(span.attributes),
+                            pb_attributes(span.attributes),
                             resource,
                             span.status.code,
                             span.status.message,
                             tuple(
-                                (event.name, _pb_attributes(event.attributes))
+                                (event.name, pb_attributes(event.attributes))
                                 for event in span.events
                                 if event.name == EVALUATION_EVENT
                             ),
@@ -134,7 +134,7 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError
 _ZEROS = {16: bytes(16), 8: bytes(8)}
 
 
-def _hex_id(field: str, raw: bytes, size: int) -> str:
+def hex_id(field: str, raw: bytes, size: int) -> str:
     if field == "parentSpanId" and not raw:
         return ""
     if len(raw) != size or raw == _ZEROS[size]:
@@ -181,7 +181,7 @@ def _int64(item: Any) -> Any:
     return item
 
 
-def _json_attributes(items: Any) -> dict[str, Any]:
+def json_attributes(items: Any) -> dict[str, Any]:
     if not isinstance(items, list):
         return {}
     return {
@@ -214,7 +214,7 @@ def _json_nanos(span: dict[Any, Any], field: str) -> int:
     raise SpanDecodeError(field, raw, "must be a whole number of nanoseconds")
 
 
-def _json_list(container: dict[Any, Any], field: str) -> list[Any]:
+def json_list(container: dict[Any, Any], field: str) -> list[Any]:
     items = container.get(field, [])
     if not isinstance(items, list):
         raise EventError(field, type(items).__name__, "must be a list", code=MALFORMED)
@@ -226,7 +226,7 @@ def _json_events(items: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
     if not isinstance(items, list):
         return ()
     return tuple(
-        (EVALUATION_EVENT, _json_attributes(item.get("attributes")))
+        (EVALUATION_EVENT, json_attributes(item.get("attributes")))
         for item in items
         if isinstance(item, dict) and item.get("name") == EVALUATION_EVENT
     )
@@ -238,17 +238,17 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
     if not isinstance(payload, dict):
         raise EventError("body", type(payload).__name__, "must be a JSON object", code=MALFORMED)
     spans, refused = [], []
-    for resource_spans in _json_list(payload, "resourceSpans"):
+    for resource_spans in json_list(payload, "resourceSpans"):
         if not isinstance(resource_spans, dict):
             raise EventError("resourceSpans", resource_spans, "must hold objects", code=MALFORMED)
         described = resource_spans.get("resource")
-        resource = _json_attributes(
+        resource = json_attributes(
             described.get("attributes") if isinstance(described, dict) else None
         )
-        for scope_spans in _json_list(resource_spans, "scopeSpans"):
+        for scope_spans in json_list(resource_spans, "scopeSpans"):
             if not isinstance(scope_spans, dict):
                 raise EventError("scopeSpans", scope_spans, "must hold objects", code=MALFORMED)
-            for span in _json_list(scope_spans, "spans"):
+            for span in json_list(scope_spans, "spans"):
                 try:
                     if not isinstance(span, dict):
                         raise SpanDecodeError("spans", span, "must hold objects")
@@ -262,7 +262,7 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
                             str(span.get("name", "")),
                             _json_nanos(span, "startTimeUnixNano"),
                             _json_nanos(span, "endTimeUnixNano"),
-                            _json_attributes(span.get("attributes")),
+                            json_attributes(span.get("attributes")),
                             resource,
                             code if isinstance(code, int) else 0,
                             str(status.get("message", "")) if isinstance(status, dict) else "",
@@ -321,6 +321,10 @@ __all__ = [
     "decode_protobuf",
     "decompress",
     "export_response",
+    "hex_id",
+    "json_attributes",
+    "json_list",
     "media_type",
+    "pb_attributes",
     "status_body",
 ]

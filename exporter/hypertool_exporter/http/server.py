@@ -1,6 +1,7 @@
 """HTTP endpoints: ``/`` status page, ``/metrics``, ``/healthz``, ``POST /v1/events``,
-OTLP trace export (``POST /v1/traces``, and Langfuse's path for it) and the
-budget API (``/v1/budgets/...``).
+OTLP trace export (``POST /v1/traces``, and Langfuse's path for it), OTLP
+log export (``POST /v1/logs``: GenAI evaluation events) and the budget API
+(``/v1/budgets/...``).
 
 Built on the stdlib's threading HTTP server, with prometheus_client's own
 content negotiation so ``/metrics`` speaks the Prometheus text format or
@@ -30,6 +31,7 @@ from .connections import Connections
 from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, read_body
 from .listener import ConnectionHandler, Listener
 from .negotiation import accepts_gzip, choose_format
+from .otlp_logs import LOG_PATHS, decode_logs, logs_response
 from .spans import SpanIngest
 from .webconfig import Auth, WebConfig
 
@@ -86,7 +88,7 @@ class _Handler(ConnectionHandler):
     def _authorized(self) -> bool:
         """Basic auth (web config), except for /healthz and ingest, which has its token."""
         path = self.path.split("?", 1)[0]
-        ingest = path == "/v1/events" or path in otlp.TRACE_PATHS
+        ingest = path == "/v1/events" or path in otlp.TRACE_PATHS or path in LOG_PATHS
         if path == "/healthz" or (self.command == "POST" and ingest):
             return True  # ingest has its own credentials
         auth = self.server.web.check_basic_auth(self.headers.get("Authorization"))
@@ -262,8 +264,8 @@ class _Handler(ConnectionHandler):
         if not self._authorized():
             return
         path = self.path.split("?", 1)[0]
-        if path in otlp.TRACE_PATHS:
-            self._traces()
+        if path in otlp.TRACE_PATHS or path in LOG_PATHS:
+            self._otlp(logs=path in LOG_PATHS)
             return
         if path.startswith(budget_api.PREFIX):
             self._budget()
@@ -295,9 +297,10 @@ class _Handler(ConnectionHandler):
             return
         self._json(202, {"accepted": len(events), "new": new, "duplicates": len(events) - new})
 
-    def _traces(self) -> None:
-        """An OTLP/HTTP trace export: decoded, mapped and journalled, answered
-        in the request's encoding (``partial_success`` names rejected spans)."""
+    def _otlp(self, *, logs: bool) -> None:
+        """An OTLP/HTTP trace (or log) export: decoded, mapped and journalled,
+        answered in the request's encoding (``partial_success`` names what
+        was rejected)."""
         server = self.server
         media = otlp.media_type(self.headers.get("Content-Type"))
         kind = media or otlp.JSON  # the encoding of answers, too
@@ -333,18 +336,22 @@ class _Handler(ConnectionHandler):
             self._refuse(413, str(exc))
             return
         try:
-            spans, refused = otlp.decode(body, kind)
+            if logs:
+                records, total = decode_logs(body, kind)
+            else:
+                spans, refused = otlp.decode(body, kind)
         except EventError as exc:
             server.reject(exc.code)
             self._otlp_error(400, 3, str(exc), kind)
             return
         try:
-            result = server.spans(spans, refused)
+            result = server.spans.logs(records, total) if logs else server.spans(spans, refused)
         except Exception as exc:  # the journal said no: nothing was recorded
             log.error("OTLP ingest failed: %s", exc)
-            self._otlp_error(503, 14, f"spans not recorded: {exc}", kind)
+            self._otlp_error(503, 14, f"{'logs' if logs else 'spans'} not recorded: {exc}", kind)
             return
-        self._send(200, otlp.export_response(kind, result.rejected, result.message), kind)
+        answer = logs_response if logs else otlp.export_response
+        self._send(200, answer(kind, result.rejected, result.message), kind)
 
     def _otlp_error(
         self, status: int, code: int, message: str, kind: str, headers: dict[Any, Any] | None = None

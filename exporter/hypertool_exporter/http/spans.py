@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from ..model.events import Event, LLMCallFinished, TokensUsed
 from ..model.fields import EventError
-from ..model.genai import SpanMapping, SpanRecord, span_events
-from ..model.genai_work import attributed, context, work_tag
+from ..model.genai import SpanMapping, SpanRecord, persona_of, span_events
+from ..model.genai_work import UNKNOWN, attributed, context, work_tag
 from ..model.lineage import UsageLineage
 from ..model.waiting import WaitingCalls
+from ..model.work import QualityScored
+from .otlp_logs import EvaluationRecord
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,44 @@ class SpanIngest:
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
         return SpanResult(len(spans) + len(refused), len(errors), new, message, decisions.joined)
+
+    def logs(self, records: list[EvaluationRecord], total: int) -> SpanResult:
+        """Record the evaluation results of an OTLP log export (``total``
+        records in all: the others are accepted and left alone). A record
+        whose values cannot be read is refused alone; one naming no persona
+        takes its span's agent's, when the span is known."""
+        received = self.clock()
+        events: list[Event] = []
+        keys: list[str | None] = []
+        errors: list[EventError] = []
+        with self._lock:
+            for record in records:
+                persona = persona_of(record, self.mapping)
+                if persona == UNKNOWN and record.trace_id and record.span_id:
+                    tags, _ = self.lineage.ancestry(record.trace_id, record.span_id)
+                    persona = context(tags)[2] or persona
+                attributes = record.attributes
+                raw = {
+                    "persona": persona,
+                    "evaluation": attributes.get("gen_ai.evaluation.name"),
+                    "score": attributes.get("gen_ai.evaluation.score.value"),
+                    "label": attributes.get("gen_ai.evaluation.score.label"),
+                    "ts": record.time_ns / 1e9 if record.time_ns else received,
+                    "trace_id": record.trace_id or None,
+                }
+                try:
+                    event = QualityScored.parse(raw, received)
+                except EventError as exc:
+                    errors.append(exc)
+                    continue
+                events.append(event)
+                # A retried export scores once: the record's place and content name it.
+                keys.append(f"log:{record.trace_id}{record.span_id}:{record.time_ns}:{event[1:4]}")
+            new = self.write(events, keys) if events else 0
+        for error in errors:
+            self.reject(error.code)
+        message = f"a log record: {errors[0]}" if errors else ""
+        return SpanResult(total, len(errors), new, message, 0)
 
     def _attributed(self, span: SpanRecord, found: list[Event]) -> tuple[list[Event], bool]:
         """``found`` with the context of the span's nearest workflow, stage and

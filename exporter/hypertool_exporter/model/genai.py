@@ -136,6 +136,12 @@ def _label(span: SpanRecord, names: tuple[str, ...], default: str) -> str:
     return default if value is None else value
 
 
+def persona_of(record: Any, mapping: SpanMapping) -> str:
+    """The persona a span (or any record with ``attributes`` and
+    ``resource``) names, by the mapping's attribute list; ``unknown``."""
+    return _label(record, mapping.persona_attributes, "unknown")
+
+
 def _langfuse_details(span: SpanRecord, name: str) -> dict[str, Any]:
     raw = span.attributes.get(name)
     if not isinstance(raw, str):
@@ -262,6 +268,7 @@ __all__ = [
     "LLM_OPERATIONS",
     "SpanMapping",
     "SpanRecord",
+    "persona_of",
     "read_usage",
     "span_events",
 ]
