@@ -11,7 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeOpenAI:
-    """Answers ``POST /v1/chat/completions`` with fixed usage; keeps the requests."""
+    """Answers ``POST /v1/chat/completions`` with fixed usage; keeps the requests.
+
+    A request offering tools, whose messages hold no tool result yet, is
+    answered with a call of its first tool (no arguments), as a model that
+    wants the tool would: agent frameworks then run the tool and ask again.
+    """
 
     def __init__(self, prompt_tokens: int = 350, completion_tokens: int = 120):
         self.requests: list[dict] = []
@@ -23,6 +28,16 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 server.requests.append(body)
                 prompt, completion = server.usage
+                message: dict = {"role": "assistant", "content": "Version bumped."}
+                finish = "stop"
+                tools = body.get("tools") or []
+                answered = any(m.get("role") == "tool" for m in body.get("messages", []))
+                if tools and not answered:
+                    name = tools[0]["function"]["name"]
+                    call = {"id": f"call_{len(server.requests)}", "type": "function"}
+                    call["function"] = {"name": name, "arguments": "{}"}
+                    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+                    finish = "tool_calls"
                 answer = {
                     "id": f"chatcmpl-{len(server.requests)}",
                     "object": "chat.completion",
@@ -31,8 +46,8 @@ class FakeOpenAI:
                     "choices": [
                         {
                             "index": 0,
-                            "message": {"role": "assistant", "content": "Version bumped."},
-                            "finish_reason": "stop",
+                            "message": message,
+                            "finish_reason": finish,
                         }
                     ],
                     "usage": {

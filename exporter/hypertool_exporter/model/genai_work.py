@@ -78,7 +78,11 @@ def _kind(span: SpanRecord) -> str | None:
 def _name(span: SpanRecord, kind: str) -> str:
     attributes = span.attributes
     own = {
-        "invoke_workflow": ("gen_ai.workflow.name", "hypertool.workflow.name"),
+        "invoke_workflow": (
+            "gen_ai.workflow.name",
+            "hypertool.workflow.name",
+            "traceloop.workflow.name",
+        ),
         "execute_tool": ("gen_ai.tool.name", "mcp.tool.name"),
         "invoke_agent": ("gen_ai.agent.name",),
         "task": (),
