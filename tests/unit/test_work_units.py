@@ -367,3 +367,33 @@ def test_work_events_over_http_and_back_from_the_journal(tmp_path):
         )
     finally:
         replayed.close()
+
+
+def test_quality_score_buckets_follow_the_config_for_other_scales(tmp_path):
+    from hypertool_exporter.model.config import ConfigError
+
+    config = parse_config("metrics:\n  quality_score_buckets: [1, 2, 3, 4, 5]\n")
+    registry = CollectorRegistry()
+    collector = PersonaMetricsCollector(registry, config=config)
+    collector.record_quality_score("qa", "stars", 4.0)
+    bucket = "hypertool_quality_score_bucket"
+    labels = {"persona": "qa", "evaluation": "stars"}
+    assert registry.get_sample_value(bucket, {**labels, "le": "3.0"}) == 0
+    assert registry.get_sample_value(bucket, {**labels, "le": "4.0"}) == 1
+    assert registry.get_sample_value(bucket, {**labels, "le": "0.1"}) is None
+    # The exporter's own /metrics says the same.
+    port = collector.serve(port=0)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as response:
+            text = response.read().decode()
+    finally:
+        collector.close()
+    assert 'hypertool_quality_score_bucket{persona="qa",evaluation="stars",le="5.0"} 1' in text
+    for bad, why in (
+        ("[1, 1]", "must be greater than the last"),
+        ("[]", "must be a list of bucket bounds"),
+        ("[0.5, .inf]", "must be finite"),
+        ("[a]", "must be a number"),
+    ):
+        with pytest.raises(ConfigError, match=why):
+            parse_config(f"metrics:\n  quality_score_buckets: {bad}\n")

@@ -66,7 +66,7 @@ def take_snapshot(state: MetricState, journal: JournalStatus | None = None) -> l
     """
     view = state.view()
     now = view.now
-    families: dict[str, Family] = {spec.name: Family(spec) for spec in c.CATALOG}
+    families: dict[str, Family] = {spec.name: Family(view.specs[spec.name]) for spec in c.CATALOG}
     for name, series in view.counters.items():
         spec = c.BY_NAME[name]
         if spec is c.JOURNAL_ERRORS:

@@ -8,6 +8,7 @@ class, and so that a restore replaces its contents in one place.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 
 from ..model import catalog as c
 from ..model.money import FEMTO_PER_USD
@@ -39,7 +40,10 @@ class Series:
         "sessions",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, specs: Mapping[str, c.MetricSpec] | None = None) -> None:
+        """``specs``: the catalog as this state serves it (its histograms'
+        buckets may be the config's; default: the catalog's)."""
+        specs = specs or c.BY_NAME
         self.counters: dict[str, dict[LabelKey, float]] = {
             spec.name: {} for spec in c.CATALOG if spec.kind == "counter"
         }
@@ -47,7 +51,7 @@ class Series:
         #: their ``counters`` entries show them as floats.
         self.money: dict[str, dict[LabelKey, int]] = {name: {} for name in MONEY_COUNTERS}
         self.histograms: dict[str, HistogramSeries] = {
-            spec.name: HistogramSeries(spec.buckets)
+            spec.name: HistogramSeries(specs[spec.name].buckets)
             for spec in c.CATALOG
             if spec.kind == "histogram"
         }

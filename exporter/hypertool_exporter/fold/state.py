@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -48,7 +49,9 @@ class MetricState:
         self.prices = self.config.prices
         self._budgets = BudgetBook(self.config.budgets)
         self._guard = LabelGuard(self.config.max_label_values)
-        self._series = Series()
+        #: The catalog as this state serves it: the config's buckets where it sets them.
+        self.specs = served_specs(self.config)
+        self._series = Series(self.specs)
         #: The GenAI convention metrics (``metrics.genai_conventions`` in the config).
         genai = (
             GenAIFold(self._series.histograms, self._guard) if self.config.genai_metrics else None
@@ -151,6 +154,7 @@ class MetricState:
             recent_failed_gates=gates,
             genai=self.handlers.genai is not None,
             sessions=MappingProxyType(sessions),
+            specs=MappingProxyType(self.specs),
         )
 
     # -- snapshots ----------------------------------------------------------
@@ -195,7 +199,7 @@ class MetricState:
             values.money = money_series(data.get("money"), values.counters)
             for name, rows in data.get("histograms", {}).items():
                 if name in values.histograms:
-                    values.histograms[name] = series_from_json(rows, c.BY_NAME[name].buckets)
+                    values.histograms[name] = series_from_json(rows, self.specs[name].buckets)
             values.sessions = sessions_from_json(data.get("sessions", {}))
             values.failing_since = {
                 str(k): float(v) for k, v in (data.get("failing_since") or {}).items()
@@ -205,4 +209,13 @@ class MetricState:
             self.handlers.clear_plans()
 
 
-__all__ = ["MetricState"]
+def served_specs(config: Config) -> dict[str, c.MetricSpec]:
+    """The catalog by name, with the config's quality-score buckets (a
+    histogram restored from a snapshot taken with other buckets restarts)."""
+    specs = dict(c.BY_NAME)
+    if config.quality_score_buckets:
+        specs[c.QUALITY_SCORE.name] = replace(c.QUALITY_SCORE, buckets=config.quality_score_buckets)
+    return specs
+
+
+__all__ = ["MetricState", "served_specs"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from ..model.budgets import Budget, PeriodUsage, Standing, standing, unused
+from ..model.metricspec import MetricSpec
 from ..model.pricing import ResolvedPrice
 from .histogram import Frozen, rows_of
 from .series import ExemplarKey, FailedGate, LabelKey, RawExemplar
@@ -68,6 +69,8 @@ class StateView:
     genai: bool
     #: session -> (persona, chat mode, since when): where each session is now.
     sessions: Mapping[str, tuple[str, str, float]]
+    #: The catalog as served, by name (a histogram's buckets may be the config's).
+    specs: Mapping[str, MetricSpec]
 
     def counter(self, name: str) -> Mapping[LabelKey, float]:
         """The series of counter ``name`` (empty when the view left counters out)."""

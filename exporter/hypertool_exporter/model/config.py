@@ -42,6 +42,9 @@ class Config:
     source: str | None = None
     #: Emit the OpenTelemetry GenAI convention metrics (``gen_ai_client_*``).
     genai_metrics: bool = True
+    #: Upper bounds of ``hypertool_quality_score``'s buckets, for scores on
+    #: another scale than 0..1 (``None``: a bucket per tenth of 0..1).
+    quality_score_buckets: tuple[float, ...] | None = None
     #: Langfuse-style Basic auth for OTLP ingest: (public key, secret key).
     langfuse_keys: tuple[str, str] | None = None
     #: Where spans name the persona and chat mode (``otlp`` section).
@@ -188,14 +191,37 @@ def _ingest(reader: Reader, node: yaml.Node, config: Config) -> None:
 def _metrics(reader: Reader, node: yaml.Node, config: Config) -> None:
     for field_name, field_key, value_node in reader.mapping(node, "metrics"):
         path = f"metrics.{field_name}"
+        if field_name == "quality_score_buckets":
+            config.quality_score_buckets = _buckets(reader, value_node, path)
+            continue
         if field_name != "genai_conventions":
             raise reader.fail(
-                field_key, path, field_name, "unknown field; expected genai_conventions"
+                field_key,
+                path,
+                field_name,
+                "unknown field; expected genai_conventions, quality_score_buckets",
             )
         value = reader.scalar(value_node, path)
         if not isinstance(value, bool):
             raise reader.fail(value_node, path, value, "must be true or false")
         config.genai_metrics = value
+
+
+def _buckets(reader: Reader, node: yaml.Node, path: str) -> tuple[float, ...]:
+    """Histogram bucket bounds: finite numbers, each greater than the last."""
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise reader.fail(node, path, plain(node), "must be a list of bucket bounds")
+    bounds: list[float] = []
+    for index, item in enumerate(node.value):
+        value = reader.scalar(item, f"{path}[{index}]")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            raise reader.fail(item, f"{path}[{index}]", value, "must be a number")
+        if value in (float("inf"), float("-inf")):
+            raise reader.fail(item, f"{path}[{index}]", value, "must be finite (+Inf is implied)")
+        if bounds and value <= bounds[-1]:
+            raise reader.fail(item, f"{path}[{index}]", value, "must be greater than the last")
+        bounds.append(float(value))
+    return tuple(bounds)
 
 
 def _otlp(reader: Reader, node: yaml.Node, config: Config) -> None:
