@@ -16,15 +16,14 @@ from .fields import (
     RESERVED_PERSONAS,
     UNKNOWN_TYPE,
     EventError,
-    count_value,
     flag_value,
     gate_value,
     label_value,
     money_value,
     optional_label,
-    part_value,
     seconds_value,
     timestamp_value,
+    token_counts,
     trace_id_value,
 )
 from .work import (
@@ -163,14 +162,7 @@ class TokensUsed(EventRecord):
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> TokensUsed:
-        input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
-        output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
-        cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
-        cache_write = count_value("cache_write_tokens", raw.get("cache_write_tokens", 0))
-        part_value("cache_read_tokens", cache_read, "input_tokens", input_tokens)
-        part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
-        reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
-        part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
+        input_tokens, output_tokens, cache_read, cache_write, reasoning = token_counts(raw)
         workflow, stage = raw.get("workflow"), raw.get("stage")
         if (workflow is None) != (stage is None):
             named, missing = ("workflow", "stage") if stage is None else ("stage", "workflow")

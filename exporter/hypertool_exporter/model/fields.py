@@ -297,6 +297,21 @@ def trace_id_value(field: str, value: Any) -> str | None:
     return value
 
 
+def token_counts(raw: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """(input, output, cache read, cache write, reasoning) tokens of a raw
+    event, each a whole count, the parts within their wholes (cache reads
+    and writes within the input, reasoning within the output)."""
+    input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
+    output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
+    cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
+    cache_write = count_value("cache_write_tokens", raw.get("cache_write_tokens", 0))
+    part_value("cache_read_tokens", cache_read, "input_tokens", input_tokens)
+    part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
+    reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
+    part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
+    return input_tokens, output_tokens, cache_read, cache_write, reasoning
+
+
 def optional_label(field: str, value: Any, *, persona: bool = False) -> str | None:
     """``label_value``, or ``None`` for an absent value."""
     return None if value is None else label_value(field, value, persona=persona)
@@ -378,5 +393,6 @@ __all__ = [
     "seconds_value",
     "shown",
     "timestamp_value",
+    "token_counts",
     "trace_id_value",
 ]

@@ -13,15 +13,14 @@ from __future__ import annotations
 from .eventbase import EventRecord, event_class, tuple_new
 from .fields import (
     EventError,
-    count_value,
     label_value,
     money_value,
     optional_label,
-    part_value,
     result_value,
     score_value,
     seconds_value,
     timestamp_value,
+    token_counts,
     trace_id_value,
 )
 
@@ -210,14 +209,7 @@ class WorkflowCharged(EventRecord):
 
     @classmethod
     def parse(cls, raw: dict[str, Any], received: float | None = None) -> WorkflowCharged:
-        input_tokens = count_value("input_tokens", raw.get("input_tokens", 0))
-        output_tokens = count_value("output_tokens", raw.get("output_tokens", 0))
-        cache_read = count_value("cache_read_tokens", raw.get("cache_read_tokens", 0))
-        cache_write = count_value("cache_write_tokens", raw.get("cache_write_tokens", 0))
-        part_value("cache_read_tokens", cache_read, "input_tokens", input_tokens)
-        part_value("cache_write_tokens", cache_write, "input_tokens", input_tokens - cache_read)
-        reasoning = count_value("reasoning_tokens", raw.get("reasoning_tokens", 0))
-        part_value("reasoning_tokens", reasoning, "output_tokens", output_tokens)
+        input_tokens, output_tokens, cache_read, cache_write, reasoning = token_counts(raw)
         return tuple_new(  # positional, in field order: no keyword call per event
             cls,
             (

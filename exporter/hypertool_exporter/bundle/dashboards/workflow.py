@@ -11,30 +11,15 @@ from ..config import BundleConfig
 def dashboard(config: BundleConfig) -> g.DashboardSpec:
     """The dashboard, with thresholds from ``config``."""
     stage = f"{c.STAGE_DURATION.name}_bucket{{{g.JOB}, {g.WORKFLOW}}}"
-    gates = f"{c.QUALITY_GATE.name}{{{g.JOB}, {g.WORKFLOW}}}"
     llm = f"{c.LLM_DURATION.name}_bucket{{{g.JOB}, {g.PERSONA}, {g.MODEL}}}"
     panels = [*_runs(config), *_work(), *_delivery(config)]
     panels += [
-        g.PanelSpec(
-            "gauge",
+        _share(
+            config,
             "Quality-gate pass rate",
             "Share of quality gates passed in the range. Red under 80%, yellow under 95%.",
-            [
-                g.Query(
-                    f"sum(increase({c.QUALITY_GATE.name}{{{g.JOB}, {g.WORKFLOW}, "
-                    f'result="passed"}}[{g.RANGE}]))\n/\nsum(increase({gates}[{g.RANGE}]))',
-                    instant=True,
-                )
-            ],
-            "percentunit",
-            width=6,
-            thresholds=g.steps(
-                (g.RED, None),
-                (g.YELLOW, config.gate_pass_alert_ratio),
-                (g.GREEN, config.gate_pass_target_ratio),
-            ),
-            min=0,
-            max=1,
+            c.QUALITY_GATE.name,
+            'result="passed"',
         ),
         g.PanelSpec(
             "stat",
@@ -158,33 +143,48 @@ def dashboard(config: BundleConfig) -> g.DashboardSpec:
     )
 
 
+def _share(
+    config: BundleConfig, title: str, description: str, metric: str, good: str
+) -> g.PanelSpec:
+    """A gauge of the share of ``metric``'s increase in the range that is
+    ``good``, coloured as the gates' thresholds say."""
+    every = f"{metric}{{{g.JOB}, {g.WORKFLOW}}}"
+    return g.PanelSpec(
+        "gauge",
+        title,
+        description,
+        [
+            g.Query(
+                f"sum(increase({metric}{{{g.JOB}, {g.WORKFLOW}, {good}}}[{g.RANGE}]))\n/\n"
+                f"sum(increase({every}[{g.RANGE}]))",
+                instant=True,
+            )
+        ],
+        "percentunit",
+        width=6,
+        thresholds=g.steps(
+            (g.RED, None),
+            (g.YELLOW, config.gate_pass_alert_ratio),
+            (g.GREEN, config.gate_pass_target_ratio),
+        ),
+        min=0,
+        max=1,
+    )
+
+
 def _runs(config: BundleConfig) -> list[g.PanelSpec]:
     """Runs: how many, how many succeeded, how long they took, what each cost."""
     runs = f"{c.WORKFLOW_RUNS.name}{{{g.JOB}, {g.WORKFLOW}}}"
     cost = f"{c.WORKFLOW_COST.name}{{{g.JOB}, {g.WORKFLOW}}}"
     run_seconds = f"{c.WORKFLOW_RUN_DURATION.name}_bucket{{{g.JOB}, {g.WORKFLOW}}}"
     return [
-        g.PanelSpec(
-            "gauge",
+        _share(
+            config,
             "Runs succeeded",
             "Share of workflow runs in the range that succeeded (a run fails when an "
             "exception leaves it or a stage's quality gate fails).",
-            [
-                g.Query(
-                    f"sum(increase({c.WORKFLOW_RUNS.name}{{{g.JOB}, {g.WORKFLOW}, "
-                    f'result="succeeded"}}[{g.RANGE}]))\n/\nsum(increase({runs}[{g.RANGE}]))',
-                    instant=True,
-                )
-            ],
-            "percentunit",
-            width=6,
-            thresholds=g.steps(
-                (g.RED, None),
-                (g.YELLOW, config.gate_pass_alert_ratio),
-                (g.GREEN, config.gate_pass_target_ratio),
-            ),
-            min=0,
-            max=1,
+            c.WORKFLOW_RUNS.name,
+            'result="succeeded"',
         ),
         g.PanelSpec(
             "timeseries",
