@@ -20,7 +20,7 @@ from typing import Any
 
 from ..journal.store import JournalError, default_journal_path
 from ..journal.totals import standing_for
-from ..model.budget_check import MAX_TTL_SECONDS, BudgetCheck, check
+from ..model.budget_check import BudgetCheck, check, ttl_value
 from ..model.config import Config
 from ..model.fields import (
     EventError,
@@ -28,7 +28,6 @@ from ..model.fields import (
     label_value,
     money_value,
     number_from_text,
-    seconds_value,
 )
 from .options import Command
 
@@ -45,10 +44,9 @@ def run(command: Command, values: dict[str, Any]) -> int:
         usd = money_value("--usd", number_from_text("--usd", values["usd"], whole=False)) or 0.0
         ttl = None
         if values.get("reserve") is not None:
-            text = number_from_text("--reserve", values["reserve"], whole=False)
-            ttl = seconds_value("--reserve", text, maximum=MAX_TTL_SECONDS)
-            if ttl <= 0:
-                raise EventError("--reserve", values["reserve"], "must be more than 0 seconds")
+            ttl = ttl_value(
+                "--reserve", number_from_text("--reserve", values["reserve"], whole=False)
+            )
     except EventError as exc:
         return fail(str(exc))
     config = load_config_or_exit(values["config"])

@@ -27,11 +27,11 @@ from typing import Any, Protocol
 from ..model import jsontext
 from ..model.budget_check import (
     DEFAULT_TTL_SECONDS,
-    MAX_TTL_SECONDS,
     NOTHING_HELD,
     BudgetCheck,
     Held,
     Reservation,
+    ttl_value,
 )
 from ..model.budgets import Standing
 from ..model.fields import (
@@ -41,7 +41,6 @@ from ..model.fields import (
     label_value,
     money_value,
     number_from_text,
-    seconds_value,
 )
 from ..model.wire import key_value
 
@@ -79,11 +78,8 @@ def parse_path(path: str) -> tuple[str, list[str]]:
     return persona, [urllib.parse.unquote(part) for part in rest]
 
 
-def parse_request(path: str, query: str) -> tuple[str, int, float]:
-    """(persona, tokens, usd) of a request; ``EventError`` naming what is wrong."""
-    persona, rest = parse_path(path)
-    if rest:
-        raise EventError("path", path, "GET asks /v1/budgets/{persona}")
+def parse_amounts(query: str) -> tuple[int, float]:
+    """(tokens, usd) a check's query asks about; ``EventError`` naming what is wrong."""
     fields = urllib.parse.parse_qs(query, keep_blank_values=True, max_num_fields=8)
     unknown = sorted(fields.keys() - {"tokens", "usd"})
     if unknown:
@@ -98,7 +94,7 @@ def parse_request(path: str, query: str) -> tuple[str, int, float]:
         amounts[name] = number_from_text(name, given[0], whole=whole)
     tokens = count_value("tokens", amounts.get("tokens", 0))
     usd = money_value("usd", amounts.get("usd", 0.0)) or 0.0
-    return persona, tokens, usd
+    return tokens, usd
 
 
 def parse_reservation(body: bytes) -> tuple[int, float, float]:
@@ -115,11 +111,7 @@ def parse_reservation(body: bytes) -> tuple[int, float, float]:
     usd = money_value("usd", payload.get("usd", 0.0)) or 0.0
     if not tokens and not usd:
         raise EventError("tokens", tokens, "give tokens or usd (nothing to reserve)")
-    ttl = seconds_value(
-        "ttl_seconds", payload.get("ttl_seconds", DEFAULT_TTL_SECONDS), maximum=MAX_TTL_SECONDS
-    )
-    if ttl <= 0:
-        raise EventError("ttl_seconds", ttl, "must be more than 0")
+    ttl = ttl_value("ttl_seconds", payload.get("ttl_seconds", DEFAULT_TTL_SECONDS))
     return tokens, usd, ttl
 
 
@@ -205,7 +197,9 @@ def respond(
     path, _, query = target.partition("?")
     persona, rest = parse_path(path)
     if method in ("GET", "HEAD"):
-        persona, tokens, usd = parse_request(path, query)
+        if rest:
+            raise EventError("path", path, "GET asks /v1/budgets/{persona}")
+        tokens, usd = parse_amounts(query)
         return 200, answer_document(desk.check(persona, tokens, usd), clock())
     if method == "POST" and rest == [RESERVATIONS]:
         tokens, usd, ttl = parse_reservation(body())
@@ -225,8 +219,8 @@ __all__ = [
     "RESERVATIONS",
     "BudgetAnswers",
     "answer_document",
+    "parse_amounts",
     "parse_path",
-    "parse_request",
     "parse_reservation",
     "reservation_document",
     "respond",

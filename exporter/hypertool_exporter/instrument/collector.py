@@ -22,7 +22,7 @@ from prometheus_client.registry import REGISTRY, CollectorRegistry
 from ..app import DEFAULT_PORT, Exporter
 from ..fold.batches import TokenBatch
 from ..journal.writer import JournalWriter
-from ..model.budget_check import MAX_TTL_SECONDS, BudgetCheck, BudgetExceeded, Reservation
+from ..model.budget_check import BudgetCheck, BudgetExceeded, Reservation, ttl_value
 from ..model.budgets import Standing
 from ..model.config import Config
 from ..model.events import (
@@ -38,7 +38,6 @@ from ..model.fields import (
     gate_value,
     label_value,
     money_value,
-    seconds_value,
     trace_id_value,
 )
 from . import tracing
@@ -298,9 +297,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         name = label_value("persona", persona, persona=True)
         tokens = count_value("tokens", tokens)
         usd = money_value("usd", usd) or 0.0
-        ttl = seconds_value("ttl_seconds", ttl_seconds, maximum=MAX_TTL_SECONDS)
-        if ttl <= 0:
-            raise EventError("ttl_seconds", ttl_seconds, "must be more than 0")
+        ttl = ttl_value("ttl_seconds", ttl_seconds)
         reservation, answer = desk.reserve(name, tokens, usd, ttl)
         if reservation is None:
             raise BudgetExceeded(answer)

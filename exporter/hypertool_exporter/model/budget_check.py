@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from .budgets import Bar, Standing, human_duration
+from .fields import EventError, seconds_value
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,14 @@ class Reservation:
     expires: float
 
 
+def ttl_value(field: str, value: Any) -> float:
+    """A reservation's time to live: seconds, more than 0, at most ``MAX_TTL_SECONDS``."""
+    ttl = seconds_value(field, value, maximum=MAX_TTL_SECONDS)
+    if ttl <= 0:
+        raise EventError(field, value, "must be more than 0 seconds")
+    return ttl
+
+
 def new_reservation_id() -> str:
     """A reservation id: unguessable, so one agent cannot release another's."""
     return "rsv_" + secrets.token_hex(12)
@@ -146,4 +156,5 @@ __all__ = [
     "Reservation",
     "check",
     "new_reservation_id",
+    "ttl_value",
 ]
