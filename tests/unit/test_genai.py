@@ -104,7 +104,7 @@ def test_persona_and_chat_mode_come_from_the_mapping_span_first_then_resource():
     assert (tokens.persona, tokens.chatmode) == ("unknown", "default")  # never dropped
     [tokens, _] = events_of(
         {**attributes, "gen_ai.agent.name": "planner"},
-        resource={"hypertool.persona": "from-resource", "gen_ai.conversation.id": "c-9"},
+        resource={"hypertool.persona": "from-resource", "session.id": "c-9"},
     )
     assert (tokens.persona, tokens.chatmode) == ("planner", "c-9")
     mapping = SpanMapping(("team.role",), ("team.mode",))

@@ -29,7 +29,7 @@ def test_costs_and_budget_dollars_are_exact_sums():
     # Ten float additions of 0.1 give 0.9999999999999999; whole femto-dollars give 1.
     assert state.view().counters[c.PERSONA_COST.name][KEY] == 1.0
     reported = state.view().counters[c.PERSONA_REPORTED_COST.name][
-        ("p", "default", "reported-model")
+        ("p", "default", "reported-model", "provider")
     ]
     assert reported == usd_of(femto_of(0.1) + femto_of(0.2)) == 0.3  # not 0.30000000000000004
     assert state.view(1011.0).standing_of("p").usd_used == 1.3

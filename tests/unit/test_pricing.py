@@ -122,7 +122,7 @@ def test_a_provider_reported_cost_is_used_and_kept_apart():
     )
     assert cost_of(state, "local-llama-3") == pytest.approx(0.0042)
     reported = state.view().counters[c.PERSONA_REPORTED_COST.name]
-    assert reported == {(P, "default", "local-llama-3"): pytest.approx(0.0042)}
+    assert reported == {(P, "default", "local-llama-3", "provider"): pytest.approx(0.0042)}
     assert (
         c.PERSONA_UNPRICED_TOKENS.name not in state.view().counters
         or not state.view().counters[c.PERSONA_UNPRICED_TOKENS.name]

@@ -32,6 +32,7 @@ from ..fold.state import MetricState
 from ..fold.view import StateView
 from ..model import catalog as c
 from ..model.budgets import period_end
+from ..model.pricing import SOURCE_INSTRUMENTATION, SOURCE_NONE
 from ..sync.status import JournalStatus
 
 #: An exemplar as stored in the state: (trace id, value, time).
@@ -125,12 +126,17 @@ def _price_rows(families: dict[str, Family], view: StateView) -> None:
     """Where each model seen gets its price now, and the age of the price data."""
     info = families[c.MODEL_PRICE_INFO.name]
     newest_data: float | None = None
+    reported = view.money.get(c.PERSONA_REPORTED_COST.name, {})
+    estimated = {key[2] for key in reported if key[3] == SOURCE_INSTRUMENTATION}
     for model, resolved in view.prices:
         date = ""
         if resolved.data_timestamp is not None:
             date = datetime.fromtimestamp(resolved.data_timestamp, UTC).date().isoformat()
             newest_data = max(newest_data or 0.0, resolved.data_timestamp)
-        info.add(((model, resolved.source, date), 1.0))
+        source = resolved.source
+        if source == SOURCE_NONE and model in estimated:
+            source = SOURCE_INSTRUMENTATION
+        info.add(((model, source, date), 1.0))
     if newest_data is not None:
         families[c.PRICE_DATA_TIMESTAMP.name].rows = [((), newest_data)]
 

@@ -22,6 +22,7 @@ from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
 from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
+from ..model.pricing import SOURCE_INSTRUMENTATION, SOURCE_PROVIDER
 from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
@@ -48,6 +49,7 @@ _STAGED, _CALLED = (StageFinished.TYPE,), (LLMCallFinished.TYPE,)
 _SWITCHES = c.PERSONA_SWITCHES.name
 _REQUESTS = c.LLM_REQUESTS.name
 _TOKENS = c.PERSONA_TOKENS.name
+REPORTED = c.PERSONA_REPORTED_COST.name
 _STAGES = c.STAGE_DURATION.name
 _CALLS = c.LLM_DURATION.name
 
@@ -236,7 +238,7 @@ class Handlers:
         # fmt: off
         (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id,
          cache_read, cache_write, reasoning, reported, operation, provider,
-         workflow, stage) = ev
+         workflow, stage, estimate) = ev
         # fmt: on
         labels = (persona, chatmode, model, operation, provider)
         plan = self.token_plans.get(labels) or self._token_plan(ev, labels)
@@ -246,9 +248,9 @@ class Handlers:
             self._tokens, plan.series, uncached, answered, cache_read, cache_write, reasoning
         )
         cost_key = plan.cost_key
-        if reported is not None:
+        if reported is not None:  # the provider's (or the app's) own figure
             cost = femto_of(reported)
-            self.series.add_money(c.PERSONA_REPORTED_COST.name, cost_key, cost)
+            self.series.add_money(REPORTED, (*cost_key, SOURCE_PROVIDER), cost)
         else:
             window = plan.window
             if not window.valid_from <= ts < window.valid_until:
@@ -257,6 +259,9 @@ class Handlers:
                 cost = window.rates.cost(uncached, output_tokens, cache_read, cache_write)
             elif window.price is not None:  # a tiered price: the tier depends on the request
                 cost = window.price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
+            elif estimate is not None:  # no price here: the instrumentation's own
+                cost = femto_of(estimate)
+                self.series.add_money(REPORTED, (*cost_key, SOURCE_INSTRUMENTATION), cost)
             else:
                 cost = 0
                 unpriced = self._counters[c.PERSONA_UNPRICED_TOKENS.name]

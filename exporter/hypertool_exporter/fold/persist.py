@@ -20,10 +20,14 @@ from typing import Any
 
 from ..model import catalog as c
 from ..model.money import femto_at_least, usd_of
+from ..model.pricing import SOURCE_PROVIDER
 from .histogram import Frozen, series_to_json
 
 #: Counters of dollars, kept exactly as whole femto-dollars (``model.money``).
 MONEY_COUNTERS = (c.PERSONA_COST.name, c.PERSONA_REPORTED_COST.name, c.WORKFLOW_COST.name)
+#: The values a snapshot's series take for labels added since it was written,
+#: by what the series meant then: every reported cost was the provider's.
+ADDED_LABEL_VALUES = {c.PERSONA_REPORTED_COST.name: (SOURCE_PROVIDER,)}
 
 
 @contextlib.contextmanager
@@ -90,6 +94,13 @@ def money_series(
             exact = {key: femto_at_least(value) for key, value in counters[name].items()}
         else:
             exact = {tuple(key): int(value) for key, value in rows.get(name, ())}
+        width = len(c.BY_NAME[name].labels)
+        fill = ADDED_LABEL_VALUES.get(name, ())
+        if any(len(key) < width for key in exact):  # written before a label was added
+            exact = {
+                (*key, *fill[len(key) - width :]) if len(key) < width else key: value
+                for key, value in exact.items()
+            }
         money[name] = exact
         counters[name] = {key: usd_of(value) for key, value in exact.items()}
     return money

@@ -88,16 +88,15 @@ class WorkFold:
         """A call's late charge to its workflow stage: priced as its tokens
         event was (the provider's cost, else the model's price at its time)."""
         (workflow, stage, model, input_tokens, output_tokens, ts,
-         cache_read, cache_write, reasoning, reported, _trace) = ev  # fmt: skip
+         cache_read, cache_write, reasoning, reported, _trace, estimate) = ev  # fmt: skip
         if reported is not None:
             femto = femto_of(reported)
         else:
             price = self.prices.resolve(model, ts).price
-            femto = (
-                0
-                if price is None
-                else price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
-            )
+            if price is not None:
+                femto = price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
+            else:  # no price here: the instrumentation's estimate, if it made one
+                femto = 0 if estimate is None else femto_of(estimate)
         counts = (
             input_tokens - cache_read - cache_write,
             output_tokens - reasoning,

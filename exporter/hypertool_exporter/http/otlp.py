@@ -26,6 +26,8 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 #: Paths that accept OTLP trace exports: the standard one and Langfuse's.
 TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
+#: Metric exports: accepted and left alone (``server``).
+METRIC_PATHS = ("/v1/metrics", "/api/public/otel/v1/metrics")
 
 
 class SpanDecodeError(EventError):
@@ -104,6 +106,7 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError
     for resource_spans in request.resource_spans:
         resource = pb_attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope.name
             for span in scope_spans.spans:
                 try:
                     spans.append(
@@ -123,6 +126,7 @@ def decode_protobuf(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError
                                 for event in span.events
                                 if event.name == EVALUATION_EVENT
                             ),
+                            scope,
                         )
                     )
                 except SpanDecodeError as exc:
@@ -248,6 +252,9 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
         for scope_spans in json_list(resource_spans, "scopeSpans"):
             if not isinstance(scope_spans, dict):
                 raise EventError("scopeSpans", scope_spans, "must hold objects", code=MALFORMED)
+            described_scope = scope_spans.get("scope")
+            scope = described_scope.get("name") if isinstance(described_scope, dict) else None
+            scope = scope if isinstance(scope, str) else ""
             for span in json_list(scope_spans, "spans"):
                 try:
                     if not isinstance(span, dict):
@@ -267,6 +274,7 @@ def decode_json(body: bytes) -> tuple[list[SpanRecord], list[SpanDecodeError]]:
                             code if isinstance(code, int) else 0,
                             str(status.get("message", "")) if isinstance(status, dict) else "",
                             _json_events(span.get("events")),
+                            scope,
                         )
                     )
                 except SpanDecodeError as exc:
@@ -313,6 +321,7 @@ def status_body(kind: str, code: int, message: str) -> bytes:
 
 __all__ = [
     "JSON",
+    "METRIC_PATHS",
     "PROTOBUF",
     "TRACE_PATHS",
     "SpanDecodeError",

@@ -251,8 +251,11 @@ class _Handler(ConnectionHandler):
         """The ingest bearer token, or (for OTLP) Langfuse's Basic public:secret key pair."""
         server = self.server
         supplied = self.headers.get("Authorization", "").encode("utf-8", "replace")
-        if server.ingest_token and hmac.compare_digest(
-            supplied, f"Bearer {server.ingest_token}".encode()
+        if server.ingest_token and any(
+            # (the second spelling: OTEL_EXPORTER_OTLP_HEADERS's percent-encoded
+            # space, which some exporters send as it is written)
+            hmac.compare_digest(supplied, f"Bearer{space}{server.ingest_token}".encode())
+            for space in (" ", "%20")
         ):
             return True
         if langfuse and server.langfuse_keys is not None:
@@ -264,8 +267,8 @@ class _Handler(ConnectionHandler):
         if not self._authorized():
             return
         path = self.path.split("?", 1)[0]
-        if path in otlp.TRACE_PATHS or path in LOG_PATHS:
-            self._otlp(logs=path in LOG_PATHS)
+        if path in otlp.TRACE_PATHS or path in LOG_PATHS or path in otlp.METRIC_PATHS:
+            self._otlp(logs=path in LOG_PATHS, metrics=path in otlp.METRIC_PATHS)
             return
         if path.startswith(budget_api.PREFIX):
             self._budget()
@@ -297,10 +300,13 @@ class _Handler(ConnectionHandler):
             return
         self._json(202, {"accepted": len(events), "new": new, "duplicates": len(events) - new})
 
-    def _otlp(self, *, logs: bool) -> None:
+    def _otlp(self, *, logs: bool, metrics: bool = False) -> None:
         """An OTLP/HTTP trace (or log) export: decoded, mapped and journalled,
         answered in the request's encoding (``partial_success`` names what
-        was rejected)."""
+        was rejected). A metric export, which instrumentations send beside
+        their spans to the same endpoint, is read and answered with success:
+        its numbers are the spans' again, so they are left alone (a 404 would
+        have the exporter retry, and log errors, forever)."""
         server = self.server
         media = otlp.media_type(self.headers.get("Content-Type"))
         kind = media or otlp.JSON  # the encoding of answers, too
@@ -334,6 +340,9 @@ class _Handler(ConnectionHandler):
             return
         except OverflowError as exc:
             self._refuse(413, str(exc))
+            return
+        if metrics:
+            self._send(200, b"{}" if kind == otlp.JSON else b"", kind)
             return
         try:
             if logs:

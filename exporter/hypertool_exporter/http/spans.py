@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from ..model.events import Event, LLMCallFinished, TokensUsed
 from ..model.fields import EventError
-from ..model.genai import SpanMapping, SpanRecord, persona_of, span_events
+from ..model.genai import SpanMapping, SpanRecord, persona_of, response_id, span_events
+from ..model.genai_usage import carry_reported_costs
 from ..model.genai_work import UNKNOWN, attributed, context, work_tag
 from ..model.lineage import UsageLineage
 from ..model.waiting import WaitingCalls
@@ -102,13 +103,18 @@ class SpanIngest:
         events: list[Event] = []
         keys: list[str | None] = []
         tags = [work_tag(span) for span in spans]
+        responses = [
+            response_id(span) if counted else None
+            for span, counted in zip(spans, genai, strict=True)
+        ]
         with self._lock:
-            decisions = self.lineage.decide(spans, genai, tags)
+            decisions = self.lineage.decide(spans, genai, tags, responses)
             waiting = self.waiting
             waiting.expire(received)
             # Calls of earlier requests whose workflow this one brought.
             charges, settled = waiting.settle(self.lineage, {span.trace_id for span in spans})
             to_wait: list[tuple[SpanRecord, TokensUsed]] = []
+            carry_reported_costs(spans, mapped, decisions.counts)
             for span, found, counts in zip(spans, mapped, decisions.counts, strict=True):
                 if not counts:
                     found = [event for event in found if type(event) not in COUNTED_ONCE]

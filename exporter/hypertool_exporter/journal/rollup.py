@@ -35,9 +35,12 @@ if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
 SECONDS_PER_DAY = 86400
 
 #: How a row's cost is known: estimated by whoever reads it (``stats`` prices
-#: the tokens), or reported by the provider (``reported_cost_usd``).
+#: the tokens), reported by the provider (``reported_cost_usd``), or priced
+#: by an instrumentation (its figure in ``reported_cost_usd``, used by a
+#: reader only for a model it has no price for).
 ESTIMATED = ""
 REPORTED = "reported"
+INSTRUMENTATION = "instrumentation"
 
 #: The key columns of a ``daily`` row, then the totals it sums.
 DAILY_KEY = ("day", "persona", "model", "cost_source")
@@ -77,7 +80,13 @@ def _day(ts: float) -> int:
 
 
 def _tokens(ev: TokensUsed) -> DailyRow:
-    source = ESTIMATED if ev.cost_usd is None else REPORTED
+    cost = ev.cost_usd
+    if cost is not None:
+        source = REPORTED
+    elif ev.cost_estimate_usd is not None:
+        source, cost = INSTRUMENTATION, ev.cost_estimate_usd
+    else:
+        source = ESTIMATED
     return (
         _day(ev.ts),
         ev.persona,
@@ -88,7 +97,7 @@ def _tokens(ev: TokensUsed) -> DailyRow:
         ev.cache_read_tokens,
         ev.cache_write_tokens,
         ev.reasoning_tokens,
-        ev.cost_usd or 0.0,
+        cost or 0.0,
         0,
         0,
     )

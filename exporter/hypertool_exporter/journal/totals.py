@@ -24,7 +24,7 @@ from ..model.budgets import (
 from ..model.config import Config
 from ..model.money import femto_of, usd_of
 from ..model.pricing import PriceTable
-from .rollup import DAILY_KEY, DAILY_TOTALS, REPORTED, SECONDS_PER_DAY
+from .rollup import DAILY_KEY, DAILY_TOTALS, INSTRUMENTATION, REPORTED, SECONDS_PER_DAY
 from .store import Journal
 
 #: Later than any event's time (``model.fields`` refuses timestamps past 1e11).
@@ -110,7 +110,9 @@ def _priced_rows(
         elif model:
             noon = int(day) * SECONDS_PER_DAY + SECONDS_PER_DAY / 2
             price = prices.lookup(model, noon)
-            if price is None:
+            if price is None and source == INSTRUMENTATION:  # no price here: the library's
+                entry.estimated_cost_usd = float(reported)
+            elif price is None:
                 entry.unpriced_tokens = int(inp) + int(out)
             else:
                 entry.estimated_cost_usd = usd_of(

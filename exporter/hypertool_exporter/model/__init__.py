@@ -10,9 +10,11 @@ the OpenTelemetry GenAI ones, ``work_metrics`` those of work,
 ``journal_metrics`` the journal's), ``budgets`` (UTC periods; ``budget_check``
 whether an amount fits before it is spent), ``money`` (exact
 dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
-(spans to events; ``genai_work`` those about workflows, agents, tools and
-evaluations) and ``lineage`` (which nested span counts, and what is above a
-call; ``waiting`` the calls that wait for their workflow), ``jsontext``
+(spans to events; ``genai_conventions`` where each instrumentation library
+writes a call's numbers, as data, read through ``genai_usage``;
+``genai_work`` the spans about workflows, agents, tools and evaluations)
+and ``lineage`` (which nested span counts, and what is above a call;
+``waiting`` the calls that wait for their workflow), ``jsontext``
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds)
 and ``config``.
 

@@ -39,7 +39,7 @@ from .journal_metrics import (
     JOURNAL_UP,
 )
 from .metricspec import MetricSpec
-from .pricing import PRICE_SOURCES
+from .pricing import PRICE_SOURCES, REPORTED_SOURCES
 from .work_metrics import (
     EVALUATIONS,
     QUALITY_SCORE,
@@ -240,10 +240,13 @@ LLM_USAGE_UNKNOWN = _spec(
 PERSONA_REPORTED_COST = _spec(
     "hypertool_persona_reported_cost_usd_total",
     "counter",
-    "The part of the cost in US dollars that the provider reported itself (the rest of "
-    "hypertool_persona_cost_usd_total is estimated).",
-    ("persona", "chatmode", "model"),
+    "The part of the cost in US dollars not priced here: reported by the provider (or the "
+    "app) for the call itself (source=provider), or an instrumentation's estimate for a model "
+    "with no price here (source=instrumentation); the rest of hypertool_persona_cost_usd_total "
+    "is priced from the config or genai-prices.",
+    ("persona", "chatmode", "model", "source"),
     unit="usd",
+    closed_values={"source": REPORTED_SOURCES},
 )
 PERSONA_UNPRICED_TOKENS = _spec(
     "hypertool_persona_unpriced_tokens_total",
@@ -256,7 +259,7 @@ MODEL_PRICE_INFO = _spec(
     "hypertool_model_price_info",
     "info",
     "Where each model's price comes from: config, genai-prices (with the date of its price "
-    "data) or none.",
+    "data), instrumentation (no price here; the instrumentation's estimates are used) or none.",
     ("model", "source", "price_data_date"),
     closed_values={"source": PRICE_SOURCES},
     group="llm",

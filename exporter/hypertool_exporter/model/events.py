@@ -99,7 +99,9 @@ class TokensUsed(EventRecord):
     convention metrics; absent, they are ``chat`` and the provider genai-prices
     knows the model by. ``workflow`` and ``stage``: the workflow stage the
     call was made in, when it was made in one (cost and tokens per workflow
-    and stage).
+    and stage). ``cost_estimate_usd``: an instrumentation's own estimate from
+    its price list, used only for a model with no price here (a price we
+    have, in the config or genai-prices, is better than a library's guess).
     """
 
     __slots__ = ()
@@ -120,6 +122,7 @@ class TokensUsed(EventRecord):
         provider: str | None
         workflow: str | None
         stage: str | None
+        cost_estimate_usd: float | None
 
     def __new__(
         cls,
@@ -138,6 +141,7 @@ class TokensUsed(EventRecord):
         provider: str | None = None,
         workflow: str | None = None,
         stage: str | None = None,
+        cost_estimate_usd: float | None = None,
     ) -> TokensUsed:
         return tuple_new(
             cls,
@@ -157,6 +161,7 @@ class TokensUsed(EventRecord):
                 provider,
                 workflow,
                 stage,
+                cost_estimate_usd,
             ),
         )
 
@@ -185,6 +190,7 @@ class TokensUsed(EventRecord):
                 optional_label("provider", raw.get("provider")),
                 optional_label("workflow", workflow),
                 optional_label("stage", stage),
+                money_value("cost_estimate_usd", raw.get("cost_estimate_usd")),
             ),
         )
 

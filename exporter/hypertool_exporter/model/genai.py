@@ -11,12 +11,11 @@ validation every other input gets:
   unknown (never estimated) when it reported none;
 - our own stage spans (``hypertool.stage.name``) become ``StageFinished``.
 
-Both the current conventions (``gen_ai.provider.name``,
-``gen_ai.usage.input_tokens``) and the older ones still emitted widely
-(``gen_ai.system``, ``gen_ai.usage.prompt_tokens``, ``llm.usage.*``,
-Langfuse's ``usage_details``) are read. Input counts every prompt token and
-output every completion token, as the conventions say; an instrumentation
-that reports cache tokens beyond its input (Anthropic's way) gets them added.
+What each library's attributes hold is declared as data in
+``genai_conventions`` (the GenAI conventions old and new, OpenInference,
+OpenLLMetry, OpenLIT, LiteLLM, logfire, Langfuse, the vendor SDKs) and read
+through ``genai_usage``: input counts every prompt token and output every
+completion token, as the conventions say, whatever way a library split them.
 Persona and chat mode come from ordered attribute lists (span, then resource),
 else ``unknown`` / ``default``: a span is never dropped for lacking them.
 Prompt and completion attributes are never read.
@@ -27,9 +26,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import jsontext
 from .events import Event, LLMCallFinished, StageFinished, TokensUsed
-from .fields import EventError, count_value
+from .fields import EventError
+from .genai_conventions import (
+    CALL_MARKERS,
+    LLM_OPERATIONS,
+    MODELS,
+    OPENINFERENCE_CALLS,
+    OPENINFERENCE_KIND,
+    OPERATIONS,
+    PROVIDERS,
+    REPORTED,
+    RESPONSE_IDS,
+    USAGE_SPANS,
+)
+from .genai_usage import library_of, read_cost, read_usage
 from .genai_work import work_events
 
 #: Where the persona and chat mode are looked for, first match wins.
@@ -44,40 +55,12 @@ DEFAULT_CHATMODE_ATTRIBUTES = (
     "hypertool.chatmode",
     "langfuse.session.id",
     "session.id",
-    "gen_ai.conversation.id",
 )
-#: ``gen_ai.operation.name`` values that are calls to a model.
-LLM_OPERATIONS = frozenset(
-    ("chat", "text_completion", "generate_content", "embeddings", "completion", "responses")
-)
-#: Usage attributes by token kind, current conventions first.
-USAGE_ATTRIBUTES = {
-    "input": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens"),
-    "output": (
-        "gen_ai.usage.output_tokens",
-        "gen_ai.usage.completion_tokens",
-        "llm.usage.completion_tokens",
-    ),
-    "cache_read": ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"),
-    "cache_write": (
-        "gen_ai.usage.cache_creation.input_tokens",
-        "gen_ai.usage.cache_creation_input_tokens",
-    ),
-    "reasoning": (
-        "gen_ai.usage.reasoning.output_tokens",
-        "gen_ai.usage.reasoning_tokens",
-        "llm.usage.reasoning_tokens",
-    ),
-}
-_USAGE_NAMES = frozenset(name for names in USAGE_ATTRIBUTES.values() for name in names)
-MODEL_ATTRIBUTES = (
-    "gen_ai.request.model",
-    "gen_ai.response.model",
-    "langfuse.observation.model.name",
-)
-PROVIDER_ATTRIBUTES = ("gen_ai.provider.name", "gen_ai.system")
-LANGFUSE_USAGE = "langfuse.observation.usage_details"
-LANGFUSE_COST = "langfuse.observation.cost_details"
+#: Where the model, provider, operation and response id are looked for.
+MODEL_ATTRIBUTES = tuple(row.attribute for row in MODELS)
+PROVIDER_ATTRIBUTES = tuple(row.attribute for row in PROVIDERS)
+OPERATION_ATTRIBUTES = tuple(row.attribute for row in OPERATIONS)
+RESPONSE_ID_ATTRIBUTES = tuple(row.attribute for row in RESPONSE_IDS)
 #: OTLP status codes.
 STATUS_ERROR = 2
 
@@ -99,6 +82,8 @@ class SpanRecord:
     #: The span's events that mean something here (evaluation results), as
     #: (name, attributes).
     events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: The instrumentation scope's name: which library made the span.
+    scope: str = ""
 
     @property
     def key(self) -> str:
@@ -142,58 +127,6 @@ def persona_of(record: Any, mapping: SpanMapping) -> str:
     return _label(record, mapping.persona_attributes, "unknown")
 
 
-def _langfuse_details(span: SpanRecord, name: str) -> dict[str, Any]:
-    raw = span.attributes.get(name)
-    if not isinstance(raw, str):
-        return {}
-    details = jsontext.loads(name, raw)
-    if not isinstance(details, dict):
-        raise EventError(name, raw[:80], "must be a JSON object")
-    return details
-
-
-def read_usage(span: SpanRecord) -> dict[str, int] | None:
-    """Token counts by kind (input, output, cache_read, cache_write,
-    reasoning) the span reports, or ``None``; ``EventError`` naming the
-    attribute for a count that is not a whole number from 0 up."""
-    attributes = span.attributes
-    found: dict[str, int] = {}
-    present = _USAGE_NAMES.intersection(attributes)  # one pass in C: most spans have two
-    for kind, names in USAGE_ATTRIBUTES.items() if present else ():
-        for name in names:
-            if name in present:
-                found[kind] = count_value(name, attributes[name])
-                break
-    details = _langfuse_details(span, LANGFUSE_USAGE)
-    for kind, names in (
-        ("input", ("input", "prompt_tokens")),
-        ("output", ("output", "completion_tokens")),
-    ):
-        for name in names:
-            if kind not in found and name in details:
-                found[kind] = count_value(f"{LANGFUSE_USAGE}.{name}", details[name])
-    if "input" not in found and "output" not in found:
-        return None
-    cache = found.get("cache_read", 0) + found.get("cache_write", 0)
-    if cache > found.get("input", 0):  # reported beside the input, not inside it
-        found["input"] = found.get("input", 0) + cache
-    return found
-
-
-def _cost(span: SpanRecord) -> Any:
-    """A provider's or SDK's cost for the call, when the span carries one."""
-    cost = span.attributes.get("gen_ai.usage.cost")
-    if cost is not None:
-        return cost
-    details = _langfuse_details(span, LANGFUSE_COST)
-    if "total" in details or not details:
-        return details.get("total")
-    parts = list(details.values())
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in parts):
-        raise EventError(LANGFUSE_COST, details, "must hold numbers of US dollars")
-    return sum(parts)
-
-
 def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list[Event]:
     """The events a span stands for (none for spans that are neither GenAI
     calls nor our stages); ``EventError`` naming the attribute when its
@@ -218,15 +151,28 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
         }
         return [StageFinished.parse(raw, received), *work_events(span, persona, received)]
     work = work_events(span, persona, received)
-    usage = read_usage(span)
-    operation = _first(span, ("gen_ai.operation.name",))
+    provider = _first(span, PROVIDER_ATTRIBUTES)
+    usage = read_usage(span, provider)
+    operation = _first(span, OPERATION_ATTRIBUTES)
     model = _first(span, MODEL_ATTRIBUTES)
-    generation = attributes.get("langfuse.observation.type") == "generation"
-    is_call = operation in LLM_OPERATIONS or generation or (operation is None and model is not None)
+    error_type = _first(span, ("error.type",))
+    if error_type is None and span.status_code == STATUS_ERROR:
+        error_type = "_OTHER"  # the conventions' value when the type is not known
+    is_call = _is_call(span, operation, model)
+    later = USAGE_SPANS.get(library_of(span) or "")
+    if later is not None:
+        marker, value, duration_attribute = later
+        if attributes.get(marker) == value:  # the usage half of a streamed call
+            is_call = usage is not None
+            duration = _seconds(attributes.get(duration_attribute), duration)
+        elif usage is None and error_type is None and response_id(span) is None:
+            is_call = False  # the request half: its usage span follows
+    cost = read_cost(span)
+    if usage is None and cost is not None and cost[1] == REPORTED:
+        usage = {}  # a call whose cost was reported without its tokens (by hand, often)
     if usage is None and not is_call:
         return work
     chatmode = _label(span, mapping.chatmode_attributes, "default")
-    provider = _first(span, PROVIDER_ATTRIBUTES)
     common = {
         "persona": persona,
         "model": "unknown" if model is None else model,
@@ -245,21 +191,46 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
             "cache_read_tokens": usage.get("cache_read", 0),
             "cache_write_tokens": usage.get("cache_write", 0),
             "reasoning_tokens": usage.get("reasoning", 0),
-            "cost_usd": _cost(span),
         }
+        if cost is not None:
+            raw["cost_usd" if cost[1] == REPORTED else "cost_estimate_usd"] = cost[0]
         events.append(TokensUsed.parse(raw, received))
     if is_call:
-        error_type = _first(span, ("error.type",))
-        if error_type is None and span.status_code == STATUS_ERROR:
-            error_type = "_OTHER"  # the conventions' value when the type is not known
         raw = {
             **common,
             "duration_seconds": duration,
             "error_type": error_type,
-            "usage_unknown": usage is None and error_type is None,
+            "usage_unknown": not usage and error_type is None,
         }
         events.append(LLMCallFinished.parse(raw, received))
     return [*events, *work]
+
+
+def _is_call(span: SpanRecord, operation: str | None, model: str | None) -> bool:
+    """Whether the span is a call to a model: an LLM operation, a marker
+    (``CALL_MARKERS``), or a span naming a model and no operation (but never
+    an OpenInference chain or agent, which name the model they drive)."""
+    if operation in LLM_OPERATIONS:
+        return True
+    attributes = span.attributes
+    for name, value, _ in CALL_MARKERS:
+        if attributes.get(name) == value:
+            return True
+    kind = attributes.get(OPENINFERENCE_KIND)
+    if kind is not None:
+        return kind in OPENINFERENCE_CALLS
+    return operation is None and model is not None
+
+
+def response_id(span: SpanRecord) -> str | None:
+    """The provider's id of the response the span describes, when it names one."""
+    return _first(span, RESPONSE_ID_ATTRIBUTES)
+
+
+def _seconds(value: Any, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e9:
+        return float(value)
+    return default
 
 
 __all__ = [
@@ -270,5 +241,6 @@ __all__ = [
     "SpanRecord",
     "persona_of",
     "read_usage",
+    "response_id",
     "span_events",
 ]

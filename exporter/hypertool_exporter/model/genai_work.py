@@ -191,8 +191,12 @@ def attributed(event: Event, workflow: str | None, stage: str | None, agent: str
             label_value("workflow", workflow),
             label_value("stage", stage or NO_STAGE),
         )
-        event = tuple_new(TokensUsed, (*event[:-2], *fields))
+        event = tuple_new(TokensUsed, (*event[:_WORKFLOW], *fields, *event[_WORKFLOW + 2 :]))
     return event
+
+
+#: Where a tokens event's workflow (then its stage) lies.
+_WORKFLOW = TokensUsed._fields.index("workflow")
 
 
 __all__ = [

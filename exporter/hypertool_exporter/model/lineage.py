@@ -18,6 +18,13 @@ both counted, joined later by a plain span between them that arrives last.
 That span shows the double count; ``Decisions.joined`` says how many it
 found, so it is counted where people can see it, never hidden.
 
+**Across traces, one response id counts once.** Two libraries can trace one
+call in traces of their own (the anthropic SDK traces its calls, and
+OpenLLMetry traces them again). Both spans carry the provider's response id
+(``gen_ai.response.id``): the first GenAI span with an id counts, and a
+later one with the same id stands for the same call, so neither it nor its
+ancestors count again.
+
 Decisions are tentative until the caller's write succeeds (``commit``); a
 write that fails leaves the memory as it was (``rollback``), so the retried
 export is decided again and counted. The memory is bounded: ``capacity``
@@ -96,6 +103,8 @@ class UsageLineage:
         #: What a span is to the calls below it (``genai_work.work_tag``):
         #: a workflow, a stage or an agent.
         self._work = _Generations(capacity)
+        #: Response ids of calls counted, keyed ("", id).
+        self._responses = _Generations(capacity)
 
     def __len__(self) -> int:
         """Spans remembered (at most twice ``capacity``)."""
@@ -149,12 +158,14 @@ class UsageLineage:
         spans: Sequence[SpanRecord],
         genai: Sequence[bool],
         tags: Sequence[str | None] = (),
+        responses: Sequence[str | None] = (),
     ) -> Decisions:
         """Whether each span's GenAI events count (never for one without).
 
         All of the request's links are learnt first, then its GenAI spans are
         decided in the order they ended, so every order within one request
-        counts one span per chain.
+        counts one span per chain. ``responses``: each span's response id,
+        when it names one (one id counts once, whatever the trace).
         """
         decisions = Decisions([False] * len(spans))
         for index, span in enumerate(spans):
@@ -175,15 +186,21 @@ class UsageLineage:
             elif genai[index] and not any(
                 k in self._counted for k in self._ancestors(span.trace_id, span.parent_id)
             ):
-                self._add(self._counted, key, None, decisions)
+                response = responses[index] if responses else None
+                seen = response is not None and ("", response) in self._responses
+                if response is not None and not seen:
+                    self._add(self._responses, ("", response), None, decisions)
+                if not seen:
+                    self._add(self._counted, key, None, decisions)
+                    decisions.counts[index] = True
+                # (a call counted in another trace: its ancestors here count it too)
                 self._mark_above(span.trace_id, span.parent_id, decisions)
-                decisions.counts[index] = True
         return decisions
 
     def commit(self, decisions: Decisions) -> None:
         """Keep what ``decide`` learnt: the request's events were written."""
         decisions.added.clear()
-        for table in (self._parents, self._counted, self._above, self._work):
+        for table in (self._parents, self._counted, self._above, self._work, self._responses):
             table.rotate()
 
     def rollback(self, decisions: Decisions) -> None:

@@ -27,7 +27,13 @@ from .money import FEMTO_PER_USD, usd_of
 SOURCE_CONFIG = "config"
 SOURCE_DATABASE = "genai-prices"
 SOURCE_NONE = "none"
-PRICE_SOURCES = (SOURCE_CONFIG, SOURCE_DATABASE, SOURCE_NONE)
+#: A cost the provider (or the app) reported for the call itself.
+SOURCE_PROVIDER = "provider"
+#: An instrumentation library's estimate, used for a model with no price here.
+SOURCE_INSTRUMENTATION = "instrumentation"
+PRICE_SOURCES = (SOURCE_CONFIG, SOURCE_DATABASE, SOURCE_INSTRUMENTATION, SOURCE_NONE)
+#: Where a cost not priced here came from, best first.
+REPORTED_SOURCES = (SOURCE_PROVIDER, SOURCE_INSTRUMENTATION)
 
 #: Between a model and the date of its snapshot.
 _DATE_SEPARATORS = "-:@"
@@ -221,9 +227,12 @@ class PriceTable:
 
 __all__ = [
     "PRICE_SOURCES",
+    "REPORTED_SOURCES",
     "SOURCE_CONFIG",
     "SOURCE_DATABASE",
+    "SOURCE_INSTRUMENTATION",
     "SOURCE_NONE",
+    "SOURCE_PROVIDER",
     "Price",
     "PriceDatabase",
     "PriceTable",

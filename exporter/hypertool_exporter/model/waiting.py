@@ -113,6 +113,7 @@ class WaitingCalls:
                         "reasoning_tokens": t.reasoning_tokens,
                         "cost_usd": t.cost_usd,
                         "trace_id": t.trace_id,
+                        "cost_estimate_usd": t.cost_estimate_usd,
                     }
                     key = f"span:{trace}{span}/WorkflowCharged"
                     charges.append((key, WorkflowCharged.parse(raw)))

@@ -175,6 +175,7 @@ class WorkflowCharged(EventRecord):
         reasoning_tokens: int
         cost_usd: float | None
         trace_id: str | None
+        cost_estimate_usd: float | None
 
     def __new__(
         cls,
@@ -189,6 +190,7 @@ class WorkflowCharged(EventRecord):
         reasoning_tokens: int = 0,
         cost_usd: float | None = None,
         trace_id: str | None = None,
+        cost_estimate_usd: float | None = None,
     ) -> WorkflowCharged:
         return tuple_new(
             cls,
@@ -204,6 +206,7 @@ class WorkflowCharged(EventRecord):
                 reasoning_tokens,
                 cost_usd,
                 trace_id,
+                cost_estimate_usd,
             ),
         )
 
@@ -224,6 +227,7 @@ class WorkflowCharged(EventRecord):
                 reasoning,
                 money_value("cost_usd", raw.get("cost_usd")),
                 trace_id_value("trace_id", raw.get("trace_id")),
+                money_value("cost_estimate_usd", raw.get("cost_estimate_usd")),
             ),
         )
 
