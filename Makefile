@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= $(or $(HYPERTOOL_HOST),127.0.0.1)
 PORT   ?= $(or $(HYPERTOOL_PORT),9464)
 
-.PHONY: demo test lint unit e2e system-deps bundle bench dist clean
+.PHONY: demo test lint unit e2e interop system-deps bundle bench dist clean
 
 $(DEMO_STAMP): pyproject.toml
 	./scripts/install-system-deps.sh demo
@@ -24,6 +24,21 @@ $(STAMP): $(DEMO_STAMP) pyproject.toml constraints-dev.txt
 system-deps:
 	./scripts/install-system-deps.sh
 
+# The instrumentation libraries the interop tests run, each in an environment
+# of its own (their pins conflict): every package pinned in
+# tests/interop/envs/<name>.txt, installed with --no-deps (nothing to resolve).
+INTEROP := .venv-interop
+INTEROP_STAMPS := $(patsubst tests/interop/envs/%.txt,$(INTEROP)/%/.stamp,$(wildcard tests/interop/envs/*.txt))
+
+$(INTEROP)/%/.stamp: tests/interop/envs/%.txt
+	rm -rf $(INTEROP)/$*
+	$(PYTHON) -m venv $(INTEROP)/$*
+	$(INTEROP)/$*/bin/pip install --quiet --no-deps -r $<
+	touch $@
+
+## interop: the instrumentation libraries' environments (make test builds them)
+interop: $(INTEROP_STAMPS)
+
 ## demo: the exporter fed with realistic traffic, with a local Prometheus and
 ## Alertmanager (installed from Debian packages when missing); prints the URLs.
 ## Port: PORT= or HYPERTOOL_PORT= (a taken port falls back to a free one).
@@ -31,7 +46,7 @@ demo: $(DEMO_STAMP)
 	$(BIN)/hypertool-exporter demo --stack --host $(HOST) --port $(PORT)
 
 ## test: lint, then every test (unit and end-to-end with a real Prometheus)
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps lint interop
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -42,7 +57,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-e2e: $(STAMP) system-deps
+e2e: $(STAMP) system-deps interop
 	$(BIN)/pytest tests/e2e
 
 ## bundle: regenerate the README metric table, dashboards and rules
@@ -54,4 +69,4 @@ dist: $(STAMP)
 	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dist
+	rm -rf $(VENV) $(INTEROP) .pytest_cache .ruff_cache .hypothesis dist

@@ -143,6 +143,12 @@ def sample(values: dict, name: str, **labels: str) -> float | None:
     return values.get((name, tuple(sorted(labels.items()))))
 
 
+def total(values: dict, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples that have ``labels`` (among others)."""
+    wanted = labels.items()
+    return sum(v for (n, got), v in values.items() if n == name and wanted <= dict(got).items())
+
+
 def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(
         [*CLI, *args],

@@ -638,7 +638,12 @@ def test_plan_langfuse_integration_trace_llm_call_and_init(app):
     assert tokens(app.registry, "backend-engineer", "code-generation", "gpt-4", "input") == 150
     assert get(
         "hypertool_persona_reported_cost_usd_total",
-        {"persona": "backend-engineer", "chatmode": "code-generation", "model": "gpt-4", "source": "provider"},
+        {
+            "persona": "backend-engineer",
+            "chatmode": "code-generation",
+            "model": "gpt-4",
+            "source": "provider",
+        },
     ) == pytest.approx(0.0045)
     assert get(
         "hypertool_llm_request_duration_seconds_sum",

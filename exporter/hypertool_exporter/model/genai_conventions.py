@@ -31,7 +31,7 @@ MAPPING_VERSION = 3
 #: Libraries, by the short name the rows use, with the heading docs/otlp.md gives them.
 LIBRARIES = {
     "semconv": "OpenTelemetry GenAI conventions (current)",
-    "semconv-old": "OpenTelemetry GenAI conventions (before 1.37)",
+    "semconv-old": "OpenTelemetry GenAI conventions (earlier names, still sent)",
     "openai-v2": "opentelemetry-instrumentation-openai-v2",
     "openllmetry": "OpenLLMetry (traceloop-sdk)",
     "openinference": "OpenInference (Arize)",
@@ -182,7 +182,10 @@ MODELS: tuple[NameRow, ...] = (
 #: The provider.
 PROVIDERS: tuple[NameRow, ...] = (
     NameRow("gen_ai.provider.name", _ALL_SEMCONV),
-    NameRow("gen_ai.system", ("semconv-old", "openllmetry", "openlit", "litellm", "logfire")),
+    NameRow(
+        "gen_ai.system",
+        ("semconv-old", "openai-v2", "openllmetry", "openlit", "litellm", "logfire"),
+    ),
     NameRow("llm.provider", ("openinference",)),
     NameRow("llm.system", ("openinference",)),
 )
