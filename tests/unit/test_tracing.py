@@ -1,6 +1,7 @@
 """Traces to a local OTLP receiver (Langfuse-style and plain OTLP), exemplars, OTel metrics."""
 
 import asyncio
+import json
 import base64
 import logging
 from types import SimpleNamespace
@@ -478,3 +479,70 @@ def test_budgets_built_in_code_are_checked_like_the_config_file():
         Budget(period="daily", tokens=-1)
     with pytest.raises(ValueError, match=r"scope: must be one of instance, fleet"):
         Budget(period="daily", scope="team")
+
+
+def test_llm_spans_carry_the_current_genai_conventions_and_langfuse_cost(
+    memory, collector, monkeypatch
+):
+    """provider.name (gen_ai.system only behind the opt-in), the response's id
+    and finish reasons, the conversation, and the cost where Langfuse reads it."""
+    answer = {
+        "id": "chatcmpl-42",
+        "model": "gpt-4-0613",
+        "choices": [{"finish_reason": "stop", "message": {"content": "ok"}}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 500},
+    }
+    chat = ObservableLLM(lambda **kw: answer, "gpt-4", system="openai", collector=collector)
+    chat(messages=[], conversation_id="thread-7")
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "http, gen_ai/dup")
+    chat(messages=[])
+    assert tracing.flush()
+    first, second = memory.get_finished_spans()
+    attributes = dict(first.attributes)
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert "gen_ai.system" not in attributes
+    assert second.attributes["gen_ai.system"] == "openai"  # asked for: both names
+    assert attributes["gen_ai.response.id"] == "chatcmpl-42"
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert attributes["gen_ai.conversation.id"] == "thread-7"
+    # the example config prices gpt-4 at $0.03 / $0.06 per 1K tokens
+    cost = json.loads(attributes["langfuse.observation.cost_details"])
+    assert cost == {"total": pytest.approx(0.03 + 0.03)}
+
+
+def test_a_streamed_anthropic_call_names_its_message_and_stop_reason(memory, collector):
+    events = [
+        {"type": "message_start", "message": {"id": "msg_01", "model": "claude-sonnet-4",
+                                               "usage": {"input_tokens": 10, "output_tokens": 1}}},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+         "usage": {"output_tokens": 5}},
+    ]  # fmt: skip
+    chat = ObservableLLM(lambda **kw: iter(events), "claude-sonnet-4", collector=collector)
+    for _ in chat(messages=[], stream=True):
+        pass
+    assert tracing.flush()
+    [span] = memory.get_finished_spans()
+    assert span.attributes["gen_ai.response.id"] == "msg_01"
+    assert span.attributes["gen_ai.response.finish_reasons"] == ("end_turn",)
+
+
+def test_the_facade_sends_a_generations_cost_to_langfuse(memory, collector):
+    from hypertool_exporter import get_langfuse
+
+    langfuse = get_langfuse()
+    langfuse.collector = collector
+    trace = langfuse.start_trace("release", persona="backend-engineer")
+    given = langfuse.create_generation(
+        trace, "plan", "gpt-4", usage={"input": 10, "output": 5}, cost_usd=0.5
+    )
+    priced = langfuse.create_generation(trace, "plan", "gpt-4", usage={"input": 1000, "output": 0})
+    langfuse.end_trace(trace)
+    assert tracing.flush()
+    spans = {span.context.span_id: span for span in memory.get_finished_spans()}
+    details = [
+        json.loads(spans[g.span.get_span_context().span_id].attributes[COST]) for g in (given, priced)
+    ]
+    assert details == [{"total": 0.5}, {"total": pytest.approx(0.03)}]
+
+
+COST = "langfuse.observation.cost_details"

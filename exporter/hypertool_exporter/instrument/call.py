@@ -16,11 +16,14 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_
 from opentelemetry.util.types import AttributeValue
 
 from ..model.fields import EventError
+from ..model.money import usd_of
 from . import tracing
 from .streams import is_async_stream, is_stream, observed_async_stream, observed_stream
 from .usage import (
     TokenUsage,
     extract_usage,
+    finish_reasons,
+    response_id,
     response_model,
     response_provider,
     response_text,
@@ -64,6 +67,8 @@ class LLMCall:
         self.streaming = False
         self.first_chunk: float | None = None
         self.completion: list[str] = []
+        self.response_id: str | None = None
+        self.finish_reasons: list[str] = []
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "chat",
             "langfuse.observation.type": "generation",
@@ -73,7 +78,12 @@ class LLMCall:
         if owner.model:
             attributes["gen_ai.request.model"] = owner.model
         if owner.system:
-            attributes["gen_ai.system"] = owner.system
+            attributes["gen_ai.provider.name"] = owner.system
+            if tracing.deprecated_genai_attributes():
+                attributes["gen_ai.system"] = owner.system
+        conversation = options.get("conversation_id")
+        if isinstance(conversation, str) and conversation:
+            attributes["gen_ai.conversation.id"] = conversation
         if tracing.capture_content():
             prompt = kwargs.get("messages", kwargs.get("prompt", args[0] if args else None))
             if prompt is not None:
@@ -115,6 +125,8 @@ class LLMCall:
             self.provider = response_provider(response)
         self.usage.merge(extract_usage(response))
         self.response_model = response_model(response) or self.response_model
+        self.response_id = self.response_id or response_id(response)
+        self.finish_reasons += finish_reasons(response)
         if tracing.capture_content():
             text = response_text(response)
             if text:
@@ -156,6 +168,17 @@ class LLMCall:
                 span.set_attribute(attribute, value)
         if self.response_model:
             span.set_attribute("gen_ai.response.model", self.response_model)
+        if self.response_id:
+            span.set_attribute("gen_ai.response.id", self.response_id)
+        if self.finish_reasons:
+            span.set_attribute("gen_ai.response.finish_reasons", tuple(self.finish_reasons))
+        if self.provider and not self.owner.system:  # read off the response's client
+            span.set_attribute("gen_ai.provider.name", self.provider)
+        if usage.known:
+            cost = usage.cost_usd
+            if cost is None:
+                cost = priced(self.owner.collector, self.model, usage)
+            span.set_attributes(tracing.genai_cost_attributes(cost))
         if self.completion:
             span.set_attribute("gen_ai.completion", tracing.captured_text("".join(self.completion)))
         trace_id = tracing.trace_id_of(span)
@@ -185,10 +208,25 @@ class LLMCall:
             log.warning("LLM call not recorded: %s", exc)
 
 
+def priced(collector: PersonaMetricsCollector, model: str, usage: TokenUsage) -> float | None:
+    """What the call costs at the price it is folded with (the config's, else
+    genai-prices' for now), for the span; ``None`` for a model with no price."""
+    price = collector.exporter.config.prices.lookup(model, time.time())
+    if price is None:
+        return None
+    femto = price.cost_femto(
+        usage.input_tokens or 0,
+        usage.output_tokens or 0,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+    )
+    return usd_of(femto)
+
+
 def persona_of(owner: CallOwner, options: dict[Any, Any]) -> str:
     """The persona a call is made as: the call's own, the wrapper's, the
     enclosing stage's, else ``unknown``."""
     return options.get("persona") or owner.persona or tracing.current_persona.get() or "unknown"
 
 
-__all__ = ["CallOwner", "LLMCall", "persona_of"]
+__all__ = ["CallOwner", "LLMCall", "persona_of", "priced"]

@@ -23,10 +23,11 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import set_span_in_context
 
 from . import tracing
+from .call import priced
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 from .langfuse_plan import PlanCalls
 from .observation import STATUSES, Observation
-from .usage import usage_counts
+from .usage import TokenUsage, usage_counts
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,10 @@ class LangfuseIntegration(PlanCalls):
         if input_tokens is not None:
             attributes["gen_ai.usage.input_tokens"] = input_tokens
             attributes["gen_ai.usage.output_tokens"] = output_tokens
+        cost = cost_usd
+        if cost is None and input_tokens is not None:  # priced as the fold prices it
+            cost = priced(self.collector, model, TokenUsage(input_tokens, output_tokens))
+        attributes.update(tracing.genai_cost_attributes(cost))
         if tracing.capture_content():
             for key, text in (("gen_ai.prompt", prompt), ("gen_ai.completion", completion)):
                 if text is not None:

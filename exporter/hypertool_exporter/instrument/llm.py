@@ -38,7 +38,7 @@ from .usage import (
 log = logging.getLogger(__name__)
 
 #: Keywords a call gives the wrapper, never the wrapped function.
-WRAPPER_KEYWORDS = ("persona", "chatmode", "metadata", "trace")
+WRAPPER_KEYWORDS = ("persona", "chatmode", "metadata", "trace", "conversation_id")
 #: What ``generate`` passes on to a function whose signature names it.
 GENERATE_OPTIONS = ("system_message", "temperature", "max_tokens")
 

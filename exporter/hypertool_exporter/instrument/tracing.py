@@ -251,6 +251,25 @@ def capture_content() -> bool:
     return state.capture_content
 
 
+def deprecated_genai_attributes() -> bool:
+    """Whether spans carry the GenAI conventions' deprecated names beside the
+    current ones (``gen_ai.system`` beside ``gen_ai.provider.name``): asked
+    for with ``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai/dup``, the opt-in's
+    ``/dup`` form that the HTTP and database migrations use, for a backend
+    that reads only the old name."""
+    values = os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN", "")
+    return "gen_ai/dup" in {value.strip() for value in values.split(",")}
+
+
+def genai_cost_attributes(cost_usd: float | None) -> dict[str, str]:
+    """A call's cost where Langfuse reads it (``cost_details``), when known."""
+    if cost_usd is None:
+        return {}
+    import json
+
+    return {"langfuse.observation.cost_details": json.dumps({"total": cost_usd})}
+
+
 #: Longest prompt or completion text put on a span when capture is on.
 MAX_CAPTURED_CHARS = 8192
 

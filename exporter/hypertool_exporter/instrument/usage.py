@@ -160,6 +160,34 @@ def response_model(response: Any) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
+def response_id(response: Any) -> str | None:
+    """The provider's id of the response (OpenAI's ``chatcmpl-...``, Anthropic's
+    ``msg_...``; a stream's chunks carry it, Anthropic's in its start event)."""
+    if response is None or isinstance(response, str | bytes):
+        return None
+    found = _get(response, "id") or _get(_get(response, "message"), "id")
+    found = found or _get(response, "response_id") or _get(response, "responseId")
+    return found if isinstance(found, str) and found else None
+
+
+def finish_reasons(response: Any) -> list[str]:
+    """Why the response (or stream chunk) ended, per choice: OpenAI's choices'
+    ``finish_reason``, Anthropic's ``stop_reason`` (in a stream, its
+    ``message_delta``), Gemini's candidates' ``finish_reason``."""
+    if response is None or isinstance(response, str | bytes):
+        return []
+    reasons = []
+    for choice in _get(response, "choices") or _get(response, "candidates") or ():
+        reason = _get(choice, "finish_reason")
+        reason = _get(reason, "name") or reason  # Gemini's is an enum
+        if isinstance(reason, str) and reason:
+            reasons.append(reason)
+    stop = _get(response, "stop_reason") or _get(_get(response, "delta"), "stop_reason")
+    if isinstance(stop, str) and stop:
+        reasons.append(stop)
+    return reasons
+
+
 def _choice_text(choice: Any) -> str | None:
     for part in (_get(choice, "message"), _get(choice, "delta")):
         content = _get(part, "content")
@@ -235,6 +263,8 @@ __all__ = [
     "CLIENT_PROVIDERS",
     "TokenUsage",
     "extract_usage",
+    "finish_reasons",
+    "response_id",
     "response_model",
     "response_provider",
     "response_text",
