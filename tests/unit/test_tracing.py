@@ -1,8 +1,8 @@
 """Traces to a local OTLP receiver (Langfuse-style and plain OTLP), exemplars, OTel metrics."""
 
 import asyncio
-import json
 import base64
+import json
 import logging
 from types import SimpleNamespace
 
@@ -540,7 +540,8 @@ def test_the_facade_sends_a_generations_cost_to_langfuse(memory, collector):
     assert tracing.flush()
     spans = {span.context.span_id: span for span in memory.get_finished_spans()}
     details = [
-        json.loads(spans[g.span.get_span_context().span_id].attributes[COST]) for g in (given, priced)
+        json.loads(spans[g.span.get_span_context().span_id].attributes[COST])
+        for g in (given, priced)
     ]
     assert details == [{"total": 0.5}, {"total": pytest.approx(0.03)}]
 

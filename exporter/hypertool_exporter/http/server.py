@@ -251,9 +251,7 @@ class _Handler(ConnectionHandler):
         """The ingest bearer token, or (for OTLP) Langfuse's Basic public:secret key pair."""
         server = self.server
         supplied = self.headers.get("Authorization", "").encode("utf-8", "replace")
-        if server.ingest_token and any(
-            # (the second spelling: OTEL_EXPORTER_OTLP_HEADERS's percent-encoded
-            # space, which some exporters send as it is written)
+        if server.ingest_token and any(  # (%20: a header variable's space, sent as written)
             hmac.compare_digest(supplied, f"Bearer{space}{server.ingest_token}".encode())
             for space in (" ", "%20")
         ):
@@ -303,10 +301,8 @@ class _Handler(ConnectionHandler):
     def _otlp(self, *, logs: bool, metrics: bool = False) -> None:
         """An OTLP/HTTP trace (or log) export: decoded, mapped and journalled,
         answered in the request's encoding (``partial_success`` names what
-        was rejected). A metric export, which instrumentations send beside
-        their spans to the same endpoint, is read and answered with success:
-        its numbers are the spans' again, so they are left alone (a 404 would
-        have the exporter retry, and log errors, forever)."""
+        was rejected). A metric export (sent beside the spans) is accepted
+        and left alone: its numbers are the spans' again."""
         server = self.server
         media = otlp.media_type(self.headers.get("Content-Type"))
         kind = media or otlp.JSON  # the encoding of answers, too
