@@ -12,7 +12,7 @@ import socket
 import threading
 
 import pytest
-from harness.support import ExporterProcess, post_body, sample, wait_for
+from harness.support import ExporterProcess, post_body, sample, scrape, wait_for
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.resources import Resource
@@ -423,3 +423,39 @@ def test_protobuf_answer_is_an_export_response(exporter):
     )
     assert status == 200
     assert ExportTraceServiceResponse.FromString(answer).partial_success.rejected_spans == 0
+
+
+def test_metric_exports_beside_the_spans_are_accepted_and_left_alone(exporter):
+    """Instrumentations send their metrics to the same endpoint as their spans
+    (OpenLIT, OpenLLMetry, pydantic-ai): a success, never a 404 to retry; the
+    numbers are the spans' again, so nothing is counted. The credentials and
+    the content type are checked as for spans."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+
+    request = ExportMetricsServiceRequest()
+    request.resource_metrics.add().scope_metrics.add().metrics.add().name = (
+        "gen_ai.client.token.usage"
+    )
+    body = request.SerializeToString()
+    before = scrape(exporter.port)
+    assert post(exporter, body, "application/x-protobuf", path="/v1/metrics") == (200, b"")
+    assert post(exporter, b'{"resourceMetrics": []}', path="/v1/metrics") == (200, b"{}")
+    wrong = {"Authorization": "Bearer wrong"}
+    assert post(exporter, body, "application/x-protobuf", wrong, "/v1/metrics")[0] == 401
+    assert post(exporter, body, "text/plain", path="/v1/metrics")[0] == 415
+    after = scrape(exporter.port)
+    applied = "hypertool_exporter_events_applied_total"
+    assert {k: v for k, v in after.items() if k[0] == applied} == {
+        k: v for k, v in before.items() if k[0] == applied
+    }
+
+
+def test_a_percent_encoded_bearer_is_accepted_as_exporters_may_send_it(exporter):
+    """``OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>`` is decoded by
+    the OpenTelemetry SDKs; some exporters send it as written."""
+    body = export(json_span("00f067aa0ba902b7", {"gen_ai.request.model": "gpt-4"}))
+    encoded = {"Authorization": f"Bearer%20{TOKEN}"}
+    assert post(exporter, body, headers=encoded)[0] == 200
+    assert post(exporter, body, headers={"Authorization": f"Bearer%20{TOKEN}x"})[0] == 401

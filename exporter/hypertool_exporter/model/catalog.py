@@ -108,7 +108,8 @@ PERSONA_COST = _spec(
     "hypertool_persona_cost_usd_total",
     "counter",
     "Cost of the tokens used in US dollars: the provider's reported cost where given, else "
-    "estimated from the config's prices or genai-prices.",
+    "estimated from the config's prices or genai-prices, else an instrumentation's own "
+    "estimate.",
     ("persona", "chatmode", "model"),
     unit="usd",
 )
