@@ -226,7 +226,15 @@ OPENINFERENCE_CALLS = frozenset(("LLM", "EMBEDDING"))
 #: ``gen_ai.operation.name`` (or OpenLLMetry's older ``llm.request.type``)
 #: values that are calls to a model.
 LLM_OPERATIONS = frozenset(
-    ("chat", "text_completion", "generate_content", "embeddings", "completion", "responses")
+    (
+        "chat",
+        "text_completion",
+        "generate_content",
+        "embeddings",
+        "embedding",
+        "completion",
+        "responses",
+    )
 )
 OPERATIONS: tuple[NameRow, ...] = (
     NameRow("gen_ai.operation.name", (*_ALL_SEMCONV, "litellm")),
