@@ -3,7 +3,7 @@
     python bench/run.py [--quick] [NAME ...]
 
 NAME is any of: hotpath-render, ingest, otlp, load, cli, restart, cold-start, snapshot, growth,
-tracing, pricing, fuzz, fuzz-otlp, prometheus, waiting.
+tracing, pricing, fuzz, fuzz-otlp, prometheus, waiting, durable.
 Absolute times on a shared machine are noise; read the ratio column.
 """
 
@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 import bench_cli
 import bench_coldstart
+import bench_durable
 import bench_exposition
 import bench_fuzz
 import bench_fuzz_otlp
@@ -52,6 +53,7 @@ BENCHMARKS = {
     "fuzz-otlp": bench_fuzz_otlp.run,
     "prometheus": bench_prometheus.run,
     "waiting": bench_waiting.run,
+    "durable": bench_durable.run,
 }
 
 

@@ -83,6 +83,7 @@ class Exporter:
                 on_commit=self.tailer.expect,
                 on_error=self.tailer.write_failed,
                 on_success=self.tailer.write_succeeded,
+                fsync=self.config.durability == "power",
             )
             if journal is not None and self.tailer is not None
             else None
@@ -177,15 +178,16 @@ class Exporter:
             self.tailer.start()
 
     def close(self) -> None:
-        """Stop serving, then the tailer (which takes a final snapshot)."""
+        """Stop serving, commit what waits, then stop the tailer (which folds
+        it and takes a final snapshot)."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-        if self.tailer is not None:
-            self.tailer.stop()
         if self.writer is not None:
             self.writer.close()
+        if self.tailer is not None:
+            self.tailer.stop()
         if self.spend is not None:
             self.spend.close()
 

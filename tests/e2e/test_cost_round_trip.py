@@ -98,6 +98,7 @@ def test_cli_ingest_and_api_give_the_same_cost(tmp_path):
             persona=PERSONA,
             chatmode="cli",
             model=model,
+            source="provider",
         )
         assert reported == (expected if "cost_usd" in extra else None)
     source = {

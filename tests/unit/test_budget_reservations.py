@@ -236,6 +236,8 @@ def test_in_process_reservations_are_the_journal_s(tmp_path):
         with pytest.raises(BudgetExceeded, match="800 reserved"):
             second.reserve_budget("qa", tokens=300)
         first.record_token_usage("qa", "code", "m", 700, 0, reservation_id=held.id)
+        # buffered: committed within 10 ms, the reservation holding until then; now
+        first.flush()
         answer = second.check_budget("qa", tokens=300)
         assert answer.allowed and answer.standing.tokens_used == 700
         other = second.reserve_budget("qa", tokens=300)

@@ -56,7 +56,9 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
     ``registry``: where the metrics are registered; a private
     ``CollectorRegistry`` in tests, prometheus_client's default otherwise.
     ``journal``: a journal file; when given, every event is appended durably
-    and folded by a tailer thread (a little later, and surviving restarts).
+    and folded by a tailer thread (a little later, and surviving restarts),
+    as the config's ``journal.durability`` says: ``buffered`` (the default)
+    commits within 10 ms (``flush()``: now), the others before returning.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
         self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        self._buffered = self.exporter.config.durability == "buffered"
         if journal is not None:
             self._writer = self.exporter.writer
             assert self._writer is not None
@@ -91,10 +94,19 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
     def record(self, event: Event, *, release: str | None = None) -> None:
         """Record a validated event: fold it now, or append it to the journal
         (releasing the budget reservation ``release``, whose usage it is)."""
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             self.state.apply(event)
+        elif self._buffered:
+            writer.buffer(event, release)
         else:
-            self._writer([event], releases=(release,) if release else ())
+            writer([event], releases=(release,) if release else ())
+
+    def flush(self) -> None:
+        """Commit every recorded event now (``journal.durability: buffered``
+        commits within 10 ms anyway); ``JournalError`` when it cannot be."""
+        if self._writer is not None:
+            self._writer.flush()
 
     def _parsed(self, parse: Callable[[], T]) -> T:
         try:
@@ -337,7 +349,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         return self._meter_provider
 
     def close(self) -> None:
-        """Stop serving and the tailer (taking a final snapshot)."""
+        """Stop serving, commit what waits and stop the tailer (taking a final snapshot)."""
         self.exporter.close()
         self._writer = None
 

@@ -48,7 +48,7 @@ def default_journal_path() -> str:
 class Journal:
     """One connection to a journal file; use it from one thread at a time."""
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, fsync: bool = True):
         # A plain string path: pathlib would slow CLI start-up.
         self.path = os.fspath(path)
         try:
@@ -64,7 +64,10 @@ class Journal:
                 self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            # FULL: a commit is on disk when it returns (power loss loses
+            # nothing); NORMAL: in the OS's hands (a crash of the process
+            # loses nothing, power loss the last commits), many times faster.
+            self._db.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``).
             self._ids: dict[str, int] = {}
             self._names: dict[int, str] = {}

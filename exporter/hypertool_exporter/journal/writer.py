@@ -17,6 +17,7 @@ import orjson  # noqa: F401  (loaded: ``rows.encode`` then encodes with it)
 
 from ..model.budget_check import Held, Reservation
 from ..model.events import Event
+from .buffer import PendingEvents
 from .store import Journal, JournalError
 
 T = TypeVar("T")
@@ -37,8 +38,11 @@ class JournalWriter:
         on_commit: Callable[[int, list[Event]], None] | None = None,
         on_error: Callable[[], None] | None = None,
         on_success: Callable[[], None] | None = None,
+        fsync: bool = True,
     ):
         self._path = path
+        #: Whether each commit is fsynced (``Journal``'s ``fsync``).
+        self.fsync = fsync
         self._journal: Journal | None = None
         self._lock = threading.Lock()
         #: Told each committed batch (``Journal.append``'s ``appended``): the
@@ -48,6 +52,8 @@ class JournalWriter:
         #: the tailer's status, so a journal ingest cannot write shows as down.
         self.on_error = on_error
         self.on_success = on_success
+        #: Events recorded but not committed yet (``buffer``), made on first use.
+        self._pending: PendingEvents | None = None
 
     def open(self) -> None:
         """Open the journal now; ``JournalError`` when it cannot be."""
@@ -67,6 +73,22 @@ class JournalWriter:
                 events, keys, batch_key=batch_key, appended=self.on_commit, releases=releases
             )
         )
+
+    def buffer(self, event: Event, release: str | None = None) -> None:
+        """Keep ``event`` for a commit within ``buffer.DEFAULT_INTERVAL`` and
+        return at once (``journal.durability: buffered``). Every other use of
+        the writer commits what waits first, so none overtakes it."""
+        pending = self._pending
+        if pending is None:
+            with self._lock:
+                if self._pending is None:
+                    self._pending = PendingEvents(self.flush)
+                pending = self._pending
+        pending.add(event, release)
+
+    def flush(self) -> None:
+        """Commit every buffered event now; ``JournalError`` (they still wait) if not."""
+        self._write(lambda journal: None)
 
     def reserve(
         self, wanted: Reservation, now: float, decide: Callable[[Journal, Held], bool]
@@ -90,7 +112,9 @@ class JournalWriter:
         with self._lock:
             try:
                 if self._journal is None:
-                    self._journal = Journal(self._path)
+                    self._journal = Journal(self._path, fsync=self.fsync)
+                if self._pending:
+                    self._commit_pending(self._journal)
                 done = write(self._journal)
             except JournalError:
                 if self._journal is not None:
@@ -103,7 +127,19 @@ class JournalWriter:
             self.on_success()
         return done
 
+    def _commit_pending(self, journal: Journal) -> None:
+        assert self._pending is not None
+        events, releases = self._pending.take()
+        try:
+            journal.append(events, appended=self.on_commit, releases=releases)
+        except BaseException:
+            self._pending.give_back(events, releases)
+            raise
+
     def close(self) -> None:
+        """Commit what waits, then close the connection."""
+        if self._pending is not None:
+            self._pending.stop()
         with self._lock:
             if self._journal is not None:
                 self._journal.close()

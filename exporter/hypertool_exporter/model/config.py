@@ -23,6 +23,11 @@ from .yamlfile import ConfigError, Reader, compose, plain, read_text
 DEFAULT_MAX_LABEL_VALUES = 1000
 #: Shortest ingest token accepted, from the config file or HYPERTOOL_INGEST_TOKEN.
 MIN_TOKEN_LENGTH = 16
+#: What a recorded event survives once recorded, weakest first
+#: (docs/reliability.md): ``buffered`` (committed within 10 ms: a crash loses
+#: that window), ``process`` (committed before the call returns: survives a
+#: crash of the process) and ``power`` (fsynced too: survives power loss).
+DURABILITY_LEVELS = ("buffered", "process", "power")
 #: Days of events kept in the journal for ``stats`` (the snapshot keeps the totals).
 DEFAULT_RETENTION_DAYS = 40
 DEFAULT_SNAPSHOT_SECONDS = 10.0
@@ -39,6 +44,8 @@ class Config:
     ingest_token: str | None = None
     retention_days: float = DEFAULT_RETENTION_DAYS
     snapshot_interval: float = DEFAULT_SNAPSHOT_SECONDS
+    #: What an acknowledged event survives (``DURABILITY_LEVELS``).
+    durability: str = "buffered"
     source: str | None = None
     #: Emit the OpenTelemetry GenAI convention metrics (``gen_ai_client_*``).
     genai_metrics: bool = True
@@ -268,12 +275,14 @@ def _journal(reader: Reader, node: yaml.Node, config: Config) -> None:
             config.snapshot_interval = reader.number(value_node, path)
             if config.snapshot_interval < 1:
                 raise reader.fail(value_node, path, config.snapshot_interval, "must be at least 1")
+        elif field_name == "durability":
+            config.durability = reader.choice(value_node, path, DURABILITY_LEVELS)
         else:
             raise reader.fail(
                 field_key,
                 path,
                 field_name,
-                "unknown field; expected retention_days, snapshot_interval_seconds",
+                "unknown field; expected retention_days, snapshot_interval_seconds, durability",
             )
 
 
@@ -288,6 +297,7 @@ def load_config(path: str | Path | None) -> Config:
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "DEFAULT_SNAPSHOT_SECONDS",
+    "DURABILITY_LEVELS",
     "MIN_TOKEN_LENGTH",
     "Config",
     "ConfigError",

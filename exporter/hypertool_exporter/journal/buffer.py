@@ -1,0 +1,146 @@
+"""Durable in-process recording at the cost of a list append.
+
+A journalled collector at ``journal.durability: buffered`` hands each event
+to its journal writer (``JournalWriter.buffer``), which keeps it here and
+returns: no transaction, no syscall on the caller's thread. A flusher thread
+has the writer commit what waits as one transaction at most ``interval``
+seconds later; a caller that finds ``batch`` events waiting commits them
+itself, so a producer faster than the flusher cannot run ahead of the
+journal by more than a batch and the commit in flight. So do the writer's other
+uses (a budget check or reservation reads the journal only after what waits
+is committed, an ingest appends after it: one order). The events reach the
+process's own ``/metrics`` through the tailer, which hears of each commit.
+
+What an event survives once recorded: a clean exit, ``flush()``, ``close()``
+and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the
+process loses what waited: the events of about the last ``interval``
+seconds, never more than two batches. docs/reliability.md states every level.
+
+A commit that fails leaves its events waiting, first in line, for the next
+try; past ``limit`` waiting events, ``add`` raises ``JournalError`` rather
+than grow without bound or drop what it was given.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+
+from ..model.events import Event
+from .errors import JournalError
+
+log = logging.getLogger(__name__)
+
+#: Seconds an event waits at most before its commit.
+DEFAULT_INTERVAL = 0.01
+#: Events that make a commit start at once.
+DEFAULT_BATCH = 2_000
+#: Events waiting at most (a journal that cannot be written for a while).
+DEFAULT_LIMIT = 1_000_000
+
+
+class PendingEvents:
+    """Events waiting for their commit, and the thread that has them committed.
+
+    ``commit()`` commits whatever waits (``JournalWriter.flush``: it ``take``s
+    them, and ``give_back``s them when the journal says no).
+    """
+
+    def __init__(
+        self,
+        commit: Callable[[], object],
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        batch: int = DEFAULT_BATCH,
+        limit: int = DEFAULT_LIMIT,
+    ):
+        self._commit = commit
+        self.interval = interval
+        self.batch = batch
+        self.limit = limit
+        self._events: list[Event] = []
+        self._releases: list[str] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="journal-flusher", daemon=True)
+        self._thread.start()
+        ref = weakref.ref(self)
+
+        def at_exit() -> None:
+            pending = ref()
+            if pending is not None:
+                pending.stop()
+
+        self._at_exit = at_exit
+        atexit.register(at_exit)
+
+    def add(self, event: Event, release: str | None = None) -> None:
+        """Keep ``event`` (and the budget reservation its usage releases)."""
+        with self._lock:
+            events = self._events
+            if len(events) >= self.limit:
+                raise JournalError(
+                    f"{len(events)} events wait for a journal that cannot be written; "
+                    "this one is refused (none of those waiting is lost)"
+                )
+            events.append(event)
+            if release is not None:
+                self._releases.append(release)
+            full = len(events) >= self.batch
+        if full:  # faster than the flusher: commit here, so no more than a batch waits
+            try:
+                self._commit()
+            except JournalError as exc:  # kept: a later commit tries again
+                log.error("journal commit failed, %d events wait: %s", len(self), exc)
+
+    def __len__(self) -> int:
+        """Events waiting for their commit."""
+        return len(self._events)
+
+    def __bool__(self) -> bool:
+        return bool(self._events or self._releases)
+
+    def take(self) -> tuple[list[Event], list[str]]:
+        """Everything waiting, in order; it no longer waits."""
+        with self._lock:
+            taken = self._events, self._releases
+            self._events, self._releases = [], []
+        return taken
+
+    def give_back(self, events: list[Event], releases: list[str]) -> None:
+        """Events whose commit failed: first in line again, in their order."""
+        with self._lock:
+            self._events[:0] = events
+            self._releases[:0] = releases
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self:
+                try:
+                    self._commit()
+                except JournalError as exc:  # they wait: the next tick tries again
+                    log.error("journal commit failed, %d events wait: %s", len(self), exc)
+
+    def stop(self) -> None:
+        """Stop the flusher and commit what waits (also at interpreter exit)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        atexit.unregister(self._at_exit)
+        if self:
+            try:
+                self._commit()
+            except JournalError as exc:
+                log.error("journal commit at exit failed, %d events lost: %s", len(self), exc)
+
+
+__all__ = ["DEFAULT_BATCH", "DEFAULT_INTERVAL", "DEFAULT_LIMIT", "PendingEvents"]
