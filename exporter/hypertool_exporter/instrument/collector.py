@@ -79,6 +79,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         # Raw label values seen before -> the batch of their validated form
         # (in-process only: ``fold.batches``).
         self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
+        self._journal_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
         self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}

@@ -64,6 +64,8 @@ class TokenRecording:
     _clock: Callable[[], float]
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
+    #: Journalled: raw label values seen before -> their validated form.
+    _journal_labels: dict[tuple[Any, ...], tuple[str, str, str]]
     _tracing: TracingState
     if TYPE_CHECKING:  # the collector's
 
@@ -105,6 +107,19 @@ class TokenRecording:
         takes a fifth less time so.
         """
         batch = self._token_batches.get((persona, chatmode, model))
+        if batch is None and not options:  # journalled: its labels' validated form, if seen
+            labels = self._journal_labels.get((persona, chatmode, model))
+            if (
+                labels is not None
+                and type(input_tokens) is int
+                and type(output_tokens) is int
+                and 0 <= input_tokens <= MAX_TOKENS
+                and 0 <= output_tokens <= MAX_TOKENS
+                and self._tracing.provider is None
+                and not self._tracing.stages_open
+            ):
+                self.record(record_event(labels, input_tokens, output_tokens, self._clock()))
+                return
         if (
             options
             or batch is None
@@ -194,10 +209,13 @@ class TokenRecording:
             event = self._parsed(lambda: TokensUsed.parse(raw))
             release = self._parsed(lambda: key_value("reservation_id", reservation_id))
             self.record(event, release=release)
+            labels = (event.persona, event.chatmode, event.model)
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
-                found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
+                found = self.state.batches.batch_for(labels)
                 if found is not None:
                     self._token_batches[(persona, chatmode, model)] = found
+            elif self._writer is not None and len(self._journal_labels) < MAX_CACHED_LABELS:
+                self._journal_labels[(persona, chatmode, model)] = labels
             return
         if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))
