@@ -11,7 +11,6 @@ Stdlib only: the CLI imports this on its fast path.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sqlite3
 import time
@@ -372,8 +371,10 @@ class Journal:
             self._db.execute("DELETE FROM snapshot")
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
+            try:  # (not contextlib.suppress: the recording CLI does not import contextlib)
                 self._db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
             raise JournalError(f"cannot set the snapshot in {self.path} aside: {exc}") from exc
 
     def load_snapshot(self) -> tuple[int, float, dict[str, Any]] | None:
