@@ -371,7 +371,7 @@ class Journal:
             self._db.execute("DELETE FROM snapshot")
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            try:  # (not contextlib.suppress: the recording CLI does not import contextlib)
+            try:  # noqa: SIM105  (contextlib: not on the recording CLI's imports)
                 self._db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass

@@ -47,6 +47,7 @@ from .genai_work import work_events
 DEFAULT_PERSONA_ATTRIBUTES = (
     "hypertool.persona",
     "gen_ai.agent.name",
+    "traceloop.association.properties.persona",
     "langfuse.user.id",
     "user.id",
     "enduser.id",
