@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from harness.fake_openai import FakeOpenAI
-from harness.support import ExporterProcess, sample
+from harness.support import exporter_with_config, sample
 
 TOKEN = "agent-framework-token-0123456789ab"
 CONFIG = "pricing:\n  gpt-4o-mini: {input: 0.15, output: 0.6}\n"
@@ -55,11 +55,7 @@ provider.shutdown()
 
 @pytest.fixture
 def exporter(tmp_path):
-    config = tmp_path / "hypertool.yml"
-    config.write_text(CONFIG)
-    proc = ExporterProcess(
-        tmp_path / "journal.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}
-    )
+    proc = exporter_with_config(tmp_path, CONFIG, HYPERTOOL_INGEST_TOKEN=TOKEN)
     yield proc
     proc.stop()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from harness.fake_openai import FakeAnthropic, FakeOpenAI
-from harness.support import REPO, ExporterProcess, scrape, total, wait_for
+from harness.support import REPO, exporter_with_config, scrape, total, wait_for
 
 DOC = (REPO / "docs" / "otlp.md").read_text()
 BLOCK = re.compile(
@@ -146,16 +146,12 @@ def fakes():
 
 @pytest.fixture
 def exporter(tmp_path):
-    config = tmp_path / "hypertool.yml"
-    config.write_text(CONFIG)
-    proc = ExporterProcess(
-        tmp_path / "journal.sqlite",
-        config,
-        env={
-            "HYPERTOOL_INGEST_TOKEN": TOKEN,
-            "HYPERTOOL_LANGFUSE_PUBLIC_KEY": "pk-lf-hypertool-local",
-            "HYPERTOOL_LANGFUSE_SECRET_KEY": "sk-lf-hypertool-local-secret",
-        },
+    proc = exporter_with_config(
+        tmp_path,
+        CONFIG,
+        HYPERTOOL_INGEST_TOKEN=TOKEN,
+        HYPERTOOL_LANGFUSE_PUBLIC_KEY="pk-lf-hypertool-local",
+        HYPERTOOL_LANGFUSE_SECRET_KEY="sk-lf-hypertool-local-secret",
     )
     yield proc
     proc.stop()

@@ -7,7 +7,7 @@ import json
 import time
 
 import pytest
-from harness.support import ExporterProcess, sample, wait_for
+from harness.support import exporter_with_config, sample, wait_for
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,11 +20,7 @@ CONFIG = "pricing:\n  gpt-4: {input: 0.03, output: 0.06}\n"
 
 @pytest.fixture
 def exporter(tmp_path):
-    config = tmp_path / "hypertool.yml"
-    config.write_text(CONFIG)
-    proc = ExporterProcess(
-        tmp_path / "journal.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}
-    )
+    proc = exporter_with_config(tmp_path, CONFIG, HYPERTOOL_INGEST_TOKEN=TOKEN)
     yield proc
     proc.stop()
 

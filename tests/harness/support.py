@@ -490,3 +490,11 @@ class WebhookReceiver:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+def exporter_with_config(tmp_path: Path, config: str, **env: str) -> ExporterProcess:
+    """``serve`` with ``config`` (YAML text) and ``env`` (ingest credentials,
+    say), a fresh journal in ``tmp_path``: what most end-to-end tests start."""
+    path = tmp_path / "hypertool.yml"
+    path.write_text(config)
+    return ExporterProcess(tmp_path / "journal.sqlite", path, env=env)

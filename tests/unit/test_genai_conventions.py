@@ -72,24 +72,22 @@ def test_the_first_row_of_a_kind_wins_and_parts_stay_inside_the_whole():
     assert usage == {"input": 600, "output": 250, "cache_read": 100, "reasoning": 50}
 
 
-def test_langfuse_flat_details_leave_the_parts_out_and_they_are_added_back():
-    details = {
-        "input": 250,
-        "input_cached_tokens": 100,
-        "output": 90,
-        "output_reasoning_tokens": 30,
-    }
-    usage = read_usage(span({"langfuse.observation.usage_details": json.dumps(details)}))
-    assert usage == {"input": 350, "cache_read": 100, "output": 120, "reasoning": 30}
-
-
-def test_langfuse_nested_openai_details_are_inside_the_whole():
-    details = {
-        "prompt_tokens": 350,
-        "completion_tokens": 120,
-        "prompt_tokens_details": {"cached_tokens": 100},
-        "completion_tokens_details": {"reasoning_tokens": 30},
-    }
+@pytest.mark.parametrize(
+    "details",
+    [
+        # flat, Langfuse's own keys: input and output leave the parts out
+        {"input": 250, "input_cached_tokens": 100, "output": 90, "output_reasoning_tokens": 30},
+        # OpenAI's usage object as it is: the parts are inside the whole
+        {
+            "prompt_tokens": 350,
+            "completion_tokens": 120,
+            "prompt_tokens_details": {"cached_tokens": 100},
+            "completion_tokens_details": {"reasoning_tokens": 30},
+        },
+    ],
+    ids=["flat", "nested"],
+)
+def test_langfuse_usage_details_flat_or_nested_read_the_same(details):
     usage = read_usage(span({"langfuse.observation.usage_details": json.dumps(details)}))
     assert usage == {"input": 350, "cache_read": 100, "output": 120, "reasoning": 30}
 
