@@ -6,6 +6,8 @@ load, and the exponent of its growth (time ~ load ** exponent; 1 is linear,
   ingest filled before any ``serve`` ran): seconds for N events;
 - snapshot (``MetricState.to_json``, then the journal write) of N series;
 - ``/metrics`` render of N series (steady state, the prefix cache warm);
+- OTLP ingest in-process (mapping, lineage, journal appends) of N spans, past
+  the size where the lineage evicts (1,000,000 spans in a full run);
 - the token hot path with its fold counted, per record, at N records between
   two scrapes over 100 label sets, against prometheus_client updating what a
   record updates (tokens in and out, cost, budget used), children cached (a
@@ -138,6 +140,54 @@ def _hot_path(records: int) -> tuple[float, float, float]:
     return ours, theirs, histograms
 
 
+def _otlp(spans: int) -> float:
+    """Seconds for ``spans`` spans through OTLP ingest in-process (mapping,
+    lineage, waiting calls, journal appends), in requests of 512: traces of
+    a workflow, an agent and two chat calls, as an agent framework sends
+    them. Past 100,000 spans the lineage evicts (``lineage.DEFAULT_CAPACITY``):
+    its cost per span must not grow there."""
+    from hypertool_exporter.http.spans import SpanIngest
+    from hypertool_exporter.journal.writer import JournalWriter
+    from hypertool_exporter.model.genai import SpanRecord
+
+    now = int(time.time() * 1e9)
+    chat = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o",
+        "gen_ai.usage.input_tokens": 350,
+        "gen_ai.usage.output_tokens": 120,
+    }
+    workflow = {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": "triage"}
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "devops"}
+    resource = {"service.name": "agents"}
+
+    def trace(index: int) -> list[SpanRecord]:
+        tid = f"{index:032x}"
+        ids = [f"{index * 4 + k:016x}" for k in range(4)]
+        return [
+            SpanRecord(tid, ids[2], ids[1], "chat", now, now + 1000, dict(chat), resource),
+            SpanRecord(tid, ids[3], ids[1], "chat", now, now + 2000, dict(chat), resource),
+            SpanRecord(tid, ids[1], ids[0], "agent", now, now + 3000, dict(agent), resource),
+            SpanRecord(tid, ids[0], None, "workflow", now, now + 4000, dict(workflow), resource),
+        ]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = JournalWriter(Path(tmp) / "journal.sqlite", fsync=False)
+        ingest = SpanIngest(writer)
+        pending: list[SpanRecord] = []
+        start = time.perf_counter()
+        for index in range(spans // 4):
+            pending += trace(index)
+            if len(pending) >= 512:
+                ingest(pending, [])
+                pending = []
+        if pending:
+            ingest(pending, [])
+        elapsed = time.perf_counter() - start
+        writer.close()
+    return elapsed
+
+
 def _exponent(name: str, loads: tuple[int, ...], values: list[float]) -> Result:
     exponent = math.log(values[-1] / values[0]) / math.log(loads[-1] / loads[0])
     return Result(
@@ -157,6 +207,12 @@ def run(quick: bool = False) -> list[Result]:
             ("journal replay, events", "s", _replay, (1_000 * base, 10_000 * base, 100_000 * base)),
             ("snapshot, series", "s", _snapshot, (2_000, 20_000, 200_000)),
             ("/metrics render, series", "s", _render, (2_000, 20_000, 200_000)),
+            (
+                "OTLP ingest in-process, spans",
+                "s",
+                _otlp,
+                (5_000, 50_000, 200_000) if quick else (10_000, 100_000, 1_000_000),
+            ),
         ):
             values = [measure(load) for load in loads]
             for load, value in zip(loads, values, strict=True):

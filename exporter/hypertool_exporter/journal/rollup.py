@@ -24,7 +24,7 @@ from ..model.fields import FAILED
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     from ..model.events import Event
@@ -134,21 +134,45 @@ def daily_row(event: Event) -> DailyRow | None:
     return _ROLLUPS[type(event)](event)
 
 
-def merge_rows(rows: list[DailyRow]) -> list[DailyRow]:
-    """``rows`` summed per key, in first-seen order: a batch of a thousand token
-    events of a few personas and models is a few upserts, not a thousand."""
-    if len(rows) < 2:
-        return rows
-    width = len(DAILY_KEY)
-    merged: dict[tuple[Any, ...], tuple[Any, ...] | list[Any]] = {}
-    for row in rows:
-        key = row[:width]
+def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
+    """The per-day totals ``events`` add to, summed per key in first-seen
+    order: a batch of a thousand token events of a few personas and models
+    is a few upserts, not a thousand. Token events, the journal's most
+    frequent, are added up here in one pass; the others through ``daily_row``."""
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for event in events:
+        if type(event) is TokensUsed:
+            # fmt: off
+            (persona, model, inp, out, _chatmode, ts, _trace, cache_read, cache_write,
+             reasoning, cost, _operation, _provider, _workflow, _stage, estimate) = event
+            # fmt: on
+            if cost is not None:
+                key = (int(ts // SECONDS_PER_DAY), persona, model, REPORTED)
+            elif estimate is not None:
+                key, cost = (int(ts // SECONDS_PER_DAY), persona, model, INSTRUMENTATION), estimate
+            else:
+                key, cost = (int(ts // SECONDS_PER_DAY), persona, model, ESTIMATED), 0.0
+            totals = merged.get(key)
+            if totals is None:
+                merged[key] = [inp, out, cache_read, cache_write, reasoning, cost, 0, 0]
+            else:
+                totals[0] += inp
+                totals[1] += out
+                totals[2] += cache_read
+                totals[3] += cache_write
+                totals[4] += reasoning
+                totals[5] += cost
+            continue
+        row = daily_row(event)
+        if row is None:
+            continue
+        key, values = row[: len(DAILY_KEY)], row[len(DAILY_KEY) :]
         totals = merged.get(key)
-        merged[key] = (
-            row[width:]
-            if totals is None
-            else [a + b for a, b in zip(totals, row[width:], strict=True)]
-        )
+        if totals is None:
+            merged[key] = list(values)
+        else:
+            for index, value in enumerate(values):
+                totals[index] += value
     return [(*key, *totals) for key, totals in merged.items()]
 
 
@@ -163,5 +187,5 @@ __all__ = [
     "SECONDS_PER_DAY",
     "UPSERT",
     "daily_row",
-    "merge_rows",
+    "daily_rows",
 ]

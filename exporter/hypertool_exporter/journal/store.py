@@ -19,7 +19,7 @@ from ..model.events import from_validated
 from ..model.fields import EventError
 from . import reservations
 from .errors import JournalError, cause_of
-from .rollup import ON_CONFLICT_ADD, UPSERT, daily_row, merge_rows
+from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
 from .rows import decode, decode_rows, encode, insert_rows, names_of
 from .schema import SCHEMA_VERSION, upgrade
 
@@ -241,13 +241,13 @@ class Journal:
                     fresh[named] = None
                 kept.append(event)
         rows, ids = self._rows(cur, kept)
-        rollups = [row for row in map(daily_row, kept) if row is not None]
+        rollups = daily_rows(kept)
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
         insert_rows(cur, "INSERT INTO events (ts, kind, body) VALUES ", rows)
         last_id = cur.execute("SELECT last_insert_rowid()").fetchone()[0]
         if rollups:
-            insert_rows(cur, UPSERT, merge_rows(rollups), ON_CONFLICT_ADD)
+            insert_rows(cur, UPSERT, rollups, ON_CONFLICT_ADD)
         if fresh:
             now = time.time()
             insert_rows(cur, "INSERT INTO seen_keys (key, ts) VALUES ", [(k, now) for k in fresh])
