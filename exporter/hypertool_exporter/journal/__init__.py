@@ -6,7 +6,9 @@ tables and their upgrades), ``migrate`` (schema 3 rows rewritten),
 ``layouts`` (how each event class lies in a row, and a reader made for each
 layout), ``rollup`` (typed events to per-day rows, in one place), ``totals``
 (per-day sums for ``stats``), ``reservations`` (budget amounts held for
-calls not made yet) and ``writer`` (thread-safe appends and reservations). Following
+calls not made yet), ``writer`` (thread-safe appends and reservations) and
+``buffer`` (the events a writer commits within milliseconds, at
+``journal.durability: buffered``). Following
 the journal into the fold is ``sync``'s job, a layer above.
 
 May import: ``model`` only (``store``, ``rows``, ``layouts`` and ``rollup``:
