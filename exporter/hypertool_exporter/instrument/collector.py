@@ -69,26 +69,26 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         journal: str | Path | None = None,
         clock: Callable[[], float] = time.time,
     ):
-        self.exporter = Exporter(config, registry=registry, journal=journal, clock=clock)
-        self.state = self.exporter.state
-        self.registry = self.exporter.registry
-        self.tailer = self.exporter.tailer
+        self.exporter = exporter = Exporter(config, registry=registry, journal=journal, clock=clock)
+        self.state, self.registry, self.tailer = exporter.state, exporter.registry, exporter.tailer
         self._clock = clock
         self._writer: JournalWriter | None = None
         self._meter_provider: MeterProvider | None = None
         # Raw label values seen before -> the batch of their validated form
-        # (in-process only: ``fold.batches``).
+        # (in-process only: ``fold.batches``), or that form (journalled).
         self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
         self._journal_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
         self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
-        self._buffered = self.exporter.config.durability == "buffered"
+        self._buffered = exporter.config.durability == "buffered"
+        self._journal_add = self.record
         if journal is not None:
-            self._writer = self.exporter.writer
-            assert self._writer is not None
-            self._writer.open()  # a bad path fails here, not at the first record
-            self.exporter.follow()
+            self._writer = writer = exporter.writer
+            assert writer is not None
+            writer.open()  # a bad path fails here, not at the first record
+            self._journal_add = writer.pending().add if self._buffered else self.record
+            exporter.follow()
 
     # -- recording ----------------------------------------------------------
 

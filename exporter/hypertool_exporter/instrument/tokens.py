@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
-from ..model.events import TokensUsed
+from ..model.events import TokensUsed, from_validated
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
 from .tracing import current_stage
@@ -34,6 +34,11 @@ T = TypeVar("T")
 
 #: Raw label combinations whose validated form is cached per recording method.
 MAX_CACHED_LABELS = 10_000
+#: A plain token event's fields after its time, at their defaults.
+_PLAIN_TAIL = tuple(
+    TokensUsed._field_defaults[name]
+    for name in TokensUsed._fields[TokensUsed._fields.index("ts") + 1 :]
+)
 
 
 class TokenUsageOptions(TypedDict, total=False):
@@ -64,8 +69,11 @@ class TokenRecording:
     _clock: Callable[[], float]
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
-    #: Journalled: raw label values seen before -> their validated form.
+    #: Journalled: raw label values seen before -> their validated form
+    #: (persona, model, chat mode: the event's order).
     _journal_labels: dict[tuple[Any, ...], tuple[str, str, str]]
+    #: Journalled: where a validated event goes (``record``, or the buffer's ``add``).
+    _journal_add: Callable[[Event], None]
     _tracing: TracingState
     if TYPE_CHECKING:  # the collector's
 
@@ -106,11 +114,12 @@ class TokenRecording:
         out of a call by a lookup of its default: a call without options
         takes a fifth less time so.
         """
-        batch = self._token_batches.get((persona, chatmode, model))
+        key = (persona, chatmode, model)
+        batch = self._token_batches.get(key)
         if batch is None and not options:  # journalled: its labels' validated form, if seen
-            labels = self._journal_labels.get((persona, chatmode, model))
+            head = self._journal_labels.get(key)
             if (
-                labels is not None
+                head is not None
                 and type(input_tokens) is int
                 and type(output_tokens) is int
                 and 0 <= input_tokens <= MAX_TOKENS
@@ -118,7 +127,12 @@ class TokenRecording:
                 and self._tracing.provider is None
                 and not self._tracing.stages_open
             ):
-                self.record(record_event(labels, input_tokens, output_tokens, self._clock()))
+                persona, model, chatmode = head
+                event = from_validated(
+                    TokensUsed, (persona, model, input_tokens, output_tokens, chatmode,
+                                 self._clock(), *_PLAIN_TAIL)
+                )  # fmt: skip
+                self._journal_add(event)
                 return
         if (
             options
@@ -209,13 +223,16 @@ class TokenRecording:
             event = self._parsed(lambda: TokensUsed.parse(raw))
             release = self._parsed(lambda: key_value("reservation_id", reservation_id))
             self.record(event, release=release)
-            labels = (event.persona, event.chatmode, event.model)
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
-                found = self.state.batches.batch_for(labels)
+                found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:
                     self._token_batches[(persona, chatmode, model)] = found
             elif self._writer is not None and len(self._journal_labels) < MAX_CACHED_LABELS:
-                self._journal_labels[(persona, chatmode, model)] = labels
+                self._journal_labels[(persona, chatmode, model)] = (
+                    event.persona,
+                    event.model,
+                    event.chatmode,
+                )
             return
         if trace_id is not None or self._tracing.provider is not None:
             trace_id = self._parsed(lambda: self._trace(trace_id))

@@ -27,6 +27,7 @@ import atexit
 import logging
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 
 from ..model.events import Event
@@ -61,7 +62,7 @@ class PendingEvents:
         self.interval = interval
         self.batch = batch
         self.limit = limit
-        self._events: list[Event] = []
+        self._events: deque[Event] = deque()
         self._releases: list[str] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -79,19 +80,26 @@ class PendingEvents:
         atexit.register(at_exit)
 
     def add(self, event: Event, release: str | None = None) -> None:
-        """Keep ``event`` (and the budget reservation its usage releases)."""
-        with self._lock:
-            events = self._events
-            if len(events) >= self.limit:
-                raise JournalError(
-                    f"{len(events)} events wait for a journal that cannot be written; "
-                    "this one is refused (none of those waiting is lost)"
-                )
+        """Keep ``event`` (and the budget reservation its usage releases).
+
+        An event alone is appended without the lock: a deque's ``append`` and
+        ``popleft`` are atomic, and ``take`` pops only the events it counted,
+        so one appended meanwhile waits for the next commit. An event with a
+        release takes the lock, so the two are taken together."""
+        events = self._events
+        waiting = len(events)
+        if waiting >= self.limit:
+            raise JournalError(
+                f"{waiting} events wait for a journal that cannot be written; "
+                "this one is refused (none of those waiting is lost)"
+            )
+        if release is None:
             events.append(event)
-            if release is not None:
+        else:
+            with self._lock:
+                events.append(event)
                 self._releases.append(release)
-            full = len(events) >= self.batch
-        if full:  # faster than the flusher: commit here, so no more than a batch waits
+        if (waiting + 1) % self.batch == 0:  # faster than the flusher: commit here
             try:
                 self._commit()
             except JournalError as exc:  # kept: a later commit tries again
@@ -107,14 +115,15 @@ class PendingEvents:
     def take(self) -> tuple[list[Event], list[str]]:
         """Everything waiting, in order; it no longer waits."""
         with self._lock:
-            taken = self._events, self._releases
-            self._events, self._releases = [], []
-        return taken
+            pop = self._events.popleft
+            events = [pop() for _ in range(len(self._events))]
+            releases, self._releases = self._releases, []
+        return events, releases
 
     def give_back(self, events: list[Event], releases: list[str]) -> None:
         """Events whose commit failed: first in line again, in their order."""
         with self._lock:
-            self._events[:0] = events
+            self._events.extendleft(reversed(events))
             self._releases[:0] = releases
 
     def _run(self) -> None:

@@ -78,13 +78,14 @@ class JournalWriter:
         """Keep ``event`` for a commit within ``buffer.DEFAULT_INTERVAL`` and
         return at once (``journal.durability: buffered``). Every other use of
         the writer commits what waits first, so none overtakes it."""
-        pending = self._pending
-        if pending is None:
-            with self._lock:
-                if self._pending is None:
-                    self._pending = PendingEvents(self.flush)
-                pending = self._pending
-        pending.add(event, release)
+        (self._pending or self.pending()).add(event, release)
+
+    def pending(self) -> PendingEvents:
+        """The events waiting for their commit (made, with its flusher, on first use)."""
+        with self._lock:
+            if self._pending is None:
+                self._pending = PendingEvents(self.flush)
+            return self._pending
 
     def flush(self) -> None:
         """Commit every buffered event now; ``JournalError`` (they still wait) if not."""
