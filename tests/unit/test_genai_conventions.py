@@ -292,3 +292,17 @@ def test_the_docs_tables_list_every_row():
     for cost in conventions.COSTS:
         assert f"`{cost.attribute}`" in tables
     assert all(f"#### {heading}" in tables for heading in conventions.LIBRARIES.values())
+
+
+def test_a_library_repeating_a_response_id_is_counted_each_time():
+    """A local server or gateway whose ids repeat: the same library's spans with
+    one id are separate calls; only another library's span with it is the same
+    call again."""
+    spans, written = ingest()
+    answer = {**CHAT, "gen_ai.response.id": "chatcmpl-fixed"}
+    scope = "opentelemetry.instrumentation.openai"
+    for n in range(3):
+        spans([span(answer, scope=scope, span_id=f"00f067aa0ba902c{n}")], [])
+    other = span(answer, scope="com.anthropic.sdk.python", span_id="00f067aa0ba902d0")
+    spans([other], [])
+    assert [type(e) for e in written] == [TokensUsed, LLMCallFinished] * 3

@@ -22,8 +22,10 @@ found, so it is counted where people can see it, never hidden.
 call in traces of their own (the anthropic SDK traces its calls, and
 OpenLLMetry traces them again). Both spans carry the provider's response id
 (``gen_ai.response.id``): the first GenAI span with an id counts, and a
-later one with the same id stands for the same call, so neither it nor its
-ancestors count again.
+later one with the same id from another library (instrumentation scope)
+stands for the same call, so neither it nor its ancestors count again. The
+same library sending an id again is another call: a local server or a
+gateway whose ids repeat must not make calls vanish.
 
 Decisions are tentative until the caller's write succeeds (``commit``); a
 write that fails leaves the memory as it was (``rollback``), so the retried
@@ -103,7 +105,8 @@ class UsageLineage:
         #: What a span is to the calls below it (``genai_work.work_tag``):
         #: a workflow, a stage or an agent.
         self._work = _Generations(capacity)
-        #: Response ids of calls counted, keyed ("", id).
+        #: Response ids of calls counted, keyed ("", id): the instrumentation
+        #: scope of the span that counted.
         self._responses = _Generations(capacity)
 
     def __len__(self) -> int:
@@ -187,9 +190,14 @@ class UsageLineage:
                 k in self._counted for k in self._ancestors(span.trace_id, span.parent_id)
             ):
                 response = responses[index] if responses else None
-                seen = response is not None and ("", response) in self._responses
-                if response is not None and not seen:
-                    self._add(self._responses, ("", response), None, decisions)
+                seen = False
+                if response is not None:
+                    # The scope that counted it: the same library sending the id
+                    # again is another call (a server whose ids repeat).
+                    counted_by = self._responses.get(("", response))
+                    seen = counted_by is not None and counted_by != span.scope
+                    if counted_by is None:
+                        self._add(self._responses, ("", response), span.scope, decisions)
                 if not seen:
                     self._add(self._counted, key, None, decisions)
                     decisions.counts[index] = True
