@@ -16,7 +16,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_
 from opentelemetry.util.types import AttributeValue
 
 from ..model.fields import EventError
-from ..model.money import usd_of
 from . import tracing
 from .streams import is_async_stream, is_stream, observed_async_stream, observed_stream
 from .usage import (
@@ -69,6 +68,9 @@ class LLMCall:
         self.completion: list[str] = []
         self.response_id: str | None = None
         self.finish_reasons: list[str] = []
+        #: The call's cost, once finished: the provider's, else its tokens at
+        #: the price they are folded with; ``None`` when unknown.
+        self.cost_usd: float | None = None
         attributes: dict[str, AttributeValue] = {
             "gen_ai.operation.name": "chat",
             "langfuse.observation.type": "generation",
@@ -174,11 +176,17 @@ class LLMCall:
             span.set_attribute("gen_ai.response.finish_reasons", tuple(self.finish_reasons))
         if self.provider and not self.owner.system:  # read off the response's client
             span.set_attribute("gen_ai.provider.name", self.provider)
-        if usage.known:
-            cost = usage.cost_usd
-            if cost is None:
-                cost = priced(self.owner.collector, self.model, usage)
-            span.set_attributes(tracing.genai_cost_attributes(cost))
+        self.cost_usd = usage.cost_usd
+        if self.cost_usd is None and usage.known:
+            self.cost_usd = self.owner.collector.state.prices.cost(
+                self.model,
+                time.time(),
+                usage.input_tokens or 0,
+                usage.output_tokens or 0,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+            )
+        span.set_attributes(tracing.genai_cost_attributes(self.cost_usd))
         if self.completion:
             span.set_attribute("gen_ai.completion", tracing.captured_text("".join(self.completion)))
         trace_id = tracing.trace_id_of(span)
@@ -208,25 +216,10 @@ class LLMCall:
             log.warning("LLM call not recorded: %s", exc)
 
 
-def priced(collector: PersonaMetricsCollector, model: str, usage: TokenUsage) -> float | None:
-    """What the call costs at the price it is folded with (the config's, else
-    genai-prices' for now), for the span; ``None`` for a model with no price."""
-    price = collector.exporter.config.prices.lookup(model, time.time())
-    if price is None:
-        return None
-    femto = price.cost_femto(
-        usage.input_tokens or 0,
-        usage.output_tokens or 0,
-        usage.cache_read_tokens,
-        usage.cache_write_tokens,
-    )
-    return usd_of(femto)
-
-
 def persona_of(owner: CallOwner, options: dict[Any, Any]) -> str:
     """The persona a call is made as: the call's own, the wrapper's, the
     enclosing stage's, else ``unknown``."""
     return options.get("persona") or owner.persona or tracing.current_persona.get() or "unknown"
 
 
-__all__ = ["CallOwner", "LLMCall", "persona_of", "priced"]
+__all__ = ["CallOwner", "LLMCall", "persona_of"]

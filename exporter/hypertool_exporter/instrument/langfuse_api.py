@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,11 +24,10 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace import set_span_in_context
 
 from . import tracing
-from .call import priced
 from .collector import PersonaMetricsCollector, get_persona_metrics_collector
 from .langfuse_plan import PlanCalls
 from .observation import STATUSES, Observation
-from .usage import TokenUsage, usage_counts
+from .usage import usage_counts
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,9 @@ class LangfuseIntegration(PlanCalls):
             attributes["gen_ai.usage.output_tokens"] = output_tokens
         cost = cost_usd
         if cost is None and input_tokens is not None:  # priced as the fold prices it
-            cost = priced(self.collector, model, TokenUsage(input_tokens, output_tokens))
+            cost = self.collector.state.prices.cost(
+                model, time.time(), input_tokens, output_tokens or 0
+            )
         attributes.update(tracing.genai_cost_attributes(cost))
         if tracing.capture_content():
             for key, text in (("gen_ai.prompt", prompt), ("gen_ai.completion", completion)):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -178,22 +177,12 @@ class ObservableLLM:
         call.observe(result)
         call.finish()
         usage = call.usage
-        cost = usage.cost_usd
-        if cost is None and usage.known:
-            cost = self.collector.state.prices.cost(
-                call.model,
-                time.time(),
-                usage.input_tokens or 0,
-                usage.output_tokens or 0,
-                usage.cache_read_tokens,
-                usage.cache_write_tokens,
-            )
         return {
             "response": response_text(result),
             "tokens_used": (usage.input_tokens or 0) + (usage.output_tokens or 0)
             if usage.known
             else None,
-            "cost_usd": cost,
+            "cost_usd": call.cost_usd,
             "latency_ms": call.duration * 1000.0,
         }
 
