@@ -37,7 +37,7 @@ import itertools
 from typing import TYPE_CHECKING, cast
 
 from ..model import catalog as c
-from ..model.events import TokensUsed, from_validated
+from ..model.events import PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM, TokensUsed, from_validated
 from .plans import count_tokens
 
 if TYPE_CHECKING:
@@ -57,10 +57,6 @@ MAX_BATCHES = 2_000
 
 _USED = (TokensUsed.TYPE,)
 _NEVER = float("inf")
-#: Where a ``TokensUsed`` event's optional fields begin (its trace id)...
-_TRACE_ID = TokensUsed._fields.index("trace_id")
-#: ... and those fields at their defaults: a plain event's.
-_PLAIN = tuple(TokensUsed._field_defaults[name] for name in TokensUsed._fields[_TRACE_ID:])
 _TOKENS, _COST = c.PERSONA_TOKENS.name, c.PERSONA_COST.name
 _UNPRICED, _APPLIED = c.PERSONA_UNPRICED_TOKENS.name, c.EVENTS_APPLIED.name
 
@@ -130,7 +126,7 @@ class TokenBatches:
         the next drain, as the hot path's records are; the first of a label
         set, and any other event, is folded now, in its place, so that label
         values are admitted in the journal's order."""
-        if ev[_TRACE_ID:] == _PLAIN:
+        if ev[TOKENS_OPTIONAL_FROM:] == PLAIN_TOKENS_TAIL:
             labels = (ev[0], ev[4], ev[1])
             batch = self._batches.get(labels)
             if batch is not None:
@@ -290,7 +286,7 @@ def record_event(
     """The event a hot-path record stands for (validated values: no checks)."""
     persona, chatmode, model = labels
     fields = (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id)
-    return from_validated(TokensUsed, (*fields, *_PLAIN[1:]))
+    return from_validated(TokensUsed, (*fields, *PLAIN_TOKENS_TAIL[1:]))
 
 
 __all__ = [

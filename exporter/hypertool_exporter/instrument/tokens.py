@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
-from ..model.events import TokensUsed, from_validated
+from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
 from .tracing import current_stage
@@ -34,11 +34,6 @@ T = TypeVar("T")
 
 #: Raw label combinations whose validated form is cached per recording method.
 MAX_CACHED_LABELS = 10_000
-#: A plain token event's fields after its time, at their defaults.
-_PLAIN_TAIL = tuple(
-    TokensUsed._field_defaults[name]
-    for name in TokensUsed._fields[TokensUsed._fields.index("ts") + 1 :]
-)
 
 
 class TokenUsageOptions(TypedDict, total=False):
@@ -69,8 +64,7 @@ class TokenRecording:
     _clock: Callable[[], float]
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
-    #: Journalled: raw label values seen before -> their validated form
-    #: (persona, model, chat mode: the event's order).
+    #: Journalled: raw label values seen before -> their validated form.
     _journal_labels: dict[tuple[Any, ...], tuple[str, str, str]]
     #: Journalled: where a validated event goes (``record``, or the buffer's ``add``).
     _journal_add: Callable[[Event], None]
@@ -127,12 +121,7 @@ class TokenRecording:
                 and self._tracing.provider is None
                 and not self._tracing.stages_open
             ):
-                persona, model, chatmode = head
-                event = from_validated(
-                    TokensUsed, (persona, model, input_tokens, output_tokens, chatmode,
-                                 self._clock(), *_PLAIN_TAIL)
-                )  # fmt: skip
-                self._journal_add(event)
+                self._journal_add(record_event(head, input_tokens, output_tokens, self._clock()))
                 return
         if (
             options
@@ -230,8 +219,8 @@ class TokenRecording:
             elif self._writer is not None and len(self._journal_labels) < MAX_CACHED_LABELS:
                 self._journal_labels[(persona, chatmode, model)] = (
                     event.persona,
-                    event.model,
                     event.chatmode,
+                    event.model,
                 )
             return
         if trace_id is not None or self._tracing.provider is not None:

@@ -33,7 +33,14 @@ from __future__ import annotations
 import sqlite3
 import sys
 
-from ..model.events import EVENT_CLASSES, TokensUsed, from_validated, parse_event
+from ..model.events import (
+    EVENT_CLASSES,
+    PLAIN_TOKENS_TAIL,
+    TOKENS_OPTIONAL_FROM,
+    TokensUsed,
+    from_validated,
+    parse_event,
+)
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
 from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
@@ -53,10 +60,8 @@ EVENTS_TABLE = (
 NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
 #: A journal row that is not an event: (its id, the reason code, why).
 Rejection = tuple[int, str, str]
-#: A plain token event: where its time and trace id lie, what follows at its defaults.
+#: Where a token event's time lies, and its rows' kind.
 _TS = TokensUsed._fields.index("ts")
-_TRACE_ID = TokensUsed._fields.index("trace_id")
-_PLAIN_TOKENS = tuple(TokensUsed._field_defaults[f] for f in TokensUsed._fields[_TRACE_ID:])
 _TOKENS_KIND = KINDS[TokensUsed.TYPE]
 
 
@@ -67,7 +72,7 @@ def names_of(event: Event) -> list[str]:
 
 def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:
     """(ts, kind, body) of ``event``'s row; ``name_id`` gives each name's id."""
-    if type(event) is TokensUsed and event[_TRACE_ID:] == _PLAIN_TOKENS:
+    if type(event) is TokensUsed and event[TOKENS_OPTIONAL_FROM:] == PLAIN_TOKENS_TAIL:
         # The journal's most frequent row, written out: persona, model, the two
         # counts (validated whole numbers), chat mode; the rest at its defaults.
         persona, model, inp, out, chatmode = event[:_TS]

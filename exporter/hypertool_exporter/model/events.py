@@ -26,13 +26,7 @@ from .fields import (
     token_counts,
     trace_id_value,
 )
-from .work import (
-    WORK_EVENTS,
-    QualityScored,
-    ToolCallFinished,
-    WorkflowCharged,
-    WorkflowRunFinished,
-)
+from .work import WORK_EVENTS, QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
@@ -99,9 +93,8 @@ class TokensUsed(EventRecord):
     convention metrics; absent, they are ``chat`` and the provider genai-prices
     knows the model by. ``workflow`` and ``stage``: the workflow stage the
     call was made in, when it was made in one (cost and tokens per workflow
-    and stage). ``cost_estimate_usd``: an instrumentation's own estimate from
-    its price list, used only for a model with no price here (a price we
-    have, in the config or genai-prices, is better than a library's guess).
+    and stage). ``cost_estimate_usd``: an instrumentation's own estimate,
+    used only for a model with no price here (config or genai-prices).
     """
 
     __slots__ = ()
@@ -328,11 +321,16 @@ if TYPE_CHECKING:
     EventClass = type[EventRecord]
 
 #: ``from_validated(TokensUsed, (persona, model, ...))``: an event from field
-#: values that were validated before, all given, in field order. It skips the
-#: class's Python-level constructor (a third of the in-process hot
-#: path's cost); only code that holds values from an earlier ``parse`` may
-#: use it.
+#: values validated before, all given, in field order. It skips the class's
+#: Python constructor (a third of the in-process hot path's cost); only code
+#: holding values from an earlier ``parse`` may use it.
 from_validated = tuple.__new__
+
+#: Where a ``TokensUsed`` event's optional fields begin, and those at their
+#: defaults: a plain token event's, which the hot path, rows and batches speed.
+TOKENS_OPTIONAL_FROM = TokensUsed._fields.index("trace_id")
+_OPTIONAL = TokensUsed._fields[TOKENS_OPTIONAL_FROM:]
+PLAIN_TOKENS_TAIL = tuple(TokensUsed._field_defaults[name] for name in _OPTIONAL)
 
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.TYPE: cls
@@ -383,6 +381,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 __all__ = [
     "EVENT_CLASSES",
     "EVENT_TYPES",
+    "PLAIN_TOKENS_TAIL",
+    "TOKENS_OPTIONAL_FROM",
     "Event",
     "LLMCallFinished",
     "PersonaSwitched",
