@@ -79,30 +79,6 @@ def _day(ts: float) -> int:
     return int(ts // SECONDS_PER_DAY)
 
 
-def _tokens(ev: TokensUsed) -> DailyRow:
-    cost = ev.cost_usd
-    if cost is not None:
-        source = REPORTED
-    elif ev.cost_estimate_usd is not None:
-        source, cost = INSTRUMENTATION, ev.cost_estimate_usd
-    else:
-        source = ESTIMATED
-    return (
-        _day(ev.ts),
-        ev.persona,
-        ev.model,
-        source,
-        ev.input_tokens,
-        ev.output_tokens,
-        ev.cache_read_tokens,
-        ev.cache_write_tokens,
-        ev.reasoning_tokens,
-        cost or 0.0,
-        0,
-        0,
-    )
-
-
 def _switch(ev: PersonaSwitched) -> DailyRow:
     return (_day(ev.ts), ev.to_persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 1, 0)
 
@@ -117,8 +93,8 @@ def _none(ev: Event) -> None:
     return None
 
 
+#: What each other event class adds (token events: ``daily_rows`` itself).
 _ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
-    TokensUsed: _tokens,
     PersonaSwitched: _switch,
     StageFinished: _stage,
     LLMCallFinished: _none,
@@ -129,16 +105,11 @@ _ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
 }
 
 
-def daily_row(event: Event) -> DailyRow | None:
-    """The per-day totals ``event`` adds to, or ``None`` when it adds to none."""
-    return _ROLLUPS[type(event)](event)
-
-
 def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
     """The per-day totals ``events`` add to, summed per key in first-seen
     order: a batch of a thousand token events of a few personas and models
     is a few upserts, not a thousand. Token events, the journal's most
-    frequent, are added up here in one pass; the others through ``daily_row``."""
+    frequent, are added up here in one pass; the others through ``_ROLLUPS``."""
     merged: dict[tuple[Any, ...], list[Any]] = {}
     for event in events:
         if type(event) is TokensUsed:
@@ -147,11 +118,12 @@ def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
              reasoning, cost, _operation, _provider, _workflow, _stage, estimate) = event
             # fmt: on
             if cost is not None:
-                key = (int(ts // SECONDS_PER_DAY), persona, model, REPORTED)
+                source = REPORTED
             elif estimate is not None:
-                key, cost = (int(ts // SECONDS_PER_DAY), persona, model, INSTRUMENTATION), estimate
+                source, cost = INSTRUMENTATION, estimate
             else:
-                key, cost = (int(ts // SECONDS_PER_DAY), persona, model, ESTIMATED), 0.0
+                source, cost = ESTIMATED, 0.0
+            key = (_day(ts), persona, model, source)
             totals = merged.get(key)
             if totals is None:
                 merged[key] = [inp, out, cache_read, cache_write, reasoning, cost, 0, 0]
@@ -163,7 +135,7 @@ def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
                 totals[4] += reasoning
                 totals[5] += cost
             continue
-        row = daily_row(event)
+        row = _ROLLUPS[type(event)](event)
         if row is None:
             continue
         key, values = row[: len(DAILY_KEY)], row[len(DAILY_KEY) :]
@@ -186,6 +158,5 @@ __all__ = [
     "REPORTED",
     "SECONDS_PER_DAY",
     "UPSERT",
-    "daily_row",
     "daily_rows",
 ]
