@@ -78,7 +78,10 @@ class JournalWriter:
         """Keep ``event`` for a commit within ``buffer.DEFAULT_INTERVAL`` and
         return at once (``journal.durability: buffered``). Every other use of
         the writer commits what waits first, so none overtakes it."""
-        (self._pending or self.pending()).add(event, release)
+        pending = self._pending  # (``is None``: an empty one is falsy)
+        if pending is None:
+            pending = self.pending()
+        pending.add(event, release)
 
     def pending(self) -> PendingEvents:
         """The events waiting for their commit (made, with its flusher, on first use)."""
