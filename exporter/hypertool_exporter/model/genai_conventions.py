@@ -254,7 +254,7 @@ def rows_of(library: str) -> list[tuple[str, str]]:
     for row in TOKENS:
         if library in row.libraries:
             where = row.attribute + "".join(f"[{key}]" for key in row.path)
-            what = {"input": "input", "output": "output"}.get(row.kind, row.kind)
+            what = row.kind
             if row.holds == REST:
                 what += " (without cache)" if row.kind == "input" else " (without reasoning)"
             out.append((where, f"tokens: {what}"))

@@ -35,7 +35,7 @@ class Span(Protocol):
     scope: str
 
 
-#: Per kind, in order: (attribute, path, holds).
+#: The token rows of each kind, in order (the first a span has wins).
 _ROWS: dict[str, list[TokenRow]] = {kind: [] for kind in KINDS}
 for _row in TOKENS:
     _ROWS[_row.kind].append(_row)
