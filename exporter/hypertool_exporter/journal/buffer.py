@@ -1,15 +1,16 @@
-"""Durable in-process recording at the cost of a list append.
+"""Durable in-process recording at the cost of a deque append.
 
 A journalled collector at ``journal.durability: buffered`` hands each event
 to its journal writer (``JournalWriter.buffer``), which keeps it here and
 returns: no transaction, no syscall on the caller's thread. A flusher thread
 has the writer commit what waits as one transaction at most ``interval``
-seconds later; a caller that finds ``batch`` events waiting commits them
-itself, so a producer faster than the flusher cannot run ahead of the
-journal by more than a batch and the commit in flight. So do the writer's other
-uses (a budget check or reservation reads the journal only after what waits
-is committed, an ingest appends after it: one order). The events reach the
-process's own ``/metrics`` through the tailer, which hears of each commit.
+seconds later; the caller whose event makes a multiple of ``batch`` wait
+commits them itself, so a producer faster than the flusher cannot run ahead
+of the journal by more than a batch and the commit in flight. The writer's
+other uses commit what waits first (a budget check or reservation reads the
+journal only after it, an ingest appends after it: one order). The events
+reach the process's own ``/metrics`` through the tailer, which hears of each
+commit.
 
 What an event survives once recorded: a clean exit, ``flush()``, ``close()``
 and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the
