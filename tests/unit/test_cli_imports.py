@@ -16,7 +16,8 @@ from hypertool_exporter.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted({m.split(".")[0] for m in sys.modules}
                & {"prometheus_client", "opentelemetry", "yaml", "grafanalib", "argparse",
-                  "platformdirs", "typing", "dataclasses", "json", "re"})
+                  "platformdirs", "typing", "dataclasses", "json", "re",
+                  "datetime", "sqlite3"})
 ours = sorted(m for m in sys.modules if m.startswith("hypertool_exporter"))
 import json  # only now: the reading above must not see it
 print(json.dumps({"code": code, "heavy": heavy, "ours": ours}))
@@ -33,6 +34,7 @@ APPEND_PATH = {
     "hypertool_exporter.cli.options",
     "hypertool_exporter.cli.record",
     "hypertool_exporter.journal",
+    "hypertool_exporter.journal.driver",
     "hypertool_exporter.journal.errors",
     "hypertool_exporter.journal.layouts",
     "hypertool_exporter.journal.reservations",

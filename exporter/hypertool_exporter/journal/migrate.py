@@ -11,9 +11,9 @@ would have refused it.
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from ..model.fields import EventError
+from . import driver
 from .rows import EVENTS_TABLE, NAMES_TABLE, decode_v3, encode, insert_rows, names_of
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 BATCH = 10_000
 
 
-def rows_to_v4(db: sqlite3.Connection) -> int:
+def rows_to_v4(db: driver.Connection) -> int:
     """Rewrite schema 3's ``events`` table (type text, persona, full JSON body)
     in schema 4's form; returns how many rows were left out."""
     db.execute("ALTER TABLE events RENAME TO events_v3")

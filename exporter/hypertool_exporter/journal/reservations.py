@@ -15,7 +15,7 @@ Stdlib only, and light: the recording CLI releases reservations.
 
 from __future__ import annotations
 
-import sqlite3
+from . import driver
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ RESERVATIONS_TABLE = (
 )
 
 
-def held(cur: sqlite3.Cursor, persona: str, now: float) -> Held:
+def held(cur: driver.Cursor, persona: str, now: float) -> Held:
     """What ``persona``'s live reservations hold at ``now``."""
     from ..model.budget_check import Held  # not on the recording CLI's path
     from ..model.money import usd_of
@@ -41,7 +41,7 @@ def held(cur: sqlite3.Cursor, persona: str, now: float) -> Held:
     return Held(int(tokens), usd_of(int(femto)))
 
 
-def insert(cur: sqlite3.Cursor, reservation: Reservation, now: float) -> None:
+def insert(cur: driver.Cursor, reservation: Reservation, now: float) -> None:
     """Store ``reservation``, and drop the expired ones (nothing else does)."""
     from ..model.money import femto_of
 
@@ -60,7 +60,7 @@ def insert(cur: sqlite3.Cursor, reservation: Reservation, now: float) -> None:
     )
 
 
-def release(cur: sqlite3.Cursor, ids: list[str]) -> int:
+def release(cur: driver.Cursor, ids: list[str]) -> int:
     """Delete the reservations ``ids`` name (unknown or expired ones are no
     error: the usage is recorded all the same); returns how many were live."""
     released = 0
@@ -71,7 +71,7 @@ def release(cur: sqlite3.Cursor, ids: list[str]) -> int:
     return released
 
 
-def cancel(cur: sqlite3.Cursor, persona: str, reservation_id: str, now: float) -> bool:
+def cancel(cur: driver.Cursor, persona: str, reservation_id: str, now: float) -> bool:
     """Release ``persona``'s live reservation ``reservation_id``; whether there was one."""
     found = cur.execute(
         "DELETE FROM reservations WHERE id = ? AND persona = ? AND expires > ?",

@@ -30,7 +30,6 @@ start-up.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 
 from ..model.events import (
@@ -42,6 +41,7 @@ from ..model.events import (
     parse_event,
 )
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
+from . import driver
 from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
 TYPE_CHECKING = False
@@ -222,7 +222,7 @@ ROWS_PER_INSERT = 1000
 
 
 def insert_rows(
-    cur: sqlite3.Cursor, insert: str, rows: list[tuple[Any, ...]], then: str = ""
+    cur: driver.Cursor, insert: str, rows: list[tuple[Any, ...]], then: str = ""
 ) -> None:
     """``insert`` (an ``INSERT ... VALUES`` without its values, ``then`` what
     follows them) of all ``rows``, up to ``ROWS_PER_INSERT`` per statement.
@@ -235,7 +235,7 @@ def insert_rows(
     if not rows:
         return
     width = len(rows[0])
-    variables = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    variables = cur.connection.getlimit(driver.SQLITE_LIMIT_VARIABLE_NUMBER)
     per = max(1, min(ROWS_PER_INSERT, variables // width))
     group = "(" + ",".join("?" * width) + ")"
     for start in range(0, len(rows), per):

@@ -6,8 +6,7 @@ Stdlib only: the recording CLI creates journals.
 
 from __future__ import annotations
 
-import sqlite3
-
+from . import driver
 from .errors import JournalError
 from .reservations import RESERVATIONS_TABLE
 from .rollup import DAILY_TABLE
@@ -56,7 +55,7 @@ _MIGRATE_2_TO_3 = SEEN_KEYS + ";"
 _MIGRATE_4_TO_5 = RESERVATIONS_TABLE + ";"
 
 
-def upgrade(db: sqlite3.Connection, path: str, create: bool) -> None:
+def upgrade(db: driver.Connection, path: str, create: bool) -> None:
     """Create the schema in a new file, or migrate an older one, in one
     transaction that re-reads the version (another process may be doing the
     same at the same moment)."""
@@ -93,7 +92,7 @@ def upgrade(db: sqlite3.Connection, path: str, create: bool) -> None:
         try:
             db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.execute("VACUUM")
-        except sqlite3.OperationalError:  # another process is reading: the file stays as is
+        except driver.OperationalError:  # another process is reading: the file stays as is
             pass
 
 

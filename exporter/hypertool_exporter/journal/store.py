@@ -12,12 +12,11 @@ Stdlib only: the CLI imports this on its fast path.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 
 from ..model.events import from_validated
 from ..model.fields import EventError
-from . import reservations
+from . import driver, reservations
 from .errors import JournalError, cause_of
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
 from .rows import decode, decode_rows, encode, insert_rows, names_of
@@ -55,10 +54,10 @@ class Journal:
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             elif not os.path.exists(self.path):
                 raise JournalError(f"journal {self.path} does not exist")
-            self._db = sqlite3.connect(
+            # timeout: SQLite's busy timeout, waiting up to 30 s for another writer.
+            self._db = driver.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA busy_timeout = 30000")
             if create:  # takes effect in a new file only, before WAL mode writes its first page
                 self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -72,7 +71,7 @@ class Journal:
             self._names: dict[int, str] = {}
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 upgrade(self._db, self.path, create)
-        except (sqlite3.Error, OSError) as exc:
+        except (driver.Error, OSError) as exc:
             cause = cause_of(self.path)
             said = f"{cause} ({exc})" if cause else str(exc)
             raise JournalError(f"cannot open journal {self.path}: {said}") from exc
@@ -130,7 +129,7 @@ class Journal:
                 cur.execute("ROLLBACK")
                 raise
             self._ids.update(ids)  # known from now on: the names are committed
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
         if appended is not None and kept:
             appended(last_id - len(kept) + 1, kept)
@@ -154,7 +153,7 @@ class Journal:
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
         return fits
 
@@ -162,18 +161,18 @@ class Journal:
         """What ``persona``'s live reservations hold at ``now``."""
         try:
             return reservations.held(self._db.cursor(), persona, now)
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
 
     def cancel(self, persona: str, reservation_id: str, now: float) -> bool:
         """Release a live reservation of ``persona``; whether there was one."""
         try:
             return reservations.cancel(self._db.cursor(), persona, reservation_id, now)
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
 
     @staticmethod
-    def _seen_of(cur: sqlite3.Cursor, keys: list[str]) -> set[str]:
+    def _seen_of(cur: driver.Cursor, keys: list[str]) -> set[str]:
         """Which of ``keys`` the journal has seen: one query per 500, not one each."""
         seen: set[str] = set()
         for start in range(0, len(keys), 500):
@@ -183,7 +182,7 @@ class Journal:
             seen.update(row[0] for row in cur.execute(query, chunk))
         return seen
 
-    def _name_ids(self, cur: sqlite3.Cursor, events: list[Event]) -> dict[str, int]:
+    def _name_ids(self, cur: driver.Cursor, events: list[Event]) -> dict[str, int]:
         """The ids of the names ``events`` refer to that this connection has
         not committed before, added to ``names`` where they are new."""
         known = self._ids
@@ -198,7 +197,7 @@ class Journal:
         return found
 
     def _rows(
-        self, cur: sqlite3.Cursor, events: list[Event]
+        self, cur: driver.Cursor, events: list[Event]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
         """The rows of ``events``, and the ids of names new to this connection.
         Most events name only names committed before: they are encoded in one
@@ -218,7 +217,7 @@ class Journal:
 
     def _append_new(
         self,
-        cur: sqlite3.Cursor,
+        cur: driver.Cursor,
         events: Sequence[Event],
         keys: Sequence[str | None],
         batch_key: str | None,
@@ -263,7 +262,7 @@ class Journal:
                 "SELECT id, kind, ts, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
                 (last_id, limit),
             ).fetchall()
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
 
     def event_of(self, kind: int, ts: float, body: str) -> Event:
@@ -307,7 +306,7 @@ class Journal:
             row = self._db.execute(
                 "SELECT ts FROM events WHERE id > ? ORDER BY id LIMIT 1", (applied_id,)
             ).fetchone()
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
         # AUTOINCREMENT ids are dense except where compaction deleted rows, and
         # compaction only deletes applied ones: head - applied_id is exact.
@@ -326,7 +325,7 @@ class Journal:
             self._db.execute("DELETE FROM seen_keys WHERE ts < ?", (older_than,))
             # Through executescript: run by ``execute``, it frees one page only.
             self._db.executescript("PRAGMA incremental_vacuum;")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot compact journal {self.path}: {exc}") from exc
         return deleted
 
@@ -334,7 +333,7 @@ class Journal:
         """Read-only SQL over the journal, for ``stats``."""
         try:
             return self._db.execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot read journal {self.path}: {exc}") from exc
 
     # -- snapshots ----------------------------------------------------------
@@ -351,7 +350,7 @@ class Journal:
                 "taken_at = excluded.taken_at, state = excluded.state",
                 (last_id, time.time(), text),
             )
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot write snapshot to {self.path}: {exc}") from exc
 
     def set_aside_snapshot(self) -> None:
@@ -370,10 +369,10 @@ class Journal:
             )
             self._db.execute("DELETE FROM snapshot")
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             try:  # noqa: SIM105  (contextlib: not on the recording CLI's imports)
                 self._db.execute("ROLLBACK")
-            except sqlite3.Error:
+            except driver.Error:
                 pass
             raise JournalError(f"cannot set the snapshot in {self.path} aside: {exc}") from exc
 
@@ -383,7 +382,7 @@ class Journal:
             row = self._db.execute(
                 "SELECT last_id, taken_at, state FROM snapshot WHERE k = 1"
             ).fetchone()
-        except sqlite3.Error as exc:
+        except driver.Error as exc:
             raise JournalError(f"cannot read snapshot from {self.path}: {exc}") from exc
         if row is None:
             return None
