@@ -2,6 +2,7 @@
 failed commit keeps them, a full buffer refuses by name, and the level is
 a config choice checked by name."""
 
+import threading
 import time
 
 import pytest
@@ -62,6 +63,34 @@ def test_stop_commits_what_waits():
         pending.add(tokens(n))
     pending.stop()
     assert journal.committed == [0, 1, 2]
+
+
+def test_the_flusher_leaves_the_commits_to_a_committing_caller_and_takes_what_it_leaves():
+    committers: list[str] = []
+    journal = FlakyJournal()
+
+    def commit() -> None:
+        committers.append(threading.current_thread().name)
+        journal.commit()
+
+    pending = journal.pending = PendingEvents(commit, interval=0.05, batch=5)
+    try:
+        added, ends = 0, time.monotonic() + 0.5  # ten ticks of a caller committing all along
+        while time.monotonic() < ends:
+            pending.add(tokens(added))
+            added += 1
+        flusher_commits = committers.count("journal-flusher")
+        assert committers.count(threading.current_thread().name) >= 10
+        # Each tick found a caller's commit since the last: the flusher left
+        # them to it (it would commit at nearly every tick otherwise).
+        assert flusher_commits <= 3, committers
+        for n in range(2):  # a last few, fewer than a batch: the flusher's
+            pending.add(tokens(added + n))
+        wait_for(lambda: len(journal.committed) == added + 2, 5, "the flusher's commit")
+        assert committers[-1] == "journal-flusher"
+        assert journal.committed == list(range(added + 2))  # all, in order, once
+    finally:
+        pending.stop()
 
 
 def test_a_buffered_collector_shows_its_events_in_its_own_metrics_without_a_flush(tmp_path):

@@ -283,10 +283,14 @@ def record_event(
     ts: float,
     trace_id: str | None = None,
 ) -> TokensUsed:
-    """The event a hot-path record stands for (validated values: no checks)."""
+    """The event a hot-path record stands for (validated values: no checks).
+    Without a trace id, the plain tail is joined on whole: one tuple
+    concatenation, the journalled hot path's quickest way to an event."""
     persona, chatmode, model = labels
-    fields = (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id)
-    return from_validated(TokensUsed, (*fields, *PLAIN_TOKENS_TAIL[1:]))
+    head = (persona, model, input_tokens, output_tokens, chatmode, ts)
+    if trace_id is None:
+        return from_validated(TokensUsed, head + PLAIN_TOKENS_TAIL)
+    return from_validated(TokensUsed, (*head, trace_id, *PLAIN_TOKENS_TAIL[1:]))
 
 
 __all__ = [

@@ -58,7 +58,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
     ``journal``: a journal file; when given, every event is appended durably
     and folded by a tailer thread (a little later, and surviving restarts),
     as the config's ``journal.durability`` says: ``buffered`` (the default)
-    commits within 10 ms (``flush()``: now), the others before returning.
+    commits within 20 ms (``flush()``: now), the others before returning.
     """
 
     def __init__(
@@ -105,7 +105,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
 
     def flush(self) -> None:
         """Commit every recorded event now (``journal.durability: buffered``
-        commits within 10 ms anyway); ``JournalError`` when it cannot be."""
+        commits within 20 ms anyway); ``JournalError`` when it cannot be."""
         if self._writer is not None:
             self._writer.flush()
 

@@ -31,6 +31,7 @@ start-up.
 from __future__ import annotations
 
 import sys
+from itertools import chain
 
 from ..model.events import (
     EVENT_CLASSES,
@@ -241,7 +242,7 @@ def insert_rows(
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         values = ",".join([group] * len(chunk))
-        cur.execute(insert + values + then, [v for row in chunk for v in row])
+        cur.execute(insert + values + then, list(chain.from_iterable(chunk)))
 
 
 def _json(value: Any) -> str:

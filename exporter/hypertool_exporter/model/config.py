@@ -24,7 +24,7 @@ DEFAULT_MAX_LABEL_VALUES = 1000
 #: Shortest ingest token accepted, from the config file or HYPERTOOL_INGEST_TOKEN.
 MIN_TOKEN_LENGTH = 16
 #: What a recorded event survives once recorded, weakest first
-#: (docs/reliability.md): ``buffered`` (committed within 10 ms: a crash loses
+#: (docs/reliability.md): ``buffered`` (committed within 20 ms: a crash loses
 #: that window), ``process`` (committed before the call returns: survives a
 #: crash of the process) and ``power`` (fsynced too: survives power loss).
 DURABILITY_LEVELS = ("buffered", "process", "power")
