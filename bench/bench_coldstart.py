@@ -4,8 +4,9 @@
 Timed from starting the process until ``/metrics`` counts every event applied
 (imports, the price database, the replay and the first render all counted),
 against a start on an empty journal in the same run. Goals: 1,000,000 events
-in 3 s, 10,000,000 in 30 s (``--quick``: 100,000 events, without a goal of
-its own, and 1,000,000 in place of the ten million).
+in 2.5 s, three starts in a row (the slowest is the figure), and 10,000,000
+in 25 s (``--quick``: 100,000 events, without a goal of its own, and
+1,000,000 in place of the ten million).
 
 Each start gets its own copy of the journal: ``serve`` snapshots as it stops,
 and the next start would restore that instead of replaying.
@@ -22,20 +23,21 @@ from common import Result
 
 from hypertool_exporter.journal.store import Journal
 
-#: (events, goal in seconds or None) of a full run, and of a quick one.
-LOADS = ((1_000_000, 3.0), (10_000_000, 30.0))
-QUICK_LOADS = ((100_000, None), (1_000_000, 3.0))
+#: (events, goal in seconds or None, starts in a row) of a full run, and of a quick one.
+LOADS = ((1_000_000, 2.5, 3), (10_000_000, 25.0, 1))
+QUICK_LOADS = ((100_000, None, 2), (1_000_000, 2.5, 3))
 
 
 def _cold_start(written: Path, events: int, tries: int) -> float:
-    """The best of ``tries`` starts, each on a fresh copy of ``written``."""
-    best = float("inf")
+    """The slowest of ``tries`` starts in a row, each on a fresh copy of
+    ``written``: the goal holds for every start, not the luckiest."""
+    worst = 0.0
     for n in range(tries):
         copy = written.with_name(f"start-{n}.sqlite")
         shutil.copyfile(written, copy)
-        best = min(best, best_start(copy, events, tries=1))
+        worst = max(worst, best_start(copy, events, tries=1))
         copy.unlink()
-    return best
+    return worst
 
 
 def run(quick: bool = False) -> list[Result]:
@@ -45,14 +47,16 @@ def run(quick: bool = False) -> list[Result]:
         empty = Path(tmp) / "empty.sqlite"
         Journal(empty).close()
         baseline = best_start(empty, 0)
-        for events, goal in loads:
+        for events, goal, tries in loads:
             written = Path(tmp) / f"{events}.sqlite"
             write_journal(written, events)
-            seconds = _cold_start(written, events, tries=1 if events > 1_000_000 else 2)
+            seconds = _cold_start(written, events, tries)
             written.unlink()
+            in_a_row = f", slowest of {tries} in a row" if tries > 1 else ""
             results.append(
                 Result(
-                    f"serve's cold start on {events:,} events (no snapshot) vs an empty journal",
+                    f"serve's cold start on {events:,} events (no snapshot{in_a_row}) "
+                    "vs an empty journal",
                     seconds,
                     baseline,
                     "s",
