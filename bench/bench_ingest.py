@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from common import Result, applied_tokens, visibility_under_load
@@ -92,6 +95,56 @@ def latency(tmp: Path, config: Path, seconds: float) -> Result:
         serve.stop()
 
 
+#: A prometheus_client process serving its registry over HTTP: the RSS an
+#: empty exporter is held against.
+PROMETHEUS_CLIENT_PROCESS = """
+import sys, time
+from prometheus_client import Counter, start_http_server
+server, _ = start_http_server(0, addr="127.0.0.1")
+Counter("calls", "Calls.").inc()
+print(server.server_port, flush=True)
+time.sleep(120)
+"""
+
+
+def _rss_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS line in /proc/PID/status")
+
+
+def idle(tmp: Path, config: Path) -> Result:
+    """An empty ``serve`` (after its first scrape) against a prometheus_client
+    process after its first scrape, both started in this run."""
+    baseline = subprocess.Popen(
+        [sys.executable, "-c", PROMETHEUS_CLIENT_PROCESS], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert baseline.stdout is not None
+        port = int(baseline.stdout.readline())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            answer.read()
+        theirs = _rss_of(baseline.pid)
+    finally:
+        baseline.kill()
+        baseline.wait()
+    empty = ExporterProcess(tmp / "idle.sqlite", config, ready_timeout=120)
+    try:
+        empty.text()
+        ours = empty.rss_bytes()
+    finally:
+        empty.stop()
+    return Result(
+        "empty serve's RSS (prices loaded at start) vs a prometheus_client process",
+        ours / 2**20,
+        theirs / 2**20,
+        "MiB",
+        "<= 1.2x",
+        ours <= 1.2 * theirs,
+    )
+
+
 def memory(tmp: Path, config: Path, series: int) -> Result:
     personas, modes, models = {10_000: (25, 20, 10), 50_000: (50, 25, 20)}[series]
     now = time.time()
@@ -134,6 +187,7 @@ def run(quick: bool = False) -> list[Result]:
             throughput(tmp, config, 50_000 if quick else 200_000),
             latency(tmp, config, 3 if quick else 10),
         ]
+        results.append(idle(tmp, config))
         for series in (10_000,) if quick else (10_000, 50_000):
             results.append(memory(tmp, config, series))
     return results
