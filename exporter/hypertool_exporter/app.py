@@ -109,10 +109,8 @@ class Exporter:
         self.status_page = StatusPage(self.state, self.config, self.spend)
         self.server: ExporterHTTPServer | None = None
 
-    def catch_up(self, meanwhile: Callable[[], object] = lambda: None) -> None:
-        """Restore the journal's snapshot and apply what follows it, now
-        (``meanwhile``: ``JournalTailer.catch_up``'s; not run when the journal
-        cannot be used, and then what it would load loads on first use).
+    def catch_up(self) -> None:
+        """Restore the journal's snapshot and apply what follows it, now.
 
         A journal that cannot be used does not stop the exporter: ``/metrics``
         reports it (``hypertool_exporter_journal_up 0``) and the tailer retries.
@@ -120,7 +118,7 @@ class Exporter:
         assert self.tailer is not None, "no journal to catch up with"
         try:
             self.tailer.open()
-            self.tailer.catch_up(meanwhile)
+            self.tailer.catch_up()
         except JournalError as exc:
             log.error("journal unusable, serving without it and retrying: %s", exc)
             self.tailer.mark_down()
@@ -299,10 +297,9 @@ def run_server(
         return 2
     path = Path(journal) if journal else Path(default_journal_path())
     tune_garbage_collector()
+    price_database.load()  # before the replay prices its first token event
     exporter = Exporter(config, journal=path, clock=clock_from_env())
-    # Prices load before the replay prices its first token event, while a
-    # replay helper starts: neither waits for the other.
-    exporter.catch_up(meanwhile=price_database.load)
+    exporter.catch_up()
     exporter.exposition.warm()
     gc.freeze()  # what start-up made (modules, the replayed state) is never walked again
     ingest = exporter.writer

@@ -443,38 +443,6 @@ def test_a_helper_process_replays_a_long_backlog_to_the_same_state(tmp_path, mon
     assert chunks == []
 
 
-def test_what_a_start_loads_meanwhile_runs_once_while_the_helper_starts_or_before_a_replay(
-    tmp_path, monkeypatch
-):
-    """``serve`` loads the price database while a replay helper's interpreter
-    starts: after the helper is started, before the first event is folded;
-    without a helper, before the replay; once either way."""
-    from hypertool_exporter.sync import replayer
-
-    _cores(monkeypatch, 2)  # the helper's path, whatever this machine has
-    path = tmp_path / "j.sqlite"
-    with Journal(path) as journal:
-        journal.append(_varied_events(6_000))
-    started = []
-    real = replayer.chunks
-    monkeypatch.setattr(replayer, "chunks", lambda *a: (started.append(a), real(*a))[1])
-    for helper_from, helper in ((0, True), (None, False)):
-        started.clear()
-        seen = []
-        state = MetricState()
-        tailer = JournalTailer(state, path, helper_from=helper_from)
-        tailer.open()
-
-        def meanwhile(state=state, seen=seen):
-            applied = state.view().counters.get(c.EVENTS_APPLIED.name, {})
-            seen.append((len(started), sum(applied.values())))
-
-        tailer.catch_up(meanwhile)
-        tailer.stop()
-        assert seen == [(1 if helper else 0, 0)], helper  # once, nothing folded yet
-        assert sum(state.view().counters[c.EVENTS_APPLIED.name].values()) == 6_000
-
-
 def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, caplog):
     from hypertool_exporter.sync import replayer
 

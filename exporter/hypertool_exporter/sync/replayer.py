@@ -72,22 +72,14 @@ def helper_usable() -> bool:
 
 def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
     """The events of the journal at ``path`` after row ``after_id``, a chunk
-    at a time, read and decoded by a helper process, started by this call (the
-    caller may do other work while it starts); ``ReplayError`` when it cannot
-    start, or, from the iterator, when it fails (the chunks given before it
-    stand)."""
+    at a time, read and decoded by a helper process; ``ReplayError`` when it
+    fails (the chunks given before it stand)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     command = [sys.executable, "-m", __name__, os.fspath(path), str(after_id)]
     try:
         helper = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     except OSError as exc:
         raise ReplayError(f"cannot start the replay helper: {exc}") from exc
-    return _read_chunks(helper)
-
-
-def _read_chunks(helper: subprocess.Popen[bytes]) -> Iterator[Chunk]:
-    """The chunks ``helper`` writes, until it exits; it is stopped if the
-    reader stops first."""
     assert helper.stdout is not None
     try:
         while header := helper.stdout.read(8):

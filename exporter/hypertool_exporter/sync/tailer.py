@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -232,13 +231,10 @@ class JournalTailer:
         """A write of this process's ingest went through (``JournalWriter.on_success``)."""
         self.status.writable = True
 
-    def catch_up(self, meanwhile: Callable[[], object] = lambda: None) -> None:
+    def catch_up(self) -> None:
         """Apply everything in the journal now (start-up, tests). A backlog of
         ``helper_from`` rows or more is read and decoded by a helper process
-        (``sync.replayer``) while this one folds; ``meanwhile`` is run while
-        the helper starts (``serve`` loads the price database then: the
-        helper's interpreter takes about as long to start), or before the
-        replay when there is no helper. Cyclic garbage collection
+        (``sync.replayer``) while this one folds. Cyclic garbage collection
         is paused meanwhile: a replay makes millions of short-lived objects
         and no cycles, and with Python's default thresholds (an application
         that opens a journal through the collector) the collector walked the
@@ -254,9 +250,7 @@ class JournalTailer:
                 and replayer.helper_usable()
             ):
                 log.info("replaying about %d events with a helper process", behind)
-                self._replay_with_helper(meanwhile)
-            else:
-                meanwhile()
+                self._replay_with_helper()
             while self.step() >= self.batch:
                 self._snapshot_when_due()
             self.state.drain()  # the token events waiting in their batches, too
@@ -264,18 +258,11 @@ class JournalTailer:
             seconds = time.monotonic() - started
             log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
 
-    def _replay_with_helper(self, meanwhile: Callable[[], object]) -> None:
+    def _replay_with_helper(self) -> None:
         """Fold the helper's chunks; if it fails, ``catch_up`` goes on from the
         last chunk folded."""
         try:
-            chunks = replayer.chunks(self.path, self.last_id)  # the helper starts
-        except replayer.ReplayError as exc:
-            log.warning("%s; replaying in this process", exc)
-            meanwhile()
-            return
-        meanwhile()
-        try:
-            for last_id, events, rejected in chunks:
+            for last_id, events, rejected in replayer.chunks(self.path, self.last_id):
                 for start in range(0, len(events), APPLY_CHUNK):
                     self.state.apply_all(events[start : start + APPLY_CHUNK])
                 self._reject(rejected)
