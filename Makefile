@@ -63,6 +63,7 @@ e2e: $(STAMP) system-deps interop
 ## bundle: regenerate the README metric table, dashboards and rules
 bundle: $(STAMP)
 	$(BIN)/hypertool-exporter bundle build
+	$(BIN)/python -m hypertool_exporter.model.price_database
 
 ## dist: a wheel of the package in dist/ (install it with pip install dist/*.whl)
 dist: $(STAMP)

@@ -31,7 +31,6 @@ from .http.spans import SpanIngest
 from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.writer import JournalWriter
-from .model import price_database
 from .model.budget_check import BudgetCheck, check
 from .model.config import MIN_TOKEN_LENGTH, Config
 from .sync.budget_desk import BudgetDesk
@@ -297,7 +296,6 @@ def run_server(
         return 2
     path = Path(journal) if journal else Path(default_journal_path())
     tune_garbage_collector()
-    price_database.load()  # before the replay prices its first token event
     exporter = Exporter(config, journal=path, clock=clock_from_env())
     exporter.catch_up()
     exporter.exposition.warm()

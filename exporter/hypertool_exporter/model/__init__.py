@@ -9,7 +9,9 @@ workflow runs, tool calls, quality scores),
 the OpenTelemetry GenAI ones, ``work_metrics`` those of work,
 ``journal_metrics`` the journal's), ``budgets`` (UTC periods; ``budget_check``
 whether an amount fits before it is spent), ``money`` (exact
-dollars), ``pricing`` and ``price_database`` (genai-prices), ``genai``
+dollars), ``pricing`` and ``price_database`` (genai-prices;
+``price_index`` its answers for the models its data names, shipped, so
+pricing those does not load it), ``genai``
 (spans to events; ``genai_conventions`` where each instrumentation library
 writes a call's numbers, as data, read through ``genai_usage``;
 ``genai_work`` the spans about workflows, agents, tools and evaluations)

@@ -6,7 +6,11 @@ per million tokens through a model lookup that takes tens of microseconds.
 The fold prices every token event, so this adapter resolves a model once per
 half-hour slot (the finest granularity of the database's time-of-day prices)
 and hands back float rates per 1,000 tokens that ``pricing.Price.cost``
-applies. genai-prices is imported on first use, or by ``load``.
+applies. Until genai-prices is loaded, a model the shipped index holds
+(``price_index``: genai-prices' own answers for the names its data spells
+out) is answered from there; any other name loads genai-prices (about
+0.4 s, once), and from then on genai-prices answers everything, a snapshot
+fetched at run time included.
 
 The age of the data: genai-prices does not record when its bundled data was
 built, so the newest price change it holds that is not in the future stands
@@ -17,11 +21,16 @@ fetch.
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:  # genai-prices' type, imported with it (an idle exporter has neither)
+    from decimal import Decimal
+
+from . import price_index
 from .pricing import SOURCE_DATABASE, SOURCE_NONE, Price, ResolvedPrice
 
 #: Seconds per cached slot: time-of-day prices change on the half hour.
@@ -68,6 +77,9 @@ CONVENTION_PROVIDERS = {
 def provider_name(model: str) -> str:
     """The provider that serves ``model``, as ``gen_ai.provider.name`` names it,
     by genai-prices' model matching; ``unknown`` for a model it does not know."""
+    indexed = _indexed(model)
+    if indexed is not None:
+        return CONVENTION_PROVIDERS.get(indexed[0], indexed[0])
     from genai_prices import data_snapshot
 
     try:
@@ -78,17 +90,32 @@ def provider_name(model: str) -> str:
 
 
 def load() -> None:
-    """Load the database now (about 0.2 s): ``serve`` does before it listens,
-    so that its first token event is not the one that waits."""
+    """Load genai-prices now (about 0.4 s), for a caller that would rather
+    wait now than at its first model the index does not hold."""
     from genai_prices import data_snapshot
 
     data_snapshot.get_snapshot()
 
 
+def _indexed(model: str) -> tuple[str, Price | None] | None:
+    """The index's answer for ``model``, while genai-prices is not loaded (once
+    it is, it answers: its data may have been fetched since)."""
+    if "genai_prices" in sys.modules:
+        return None
+    return price_index.lookup(model)
+
+
 def _resolve(model: str, start: float) -> ResolvedPrice:
+    end = start + SLOT_SECONDS
+    indexed = _indexed(model)
+    if indexed is not None:  # a price that holds at every moment
+        price = indexed[1]
+        if price is None:
+            return ResolvedPrice(None, SOURCE_NONE, start, end)
+        newest = price_index.newest_change(datetime.now(UTC).date())
+        return ResolvedPrice(price, SOURCE_DATABASE, start, end, newest)
     from genai_prices import data_snapshot
 
-    end = start + SLOT_SECONDS
     try:
         _, info = data_snapshot.get_snapshot().find_provider_model(model, None, None, None)
     except LookupError:
@@ -106,6 +133,8 @@ def _per_thousand(value: Decimal) -> float:
 def _rates_at(model_price: Any, tier_start: int | None) -> dict[str, float | None]:
     """Each key's rate per 1,000 tokens for requests above ``tier_start`` input
     tokens (``None``: the base rates)."""
+    from decimal import Decimal
+
     rates: dict[str, float | None] = {}
     for key, field in _KEYS.items():
         value = getattr(model_price, key, None)
@@ -136,6 +165,8 @@ def _price(rates: dict[str, float | None], tiers: tuple[Any, ...] = ()) -> Price
 def to_price(model_price: Any) -> Price | None:
     """A genai-prices ``ModelPrice`` as a ``Price``; ``None`` when it prices no
     tokens (a model billed per image or per request)."""
+    from decimal import Decimal
+
     base = _rates_at(model_price, None)
     if base["input"] is None and base["output"] is None:
         return None
@@ -193,13 +224,84 @@ def data_version() -> str:
     return __version__
 
 
+def _literals(clause: Any) -> list[str]:
+    """The literal strings of a genai-prices match clause tree."""
+    found: list[str] = []
+    for name in ("equals", "starts_with", "ends_with", "contains"):
+        text = getattr(clause, name, None)
+        if isinstance(text, str):
+            found.append(text)
+    for name in ("or_", "and_"):
+        for part in getattr(clause, name, None) or ():
+            found.extend(_literals(part))
+    return found
+
+
+def _rates(price: Price) -> list[float | None]:
+    return [price.input, price.output, price.cache_read, price.cache_write]
+
+
+def build_index() -> dict[str, Any]:
+    """``price_index``'s index of the installed genai-prices."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    names = sorted(
+        {
+            name.lower()
+            for provider in snapshot.providers
+            for model in provider.models
+            for name in (model.id, *_literals(model.match))
+        }
+    )
+    models: dict[str, Any] = {}
+    for name in names:
+        try:
+            provider, info = snapshot.find_provider_model(name, None, None, None)
+        except LookupError:
+            continue
+        if isinstance(info.prices, list):  # changes with the date or the time of day
+            continue
+        price = to_price(info.prices)
+        models[name] = [
+            provider.id,
+            None
+            if price is None
+            else [_rates(price), [[start, _rates(tier)] for start, tier in price.tiers]],
+        ]
+    changes = sorted(
+        {
+            start.isoformat()
+            for provider in snapshot.providers
+            for model in provider.models
+            if isinstance(model.prices, list)
+            for conditional in model.prices
+            if (start := getattr(conditional.constraint, "start_date", None)) is not None
+        }
+    )
+    return {"data_sha256": price_index.data_digest(), "changes": changes, "models": models}
+
+
+def write_index() -> str:
+    """Write ``price_index``'s index of the installed genai-prices (package data)."""
+    with open(price_index.INDEX_PATH, "w", encoding="utf-8") as handle:
+        json.dump(build_index(), handle, separators=(",", ":"), sort_keys=True)
+        handle.write("\n")
+    return price_index.INDEX_PATH
+
+
 __all__ = [
     "CONVENTION_PROVIDERS",
     "SLOT_SECONDS",
+    "build_index",
     "data_timestamp",
     "data_version",
     "genai_prices_lookup",
     "load",
     "provider_name",
     "to_price",
+    "write_index",
 ]
+
+if __name__ == "__main__":
+    print(write_index())
