@@ -136,7 +136,7 @@ def idle(tmp: Path, config: Path) -> Result:
     finally:
         empty.stop()
     return Result(
-        "empty serve's RSS (prices loaded at start) vs a prometheus_client process",
+        "empty serve's RSS vs a prometheus_client process",
         ours / 2**20,
         theirs / 2**20,
         "MiB",

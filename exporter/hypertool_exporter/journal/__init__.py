@@ -1,6 +1,7 @@
 """The durable journal: an append-only SQLite file of validated events.
 
-``store`` (open, append, read, snapshots, compaction), ``schema`` (the
+``store`` (open, append, read, snapshots, compaction), ``driver`` (the
+SQLite driver, without ``sqlite3``'s ``datetime`` adapters), ``schema`` (the
 tables and their upgrades), ``migrate`` (schema 3 rows rewritten),
 ``errors`` (``JournalError``), ``rows`` (events as rows and back),
 ``layouts`` (how each event class lies in a row, and a reader made for each

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import gc
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -80,6 +79,8 @@ def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
         helper = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     except OSError as exc:
         raise ReplayError(f"cannot start the replay helper: {exc}") from exc
+    import pickle  # here, not at import: an exporter that never replays long never needs it
+
     assert helper.stdout is not None
     try:
         while header := helper.stdout.read(8):
@@ -109,6 +110,8 @@ def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
 def write_chunks(journal: Journal, after_id: int, out: BinaryIO) -> None:
     """The helper's work: every row after ``after_id`` read, decoded and
     written to ``out`` as chunks, up to the head of the journal."""
+    import pickle
+
     last_id = after_id
     while rows := journal.read_after(last_id, CHUNK_ROWS):
         classes, values, rejected = journal.columns_of(
