@@ -7,7 +7,7 @@ its events, in order (never a gap, never a torn file), and:
 
 - ``process`` and ``power``: every event whose call returned;
 - ``buffered``: all but at most the last window (the events of about the
-  last ``buffer.DEFAULT_INTERVAL`` seconds, never more than two batches of
+  last two ``buffer.DEFAULT_INTERVAL`` ticks, never more than two batches of
   ``DEFAULT_BATCH``: one waiting, one being committed); and every one once
   the app exits cleanly, flushes, or simply waits a moment.
 """
