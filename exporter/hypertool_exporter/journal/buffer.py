@@ -9,8 +9,7 @@ flight. A flusher thread ticks every ``interval`` seconds and has the writer
 commit what waits as one transaction, unless a caller committed since its
 last tick: an event waits two ticks at most. Under load the callers commit
 and the flusher stays out of their way: two threads committing in turn
-contend for the interpreter lock at every SQLite call, which cost a busy
-producer a fifth of its time. The writer's
+contend for the interpreter lock at every SQLite call. The writer's
 other uses commit what waits first (a budget check or reservation reads the
 journal only after it, an ingest appends after it: one order). The events
 reach the process's own ``/metrics`` through the tailer, which hears of each
