@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import Result
+from common import Result, spread_of
 
 #: The same update, as prometheus_client's multiprocess mode makes it.
 BASELINE = """
@@ -130,6 +130,7 @@ def run(quick: bool = False) -> list[Result]:
             "us",
             "<= 0.5x multiprocess mode",
             statistics.median(ours["buffered"]) <= 0.5 * base,
+            spread_of(ours["buffered"], baseline),
         )
     ]
     for level in ("process", "power"):
@@ -141,6 +142,7 @@ def run(quick: bool = False) -> list[Result]:
                 "us",
                 "for the record",
                 None,
+                spread_of(ours[level], baseline),
             )
         )
     results.append(

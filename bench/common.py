@@ -21,10 +21,20 @@ class Result:
     unit: str
     target: str
     passed: bool | None
+    #: The range of the ratio over the rounds that were paired, when there
+    #: were rounds: on a shared machine a single ratio hides how much it moves.
+    spread: str = ""
 
     @property
     def ratio(self) -> float:
         return self.value / self.baseline if self.baseline else float("inf")
+
+
+def spread_of(ours: Sequence[float], baselines: Sequence[float]) -> str:
+    """The lowest and highest ratio of rounds run side by side (round ``i`` of
+    each), as ``0.55-0.84x``."""
+    ratios = [a / b for a, b in zip(ours, baselines, strict=True) if b]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}x" if ratios else ""
 
 
 def interleaved_commands(
@@ -124,7 +134,7 @@ def per_call(fn: Callable[[], None], calls: int, repeats: int = 5) -> float:
 
 
 def table(results: list[Result]) -> str:
-    rows = [("benchmark", "value", "baseline", "ratio", "target", "ok")]
+    rows = [("benchmark", "value", "baseline", "ratio", "spread", "target", "ok")]
     for r in results:
         ok = "-" if r.passed is None else ("yes" if r.passed else "NO")
         rows.append(
@@ -133,6 +143,7 @@ def table(results: list[Result]) -> str:
                 f"{r.value:.4g} {r.unit}",
                 f"{r.baseline:.4g} {r.unit}",
                 f"{r.ratio:.2f}x",
+                r.spread or "-",
                 r.target,
                 ok,
             )
