@@ -114,9 +114,10 @@ def _rss_of(pid: int) -> int:
     raise RuntimeError("no VmRSS line in /proc/PID/status")
 
 
-def idle(tmp: Path, config: Path) -> Result:
-    """An empty ``serve`` (after its first scrape) against a prometheus_client
-    process after its first scrape, both started in this run."""
+def idle(tmp: Path) -> Result:
+    """An empty ``serve`` as a first run starts it (no config file), after its
+    first scrape, against a prometheus_client process after its first
+    scrape, both started in this run."""
     baseline = subprocess.Popen(
         [sys.executable, "-c", PROMETHEUS_CLIENT_PROCESS], stdout=subprocess.PIPE, text=True
     )
@@ -129,7 +130,7 @@ def idle(tmp: Path, config: Path) -> Result:
     finally:
         baseline.kill()
         baseline.wait()
-    empty = ExporterProcess(tmp / "idle.sqlite", config, ready_timeout=120)
+    empty = ExporterProcess(tmp / "idle.sqlite", ready_timeout=120)
     try:
         empty.text()
         ours = empty.rss_bytes()
@@ -187,7 +188,7 @@ def run(quick: bool = False) -> list[Result]:
             throughput(tmp, config, 50_000 if quick else 200_000),
             latency(tmp, config, 3 if quick else 10),
         ]
-        results.append(idle(tmp, config))
+        results.append(idle(tmp))
         for series in (10_000,) if quick else (10_000, 50_000):
             results.append(memory(tmp, config, series))
     return results

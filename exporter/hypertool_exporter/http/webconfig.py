@@ -40,9 +40,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..model.yamlfile import Reader, compose, read_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # PyYAML loads with a web config file
+    import yaml
 
 _TLS_VERSIONS = {
     "TLS10": ssl.TLSVersion.TLSv1,
@@ -186,6 +188,8 @@ def load_web_config(path: str | Path | None) -> WebConfig:
 
 def _file(reader: Reader, base: Path, path: str, node: yaml.Node) -> str:
     """The file a field names (``node``: its value, or its section when missing)."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         raise reader.fail(node, path, None, "must be a file name")
     value = reader.text(node, path)

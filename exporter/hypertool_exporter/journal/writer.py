@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import orjson  # noqa: F401  (loaded: ``rows.encode`` then encodes with it)
-
 from ..model.budget_check import Held, Reservation
 from ..model.events import Event
 from .buffer import PendingEvents
@@ -116,6 +114,10 @@ class JournalWriter:
         with self._lock:
             try:
                 if self._journal is None:
+                    # Loaded with the first write (``rows.encode`` then encodes
+                    # with it), not at import: an idle exporter never needs it.
+                    import orjson  # noqa: F401
+
                     self._journal = Journal(self._path, fsync=self.fsync)
                 if self._pending:
                     self._commit_pending(self._journal)

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .budgets import PERIODS, SCOPES, Budget
 from .fields import normalize_persona
 from .genai import SpanMapping
 from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
 from .yamlfile import ConfigError, Reader, compose, plain, read_text
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # PyYAML loads with a config file (``yamlfile``)
+    import yaml
 
 DEFAULT_MAX_LABEL_VALUES = 1000
 #: Shortest ingest token accepted, from the config file or HYPERTOOL_INGEST_TOKEN.
@@ -216,6 +218,8 @@ def _metrics(reader: Reader, node: yaml.Node, config: Config) -> None:
 
 def _buckets(reader: Reader, node: yaml.Node, path: str) -> tuple[float, ...]:
     """Histogram bucket bounds: finite numbers, each greater than the last."""
+    import yaml
+
     if not isinstance(node, yaml.SequenceNode) or not node.value:
         raise reader.fail(node, path, plain(node), "must be a list of bucket bounds")
     bounds: list[float] = []
@@ -232,6 +236,8 @@ def _buckets(reader: Reader, node: yaml.Node, path: str) -> tuple[float, ...]:
 
 
 def _otlp(reader: Reader, node: yaml.Node, config: Config) -> None:
+    import yaml
+
     lists = {
         "persona_attributes": config.span_mapping.persona_attributes,
         "chatmode_attributes": config.span_mapping.chatmode_attributes,

@@ -18,9 +18,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .fields import shown
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # PyYAML loads when a file is read
+    import yaml
 
 #: Largest config file read: a config is a page or two of text.
 MAX_BYTES = 1 << 20
@@ -67,6 +69,8 @@ def read_text(path: str | Path) -> str:
 
 def compose(text: str, source: str) -> yaml.Node | None:
     """The node tree of ``text`` (``None`` for an empty file), within the bounds."""
+    import yaml
+
     if len(text) > MAX_BYTES:
         raise ConfigError(source, None, "<file>", source, f"is larger than {MAX_BYTES} bytes")
     try:
@@ -84,6 +88,8 @@ def compose(text: str, source: str) -> yaml.Node | None:
 
 def _check_shape(text: str, source: str) -> None:
     """Depth and aliases, from the parser's events (it does not recurse)."""
+    import yaml
+
     depth = aliases = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
@@ -111,6 +117,8 @@ class Reader:
     """Walks a composed node tree, converting values and keeping their lines."""
 
     def __init__(self, source: str):
+        import yaml
+
         self.source = source
         self._scalars = yaml.SafeLoader("")
 
@@ -119,6 +127,8 @@ class Reader:
         return ConfigError(self.source, line, path, value, reason)
 
     def scalar(self, node: yaml.Node, path: str) -> Any:
+        import yaml
+
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, path, plain(node), "must be a single value")
         try:
@@ -139,6 +149,8 @@ class Reader:
 
     def mapping(self, node: yaml.Node, path: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """(key, key node, value node) of a mapping; a key given twice is refused."""
+        import yaml
+
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, path, plain(node), "must be a mapping")
         entries = []
@@ -174,6 +186,8 @@ class Reader:
 
 def plain(node: yaml.Node) -> Any:
     """A node as an error shows it: a scalar's text, a collection's shape."""
+    import yaml
+
     if isinstance(node, yaml.ScalarNode):
         return node.value
     if isinstance(node, yaml.MappingNode):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,13 +72,17 @@ def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
     """The events of the journal at ``path`` after row ``after_id``, a chunk
     at a time, read and decoded by a helper process; ``ReplayError`` when it
     fails (the chunks given before it stand)."""
+    # Here, not at import: an exporter that never replays a long backlog
+    # never needs them (an idle one holds less).
+    import pickle
+    import subprocess
+
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     command = [sys.executable, "-m", __name__, os.fspath(path), str(after_id)]
     try:
         helper = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     except OSError as exc:
         raise ReplayError(f"cannot start the replay helper: {exc}") from exc
-    import pickle  # here, not at import: an exporter that never replays long never needs it
 
     assert helper.stdout is not None
     try:
