@@ -130,12 +130,7 @@ def idle(tmp: Path) -> Result:
     finally:
         baseline.kill()
         baseline.wait()
-    empty = ExporterProcess(tmp / "idle.sqlite", ready_timeout=120)
-    try:
-        empty.text()
-        ours = empty.rss_bytes()
-    finally:
-        empty.stop()
+    ours = _rss_after_a_scrape(tmp / "idle.sqlite", None)
     return Result(
         "empty serve's RSS vs a prometheus_client process",
         ours / 2**20,
@@ -144,6 +139,16 @@ def idle(tmp: Path) -> Result:
         "<= 1.2x",
         ours <= 1.2 * theirs,
     )
+
+
+def _rss_after_a_scrape(journal: Path, config: Path | None) -> int:
+    """A ``serve``'s resident memory once it has answered one scrape."""
+    exporter = ExporterProcess(journal, config, ready_timeout=120)
+    try:
+        exporter.text()
+        return exporter.rss_bytes()
+    finally:
+        exporter.stop()
 
 
 def memory(tmp: Path, config: Path, series: int) -> Result:
@@ -159,16 +164,8 @@ def memory(tmp: Path, config: Path, series: int) -> Result:
     with Journal(path) as journal:
         for i in range(0, len(events), 5000):
             journal.append(events[i : i + 5000])
-    empty = ExporterProcess(tmp / f"empty-{series}.sqlite", config, ready_timeout=120)
-    empty.text()
-    baseline = empty.rss_bytes()
-    empty.stop()
-    full = ExporterProcess(path, config, ready_timeout=120)
-    try:
-        full.text()
-        rss = full.rss_bytes()
-    finally:
-        full.stop()
+    baseline = _rss_after_a_scrape(tmp / f"empty-{series}.sqlite", config)
+    rss = _rss_after_a_scrape(path, config)
     return Result(
         f"exporter RSS, {series:,} token series (+ cost series) vs empty",
         rss / 2**20,

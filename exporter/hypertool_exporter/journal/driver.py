@@ -10,23 +10,16 @@ _sqlite3.connect``), so errors raised here are ``sqlite3.Error`` to any caller.
 from __future__ import annotations
 
 try:
-    from _sqlite3 import (
-        SQLITE_LIMIT_VARIABLE_NUMBER,
-        Connection,
-        Cursor,
-        Error,
-        OperationalError,
-        connect,
-    )
+    import _sqlite3 as _module
 except ImportError:  # an interpreter that lays the driver out otherwise
-    from sqlite3 import (
-        SQLITE_LIMIT_VARIABLE_NUMBER,
-        Connection,
-        Cursor,
-        Error,
-        OperationalError,
-        connect,
-    )
+    import sqlite3 as _module  # type: ignore[no-redef]
+
+SQLITE_LIMIT_VARIABLE_NUMBER = _module.SQLITE_LIMIT_VARIABLE_NUMBER
+Connection = _module.Connection
+Cursor = _module.Cursor
+Error = _module.Error
+OperationalError = _module.OperationalError
+connect = _module.connect
 
 __all__ = [
     "SQLITE_LIMIT_VARIABLE_NUMBER",
