@@ -59,3 +59,23 @@ def test_a_name_the_index_does_not_hold_loads_genai_prices_and_gets_its_answer()
     assert unknown["provider"] == "unknown"
     # Loaded once, genai-prices answers from then on (the same price).
     assert answers["gpt-4o"]["price"][:2] == [0.0025, 0.01]
+
+
+def test_the_index_dates_its_data_as_genai_prices_does():
+    """``hypertool_price_data_timestamp_seconds`` and the price info's date
+    are the same whichever of the two answered."""
+    probe = """
+import json, sys, time
+from hypertool_exporter.model import price_database, price_index
+if sys.argv[1] == "other-data":
+    price_index.data_digest = lambda: "0" * 64
+print(json.dumps(price_database.genai_prices_lookup("gpt-4o", time.time()).data_timestamp))
+"""
+
+    def stamp(mode: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, mode], capture_output=True, text=True, check=True
+        )
+        return json.loads(out.stdout)
+
+    assert stamp("index") == stamp("other-data") > 1.6e9
