@@ -61,11 +61,6 @@ def newest_change(today: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-def usable() -> bool:
-    """Whether the index matches the installed genai-prices."""
-    return bool(_models if _models is not None else _read())
-
-
 def _read() -> dict[str, tuple[str, Price | None]]:
     global _models
     models: dict[str, tuple[str, Price | None]] = {}
@@ -113,4 +108,4 @@ def _price(value: Any) -> Price | None:
     )
 
 
-__all__ = ["INDEX_PATH", "data_digest", "lookup", "newest_change", "usable"]
+__all__ = ["INDEX_PATH", "data_digest", "lookup", "newest_change"]
