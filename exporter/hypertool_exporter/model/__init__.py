@@ -20,9 +20,9 @@ and ``lineage`` (which nested span counts, and what is above a call;
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds)
 and ``config``.
 
-May import: the standard library, PyYAML (``config`` only) and ``_version``;
-nothing else of this package. ``events``, ``fields`` and ``wire`` are on the
-recording CLI's fast path (with ``work``) and import the standard library alone (not even
-``json`` or ``re``). This file imports nothing, so
-``import hypertool_exporter.model.events`` stays cheap.
+May import: the standard library, PyYAML (``yamlfile`` and ``config``, when a
+file is read) and ``_version``; nothing else of this package. ``events``,
+``fields`` and ``wire`` are on the recording CLI's fast path (with ``work``)
+and import the standard library alone (not even ``json`` or ``re``). This file
+imports nothing, so ``import hypertool_exporter.model.events`` stays cheap.
 """

@@ -10,6 +10,10 @@ not read (an integer past 4,300 digits).
 
 The file is composed into nodes, not loaded into Python objects: a reader
 asks for the fields it knows and keeps each value's line for its errors.
+
+PyYAML is imported by the functions that read a file, not with this module:
+``ConfigError`` and the config's defaults are used everywhere, and an
+exporter started without a config file never loads it.
 """
 
 from __future__ import annotations
