@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from common import Result, applied_tokens, visibility_under_load
-from harness.support import ExporterProcess
+from harness.support import ExporterProcess, rss_bytes_of
 
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.events import TokensUsed
@@ -107,13 +107,6 @@ time.sleep(120)
 """
 
 
-def _rss_of(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS line in /proc/PID/status")
-
-
 def idle(tmp: Path) -> Result:
     """An empty ``serve`` as a first run starts it (no config file), after its
     first scrape, against a prometheus_client process after its first
@@ -126,7 +119,7 @@ def idle(tmp: Path) -> Result:
         port = int(baseline.stdout.readline())
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
             answer.read()
-        theirs = _rss_of(baseline.pid)
+        theirs = rss_bytes_of(baseline.pid)
     finally:
         baseline.kill()
         baseline.wait()

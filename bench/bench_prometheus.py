@@ -12,7 +12,14 @@ import time
 from pathlib import Path
 
 from common import Result
-from harness.support import ExporterProcess, PrometheusProcess, http_get, samples, wait_for
+from harness.support import (
+    ExporterProcess,
+    PrometheusProcess,
+    http_get,
+    rss_bytes_of,
+    samples,
+    wait_for,
+)
 
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.events import TokensUsed
@@ -63,17 +70,10 @@ def _measure(workdir: Path, token_series: int) -> tuple[float, float]:
             what=f"{SCRAPES} scrapes",
         )
         own = samples(http_get(f"http://127.0.0.1:{prometheus.port}/metrics")[1])
-        return own[("prometheus_tsdb_head_series", ())], _rss(prometheus)
+        return own[("prometheus_tsdb_head_series", ())], float(rss_bytes_of(prometheus.proc.pid))
     finally:
         prometheus.stop()
         exporter.stop()
-
-
-def _rss(prometheus: PrometheusProcess) -> float:
-    for line in Path(f"/proc/{prometheus.proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return float(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 def run(quick: bool = False) -> list[Result]:

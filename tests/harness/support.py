@@ -196,6 +196,14 @@ def serve_argv(port: int, journal: Path, config: Path | None = None) -> list[str
     return args
 
 
+def rss_bytes_of(pid: int) -> int:
+    """Resident memory of process ``pid`` (Linux's ``/proc``)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS line in /proc/{pid}/status")
+
+
 class ExporterProcess:
     """``hypertool-exporter serve`` as a subprocess, awaited until it answers.
 
@@ -260,10 +268,7 @@ class ExporterProcess:
 
     def rss_bytes(self) -> int:
         """Resident memory of the exporter process."""
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS line in /proc/PID/status")
+        return rss_bytes_of(self.proc.pid)
 
     def stop(self, sig: int | None = None) -> None:
         if self.proc.poll() is None:
