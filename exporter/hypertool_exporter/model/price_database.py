@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # genai-prices' type, imported with it (an idle exporter has neither)
@@ -203,18 +203,24 @@ def _newest_price_change(snapshot_id: int) -> float:
         return found
     from genai_prices import data_snapshot
 
-    today = datetime.now(UTC).date()
-    newest = date(1970, 1, 1)
-    for provider in data_snapshot.get_snapshot().providers:
-        for model in provider.models:
-            conditions = model.prices if isinstance(model.prices, list) else []
-            for conditional in conditions:
-                start = getattr(conditional.constraint, "start_date", None)
-                if start is not None and newest < start <= today:
-                    newest = start
-    found = datetime(newest.year, newest.month, newest.day, tzinfo=UTC).timestamp()
+    dates = _change_dates(data_snapshot.get_snapshot())
+    found = price_index.newest_of(dates, datetime.now(UTC).date())
     _newest[snapshot_id] = found
     return found
+
+
+def _change_dates(snapshot: Any) -> list[str]:
+    """The start dates (ISO) of every dated price change in ``snapshot``."""
+    return sorted(
+        {
+            start.isoformat()
+            for provider in snapshot.providers
+            for model in provider.models
+            if isinstance(model.prices, list)
+            for conditional in model.prices
+            if (start := getattr(conditional.constraint, "start_date", None)) is not None
+        }
+    )
 
 
 def data_version() -> str:
@@ -269,16 +275,7 @@ def build_index() -> dict[str, Any]:
             if price is None
             else [_rates(price), [[start, _rates(tier)] for start, tier in price.tiers]],
         ]
-    changes = sorted(
-        {
-            start.isoformat()
-            for provider in snapshot.providers
-            for model in provider.models
-            if isinstance(model.prices, list)
-            for conditional in model.prices
-            if (start := getattr(conditional.constraint, "start_date", None)) is not None
-        }
-    )
+    changes = _change_dates(snapshot)
     return {"data_sha256": price_index.data_digest(), "changes": changes, "models": models}
 
 

@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from importlib.util import find_spec
 from typing import Any
@@ -56,7 +57,13 @@ def newest_change(today: date) -> float:
     data)."""
     if _models is None:
         _read()
-    newest = max((d for d in _changes if d <= today.isoformat()), default="1970-01-01")
+    return newest_of(_changes, today)
+
+
+def newest_of(dates: Iterable[str], today: date) -> float:
+    """Unix time of the newest of ``dates`` (ISO) not after ``today``: the age
+    of price data, by its newest price change already in force."""
+    newest = max((d for d in dates if d <= today.isoformat()), default="1970-01-01")
     day = date.fromisoformat(newest)
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
@@ -108,4 +115,4 @@ def _price(value: Any) -> Price | None:
     )
 
 
-__all__ = ["INDEX_PATH", "data_digest", "lookup", "newest_change"]
+__all__ = ["INDEX_PATH", "data_digest", "lookup", "newest_change", "newest_of"]
