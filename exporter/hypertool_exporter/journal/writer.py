@@ -73,7 +73,7 @@ class JournalWriter:
         )
 
     def buffer(self, event: Event, release: str | None = None) -> None:
-        """Keep ``event`` for a commit within ``buffer.DEFAULT_INTERVAL`` and
+        """Keep ``event`` for a commit within two of the flusher's ticks and
         return at once (``journal.durability: buffered``). Every other use of
         the writer commits what waits first, so none overtakes it."""
         pending = self._pending  # (``is None``: an empty one is falsy)
