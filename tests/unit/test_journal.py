@@ -305,6 +305,60 @@ _EVENTS = st.one_of(
 )
 
 
+@settings(max_examples=80, deadline=None)
+@given(events=st.lists(_EVENTS, max_size=60), unnamed=st.sets(_PERSONAS))
+def test_a_batch_is_encoded_as_its_events_one_at_a_time_are(events, unnamed):
+    """``encode_all`` (an append's loop, with its own way for plain token
+    rows) gives each event the row ``encode`` gives it, and sets aside
+    exactly the events that name a name without an id yet."""
+    from hypertool_exporter.journal.rows import encode, encode_all, names_of
+
+    names = dict.fromkeys(n for event in events for n in names_of(event))
+    ids = {name: n for n, name in enumerate(names, start=1) if name not in unnamed}
+    rows, later = encode_all(events, ids)
+    assert len(rows) == len(events)
+    for index, event in enumerate(events):
+        if index in later:
+            assert rows[index] == ()
+            assert not set(names_of(event)) <= ids.keys()
+        else:
+            assert rows[index] == encode(event, ids.__getitem__)
+
+
+@settings(max_examples=80, deadline=None)
+@given(events=st.lists(_EVENTS, max_size=60))
+def test_the_daily_rows_of_a_batch_are_its_events_totals(events):
+    """``daily_rows``, plain token events' short way included, against the
+    rule written out: per UTC day, persona, model and cost source, the sums
+    of the token counts and costs, the switches and the failed gates."""
+    from hypertool_exporter.journal.rollup import daily_rows
+
+    expected: dict[tuple, list] = {}
+    for event in events:
+        if isinstance(event, TokensUsed):
+            if event.cost_usd is not None:
+                source, cost = "reported", event.cost_usd
+            elif event.cost_estimate_usd is not None:
+                source, cost = "instrumentation", event.cost_estimate_usd
+            else:
+                source, cost = "", 0.0
+            key = (int(event.ts // 86400), event.persona, event.model, source)
+            add = [event.input_tokens, event.output_tokens, event.cache_read_tokens]
+            add += [event.cache_write_tokens, event.reasoning_tokens, cost, 0, 0]
+        elif isinstance(event, PersonaSwitched):
+            key = (int(event.ts // 86400), event.to_persona, "", "")
+            add = [0, 0, 0, 0, 0, 0.0, 1, 0]
+        elif isinstance(event, StageFinished) and event.gate == "failed":
+            key = (int(event.ts // 86400), event.persona, "", "")
+            add = [0, 0, 0, 0, 0, 0.0, 0, 1]
+        else:
+            continue
+        totals = expected.setdefault(key, [0, 0, 0, 0, 0, 0.0, 0, 0])
+        for index, value in enumerate(add):
+            totals[index] += value
+    assert daily_rows(events) == [(*key, *totals) for key, totals in expected.items()]
+
+
 @settings(max_examples=60, deadline=None)
 @given(events=st.lists(_EVENTS, max_size=120), cut=st.integers(0, 120))
 def test_replaying_a_journal_gives_the_state_folding_its_events_gives(events, cut):

@@ -11,6 +11,8 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 from __future__ import annotations
 
 from ..model.events import (
+    PLAIN_TOKENS_TAIL,
+    TOKENS_OPTIONAL_FROM,
     LLMCallFinished,
     PersonaSwitched,
     QualityScored,
@@ -109,10 +111,22 @@ def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
     """The per-day totals ``events`` add to, summed per key in first-seen
     order: a batch of a thousand token events of a few personas and models
     is a few upserts, not a thousand. Token events, the journal's most
-    frequent, are added up here in one pass; the others through ``_ROLLUPS``."""
+    frequent, are added up here in one pass (a plain one's two counts
+    alone); the others through ``_ROLLUPS``."""
     merged: dict[tuple[Any, ...], list[Any]] = {}
+    plain, cut = PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM
     for event in events:
         if type(event) is TokensUsed:
+            if event[cut:] == plain:  # two counts, no cost: the journal's most frequent row
+                persona, model, inp, out, _chatmode, ts = event[:cut]
+                key = (int(ts // SECONDS_PER_DAY), persona, model, ESTIMATED)
+                totals = merged.get(key)
+                if totals is None:
+                    merged[key] = [inp, out, 0, 0, 0, 0.0, 0, 0]
+                else:
+                    totals[0] += inp
+                    totals[1] += out
+                continue
             # fmt: off
             (persona, model, inp, out, _chatmode, ts, _trace, cache_read, cache_write,
              reasoning, cost, _operation, _provider, _workflow, _stage, estimate) = event

@@ -47,7 +47,7 @@ from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Sha
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from ..model.events import Event
@@ -61,8 +61,7 @@ EVENTS_TABLE = (
 NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
 #: A journal row that is not an event: (its id, the reason code, why).
 Rejection = tuple[int, str, str]
-#: Where a token event's time lies, and its rows' kind.
-_TS = TokensUsed._fields.index("ts")
+#: Plain token rows' kind.
 _TOKENS_KIND = KINDS[TokensUsed.TYPE]
 
 
@@ -71,14 +70,42 @@ def names_of(event: Event) -> list[str]:
     return [v for i in SHAPE_OF[type(event)].fields_named if (v := event[i]) is not None]
 
 
+def encode_all(
+    events: Sequence[Event], ids: dict[str, int]
+) -> tuple[list[tuple[Any, ...]], list[int]]:
+    """The rows of ``events`` (as ``encode`` makes them), ``ids`` giving each
+    name's id, and the positions of the events that name a name ``ids`` lacks
+    (their rows are ``()``, to be encoded once their names have ids).
+
+    An append's loop. The journal's most frequent row, a plain token event,
+    is written out here: its label set's ids are looked up once a batch, and
+    each row is its two counts (validated whole numbers) between them."""
+    rows: list[tuple[Any, ...]] = []
+    later: list[int] = []
+    add, name_id, plain, cut = rows.append, ids.__getitem__, PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM
+    ends: dict[tuple[str, str, str], tuple[str, str]] = {}  # label set -> the row around its counts
+    for index, event in enumerate(events):
+        try:
+            if type(event) is TokensUsed and event[cut:] == plain:
+                persona, model, inp, out, chatmode, ts = event[:cut]
+                labels = (persona, model, chatmode)
+                end = ends.get(labels)
+                if end is None:
+                    head = f"[{name_id(persona)},{name_id(model)},"
+                    end = ends[labels] = (head, f",{name_id(chatmode)}]")
+                add((ts, _TOKENS_KIND, f"{end[0]}{inp},{out}{end[1]}"))
+            else:
+                add(encode(event, name_id))
+        except KeyError:  # a name without an id yet
+            add(())
+            later.append(index)
+    return rows, later
+
+
 def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:
-    """(ts, kind, body) of ``event``'s row; ``name_id`` gives each name's id."""
-    if type(event) is TokensUsed and event[TOKENS_OPTIONAL_FROM:] == PLAIN_TOKENS_TAIL:
-        # The journal's most frequent row, written out: persona, model, the two
-        # counts (validated whole numbers), chat mode; the rest at its defaults.
-        persona, model, inp, out, chatmode = event[:_TS]
-        body = f"[{name_id(persona)},{name_id(model)},{inp},{out},{name_id(chatmode)}]"
-        return event[_TS], _TOKENS_KIND, body
+    """(ts, kind, body) of ``event``'s row; ``name_id`` gives each name's id
+    (``KeyError`` for a name it has none for). One row at a time; an
+    append's loop is ``encode_all``, which gives the same rows."""
     shape = SHAPE_OF[type(event)]
     values = list(event)
     del values[shape.ts]
@@ -275,6 +302,7 @@ __all__ = [
     "decode_rows",
     "decode_v3",
     "encode",
+    "encode_all",
     "insert_rows",
     "names_of",
 ]

@@ -19,7 +19,7 @@ from ..model.fields import EventError
 from . import driver, reservations
 from .errors import JournalError, cause_of
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
-from .rows import decode, decode_rows, encode, insert_rows, names_of
+from .rows import decode, decode_rows, encode, encode_all, insert_rows, names_of
 from .schema import SCHEMA_VERSION, upgrade
 
 TYPE_CHECKING = False
@@ -202,14 +202,8 @@ class Journal:
         """The rows of ``events``, and the ids of names new to this connection.
         Most events name only names committed before: they are encoded in one
         pass, and only the others wait for ``_name_ids``."""
-        known, later = self._ids, []
-        rows: list[tuple[Any, ...]] = []
-        for index, event in enumerate(events):
-            try:
-                rows.append(encode(event, known.__getitem__))
-            except KeyError:  # a name this connection has not committed yet
-                rows.append(())
-                later.append(index)
+        known = self._ids
+        rows, later = encode_all(events, known)
         ids = self._name_ids(cur, [events[i] for i in later]) if later else {}
         for index in later:
             rows[index] = encode(events[index], lambda name: ids.get(name) or known[name])
