@@ -218,6 +218,69 @@ def test_a_commit_of_this_process_wakes_the_tailer(tmp_path):
         tailer.stop()
 
 
+def test_a_commit_of_this_process_is_folded_by_the_thread_that_made_it(tmp_path):
+    """With the tailer free, a commit is folded before the write returns: no
+    hand-over to the tailer's thread (a step of the tailer under way leaves
+    a commit to it, so a few of twenty may wait)."""
+    import time
+
+    from hypertool_exporter.journal.writer import JournalWriter
+
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path, poll_interval=3600.0)
+    tailer.open()
+    tailer.start()
+    own = JournalWriter(path, on_commit=tailer.expect)
+    at_once = 0
+    try:
+        for n in range(1, 21):
+            own([TokensUsed("own", "gpt-4", 10, 5, "default", 1000.0 + n)])
+            at_once += tokens_of(state, "own") == 15 * n
+            deadline = time.monotonic() + 30
+            while tokens_of(state, "own") != 15 * n:  # left to the tailer: it was woken
+                assert time.monotonic() < deadline, "a commit left to the tailer was not folded"
+                time.sleep(0.001)
+    finally:
+        own.close()
+        tailer.stop()
+    assert at_once >= 18
+
+
+def test_folds_on_committing_threads_and_snapshots_keep_each_event_once(tmp_path):
+    """Four threads commit through one writer while the tailer snapshots as
+    often as it can: the state, and a start from the last snapshot, count
+    every event once (whoever folds holds the tailer's fold lock, so a
+    snapshot's row id and its state agree)."""
+    import threading
+
+    from hypertool_exporter.journal.writer import JournalWriter
+
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path, poll_interval=0.001, snapshot_interval=0.0)
+    tailer.open()
+    tailer.start()
+    own = JournalWriter(path, on_commit=tailer.expect)
+
+    def commit(worker: int) -> None:
+        for n in range(150):
+            own([TokensUsed(f"w{worker}", "gpt-4", 1, 1, "default", 1000.0 + n)] * (n % 3 + 1))
+
+    threads = [threading.Thread(target=commit, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    own.close()
+    tailer.catch_up()
+    tailer.stop()  # a final snapshot
+    expected = 2 * sum(n % 3 + 1 for n in range(150))
+    assert [tokens_of(state, f"w{w}") for w in range(4)] == [expected] * 4
+    restarted = replayed(path)
+    assert [tokens_of(restarted, f"w{w}") for w in range(4)] == [expected] * 4
+
+
 def test_a_batch_adds_to_the_daily_rows_as_its_events_one_by_one_would(tmp_path):
     from hypertool_exporter.model.events import PersonaSwitched
 

@@ -12,8 +12,9 @@ and the flusher stays out of their way: two threads committing in turn
 contend for the interpreter lock at every SQLite call. The writer's
 other uses commit what waits first (a budget check or reservation reads the
 journal only after it, an ingest appends after it: one order). The events
-reach the process's own ``/metrics`` through the tailer, which hears of each
-commit.
+reach the process's own ``/metrics`` as their commit is announced to the
+tailer (``JournalTailer.expect``): folded there and then by the committing
+thread, unless the tailer's own thread is folding.
 
 What an event survives once recorded: a clean exit, ``flush()``, ``close()``
 and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the

@@ -1,7 +1,8 @@
 """The sync layer: feeds the journal into the fold, and says how that stands.
 
-``tailer`` (restores the snapshot once, folds new rows, this process's own
-commits without reading them back, snapshots and compacts), ``replayer`` (a
+``tailer`` (restores the snapshot once, folds new rows, snapshots and
+compacts), ``announced`` (this process's own commits, folded as the events
+they were, without reading them back), ``replayer`` (a
 helper process that reads and decodes a long backlog while the tailer folds
 it), ``spend`` (the status page's reader of spend per day),
 ``budget_desk`` (budget checks and reservations, decided on the journal's

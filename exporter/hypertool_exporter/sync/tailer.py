@@ -23,6 +23,7 @@ from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
 from . import replayer
+from .announced import Announced
 from .status import JournalStatus
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 COMPACTION_INTERVAL = 3600.0
 #: Seconds between attempts to reopen a journal that failed.
 RETRY_SECONDS = 5.0
-#: Events announced by this process's writer and kept until the tailer reads their rows.
-MAX_EXPECTED = 200_000
 #: Seconds the tailer waits, once woken by a commit of this process, for more.
 WAKE_DELAY = 0.01
 #: Events folded per hold of the state lock: a scrape sees a journal batch of
@@ -74,11 +73,12 @@ class JournalTailer:
         self._journal: Journal | None = None
         #: Whether the snapshot was restored (or found missing): done once.
         self._restored = False
-        #: first row id of a commit -> the events this process wrote there
-        #: (``expect``), and how many events they hold in all.
-        self._expected: dict[int, list[Event]] = {}
-        self._expected_events = 0
-        self._expected_lock = threading.Lock()
+        #: The commits of this process not folded yet (``expect``).
+        self._announced = Announced()
+        #: Held by whoever folds or snapshots: the tailer's steps, a replay,
+        #: a snapshot, and a committing thread folding its own commit
+        #: (``expect``), so that ``last_id`` and the state move together.
+        self._folding = threading.RLock()
 
     def open(self) -> None:
         """Open the journal and, the first time, restore the last snapshot into
@@ -117,9 +117,13 @@ class JournalTailer:
 
     def step(self) -> int:
         """Apply one batch of new events; returns how many were applied."""
+        with self._folding:
+            return self._step()
+
+    def _step(self) -> int:
         journal = self._journal
         assert journal is not None, "open() first"
-        own = self._own_run()
+        own = self._announced.run_after(self.last_id, self.batch)
         self._apply(own)
         # Caught up (the common step of a serve whose rows are its own
         # ingest's, folded as announced): one query, the head's id.
@@ -143,14 +147,14 @@ class JournalTailer:
         journal = self._journal
         assert journal is not None  # rows were read from it
         events_of = journal.events_of
-        if not self._expected:  # a replay, or rows of other processes: all decoded
+        if not self._announced:  # a replay, or rows of other processes: all decoded
             events, rejected = events_of(chunk)
             self._reject(rejected)
             return events
         events = []
         index = 0
         while index < len(chunk):
-            announced = self._take_run(chunk[index][0], len(chunk) - index)
+            announced = self._announced.take(chunk[index][0], len(chunk) - index)
             if announced:  # written by this process: validated already
                 events.extend(announced)
                 index += len(announced)
@@ -167,32 +171,6 @@ class JournalTailer:
             log.warning("journal event %d rejected: %s", row_id, why)
             self.state.reject(code)
 
-    def _own_run(self) -> list[Event]:
-        """The events this process committed right after the last applied row,
-        whole commits up to about a batch: they are the journal's next rows
-        (ids are given in commit order, so every row before them is applied),
-        folded without reading the journal back."""
-        run: list[Event] = []
-        while self._expected and len(run) < self.batch:
-            events = self._take_run(self.last_id + 1 + len(run), self.batch)
-            if not events:
-                break
-            run.extend(events)
-        return run
-
-    def _take_run(self, row_id: int, most: int) -> list[Event] | None:
-        """The announced events of rows ``row_id`` on, at most ``most``, if a
-        commit of this process starts there; the rest of it stays announced."""
-        with self._expected_lock:
-            events = self._expected.pop(row_id, None)
-            if events is None:
-                return None
-            if len(events) > most:
-                self._expected[row_id + most] = events[most:]
-                events = events[:most]
-            self._expected_events -= len(events)
-            return events
-
     def _apply(self, events: list[Event]) -> None:
         """Fold the events of the rows after ``last_id``, a chunk per hold of the lock."""
         for start in range(0, len(events), APPLY_CHUNK):
@@ -202,28 +180,38 @@ class JournalTailer:
 
     def expect(self, first_id: int, events: list[Event]) -> None:
         """Rows ``first_id`` on hold ``events``, just committed by this process
-        (``JournalWriter.on_commit``): ``step`` folds these objects instead of
-        decoding and validating the rows' JSON again. Bounded: past
-        ``MAX_EXPECTED`` waiting events, rows are simply read back."""
-        with self._expected_lock:
-            expected = self._expected
-            while expected:  # drop commits read back before they were announced
-                oldest = next(iter(expected))
-                if oldest > self.last_id:
-                    break
-                self._expected_events -= len(expected.pop(oldest))
-            skip = max(0, self.last_id + 1 - first_id)  # rows read back already
-            if skip < len(events) and self._expected_events + len(events) <= MAX_EXPECTED:
-                expected[first_id + skip] = events[skip:]
-                self._expected_events += len(events) - skip
+        (``JournalWriter.on_commit``): they are folded as these objects, not
+        decoded and validated again from their rows (``sync.announced``),
+        on this thread when they are next in line and no fold is under way
+        (``_fold_own``), else by the tailer's."""
+        self._announced.add(first_id, events, self.last_id)
         self.status.heard(first_id + len(events) - 1, time.time())
+        if self._thread is not None and self._thread.is_alive() and self._fold_own():
+            return
         self._wake.set()
+
+    def _fold_own(self) -> bool:
+        """Fold this process's commits that are next in line, on the thread
+        that committed them, if no fold is under way; whether nothing of
+        theirs is left for the tailer. Handing each commit to the tailer's
+        thread instead costs a thread switch, and two threads taking the
+        interpreter lock in turn (docs/architecture.md gives the figure).
+        A commit behind rows of other processes, or made while the tailer
+        folds, waits for the tailer."""
+        if not self._folding.acquire(blocking=False):
+            return False
+        try:
+            self._apply(self._announced.run_after(self.last_id, self.batch))
+            self.status.applied_id = self.last_id
+            return not self._announced
+        finally:
+            self._folding.release()
 
     @property
     def announced(self) -> int:
         """Events this process's writers announced that the tailer has not
         read back yet (each to be folded without decoding its row)."""
-        return self._expected_events
+        return len(self._announced)
 
     def write_failed(self) -> None:
         """This process's ingest could not write the journal
@@ -247,11 +235,11 @@ class JournalTailer:
         assert self._journal is not None, "open() first"
         started, first = time.monotonic(), self.last_id
         behind, _ = self._journal.lag(self.last_id, time.time())
-        with collector_paused():
+        with self._folding, collector_paused():
             if (
                 self.helper_from is not None
                 and behind >= self.helper_from
-                and not self._expected
+                and not self._announced
                 and replayer.helper_usable()
             ):
                 log.info("replaying about %d events with a helper process", behind)
@@ -289,10 +277,11 @@ class JournalTailer:
         """Save state with the id of the last applied event, if anything changed."""
         assert self._journal is not None
         self._last_snapshot = time.monotonic()
-        if self.last_id == self._saved_id:
-            return
-        last_id = self.last_id
-        self._journal.save_snapshot(last_id, self.state.to_json())
+        with self._folding:
+            if self.last_id == self._saved_id:
+                return
+            last_id, data = self.last_id, self.state.to_json()
+        self._journal.save_snapshot(last_id, data)
         self._saved_id = last_id
         self.status.last_snapshot = time.time()
 
@@ -382,7 +371,6 @@ class JournalTailer:
 __all__ = [
     "APPLY_CHUNK",
     "COMPACTION_INTERVAL",
-    "MAX_EXPECTED",
     "RETRY_SECONDS",
     "JournalTailer",
 ]
