@@ -12,7 +12,9 @@ exporter, and span-to-visible latency.
   library's parse, every span's attributes read: the floor of any Python
   receiver), and the slowest second of the run (accepted spans, counted by
   the clients as the answers come). A full run sends 1,024,000 spans, past
-  every bounded table's eviction.
+  every bounded table's eviction; the growth exponent of the time to answer
+  from the first tenth of them (102,400) to all says whether the cost per
+  span stays flat (goal: at most 1.05).
 - Latency: under a background load of 2,000 spans/s, a probe span every
   100 ms; the time from its 200 answer to a scrape that shows it.
   Goal: p99 at most 1 s.
@@ -21,6 +23,7 @@ exporter, and span-to-visible latency.
 from __future__ import annotations
 
 import http.client
+import math
 import os
 import re
 import tempfile
@@ -150,6 +153,16 @@ def _slowest_second(answered: list[float], start: float) -> float:
     return min(counts) * BATCH
 
 
+def _growth_exponent(answered: list[float], start: float) -> tuple[int, int, float]:
+    """(spans, spans, exponent): how the time to answer grows from the first
+    tenth of the run's spans to all of them (time ~ spans ** exponent; 1 is
+    a flat cost per span)."""
+    times = sorted(at - start for at in answered)
+    tenth = max(1, len(times) // 10)
+    exponent = math.log(times[-1] / times[tenth - 1]) / math.log(len(times) / tenth)
+    return tenth * BATCH, len(times) * BATCH, exponent
+
+
 def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
     bodies = [_request(first, BATCH) for first in range(0, spans, BATCH)]
     total = len(bodies) * BATCH
@@ -193,6 +206,7 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
         serve.stop()
     if failures:
         raise RuntimeError(f"ingest answered {sorted(set(failures))}")
+    fewer, more, exponent = _growth_exponent(answered, start)
     return [
         Result(
             f"OTLP: {total:,} spans accepted/s (batches of {BATCH}) vs journal appends/s",
@@ -225,6 +239,14 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
             "spans/s",
             ">= 20,000 spans/s",
             _slowest_second(answered, start) >= 20_000,
+        ),
+        Result(
+            f"OTLP: growth exponent of the time to answer, {fewer:,} to {more:,} spans",
+            exponent,
+            1.0,
+            "",
+            "<= 1.05",
+            exponent <= 1.05,
         ),
     ]
 
