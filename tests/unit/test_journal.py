@@ -221,7 +221,8 @@ def test_a_commit_of_this_process_wakes_the_tailer(tmp_path):
 def test_a_commit_of_this_process_is_folded_by_the_thread_that_made_it(tmp_path):
     """With the tailer free, a commit is folded before the write returns: no
     hand-over to the tailer's thread (a step of the tailer under way leaves
-    a commit to it, so a few of twenty may wait)."""
+    a commit to it, so a few of twenty may wait; the code before this rule
+    folded none of them at once)."""
     import time
 
     from hypertool_exporter.journal.writer import JournalWriter
@@ -244,7 +245,7 @@ def test_a_commit_of_this_process_is_folded_by_the_thread_that_made_it(tmp_path)
     finally:
         own.close()
         tailer.stop()
-    assert at_once >= 18
+    assert at_once >= 16
 
 
 def test_folds_on_committing_threads_and_snapshots_keep_each_event_once(tmp_path):
