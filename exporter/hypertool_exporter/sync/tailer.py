@@ -123,8 +123,7 @@ class JournalTailer:
     def _step(self) -> int:
         journal = self._journal
         assert journal is not None, "open() first"
-        own = self._announced.run_after(self.last_id, self.batch)
-        self._apply(own)
+        folded = self._fold_announced()
         # Caught up (the common step of a serve whose rows are its own
         # ingest's, folded as announced): one query, the head's id.
         behind, age = journal.lag(self.last_id, time.time())
@@ -139,7 +138,7 @@ class JournalTailer:
         self.status.applied_id = self.last_id
         self.status.heard(self.last_id + behind, now - age)
         self.status.measure_size()
-        return len(own) + len(rows)
+        return folded + len(rows)
 
     def _events_of(self, chunk: list[tuple[Any, ...]]) -> list[Event]:
         """The events of rows read back: this process's announced commits as
@@ -171,6 +170,13 @@ class JournalTailer:
             log.warning("journal event %d rejected: %s", row_id, why)
             self.state.reject(code)
 
+    def _fold_announced(self) -> int:
+        """Fold this process's announced commits that are next in line (up to
+        about a batch; under ``_folding``); how many events."""
+        own = self._announced.run_after(self.last_id, self.batch)
+        self._apply(own)
+        return len(own)
+
     def _apply(self, events: list[Event]) -> None:
         """Fold the events of the rows after ``last_id``, a chunk per hold of the lock."""
         for start in range(0, len(events), APPLY_CHUNK):
@@ -201,7 +207,7 @@ class JournalTailer:
         if not self._folding.acquire(blocking=False):
             return False
         try:
-            self._apply(self._announced.run_after(self.last_id, self.batch))
+            self._fold_announced()
             self.status.applied_id = self.last_id
             return not self._announced
         finally:
