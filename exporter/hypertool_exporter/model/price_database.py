@@ -243,10 +243,6 @@ def _literals(clause: Any) -> list[str]:
     return found
 
 
-def _rates(price: Price) -> list[float | None]:
-    return [price.input, price.output, price.cache_read, price.cache_write]
-
-
 def build_index() -> dict[str, Any]:
     """``price_index``'s index of the installed genai-prices."""
     from genai_prices import data_snapshot
@@ -268,13 +264,7 @@ def build_index() -> dict[str, Any]:
             continue
         if isinstance(info.prices, list):  # changes with the date or the time of day
             continue
-        price = to_price(info.prices)
-        models[name] = [
-            provider.id,
-            None
-            if price is None
-            else [_rates(price), [[start, _rates(tier)] for start, tier in price.tiers]],
-        ]
+        models[name] = price_index.entry(provider.id, to_price(info.prices))
     changes = _change_dates(snapshot)
     return {"data_sha256": price_index.data_digest(), "changes": changes, "models": models}
 

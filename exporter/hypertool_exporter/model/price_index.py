@@ -102,7 +102,21 @@ def data_digest() -> str | None:
         return None
 
 
+def entry(provider: str, price: Price | None) -> list[Any]:
+    """The index's entry for a model genai-prices answers with ``provider``
+    and ``price`` (``_price`` reads its price back)."""
+    if price is None:
+        return [provider, None]
+    tiers = [[start, _rates(tier)] for start, tier in price.tiers]
+    return [provider, [_rates(price), tiers]]
+
+
+def _rates(price: Price) -> list[float | None]:
+    return [price.input, price.output, price.cache_read, price.cache_write]
+
+
 def _price(value: Any) -> Price | None:
+    """The price of an index entry (``entry``'s second item)."""
     if value is None:
         return None
     (input_rate, output, cache_read, cache_write), tiers = value
@@ -115,4 +129,4 @@ def _price(value: Any) -> Price | None:
     )
 
 
-__all__ = ["INDEX_PATH", "data_digest", "lookup", "newest_change", "newest_of"]
+__all__ = ["INDEX_PATH", "data_digest", "entry", "lookup", "newest_change", "newest_of"]
