@@ -5,12 +5,20 @@ another genai-prices, loads genai-prices as before."""
 import json
 import subprocess
 import sys
+from typing import Any
 
-PROBE = """
+#: A fresh process's start: ``sys.argv[1]`` is ``index``, or ``other-data``
+#: for an index written from another genai-prices (so genai-prices answers).
+START = """
 import json, sys, time
 from hypertool_exporter.model import price_database, price_index
-if sys.argv[1] == "other-data":  # an index written from another genai-prices
+if sys.argv[1] == "other-data":
     price_index.data_digest = lambda: "0" * 64
+"""
+
+PROBE = (
+    START
+    + """
 answers = {}
 for model in sys.argv[2:]:
     resolved = price_database.genai_prices_lookup(model, time.time())
@@ -24,13 +32,19 @@ for model in sys.argv[2:]:
     }
 print(json.dumps(answers))
 """
+)
+
+
+def run(probe: str, mode: str, *args: str) -> Any:
+    """What a fresh process running ``probe`` prints, as JSON."""
+    out = subprocess.run(
+        [sys.executable, "-c", probe, mode, *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
 
 
 def ask(mode: str, *models: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE, mode, *models], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout)
+    return run(PROBE, mode, *models)
 
 
 MODELS = ("gpt-4o", "claude-sonnet-4", "gpt-4o-2024-08-06", "gemini-2.5-pro")
@@ -64,18 +78,11 @@ def test_a_name_the_index_does_not_hold_loads_genai_prices_and_gets_its_answer()
 def test_the_index_dates_its_data_as_genai_prices_does():
     """``hypertool_price_data_timestamp_seconds`` and the price info's date
     are the same whichever of the two answered."""
-    probe = """
-import json, sys, time
-from hypertool_exporter.model import price_database, price_index
-if sys.argv[1] == "other-data":
-    price_index.data_digest = lambda: "0" * 64
-print(json.dumps(price_database.genai_prices_lookup("gpt-4o", time.time()).data_timestamp))
+    probe = (
+        START
+        + """
+resolved = price_database.genai_prices_lookup("gpt-4o", time.time())
+print(json.dumps(resolved.data_timestamp))
 """
-
-    def stamp(mode: str) -> float:
-        out = subprocess.run(
-            [sys.executable, "-c", probe, mode], capture_output=True, text=True, check=True
-        )
-        return json.loads(out.stdout)
-
-    assert stamp("index") == stamp("other-data") > 1.6e9
+    )
+    assert run(probe, "index") == run(probe, "other-data") > 1.6e9
