@@ -1,5 +1,5 @@
 """A journal filled before any ``serve`` ran: the first start replays it whole,
-a long backlog through a helper process (``sync.replayer``)."""
+a long backlog split by kind with a helper process (``sync.splitter``)."""
 
 import contextlib
 import os
@@ -36,9 +36,11 @@ def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):
             what=f"all {2 * calls} events to be applied",
         )
         log = exporter.log.read_text()
-        # A helper process reads and decodes on two cores or more; on one,
-        # it and the fold would take turns, and the replay goes alone.
-        assert ("with a helper process" in log) == (len(os.sched_getaffinity(0)) >= 2)
+        # On two cores or more the replay is split by kind with a helper
+        # process (token events stay here, with this process's prices); on
+        # one, the two would take turns, and the replay goes alone.
+        split = "in two processes (a helper folds llm_call_finished)" in log
+        assert split == (len(os.sched_getaffinity(0)) >= 2)
         assert f"replayed journal rows 1-{2 * calls + 1} in" in log
         assert (
             sample(values, "hypertool_exporter_events_applied_total", type="tokens_used") == calls

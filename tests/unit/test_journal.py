@@ -500,13 +500,17 @@ def _varied_events(count: int) -> list:
     return events
 
 
-def _cores(monkeypatch, count: int) -> None:
+def _cores(monkeypatch, count: int, split: bool = False) -> None:
     """Let the replay see ``count`` cores (it picks a helper process on two
-    or more): each path is tested on any machine, one core included."""
-    from hypertool_exporter.sync import replayer
+    or more): each path is tested on any machine, one core included. Unless
+    ``split``, a long backlog goes to the helper that only decodes, as one
+    that a split by kind is not worth for (``sync.splitter``)."""
+    from hypertool_exporter.sync import replayer, splitter
 
     cores = set(range(count))
     monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: cores, raising=False)
+    if not split:
+        monkeypatch.setattr(splitter, "WORTH_SPLITTING", 0.0)
 
 
 def _corrupt(path, *rows: tuple) -> None:

@@ -8,8 +8,9 @@ plan's parts and holds the token rule), ``batches`` (the token hot
 path's records, folded a label set at a time), ``cardinality`` (the
 caps on distinct label values), ``histogram`` (series in flat lists, copied
 whole), ``genai`` (the OpenTelemetry convention metrics), ``work``
-(workflow runs, tool calls, scores, and each stage's cost) and ``persist``
-(snapshot JSON).
+(workflow runs, tool calls, scores, and each stage's cost), ``persist``
+(snapshot JSON) and ``merge`` (two folds of one journal, split by event
+kind, made one).
 
 May import: ``model``.
 """

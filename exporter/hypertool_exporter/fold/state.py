@@ -190,23 +190,62 @@ class MetricState:
         """Restore state written by ``to_json`` (metrics unknown to this version
         are dropped). It replaces the whole state: records waiting in batches
         are dropped with the rest."""
-        values = self._series
         with self.lock:
-            self.batches.clear()
-            for name, rows in data.get("counters", {}).items():
-                if name in values.counters:
-                    values.counters[name] = counter_series(rows, len(c.BY_NAME[name].labels))
-            values.money = money_series(data.get("money"), values.counters)
-            for name, rows in data.get("histograms", {}).items():
-                if name in values.histograms:
-                    values.histograms[name] = series_from_json(rows, self.specs[name].buckets)
-            values.sessions = sessions_from_json(data.get("sessions", {}))
-            values.failing_since = {
-                str(k): float(v) for k, v in (data.get("failing_since") or {}).items()
-            }
-            self._budgets.load_json(data.get("budgets", {}))
-            self._guard.load_json(data.get("guard", {}))
-            self.handlers.clear_plans()
+            self._load(data)
+
+    def _load(self, data: dict[Any, Any]) -> None:
+        """``load_json``'s work, under the lock."""
+        values = self._series
+        self.batches.clear()
+        for name, rows in data.get("counters", {}).items():
+            if name in values.counters:
+                values.counters[name] = counter_series(rows, len(c.BY_NAME[name].labels))
+        values.money = money_series(data.get("money"), values.counters)
+        for name, rows in data.get("histograms", {}).items():
+            if name in values.histograms:
+                values.histograms[name] = series_from_json(rows, self.specs[name].buckets)
+        values.sessions = sessions_from_json(data.get("sessions", {}))
+        values.failing_since = {
+            str(k): float(v) for k, v in (data.get("failing_since") or {}).items()
+        }
+        self._budgets.load_json(data.get("budgets", {}))
+        self._guard.load_json(data.get("guard", {}))
+        self.handlers.clear_plans()
+
+    # -- a split replay -------------------------------------------------------
+
+    def transient(self) -> tuple[dict[Any, Any], list[Any]]:
+        """The exemplars and the recent failed gates: what snapshots leave out
+        (recent history only), which a split replay carries across."""
+        with self.lock:
+            return dict(self._series.exemplars), list(self._series.recent_failed_gates)
+
+    def adopt(
+        self,
+        base: dict[Any, Any],
+        replayed: dict[Any, Any],
+        transient: tuple[dict[Any, Any], list[Any]],
+    ) -> None:
+        """Become ``replayed`` (``to_json`` of ``base`` with a replay's rows
+        folded, and its ``transient``), keeping what other threads counted
+        since ``base`` was taken: while the tailer holds the fold, they only
+        count rejected events and journal errors (``reject``,
+        ``count_journal_error``), and those counts are carried over."""
+        self.drain()
+        replayed = {**replayed, "counters": dict(replayed["counters"])}
+        with self.lock:
+            for name in (c.EVENTS_REJECTED.name, c.JOURNAL_ERRORS.name):
+                before = dict(base["counters"].get(name, ()))
+                counted = dict(replayed["counters"].get(name, ()))
+                for key, value in self._series.counters[name].items():
+                    counted[key] = counted.get(key, 0.0) + value - before.get(key, 0.0)
+                replayed["counters"][name] = list(counted.items())
+            self._load(replayed)
+            exemplars, gates = transient
+            self._series.exemplars.clear()
+            self._series.exemplars.update(exemplars)
+            self._series.recent_failed_gates.clear()
+            self._series.recent_failed_gates.extend(gates)
 
 
 def served_specs(config: Config) -> dict[str, c.MetricSpec]:

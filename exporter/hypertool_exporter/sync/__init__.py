@@ -2,9 +2,10 @@
 
 ``tailer`` (restores the snapshot once, folds new rows, snapshots and
 compacts), ``announced`` (this process's own commits, folded as the events
-they were, without reading them back), ``replayer`` (a
-helper process that reads and decodes a long backlog while the tailer folds
-it), ``spend`` (the status page's reader of spend per day),
+they were, without reading them back), ``splitter`` (a long backlog
+split by event kind with a helper process that folds its share),
+``replayer`` (a helper process that reads and decodes a long backlog while
+the tailer folds it), ``spend`` (the status page's reader of spend per day),
 ``budget_desk`` (budget checks and reservations, decided on the journal's
 totals and its live reservations) and ``status``
 (what the tailer and this process's writer know of the journal: up, lag,

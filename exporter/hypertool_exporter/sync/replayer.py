@@ -1,5 +1,8 @@
 """A long replay on two cores: a helper process reads and decodes the
-journal's rows while the replaying process folds them.
+journal's rows while the replaying process folds them. The way of a backlog
+that one kind of event fills; where several kinds share the work, the
+replay is split by kind instead (``sync.splitter``), and the fold runs on
+both cores.
 
 A journal that no ``serve`` has snapshotted (the CLI or ingest filled it) is
 replayed whole at start-up. In one interpreter, reading a row, decoding it

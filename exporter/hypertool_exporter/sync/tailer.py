@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..fold.merge import MergeConflict
 from ..fold.persist import collector_paused
 from ..fold.state import MetricState
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
-from . import replayer
+from . import replayer, splitter
 from .announced import Announced
 from .status import JournalStatus
 
@@ -232,30 +233,44 @@ class JournalTailer:
 
     def catch_up(self) -> None:
         """Apply everything in the journal now (start-up, tests). A backlog of
-        ``helper_from`` rows or more is read and decoded by a helper process
-        (``sync.replayer``) while this one folds. Cyclic garbage collection
-        is paused meanwhile: a replay makes millions of short-lived objects
-        and no cycles, and with Python's default thresholds (an application
-        that opens a journal through the collector) the collector walked the
-        growing heap so often that it took a third of the replay."""
+        ``helper_from`` rows or more goes to a second core (``_replay_long``).
+        Cyclic garbage collection is paused meanwhile: a replay makes
+        millions of short-lived objects and no cycles, and with Python's
+        default thresholds the collector took a third of the replay."""
         assert self._journal is not None, "open() first"
         started, first = time.monotonic(), self.last_id
         behind, _ = self._journal.lag(self.last_id, time.time())
         with self._folding, collector_paused():
-            if (
-                self.helper_from is not None
-                and behind >= self.helper_from
-                and not self._announced
-                and replayer.helper_usable()
-            ):
-                log.info("replaying about %d events with a helper process", behind)
-                self._replay_with_helper()
+            long = self.helper_from is not None and behind >= self.helper_from
+            if long and not self._announced and replayer.helper_usable():
+                self._replay_long()
             while self.step() >= self.batch:
                 self._snapshot_when_due()
             self.state.drain()  # the token events waiting in their batches, too
         if behind:  # how long a start took to replay, for whoever waits on it
             seconds = time.monotonic() - started
             log.info("replayed journal rows %d-%d in %.1f s", first + 1, self.last_id, seconds)
+
+    def _replay_long(self) -> None:
+        """A long backlog on two cores, a segment at a time (snapshotted when
+        due, as a running tailer is): split by event kind between this
+        process and a helper that folds too (``sync.splitter``) while both
+        get work; else read and decoded by a helper (``sync.replayer``)."""
+        assert self._journal is not None
+        head = self._journal.last_id()
+        while self.last_id < head:
+            up_to = min(head, self.last_id + splitter.SEGMENT_ROWS)
+            try:
+                rejected = splitter.replay_if_worth(self.state, self._journal, self.last_id, up_to)
+            except (replayer.ReplayError, MergeConflict) as exc:
+                log.warning("%s; replaying with a helper that only decodes", exc)
+                rejected = None
+            if rejected is None:
+                log.info("replaying about %d events with a helper process", head - self.last_id)
+                return self._replay_with_helper()
+            self._reject(rejected)
+            self.last_id = up_to
+            self._snapshot_when_due()
 
     def _replay_with_helper(self) -> None:
         """Fold the helper's chunks; if it fails, ``catch_up`` goes on from the
