@@ -39,9 +39,7 @@ import gc
 import itertools
 import logging
 import os
-import pickle
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -60,16 +58,17 @@ log = logging.getLogger(__name__)
 #: Kinds folded in this process whatever the split: they are priced, with
 #: the price table of this process.
 PRICED_HERE = frozenset({KINDS["tokens_used"], KINDS["workflow_charged"]})
-#: Estimated microseconds to read and decode a row, and to fold one of each
-#: kind (the rest: ``OTHER_FOLD``); only their ratios matter.
-READ_COST = 2.3
-FOLD_COST = {
-    KINDS["persona_switched"]: 2.0,
-    KINDS["tokens_used"]: 0.8,
-    KINDS["stage_finished"]: 1.0,
-    KINDS["llm_call_finished"]: 1.3,
+#: What a row of each kind costs to read, decode and fold, in microseconds
+#: (measured one kind at a time on the benchmark's journal; only the ratios
+#: matter): a token row has the most fields, a switch the costliest fold.
+ROW_COST = {
+    KINDS["persona_switched"]: 6.2,
+    KINDS["tokens_used"]: 6.4,
+    KINDS["stage_finished"]: 4.3,
+    KINDS["llm_call_finished"]: 4.8,
 }
-OTHER_FOLD = 1.5
+#: The same for the other kinds (rarer, and between those).
+OTHER_COST = 5.5
 #: The split is used when its busier side has at most this share of the work.
 WORTH_SPLITTING = 0.75
 #: The sample the split is worked out from: windows of rows, evenly spread.
@@ -96,7 +95,7 @@ def kinds_for_helper(journal: Journal, after_id: int, up_to: int) -> frozenset[i
         query = "SELECT kind FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"
         for (kind,) in journal.query(query, (start, up_to, SAMPLE_ROWS)):
             counts[kind] = counts.get(kind, 0) + 1
-    cost = {kind: n * (READ_COST + FOLD_COST.get(kind, OTHER_FOLD)) for kind, n in counts.items()}
+    cost = {kind: n * ROW_COST.get(kind, OTHER_COST) for kind, n in counts.items()}
     total = sum(cost.values())
     movable = sorted(kind for kind in cost if kind not in PRICED_HERE and kind in _EVENT_KINDS)
     best: tuple[float, frozenset[int]] = (total, frozenset())
@@ -194,6 +193,11 @@ class _Helper:
     """The helper process: started with its request, asked for its result."""
 
     def __init__(self, request: tuple[Any, ...]):
+        # Here, not at import: an exporter that never replays a long backlog
+        # never needs them (an idle one holds less).
+        import pickle
+        import subprocess
+
         try:
             data = pickle.dumps(request, protocol=5)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:  # a config of code
@@ -220,6 +224,8 @@ class _Helper:
             pass
 
     def result(self) -> HelperResult:
+        import pickle
+
         assert self.process.stdout is not None
         data = self.process.stdout.read()
         if self.process.wait() != 0:
@@ -243,6 +249,8 @@ class _Helper:
 
 def main() -> int:
     """``python -m hypertool_exporter.sync.splitter`` (request on standard input)."""
+    import pickle
+
     gc.disable()  # it makes no cycles, and lives for one replay
     # A Ctrl-C at the terminal reaches the whole process group: the replaying
     # process stops the helper itself, without a second traceback.
