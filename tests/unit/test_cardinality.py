@@ -52,3 +52,33 @@ def test_label_cap_bounds_series_and_memory():
     assert registry.get_sample_value(c.LABEL_VALUES_FOLDED.name, {"label": "persona"}) == 2 * (
         100_000 - CAP
     )
+
+
+def test_each_event_that_carries_a_refused_value_is_counted_once():
+    """``label_values_folded`` counts every event whose value was replaced,
+    whether its labels' fold plan was cached, the batch path added it up,
+    or a snapshot was restored in between (plans are rebuilt then)."""
+    from hypertool_exporter.fold.state import MetricState
+    from hypertool_exporter.model.config import Config
+    from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, TokensUsed
+
+    events = []
+    for n in range(40):
+        persona = f"p{n % 4}"  # the cap admits two
+        events += [
+            TokensUsed(persona, "gpt-4o", 10, 5, "code", 100.0 + n),
+            LLMCallFinished(persona, "gpt-4o", 0.5, None, 100.0 + n),
+            PersonaSwitched(persona, "code", None, "s", 100.0 + n),
+        ]
+    whole = MetricState(Config(max_label_values=2))
+    whole.apply_all(events)
+    restored = MetricState(Config(max_label_values=2))
+    for start in range(0, len(events), 7):
+        restored.apply_all(events[start : start + 7])
+        restored.load_json(restored.to_json())
+    one_by_one = MetricState(Config(max_label_values=2))
+    for event in events:
+        one_by_one.apply(event)
+    expected = {"persona": 60}  # half the events name a refused persona
+    for state in (whole, restored, one_by_one):
+        assert state.view().label_values_folded == expected

@@ -2,7 +2,8 @@
 
 Each guarded label (persona, model, ...) keeps the first ``cap`` distinct
 values it sees; later new values fold into ``__other__`` and the fold counts
-them, so the overflow is visible instead of silent.
+them, once per event that carries one, so the overflow is visible instead
+of silent.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ class LabelGuard:
         self.cap = cap
         self.seen: dict[str, set[str]] = {label: set() for label in GUARDED_LABELS}
         self.folded: dict[str, int] = {}
+        #: Values refused so far, all labels together: a fold plan built
+        #: while this grew holds a refusal, and is not cached
+        #: (``fold.handlers``), so that every event counts its own.
+        self.refusals = 0
 
     def admit(self, label: str, value: str) -> str:
         """``value`` itself while the label is under its cap (or already knows it),
@@ -30,6 +35,7 @@ class LabelGuard:
             seen.add(value)
             return value
         self.folded[label] = self.folded.get(label, 0) + 1
+        self.refusals += 1
         return OVERFLOW_VALUE
 
     def to_json(self) -> dict[Any, Any]:

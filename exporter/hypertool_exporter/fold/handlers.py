@@ -10,8 +10,11 @@ Caching changes nothing: a label value's admission never changes once made
 (a value seen is kept; one refused is refused while the cap is full, which it
 stays), and a value first appears in the first event of some label
 combination, whose plan admits it then, in the order the fields are
-declared. Plans are dropped when a snapshot is restored (the series they
-point to are replaced) and when a price changes.
+declared. A plan that holds a refused value is not cached: every event of
+its labels counts its own refusals (``label_values_folded``), so the count
+does not depend on which plans were cached. Plans are dropped when a
+snapshot is restored (the series they point to are replaced) and when a
+price changes.
 """
 
 from __future__ import annotations
@@ -111,6 +114,14 @@ class Handlers:
         self._costs_femto = series.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
 
+    def _cacheable(self, refusals: int, plans: dict[Any, Any]) -> bool:
+        """Whether a plan built while the guard's refusals stood at
+        ``refusals`` may be cached in ``plans``: not one that holds a refused
+        value (each event of its labels is then planned, and counts its
+        refusals, so the count is the same however plans were cached or a
+        snapshot restored them), and not past ``MAX_CACHED_PLANS``."""
+        return self.guard.refusals == refusals and len(plans) < MAX_CACHED_PLANS
+
     def resolve_price(self, window: PriceWindow, model: str, ts: float) -> None:
         """Set a token plan's price ``window`` to the model's price at ``ts``
         and the span of time it holds for."""
@@ -133,14 +144,14 @@ class Handlers:
     def _switch_plan(self, labels: tuple[Any, ...]) -> tuple[str, str, str | None]:
         """(persona, chat mode, previous persona or None) of switches with
         ``labels``, admitted."""
-        admit = self.guard.admit
+        admit, refusals = self.guard.admit, self.guard.refusals
         to_persona, chatmode, from_persona = labels
         plan = (
             admit("persona", to_persona),
             admit("chatmode", chatmode),
             None if from_persona is None else admit("persona", from_persona),
         )
-        if len(self._switch_plans) < MAX_CACHED_PLANS:
+        if self._cacheable(refusals, self._switch_plans):
             self._switch_plans[labels] = plan
         return plan
 
@@ -177,7 +188,7 @@ class Handlers:
 
     def _stage_plan(self, labels: tuple[Any, ...]) -> StagePlan:
         """Series key, duration histogram and gate keys of stages with ``labels``."""
-        admit = self.guard.admit
+        admit, refusals = self.guard.admit, self.guard.refusals
         workflow, stage, persona = labels
         key = (admit("workflow", workflow), admit("stage", stage), admit("persona", persona))
         plan = (
@@ -185,7 +196,7 @@ class Handlers:
             histogram_of(self._histograms[_STAGES], key),
             {result: (key[0], key[1], result, key[2]) for result in GATE_RESULTS},
         )
-        if len(self._stage_plans) < MAX_CACHED_PLANS:
+        if self._cacheable(refusals, self._stage_plans):
             self._stage_plans[labels] = plan
         return plan
 
@@ -214,7 +225,7 @@ class Handlers:
         """Everything a tokens event with ``ev``'s ``labels`` touches, worked
         out once: admitted label values, series keys, the budget, and a
         window over which the model's resolved price holds."""
-        admit = self.guard.admit
+        admit, refusals = self.guard.admit, self.guard.refusals
         p, m, model_label = (
             admit("persona", ev.persona),
             admit("chatmode", ev.chatmode),
@@ -227,7 +238,9 @@ class Handlers:
             p,
             self.budgets.budget_for(p) is not None,
         )
-        if len(self.token_plans) < MAX_CACHED_PLANS:
+        if self.genai is not None:
+            plan.histograms += self.genai.token_histograms(ev, model_label, p)
+        if self._cacheable(refusals, self.token_plans):
             self.token_plans[labels] = plan
         return plan
 
@@ -279,8 +292,6 @@ class Handlers:
             self.work.charge_stage(workflow, stage, counts, cost)
         if self.genai is not None:
             histograms = plan.histograms
-            if not histograms:
-                histograms += self.genai.token_histograms(ev, cost_key[2], plan.persona)
             histograms[0].observe(input_tokens)
             histograms[1].observe(output_tokens)
         if trace_id is not None:
@@ -295,12 +306,12 @@ class Handlers:
 
     def _call_plan(self, ev: LLMCallFinished, labels: tuple[Any, ...]) -> CallPlan:
         """The series a call with ``ev``'s ``labels`` touches, found once."""
-        admit = self.guard.admit
+        admit, refusals = self.guard.admit, self.guard.refusals
         key = (admit("persona", ev.persona), admit("model", ev.model))
         duration = histogram_of(self._histograms[_CALLS], key)
         genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
         plan = (key, duration, genai)
-        if len(self._call_plans) < MAX_CACHED_PLANS:
+        if self._cacheable(refusals, self._call_plans):
             self._call_plans[labels] = plan
         return plan
 

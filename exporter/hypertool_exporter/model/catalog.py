@@ -299,7 +299,7 @@ LABEL_VALUES_FOLDED = _spec(
     "hypertool_exporter_label_values_folded_total",
     "counter",
     f"Label values replaced by {OVERFLOW_VALUE!r} because the label reached its cap of "
-    "distinct values.",
+    "distinct values, counted once per event that carried one.",
     ("label",),
     closed_values={"label": GUARDED_LABELS},
     group="exporter",
