@@ -14,7 +14,7 @@ from hypertool_exporter.sync.replayer import HELPER_FROM
 
 def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):
     journal = tmp_path / "journal.sqlite"
-    calls = HELPER_FROM // 2
+    calls = HELPER_FROM  # two events each: a backlog worth splitting
     with Journal(journal) as writer:
         for start in range(0, calls, 10_000):
             batch = []

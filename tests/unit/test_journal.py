@@ -502,14 +502,16 @@ def _varied_events(count: int) -> list:
 
 def _cores(monkeypatch, count: int, split: bool = False) -> None:
     """Let the replay see ``count`` cores (it picks a helper process on two
-    or more): each path is tested on any machine, one core included. Unless
-    ``split``, a long backlog goes to the helper that only decodes, as one
-    that a split by kind is not worth for (``sync.splitter``)."""
+    or more): each path is tested on any machine, one core included. With
+    ``split``, a backlog of several kinds is split by kind (``sync.splitter``)
+    however short; else it goes to the helper that only decodes."""
     from hypertool_exporter.sync import replayer, splitter
 
     cores = set(range(count))
     monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: cores, raising=False)
-    if not split:
+    if split:  # a small backlog, as if the helper started at no cost
+        monkeypatch.setattr(splitter, "HELPER_START", 0.0)
+    else:
         monkeypatch.setattr(splitter, "WORTH_SPLITTING", 0.0)
 
 

@@ -168,14 +168,17 @@ def test_a_split_replay_keeps_what_other_threads_counted_meanwhile():
     assert counters["hypertool_exporter_events_applied_total"] == {("tokens_used",): 1.0}
 
 
-def test_the_split_is_worked_out_from_the_kinds_of_the_backlog(tmp_path):
+def test_the_split_is_worked_out_from_the_kinds_of_the_backlog(tmp_path, monkeypatch):
     """Both sides get about the same work; token events are folded here,
-    with this process's prices; a backlog of one kind is not split."""
+    with this process's prices; a backlog of one kind is not split, nor one
+    so short that starting the helper costs more than it saves."""
     mixed, tokens = tmp_path / "mixed.sqlite", tmp_path / "tokens.sqlite"
     _journal(mixed, _varied_events(8_000))
     with Journal(tokens) as journal:
         journal.append([TokensUsed("qa", "gpt-4o", n, 1, "code", 1e9 + n) for n in range(5_000)])
     with Journal(mixed) as journal:
+        assert splitter.kinds_for_helper(journal, 0, journal.last_id()) is None  # 8,003 rows
+        monkeypatch.setattr(splitter, "HELPER_START", 0.0)  # as if it were long
         chosen = splitter.kinds_for_helper(journal, 0, journal.last_id())
     assert chosen is not None
     assert not chosen & splitter.PRICED_HERE
