@@ -42,6 +42,7 @@ import os
 import signal
 import sys
 import threading
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 #: Kinds folded in this process whatever the split: they are priced, with
 #: the price table of this process.
 PRICED_HERE = frozenset({KINDS["tokens_used"], KINDS["workflow_charged"]})
+_EVENT_KINDS = frozenset(KINDS.values())
 #: What a row of each kind costs to read, decode and fold, in microseconds
 #: (measured one kind at a time on the benchmark's journal; only the ratios
 #: matter): a token row has the most fields, a switch the costliest fold.
@@ -109,17 +111,10 @@ def kinds_for_helper(journal: Journal, after_id: int, up_to: int) -> frozenset[i
         for chosen in itertools.combinations(movable, size):
             theirs = sum(cost[kind] for kind in chosen)
             busier = max(HELPER_START + theirs, total - theirs)
-            best = min(best, (busier, frozenset(chosen)), key=_busier)
+            best = min(best, (busier, frozenset(chosen)), key=itemgetter(0))
     if not total or best[0] > WORTH_SPLITTING * total:
         return None
     return best[1]
-
-
-_EVENT_KINDS = frozenset(KINDS.values())
-
-
-def _busier(option: tuple[float, frozenset[int]]) -> float:
-    return option[0]
 
 
 def fold_rows(
