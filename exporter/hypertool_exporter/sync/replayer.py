@@ -34,11 +34,14 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.events import EVENT_CLASSES, Event, from_validated
+
+if TYPE_CHECKING:
+    import subprocess
 
 #: Rows behind the journal's head from which ``catch_up`` uses a helper:
 #: below it, starting one costs more than it saves (about 0.15 s).
@@ -71,22 +74,57 @@ def helper_usable() -> bool:
     return cores >= 2 and not getattr(sys, "frozen", False) and bool(sys.executable)
 
 
+def start_helper(module: str, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
+    """``python -m module args`` on this interpreter and import path, its
+    output (and, with ``stdin``, its input) piped: a replay helper (this
+    module's, or ``sync.splitter``'s); ``ReplayError`` when it cannot start."""
+    # Here, not at import: an exporter that never replays a long backlog
+    # never needs it (an idle one holds less).
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            stdin=subprocess.PIPE if stdin else None,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+    except OSError as exc:
+        raise ReplayError(f"cannot start the replay helper: {exc}") from exc
+
+
+def wait_for(helper: subprocess.Popen[bytes]) -> None:
+    """Wait for ``helper`` to exit; ``ReplayError`` unless it succeeded."""
+    if helper.wait() != 0:
+        raise ReplayError(f"the replay helper exited with status {helper.returncode}")
+
+
+def stop(helper: subprocess.Popen[bytes]) -> None:
+    """Kill ``helper`` if it still runs (its replay was given up), and close its output."""
+    if helper.poll() is None:
+        helper.kill()
+        helper.wait()
+    assert helper.stdout is not None
+    helper.stdout.close()
+
+
+def become_helper() -> None:
+    """Set up a helper process for its one replay: no cyclic garbage
+    collection (it makes no cycles, and lives for one replay), and no
+    Ctrl-C (a Ctrl-C at the terminal reaches the whole process group: the
+    replaying process stops its helper itself, without a second traceback)."""
+    gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
     """The events of the journal at ``path`` after row ``after_id``, a chunk
     at a time, read and decoded by a helper process; ``ReplayError`` when it
     fails (the chunks given before it stand)."""
-    # Here, not at import: an exporter that never replays a long backlog
-    # never needs them (an idle one holds less).
     import pickle
-    import subprocess
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    command = [sys.executable, "-m", __name__, os.fspath(path), str(after_id)]
-    try:
-        helper = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
-    except OSError as exc:
-        raise ReplayError(f"cannot start the replay helper: {exc}") from exc
-
+    helper = start_helper(__name__, os.fspath(path), str(after_id))
     assert helper.stdout is not None
     try:
         while header := helper.stdout.read(8):
@@ -104,13 +142,9 @@ def chunks(path: Path, after_id: int) -> Iterator[Chunk]:
             except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
                 raise ReplayError(f"the replay helper sent what is not a chunk: {exc}") from exc
             yield last_id, events, rejected
-        if helper.wait() != 0:
-            raise ReplayError(f"the replay helper exited with status {helper.returncode}")
+        wait_for(helper)
     finally:
-        if helper.poll() is None:
-            helper.kill()
-            helper.wait()
-        helper.stdout.close()
+        stop(helper)
 
 
 def write_chunks(journal: Journal, after_id: int, out: BinaryIO) -> None:
@@ -135,10 +169,7 @@ def write_chunks(journal: Journal, after_id: int, out: BinaryIO) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m hypertool_exporter.sync.replayer PATH AFTER_ID``."""
     path, after_id = argv if argv is not None else sys.argv[1:]
-    gc.disable()  # it makes no cycles, and lives for one replay
-    # A Ctrl-C at the terminal reaches the whole process group: the replaying
-    # process stops the helper itself, without a second traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    become_helper()
     try:
         with Journal(path, create=False) as journal:
             write_chunks(journal, int(after_id), sys.stdout.buffer)
@@ -153,9 +184,13 @@ __all__ = [
     "HELPER_FROM",
     "Chunk",
     "ReplayError",
+    "become_helper",
     "chunks",
     "helper_usable",
     "main",
+    "start_helper",
+    "stop",
+    "wait_for",
     "write_chunks",
 ]
 

@@ -35,11 +35,9 @@ failed gates, its rows that are not events).
 
 from __future__ import annotations
 
-import gc
 import itertools
 import logging
 import os
-import signal
 import sys
 import threading
 from operator import itemgetter
@@ -52,6 +50,7 @@ from ..journal.layouts import KINDS
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import Config
+from . import replayer
 from .replayer import ReplayError
 
 log = logging.getLogger(__name__)
@@ -195,23 +194,13 @@ class _Helper:
     """The helper process: started with its request, asked for its result."""
 
     def __init__(self, request: tuple[Any, ...]):
-        # Here, not at import: an exporter that never replays a long backlog
-        # never needs them (an idle one holds less).
-        import pickle
-        import subprocess
+        import pickle  # here, not at import: see ``replayer.start_helper``
 
         try:
             data = pickle.dumps(request, protocol=5)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:  # a config of code
             raise ReplayError(f"cannot send the replay helper its work: {exc}") from exc
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, env=env,
-            )  # fmt: skip
-        except OSError as exc:
-            raise ReplayError(f"cannot start the replay helper: {exc}") from exc
+        self.process = replayer.start_helper(__name__, stdin=True)
         # Written from a thread: a large state fills the pipe before the
         # helper, still importing, reads it, and this process has rows to fold.
         self._writer = threading.Thread(target=self._send, args=(data,), daemon=True)
@@ -230,8 +219,7 @@ class _Helper:
 
         assert self.process.stdout is not None
         data = self.process.stdout.read()
-        if self.process.wait() != 0:
-            raise ReplayError(f"the replay helper exited with status {self.process.returncode}")
+        replayer.wait_for(self.process)
         try:
             state, transient, rejected = pickle.loads(data)
             if not isinstance(state, dict) or not isinstance(rejected, list):
@@ -241,22 +229,15 @@ class _Helper:
         return state, transient, rejected
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        replayer.stop(self.process)
         self._writer.join()
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 def main() -> int:
     """``python -m hypertool_exporter.sync.splitter`` (request on standard input)."""
     import pickle
 
-    gc.disable()  # it makes no cycles, and lives for one replay
-    # A Ctrl-C at the terminal reaches the whole process group: the replaying
-    # process stops the helper itself, without a second traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    replayer.become_helper()
     config, path, after_id, up_to, kinds, base = pickle.load(sys.stdin.buffer)
     assert isinstance(config, Config)
     state = MetricState(config)
