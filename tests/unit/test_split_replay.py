@@ -2,14 +2,21 @@
 and merged (``fold.merge``) ends in the state of one fold of every row in
 order, or is refused and leaves the state as it was."""
 
-import contextlib
-import sqlite3
-
 import pytest
 from harness.snapshots import snapshot_of
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_journal import _BUDGETS, _EVENTS, _PERSONAS, _TRACES, _WHEN, _cores, _varied_events
+from test_journal import (
+    _BUDGETS,
+    _EVENTS,
+    _PERSONAS,
+    _TRACES,
+    _WHEN,
+    _cores,
+    _corrupt,
+    _varied_events,
+    replayed,
+)
 
 from hypertool_exporter.fold.merge import MergeConflict, merge
 from hypertool_exporter.fold.state import MetricState
@@ -24,7 +31,6 @@ from hypertool_exporter.model.work import (
     WorkflowRunFinished,
 )
 from hypertool_exporter.sync import replayer, splitter
-from hypertool_exporter.sync.tailer import JournalTailer
 
 _WORK = st.one_of(
     st.builds(WorkflowRunFinished, st.sampled_from(["release", "triage"]),
@@ -102,29 +108,18 @@ def test_a_merge_refuses_what_both_sides_changed_in_an_order_that_matters():
         merge(MetricState(capped).to_json(), one.to_json(), other.to_json(), 1)
 
 
-def _replayed(path, config: Config | None = None, helper_from: int | None = 0) -> MetricState:
-    state = MetricState(config)
-    tailer = JournalTailer(state, path, helper_from=helper_from)
-    tailer.open()
-    tailer.catch_up()
-    tailer.stop()
-    return state
-
-
 def _same(one: MetricState, other: MetricState) -> None:
     assert snapshot_of(one) == snapshot_of(other)
     assert one.transient() == other.transient()
 
 
 def _journal(path, events) -> None:
+    """``events`` with rows that are not events between their halves: for
+    either side of a split (kinds 2 and 3) and for none (kind 99)."""
     with Journal(path) as journal:
         half = len(events) // 2
         journal.append(events[:half])
-        with contextlib.closing(sqlite3.connect(path)) as db, db:  # rows that are not events
-            db.executemany(
-                "INSERT INTO events (ts, kind, body) VALUES (?, ?, ?)",
-                [(1, 2, "[not json"), (1, 3, "[1, 2, -5]"), (1, 99, "[]")],
-            )
+        _corrupt(path, (1, 2, "[not json"), (1, 3, "[1, 2, -5]"), (1, 99, "[]"))
         journal.append(events[half:])
 
 
@@ -137,9 +132,9 @@ def test_a_long_backlog_is_replayed_split_by_kind_to_the_same_state(tmp_path, mo
     caplog.set_level("INFO")
     path = tmp_path / "j.sqlite"
     _journal(path, _varied_events(12_000))
-    split = _replayed(path)
+    split = replayed(path, helper_from=0)
     assert "replaying about 12003 events in two processes" in caplog.text
-    alone = _replayed(path, helper_from=None)
+    alone = replayed(path)
     _same(split, alone)
     rejected = alone.view().counters["hypertool_exporter_events_rejected_total"]
     assert sum(rejected.values()) == 3
@@ -147,7 +142,7 @@ def test_a_long_backlog_is_replayed_split_by_kind_to_the_same_state(tmp_path, mo
     # A segment at a time, snapshotted between them: the same state.
     monkeypatch.setattr(splitter, "SEGMENT_ROWS", 5000)
     caplog.clear()
-    _same(_replayed(path), alone)
+    _same(replayed(path, helper_from=0), alone)
     assert caplog.text.count("in two processes") == 3
 
 
@@ -205,7 +200,7 @@ def test_a_refused_or_failed_split_leaves_the_state_and_the_replay_goes_on(
     with Journal(path) as journal, pytest.raises(MergeConflict):
         splitter.replay(state, journal, 0, journal.last_id(), frozenset({KINDS["stage_finished"]}))
     assert state.to_json() == before
-    _same(_replayed(path, capped), _replayed(path, capped, helper_from=None))
+    _same(replayed(path, helper_from=0, config=capped), replayed(path, config=capped))
     assert "replaying with a helper that only decodes" in caplog.text
 
     monkeypatch.setattr(splitter.sys, "executable", "/bin/false")
