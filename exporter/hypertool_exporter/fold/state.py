@@ -231,7 +231,6 @@ class MetricState:
         since ``base`` was taken: while the tailer holds the fold, they only
         count rejected events and journal errors (``reject``,
         ``count_journal_error``), and those counts are carried over."""
-        self.drain()
         replayed = {**replayed, "counters": dict(replayed["counters"])}
         with self.lock:
             for name in (c.EVENTS_REJECTED.name, c.JOURNAL_ERRORS.name):
