@@ -324,7 +324,7 @@ class Journal:
         return deleted
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read-only SQL over the journal, for ``stats``."""
+        """Read-only SQL over the journal, for ``stats`` and a split replay's reads by kind."""
         try:
             return self._db.execute(sql, tuple(params)).fetchall()
         except driver.Error as exc:
