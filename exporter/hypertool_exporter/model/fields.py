@@ -64,12 +64,15 @@ NO_PERSONA = "none"
 class EventError(ValueError):
     """An event failed validation. ``field`` and ``value`` say where and what."""
 
-    def __init__(self, field: str, value: Any, reason: str, *, code: str = INVALID_FIELD):
+    def __init__(self, field: str, value: Any, reason: str, code: str = INVALID_FIELD):
         self.field = field
         self.value = value
         self.reason = reason
         self.code = code
         super().__init__(f"{field}: {reason} (got {shown(value)})")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole for ``http.mapping_pool``
+        return type(self), (self.field, self.value, self.reason, self.code)
 
 
 #: Characters of a refused value quoted in an error, at most.
@@ -78,9 +81,8 @@ SHOWN_CHARS = 80
 
 def shown(value: Any) -> str:
     """``repr(value)`` cut to ``SHOWN_CHARS``: an error names a value without
-    echoing 100,000 characters of it, and never fails on one (Python's
-    ``repr`` refuses an integer past 4,300 digits, and a value nested too
-    deep)."""
+    echoing 100,000 characters of it, and never fails on one (``repr``
+    refuses integers past 4,300 digits and values nested too deep)."""
     if isinstance(value, str | bytes):
         value = value[: SHOWN_CHARS + 1]
     try:
