@@ -26,6 +26,7 @@ from .exposition.snapshot import StateCollector
 from .exposition.statuspage import SPARKLINE_DAYS, StatusPage
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
+from .http.mapping_pool import default_workers
 from .http.server import ExporterHTTPServer, Ingest
 from .http.spans import SpanIngest
 from .http.webconfig import WebConfig
@@ -138,11 +139,13 @@ class Exporter:
         if self.server is None:
             spans = None
             if ingest is not None:
+                workers = self.config.otlp_workers
                 spans = SpanIngest(
                     ingest,
                     self.config.span_mapping,
                     reject=self.state.reject,
                     clock=self.state.clock,
+                    workers=default_workers() if workers is None else workers,
                 )
             self.server = ExporterHTTPServer(
                 (host, port),
@@ -182,6 +185,8 @@ class Exporter:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+            if self.server.spans is not None:
+                self.server.spans.close()
             self.server = None
         if self.writer is not None:
             self.writer.close()

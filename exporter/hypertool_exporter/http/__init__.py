@@ -5,8 +5,10 @@ OTLP traces and logs, and the budget API.
 and ``connections`` (open connections bounded per source and in total),
 ``ingest`` (``/v1/events`` bodies), ``budgets`` (a budget's standing and
 whether an amount fits), ``otlp`` (OTLP/HTTP trace bodies), ``otlp_logs`` (OTLP
-log bodies: evaluation events) and ``spans`` (spans and evaluation records
-to events, exactly once), ``negotiation`` (Accept and
+log bodies: evaluation events), ``span_mapping`` (spans to events, with no
+shared state), ``mapping_pool`` (worker processes that map large exports)
+and ``spans`` (spans and evaluation records to the journal, exactly once),
+``negotiation`` (Accept and
 Accept-Encoding) and ``webconfig`` (TLS and basic auth in exporter-toolkit's
 format).
 

@@ -342,15 +342,13 @@ class _Handler(ConnectionHandler):
             return
         try:
             if logs:
-                records, total = decode_logs(body, kind)
+                result = server.spans.logs(*decode_logs(body, kind))
             else:
-                spans, refused = otlp.decode(body, kind)
-        except EventError as exc:
+                result = server.spans.export(body, kind)
+        except EventError as exc:  # the body as a whole cannot be read
             server.reject(exc.code)
             self._otlp_error(400, 3, str(exc), kind)
             return
-        try:
-            result = server.spans.logs(records, total) if logs else server.spans(spans, refused)
         except Exception as exc:  # the journal said no: nothing was recorded
             log.error("OTLP ingest failed: %s", exc)
             self._otlp_error(503, 14, f"{'logs' if logs else 'spans'} not recorded: {exc}", kind)

@@ -1,6 +1,7 @@
 """OTLP spans into the journal, the one road every event takes.
 
-Each request's spans become events (``model.genai``), nested GenAI spans are
+Each request's spans become events (``span_mapping``, in a worker process
+for a large export: ``mapping_pool``), nested GenAI spans are
 counted once (``model.lineage``, decided only once the write succeeded), and
 the request's events are appended in one journal transaction, each keyed by
 its span's trace and span id: a span sent twice, side by side or after a lost
@@ -18,20 +19,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..model.events import Event, LLMCallFinished, TokensUsed
+from ..model.events import Event, TokensUsed
 from ..model.fields import EventError
-from ..model.genai import SpanMapping, SpanRecord, persona_of, response_id, span_events
+from ..model.genai import SpanMapping, SpanRecord, persona_of
 from ..model.genai_usage import carry_reported_costs
-from ..model.genai_work import UNKNOWN, attributed, context, work_tag
+from ..model.genai_work import UNKNOWN, attributed, context
 from ..model.lineage import UsageLineage
 from ..model.waiting import WaitingCalls
 from ..model.work import QualityScored
+from .mapping_pool import MappingPool
 from .otlp_logs import EvaluationRecord
+from .span_mapping import COUNTED_ONCE, MappedSpans, map_spans
 
 log = logging.getLogger(__name__)
-
-#: The events of a GenAI call: of nested spans describing one call, one counts.
-COUNTED_ONCE = (TokensUsed, LLMCallFinished)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ class SpanIngest:
 
     ``write(events, keys)`` appends atomically and returns how many were new
     (``journal.writer.JournalWriter``); ``reject(reason)`` counts a rejection.
+    ``workers``: processes that map large exports (``mapping_pool``; 0: all
+    are mapped here).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class SpanIngest:
         reject: Callable[[str], None] = lambda reason: None,
         clock: Callable[[], float] = time.time,
         lineage: UsageLineage | None = None,
+        workers: int = 0,
     ):
         self.write = write
         self.mapping = mapping or SpanMapping()
@@ -75,6 +78,18 @@ class SpanIngest:
         # they lead to are made one request at a time (mapping spans to
         # events is not: it needs no shared state).
         self._lock = threading.Lock()
+        #: Decodes and maps exports, large ones in worker processes.
+        self.pool = MappingPool(workers, self.mapping)
+
+    def export(self, body: bytes, kind: str) -> SpanResult:
+        """Decode, map and record an OTLP trace export in ``kind`` (``otlp``'s
+        media types); ``EventError`` (code ``malformed``) when the body as a
+        whole cannot be read, else as ``__call__``."""
+        return self.record(self.pool(body, kind, self.clock()))
+
+    def close(self) -> None:
+        """Stop the mapping workers, if any started."""
+        self.pool.close()
 
     def __call__(self, spans: list[SpanRecord], refused: Sequence[EventError]) -> SpanResult:
         """Record ``spans`` (``refused``: spans the decoder could not read).
@@ -84,31 +99,17 @@ class SpanIngest:
         journal could not be written): then nothing of the request was
         recorded, the lineage forgets it too, and the client should retry.
         """
-        received = self.clock()
-        errors = [("a span", error) for error in refused]
-        mapped: list[list[Event]] = []  # each span's events, mapped outside the lock
-        for span in spans:
-            try:
-                found = span_events(span, self.mapping, received)
-            except EventError as exc:
-                errors.append((f"span {span.span_id}", exc))
-                found = []
-            except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
-                errors.append((f"span {span.span_id}", _unreadable(exc)))
-                found = []
-            mapped.append(found)
-        # A GenAI call's events (usage, call or both) count once per chain of
-        # nested spans; a stage's, a run's, a tool call's and a score's always.
-        genai = [any(type(event) in COUNTED_ONCE for event in found) for found in mapped]
+        return self.record(map_spans(spans, refused, self.mapping, self.clock()))
+
+    def record(self, request: MappedSpans) -> SpanResult:
+        """Record a request's spans as ``map_spans`` mapped them (here or in
+        a worker process: ``mapping_pool``); raises as ``__call__`` does."""
+        received = request.received
+        spans, mapped, errors = request.spans, request.mapped, request.errors
         events: list[Event] = []
         keys: list[str | None] = []
-        tags = [work_tag(span) for span in spans]
-        responses = [
-            response_id(span) if counted else None
-            for span, counted in zip(spans, genai, strict=True)
-        ]
         with self._lock:
-            decisions = self.lineage.decide(spans, genai, tags, responses)
+            decisions = self.lineage.decide(spans, request.genai, request.tags, request.responses)
             waiting = self.waiting
             waiting.expire(received)
             # Calls of earlier requests whose workflow this one brought.
@@ -150,7 +151,7 @@ class SpanIngest:
         message = f"{errors[0][0]}: {errors[0][1]}" if errors else ""
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more)"
-        return SpanResult(len(spans) + len(refused), len(errors), new, message, decisions.joined)
+        return SpanResult(request.total, len(errors), new, message, decisions.joined)
 
     def logs(self, records: list[EvaluationRecord], total: int) -> SpanResult:
         """Record the evaluation results of an OTLP log export (``total``
@@ -206,13 +207,6 @@ class SpanIngest:
             except EventError:
                 out.append(event)
         return out, complete
-
-
-def _unreadable(exc: BaseException) -> EventError:
-    """A span's values that broke the mapping in a way it did not foresee: refused
-    by what was wrong, never a server error (which an exporter would retry forever)."""
-    reason = "is nested too deep" if isinstance(exc, RecursionError) else f"cannot be read: {exc}"
-    return EventError("attributes", type(exc).__name__, reason)
 
 
 __all__ = ["SpanIngest", "SpanResult"]

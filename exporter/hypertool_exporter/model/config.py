@@ -58,6 +58,9 @@ class Config:
     langfuse_keys: tuple[str, str] | None = None
     #: Where spans name the persona and chat mode (``otlp`` section).
     span_mapping: SpanMapping = field(default_factory=SpanMapping)
+    #: Processes that map large OTLP exports (``otlp.workers``); ``None``:
+    #: ``auto``, one per core on two cores or more.
+    otlp_workers: int | None = None
 
 
 def prices_with(overrides: dict[str, Price]) -> PriceTable:
@@ -244,12 +247,15 @@ def _otlp(reader: Reader, node: yaml.Node, config: Config) -> None:
     }
     for field_name, field_key, value_node in reader.mapping(node, "otlp"):
         path = f"otlp.{field_name}"
+        if field_name == "workers":
+            config.otlp_workers = _workers(reader, value_node, path)
+            continue
         if field_name not in lists:
             raise reader.fail(
                 field_key,
                 path,
                 field_name,
-                "unknown field; expected persona_attributes, chatmode_attributes",
+                "unknown field; expected persona_attributes, chatmode_attributes, workers",
             )
         if not isinstance(value_node, yaml.SequenceNode) or not value_node.value:
             raise reader.fail(
@@ -263,6 +269,20 @@ def _otlp(reader: Reader, node: yaml.Node, config: Config) -> None:
             names.append(name)
         lists[field_name] = tuple(names)
     config.span_mapping = SpanMapping(lists["persona_attributes"], lists["chatmode_attributes"])
+
+
+#: More mapping workers than this buy nothing: the recording process is the limit.
+MAX_OTLP_WORKERS = 64
+
+
+def _workers(reader: Reader, node: yaml.Node, path: str) -> int | None:
+    """``auto`` (``None``) or a whole number of processes, 0 to map in-process."""
+    if reader.scalar(node, path) == "auto":
+        return None
+    count = int(reader.number(node, path, whole=True))
+    if count > MAX_OTLP_WORKERS:
+        raise reader.fail(node, path, count, f"must be auto or at most {MAX_OTLP_WORKERS}")
+    return count
 
 
 def _journal(reader: Reader, node: yaml.Node, config: Config) -> None:
