@@ -191,8 +191,30 @@ def test_a_bad_number_of_workers_is_refused_by_name(text, reason):
         parse_config(text)
 
 
-def test_auto_is_a_worker_per_core_from_two_cores(monkeypatch):
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
-    assert mapping_pool.default_workers() == 3
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    assert mapping_pool.default_workers() == 0
+@pytest.mark.parametrize(
+    ("affinity", "cpu_max", "v1_quota", "cores", "workers"),
+    [
+        (8, None, None, 8, 2),  # no control group limit: two, serve is the limit past that
+        (2, None, None, 2, 2),
+        (1, None, None, 1, 0),  # on one core workers only take turns with serve
+        (8, "max 100000", None, 8, 2),
+        (8, "150000 100000", None, 2, 2),  # a limit of 1.5 CPUs: two cores' worth
+        (8, "50000 100000", None, 1, 0),  # half a CPU (a pod's limit of 500m)
+        (8, None, "100000", 1, 0),  # cgroup v1: one CPU
+        (8, None, "-1", 8, 2),  # cgroup v1 without a limit
+    ],
+)
+def test_auto_follows_the_cores_and_the_cpu_limit(
+    tmp_path, monkeypatch, affinity, cpu_max, v1_quota, cores, workers
+):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)))
+    monkeypatch.setattr(mapping_pool, "CPU_MAX", tmp_path / "cpu.max")
+    monkeypatch.setattr(mapping_pool, "CFS_QUOTA", tmp_path / "cpu.cfs_quota_us")
+    monkeypatch.setattr(mapping_pool, "CFS_PERIOD", tmp_path / "cpu.cfs_period_us")
+    if cpu_max is not None:
+        (tmp_path / "cpu.max").write_text(cpu_max + "\n")
+    if v1_quota is not None:
+        (tmp_path / "cpu.cfs_quota_us").write_text(v1_quota + "\n")
+        (tmp_path / "cpu.cfs_period_us").write_text("100000\n")
+    assert mapping_pool.cores() == cores
+    assert mapping_pool.default_workers() == workers

@@ -23,10 +23,12 @@ next large export starts a new pool, up to ``MAX_RESTARTS`` times.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..model.genai import SpanMapping
@@ -43,24 +45,50 @@ log = logging.getLogger(__name__)
 MIN_BYTES = 16 * 1024
 #: Pools started again after one broke, at most; then every export is mapped here.
 MAX_RESTARTS = 3
+#: Workers ``auto`` starts on two cores or more (``default_workers``).
+AUTO_WORKERS = 2
 #: How often a worker looks whether its exporter still runs.
 ORPHAN_CHECK_SECONDS = 1.0
 
 
 def cores() -> int:
-    """The cores this process may run on."""
+    """The cores this process may use: those it may run on, and no more than
+    its control group's CPU quota (a container's CPU limit), rounded up."""
     try:
-        return len(os.sched_getaffinity(0))
+        count = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    quota = _cpu_quota()
+    return max(1, min(count, math.ceil(quota))) if quota is not None else count
+
+
+#: Where a control group's CPU quota is: cgroup v2's ``cpu.max`` ("quota
+#: period", or "max period"), else cgroup v1's two files.
+CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def _cpu_quota() -> float | None:
+    """The CPUs this process's control group may use, ``None`` for no limit."""
+    try:
+        quota, period = CPU_MAX.read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int(CFS_QUOTA.read_text())
+        return None if quota_us < 0 else quota_us / int(CFS_PERIOD.read_text())
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 def default_workers() -> int:
-    """``otlp.workers: auto``: a worker per core when there are two or more
-    (this process records while they map); none on one core, where they
-    would only take turns with it."""
-    count = cores()
-    return count if count >= 2 else 0
+    """``otlp.workers: auto``: two workers on two cores or more, none on
+    one, where they would only take turns with ``serve``. More buy nothing:
+    ``serve``, recording what they map, is the limit (a worker maps a span
+    in about the time ``serve`` records one), and each holds memory."""
+    return min(cores(), AUTO_WORKERS) if cores() >= 2 else 0
 
 
 def _started(parent: int) -> None:
@@ -193,4 +221,11 @@ class MappingPool:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-__all__ = ["MAX_RESTARTS", "MIN_BYTES", "MappingPool", "cores", "default_workers"]
+__all__ = [
+    "AUTO_WORKERS",
+    "MAX_RESTARTS",
+    "MIN_BYTES",
+    "MappingPool",
+    "cores",
+    "default_workers",
+]

@@ -59,7 +59,7 @@ class Config:
     #: Where spans name the persona and chat mode (``otlp`` section).
     span_mapping: SpanMapping = field(default_factory=SpanMapping)
     #: Processes that map large OTLP exports (``otlp.workers``); ``None``:
-    #: ``auto``, one per core on two cores or more.
+    #: ``auto`` (``http.mapping_pool.default_workers``).
     otlp_workers: int | None = None
 
 
