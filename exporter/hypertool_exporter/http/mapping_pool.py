@@ -124,8 +124,8 @@ class MappingPool:
 
     def __call__(self, body: bytes, kind: str, received: float) -> MappedSpans:
         """An export's spans mapped to events: by a worker when the export is
-        large and the workers have started, else here. ``EventError`` (code ``malformed``)
-        when the body as a whole cannot be read."""
+        large and the workers have started, else here. ``EventError`` (code
+        ``malformed``) when the body as a whole cannot be read."""
         pool = self._take(len(body))
         if pool is not None:
             from concurrent.futures.process import BrokenProcessPool
@@ -141,7 +141,8 @@ class MappingPool:
                     raise
                 self._broke(pool, exc)  # the pool was shut down meanwhile
             else:
-                self.mapped_by_workers += 1
+                with self._lock:  # handler threads count at once
+                    self.mapped_by_workers += 1
                 return mapped
         spans, refused = otlp.decode(body, kind)
         return map_spans(spans, refused, self.mapping, received)
