@@ -18,6 +18,10 @@ The pool starts with the first large export, so an exporter that never gets
 one holds no workers. Until a worker has started, exports are mapped here.
 An export is mapped here too when the pool broke (a worker was killed): the
 next large export starts a new pool, up to ``MAX_RESTARTS`` times.
+
+Workers are spawned, as ``multiprocessing`` spawns: each imports the
+program's main module again, which the CLI's entry points are made for (a
+program of its own that serves ingest must guard its start-up).
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Exports smaller than this are mapped here: a worker's round trip (about
-#: a millisecond) would cost more than it saves. About 40 GenAI spans.
+#: a millisecond) would cost more than it saves. About 60 GenAI spans of a few
+#: attributes (about 270 bytes each), fewer from a library that sends many.
 MIN_BYTES = 16 * 1024
 #: Pools started again after one broke, at most; then every export is mapped here.
 MAX_RESTARTS = 3
