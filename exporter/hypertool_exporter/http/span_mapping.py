@@ -7,15 +7,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 from ..model.events import Event, LLMCallFinished, TokensUsed
 from ..model.fields import EventError
-from ..model.genai import SpanMapping, SpanRecord, response_id, span_events
+from ..model.genai import SpanIdentity, SpanMapping, SpanRecord, response_id, span_events, span_key
 from ..model.genai_work import work_tag
 from . import otlp
 
 #: The events of a GenAI call: of nested spans describing one call, one counts.
 COUNTED_ONCE = (TokensUsed, LLMCallFinished)
+
+
+class SpanIds(tuple[str, str, "str | None", int, str]):
+    """A span as a worker sends it back: (trace id, span id, parent id, end,
+    scope), all that recording reads (``SpanIdentity``). A tuple: unpickled
+    in a tenth of a ``SpanRecord``'s time (0.27 against 3.1 us a span), in
+    the process that is the limit."""
+
+    __slots__ = ()
+    trace_id = property(itemgetter(0))
+    span_id = property(itemgetter(1))
+    parent_id = property(itemgetter(2))
+    end_ns = property(itemgetter(3))
+    scope = property(itemgetter(4))
+
+    @property
+    def key(self) -> str:
+        return span_key(self[0], self[1])
 
 
 @dataclass(slots=True)
@@ -24,11 +43,11 @@ class MappedSpans:
     count: what needs no shared state, so a worker process can do it.
 
     ``SpanIngest.record`` reads the spans' ids, end times and scopes, never
-    their attributes: a worker sends them without (``slim``).
+    their attributes: a worker sends only those (``slim``).
     """
 
     received: float
-    spans: list[SpanRecord]
+    spans: Sequence[SpanIdentity]
     #: Each span's events, all of them (the lineage drops what does not count).
     mapped: list[list[Event]]
     #: Per span: whether its events are a GenAI call's (``COUNTED_ONCE``).
@@ -43,12 +62,9 @@ class MappedSpans:
     total: int
 
     def slim(self) -> MappedSpans:
-        """The same without the spans' attributes and resources: what a worker
-        sends back (a fraction of the bytes to pickle)."""
-        bare = [
-            replace(s, attributes={}, resource={}, status_message="", events=()) for s in self.spans
-        ]
-        return replace(self, spans=bare)
+        """The same with each span as its ``SpanIds``: what a worker sends back."""
+        ids = [SpanIds((s.trace_id, s.span_id, s.parent_id, s.end_ns, s.scope)) for s in self.spans]
+        return replace(self, spans=ids)
 
 
 def map_spans(
@@ -94,4 +110,4 @@ def mapped_export(body: bytes, kind: str, mapping: SpanMapping, received: float)
     return map_spans(spans, refused, mapping, received).slim()
 
 
-__all__ = ["COUNTED_ONCE", "MappedSpans", "map_spans", "mapped_export"]
+__all__ = ["COUNTED_ONCE", "MappedSpans", "SpanIds", "map_spans", "mapped_export"]

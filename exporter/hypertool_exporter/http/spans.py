@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from ..model.events import Event, TokensUsed
 from ..model.fields import EventError
-from ..model.genai import SpanMapping, SpanRecord, persona_of
+from ..model.genai import SpanIdentity, SpanMapping, SpanRecord, persona_of
 from ..model.genai_usage import carry_reported_costs
 from ..model.genai_work import UNKNOWN, attributed, context
 from ..model.lineage import UsageLineage
@@ -114,7 +114,7 @@ class SpanIngest:
             waiting.expire(received)
             # Calls of earlier requests whose workflow this one brought.
             charges, settled = waiting.settle(self.lineage, {span.trace_id for span in spans})
-            to_wait: list[tuple[SpanRecord, TokensUsed]] = []
+            to_wait: list[tuple[SpanIdentity, TokensUsed]] = []
             carry_reported_costs(spans, mapped, decisions.counts)
             for span, found, counts in zip(spans, mapped, decisions.counts, strict=True):
                 if not counts:
@@ -191,7 +191,7 @@ class SpanIngest:
         message = f"a log record: {errors[0]}" if errors else ""
         return SpanResult(total, len(errors), new, message, 0)
 
-    def _attributed(self, span: SpanRecord, found: list[Event]) -> tuple[list[Event], bool]:
+    def _attributed(self, span: SpanIdentity, found: list[Event]) -> tuple[list[Event], bool]:
         """``found`` with the context of the span's nearest workflow, stage and
         agent ancestors known by now (``genai_work.attributed``), and whether
         all its ancestors are known; an event a context cannot be given to (a

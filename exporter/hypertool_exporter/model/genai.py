@@ -24,7 +24,7 @@ Prompt and completion attributes are never read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .events import Event, LLMCallFinished, StageFinished, TokensUsed
 from .fields import EventError
@@ -89,7 +89,31 @@ class SpanRecord:
     @property
     def key(self) -> str:
         """What makes a re-sent span count once: its trace and span ids."""
-        return f"span:{self.trace_id}{self.span_id}"
+        return span_key(self.trace_id, self.span_id)
+
+
+def span_key(trace_id: str, span_id: str) -> str:
+    """A span's delivery key: its trace and span ids."""
+    return f"span:{trace_id}{span_id}"
+
+
+class SpanIdentity(Protocol):
+    """What counting a span's events once reads of it (``lineage``, and the
+    recording of a request): a ``SpanRecord``, or the compact form a worker
+    process sends (``http.span_mapping.SpanIds``)."""
+
+    @property
+    def trace_id(self) -> str: ...
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def end_ns(self) -> int: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def key(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,10 +262,12 @@ __all__ = [
     "DEFAULT_CHATMODE_ATTRIBUTES",
     "DEFAULT_PERSONA_ATTRIBUTES",
     "LLM_OPERATIONS",
+    "SpanIdentity",
     "SpanMapping",
     "SpanRecord",
     "persona_of",
     "read_usage",
     "response_id",
     "span_events",
+    "span_key",
 ]

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .genai import SpanRecord
+from .genai import SpanIdentity
 
 #: Spans remembered; a trace's spans arrive within minutes.
 DEFAULT_CAPACITY = 100_000
@@ -158,7 +158,7 @@ class UsageLineage:
 
     def decide(
         self,
-        spans: Sequence[SpanRecord],
+        spans: Sequence[SpanIdentity],
         genai: Sequence[bool],
         tags: Sequence[str | None] = (),
         responses: Sequence[str | None] = (),
