@@ -125,9 +125,10 @@ class SpanIngest:
                         to_wait += [
                             (span, e) for e in found if type(e) is TokensUsed and e.workflow is None
                         ]
-                events.extend(found)
-                # One key per event: a span sent twice, in one request or two, counts once.
-                keys.extend(f"{span.key}/{type(event).__name__}" for event in found)
+                    events.extend(found)
+                    # One key per event: a span sent twice, in one request or two, counts once.
+                    prefix = span.key
+                    keys.extend([f"{prefix}/{type(event).__name__}" for event in found])
             for key, charge in charges:
                 events.append(charge)
                 keys.append(key)
