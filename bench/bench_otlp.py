@@ -39,9 +39,10 @@ from common import Result, visibility_under_load
 from harness.support import ExporterProcess
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from hypertool_exporter.http.mapping_pool import cores, default_workers
+from hypertool_exporter.http.mapping_pool import default_workers
 from hypertool_exporter.http.otlp import decode_protobuf
 from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.cores import cores
 from hypertool_exporter.model.genai import SpanMapping, span_events
 
 TOKEN = "bench-otlp-ingest-token-0123456789"

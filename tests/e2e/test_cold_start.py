@@ -2,12 +2,12 @@
 a long backlog split by kind with a helper process (``sync.splitter``)."""
 
 import contextlib
-import os
 import sqlite3
 
 from harness.support import ExporterProcess, sample
 
 from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.cores import cores
 from hypertool_exporter.model.events import LLMCallFinished, TokensUsed
 from hypertool_exporter.sync.replayer import HELPER_FROM
 
@@ -38,9 +38,10 @@ def test_serve_replays_a_long_journal_without_a_snapshot(tmp_path, config_file):
         log = exporter.log.read_text()
         # On two cores or more the replay is split by kind with a helper
         # process (token events stay here, with this process's prices); on
-        # one, the two would take turns, and the replay goes alone.
+        # one (a container's CPU limit counts), the two would take turns,
+        # and the replay goes alone.
         split = "in two processes (a helper folds llm_call_finished)" in log
-        assert split == (len(os.sched_getaffinity(0)) >= 2)
+        assert split == (cores() >= 2)
         assert f"replayed journal rows 1-{2 * calls + 1} in" in log
         assert (
             sample(values, "hypertool_exporter_events_applied_total", type="tokens_used") == calls

@@ -507,8 +507,7 @@ def _cores(monkeypatch, count: int, split: bool = False) -> None:
     however short; else it goes to the helper that only decodes."""
     from hypertool_exporter.sync import replayer, splitter
 
-    cores = set(range(count))
-    monkeypatch.setattr(replayer.os, "sched_getaffinity", lambda pid: cores, raising=False)
+    monkeypatch.setattr(replayer, "cores", lambda: count)
     if split:  # a small backlog, as if the helper started at no cost
         monkeypatch.setattr(splitter, "HELPER_START", 0.0)
     else:

@@ -16,6 +16,7 @@ from harness.support import wait_for
 
 from hypertool_exporter.http import mapping_pool, otlp
 from hypertool_exporter.http.spans import SpanIngest
+from hypertool_exporter.model import cores as model_cores
 from hypertool_exporter.model.config import ConfigError, parse_config
 from hypertool_exporter.model.fields import MALFORMED, EventError
 
@@ -208,13 +209,13 @@ def test_auto_follows_the_cores_and_the_cpu_limit(
     tmp_path, monkeypatch, affinity, cpu_max, v1_quota, cores, workers
 ):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)))
-    monkeypatch.setattr(mapping_pool, "CPU_MAX", tmp_path / "cpu.max")
-    monkeypatch.setattr(mapping_pool, "CFS_QUOTA", tmp_path / "cpu.cfs_quota_us")
-    monkeypatch.setattr(mapping_pool, "CFS_PERIOD", tmp_path / "cpu.cfs_period_us")
+    monkeypatch.setattr(model_cores, "CPU_MAX", tmp_path / "cpu.max")
+    monkeypatch.setattr(model_cores, "CFS_QUOTA", tmp_path / "cpu.cfs_quota_us")
+    monkeypatch.setattr(model_cores, "CFS_PERIOD", tmp_path / "cpu.cfs_period_us")
     if cpu_max is not None:
         (tmp_path / "cpu.max").write_text(cpu_max + "\n")
     if v1_quota is not None:
         (tmp_path / "cpu.cfs_quota_us").write_text(v1_quota + "\n")
         (tmp_path / "cpu.cfs_period_us").write_text("100000\n")
-    assert mapping_pool.cores() == cores
+    assert model_cores.cores() == cores
     assert mapping_pool.default_workers() == workers

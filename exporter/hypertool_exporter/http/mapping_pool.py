@@ -27,14 +27,13 @@ program of its own that serves ingest must guard its start-up).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..model.cores import cores
 from ..model.genai import SpanMapping
 from . import otlp
 from .span_mapping import MappedSpans, map_spans, mapped_export
@@ -56,44 +55,13 @@ AUTO_WORKERS = 2
 ORPHAN_CHECK_SECONDS = 1.0
 
 
-def cores() -> int:
-    """The cores this process may use: those it may run on, and no more than
-    its control group's CPU quota (a container's CPU limit), rounded up."""
-    try:
-        count = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        count = os.cpu_count() or 1
-    quota = _cpu_quota()
-    return max(1, min(count, math.ceil(quota))) if quota is not None else count
-
-
-#: Where a control group's CPU quota is: cgroup v2's ``cpu.max`` ("quota
-#: period", or "max period"), else cgroup v1's two files.
-CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
-CFS_QUOTA = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-CFS_PERIOD = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
-
-
-def _cpu_quota() -> float | None:
-    """The CPUs this process's control group may use, ``None`` for no limit."""
-    try:
-        quota, period = CPU_MAX.read_text().split()
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        quota_us = int(CFS_QUOTA.read_text())
-        return None if quota_us < 0 else quota_us / int(CFS_PERIOD.read_text())
-    except (OSError, ValueError, ZeroDivisionError):
-        return None
-
-
 def default_workers() -> int:
     """``otlp.workers: auto``: two workers on two cores or more, none on
     one, where they would only take turns with ``serve``. More buy nothing:
     ``serve``, recording what they map, is the limit (a worker maps a span
     in about the time ``serve`` records one), and each holds memory."""
-    return min(cores(), AUTO_WORKERS) if cores() >= 2 else 0
+    count = cores()
+    return min(count, AUTO_WORKERS) if count >= 2 else 0
 
 
 def _started(parent: int) -> None:
@@ -232,6 +200,5 @@ __all__ = [
     "MAX_RESTARTS",
     "MIN_BYTES",
     "MappingPool",
-    "cores",
     "default_workers",
 ]

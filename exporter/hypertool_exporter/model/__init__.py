@@ -17,8 +17,9 @@ writes a call's numbers, as data, read through ``genai_usage``;
 ``genai_work`` the spans about workflows, agents, tools and evaluations)
 and ``lineage`` (which nested span counts, and what is above a call;
 ``waiting`` the calls that wait for their workflow), ``jsontext``
-(outside JSON, read once), ``yamlfile`` (config files, read with bounds)
-and ``config``.
+(outside JSON, read once), ``yamlfile`` (config files, read with bounds),
+``config``, and ``cores`` (the cores this process may use, a container's CPU
+limit counted).
 
 May import: the standard library, PyYAML (``yamlfile`` and ``config``, when a
 file is read) and ``_version``; nothing else of this package. ``events``,

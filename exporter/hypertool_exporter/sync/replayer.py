@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
+from ..model.cores import cores
 from ..model.events import EVENT_CLASSES, Event, from_validated
 
 if TYPE_CHECKING:
@@ -66,12 +67,9 @@ def helper_usable() -> bool:
     """Whether a helper can help: this process may run on two cores or more
     (on one, the helper and the fold would take turns, and the chunks cost
     more than they save), and can start one (a frozen application's
-    executable is the application itself)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return cores >= 2 and not getattr(sys, "frozen", False) and bool(sys.executable)
+    executable is the application itself). A container's CPU limit counts
+    (``model.cores``)."""
+    return cores() >= 2 and not getattr(sys, "frozen", False) and bool(sys.executable)
 
 
 def start_helper(module: str, *args: str, stdin: bool = False) -> subprocess.Popen[bytes]:
