@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ..model.cores import cores
 from ..model.genai import SpanMapping
 from . import otlp
-from .span_mapping import MappedSpans, map_spans, mapped_export
+from .span_mapping import MappedSpans, map_export, map_export_slim
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -105,7 +105,7 @@ class MappingPool:
 
             future: Future[MappedSpans] | None = None
             try:
-                future = pool.submit(mapped_export, body, kind, self.mapping, received)
+                future = pool.submit(map_export_slim, body, kind, self.mapping, received)
                 mapped = future.result()  # what the worker raised is raised here
             except BrokenProcessPool as exc:  # a worker died
                 self._broke(pool, exc)
@@ -117,15 +117,14 @@ class MappingPool:
                 with self._lock:  # handler threads count at once
                     self.mapped_by_workers += 1
                 return mapped
-        spans, refused = otlp.decode(body, kind)
-        return map_spans(spans, refused, self.mapping, received)
+        return map_export(body, kind, self.mapping, received)
 
     def started(self, timeout: float) -> int | None:
         """Start the workers if they have not started, and wait up to
         ``timeout`` seconds for one; its process id, or ``None`` (no workers,
         or none started in time)."""
         with self._lock:
-            if self._pool is None and self.workers > 0 and self._restarts <= MAX_RESTARTS:
+            if self._pool is None:
                 self._start()
             ready = self._ready
         if ready is None:
@@ -143,15 +142,17 @@ class MappingPool:
             return None
         with self._lock:
             if self._pool is None:
-                if self._restarts <= MAX_RESTARTS:
-                    self._start()
+                self._start()
                 return None
             if self._ready is None or not self._ready.done():
                 return None
             return self._pool
 
     def _start(self) -> None:
-        """Start the pool (under ``_lock``); its workers start meanwhile."""
+        """Start the pool (under ``_lock``), unless there are to be no
+        workers or it broke too often; its workers start meanwhile."""
+        if self.workers <= 0 or self._restarts > MAX_RESTARTS:
+            return
         # Here, not at import: an exporter that gets no large export never needs them.
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
