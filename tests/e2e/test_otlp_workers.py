@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from harness.otlp_exports import nested_calls
-from harness.support import ExporterProcess, post_body, total, wait_for
+from harness.support import ExporterProcess, alive, post_body, proc_stat, total, wait_for
 
 TOKEN = "otlp-workers-token-0123456789abcdef"
 CALLS = 200  # per export: 403 spans, about 40 KB, past the size that goes to a worker
@@ -24,20 +24,13 @@ def workers_of(pid: int) -> list[int]:
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stat = proc_stat(int(entry.name))
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue  # exited meanwhile
         if int(stat[1]) == pid and stat[0] != "Z" and b"spawn_main" in command:
             found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture

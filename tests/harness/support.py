@@ -196,6 +196,21 @@ def serve_argv(port: int, journal: Path, config: Path | None = None) -> list[str
     return args
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (state, parent
+    id, ..., utime at 11, stime at 12); ``OSError`` when there is no such process."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and has not exited (a zombie,
+    exited but not yet reaped, has not)."""
+    try:
+        return proc_stat(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
 def rss_bytes_of(pid: int) -> int:
     """Resident memory of process ``pid`` (Linux's ``/proc``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

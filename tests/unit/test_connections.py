@@ -5,10 +5,9 @@ import http.client
 import resource
 import socket
 import time
-from pathlib import Path
 
 import pytest
-from harness.support import ExporterProcess, wait_for
+from harness.support import ExporterProcess, proc_stat, wait_for
 
 from hypertool_exporter.http.connections import Connections
 
@@ -96,7 +95,7 @@ def _get(port: int, path: str, source: str) -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
 
 

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 from harness.otlp_exports import nested_calls
-from harness.support import wait_for
+from harness.support import alive, wait_for
 
 from hypertool_exporter.http import mapping_pool, otlp
 from hypertool_exporter.http.spans import SpanIngest
@@ -136,14 +136,6 @@ def test_no_workers_start_when_none_are_asked_for():
     assert recorded.ingest.pool.mapped_by_workers == 0
 
 
-def _gone(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"  # exited, not yet reaped
-    except FileNotFoundError:
-        return True
-
-
 def test_workers_exit_when_their_exporter_is_killed():
     script = textwrap.dedent(
         """
@@ -158,11 +150,11 @@ def test_workers_exit_when_their_exporter_is_killed():
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         worker = int(parent.stdout.readline())
-        assert not _gone(worker)
+        assert alive(worker)
     finally:
         parent.kill()
         parent.wait()
-    wait_for(lambda: _gone(worker), 30, "the orphaned worker to exit")
+    wait_for(lambda: not alive(worker), 30, "the orphaned worker to exit")
 
 
 @pytest.mark.parametrize(
