@@ -20,6 +20,7 @@ from hypertool_exporter.model.events import (
     TokensUsed,
     from_validated,
 )
+from hypertool_exporter.model.wire import WITH_PREVIOUS
 from hypertool_exporter.sync.tailer import JournalTailer
 
 
@@ -89,6 +90,26 @@ def test_crash_between_apply_and_snapshot_replays_exactly_once(tmp_path):
     assert tokens_of(second, "p") == 100  # from the snapshot
     restarted.catch_up()
     assert tokens_of(second, "p") == 310  # 31 events, each counted once
+
+
+def test_events_joined_to_a_delivery_are_kept_or_dropped_with_it(tmp_path):
+    def call(persona, n):  # a span's two events: its token usage and its call
+        return [
+            TokensUsed(persona, "gpt-4", n, 0, "default", 1.0),
+            LLMCallFinished(persona, "gpt-4", 0.5, ts=1.0),
+        ]
+
+    with Journal(tmp_path / "j.sqlite") as journal:
+        first = [*call("a", 1), *call("b", 2), *call("a", 1)]
+        keys = ["span-a", WITH_PREVIOUS, "span-b", WITH_PREVIOUS, "span-a", WITH_PREVIOUS]
+        assert journal.append(first, keys) == 4  # the copy of span-a in the batch: both dropped
+        # Sent again beside a new span and an unkeyed event, one joined to it.
+        again = [*call("a", 1), *call("c", 3), *call("d", 4)]
+        keys = ["span-a", WITH_PREVIOUS, "span-c", WITH_PREVIOUS, None, WITH_PREVIOUS]
+        assert journal.append(again, keys) == 4
+        bodies = [row[3] for row in journal.read_after(0)]
+        assert len(bodies) == 8
+        assert journal.query("SELECT count(*) FROM seen_keys") == [(3,)]  # one key a delivery
 
 
 def test_corrupt_rows_are_rejected_and_counted(tmp_path):

@@ -3,9 +3,9 @@
 Each request's spans become events (``span_mapping``, in a worker process
 for a large export: ``mapping_pool``), nested GenAI spans are
 counted once (``model.lineage``, decided only once the write succeeded), and
-the request's events are appended in one journal transaction, each keyed by
-its span's trace and span id: a span sent twice, side by side or after a lost
-answer, is acknowledged and not counted twice. A span that fails validation,
+the request's events are appended in one journal transaction, each span's
+keyed by its trace and span id: a span sent twice, side by side or after a
+lost answer, is acknowledged and not counted twice. A span that fails validation,
 or whose values break the mapping in any way, is rejected alone, counted in
 the rejects metric with its reason, and named in the answer; nothing else in
 the request is lost.
@@ -26,6 +26,7 @@ from ..model.genai_usage import carry_reported_costs
 from ..model.genai_work import UNKNOWN, attributed, context
 from ..model.lineage import UsageLineage
 from ..model.waiting import WaitingCalls
+from ..model.wire import WITH_PREVIOUS
 from ..model.work import QualityScored
 from .mapping_pool import MappingPool
 from .otlp_logs import EvaluationRecord
@@ -126,9 +127,9 @@ class SpanIngest:
                             (span, e) for e in found if type(e) is TokensUsed and e.workflow is None
                         ]
                     events.extend(found)
-                    # One key per event: a span sent twice, in one request or two, counts once.
-                    prefix = span.key
-                    keys.extend([f"{prefix}/{type(event).__name__}" for event in found])
+                    # One delivery per span: sent twice, in one request or two, it counts once.
+                    keys.append(span.key)
+                    keys.extend([WITH_PREVIOUS] * (len(found) - 1))
             for key, charge in charges:
                 events.append(charge)
                 keys.append(key)

@@ -110,11 +110,13 @@ class Journal:
         ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
         safe: an event whose key, or a batch whose key, the journal has seen
         within its retention is acknowledged again and not appended twice.
-        A key names one event wherever it stands: a second event with a key
-        seen earlier in the same batch is a duplicate too (a producer whose
-        delivery holds several events gives each its own key). The keys are
-        checked and stored in the append's own transaction, so a producer
-        killed after the commit but before it heard back can retry.
+        A key names one delivery wherever it stands: a second event with a key
+        seen earlier in the same batch is a duplicate too. The key
+        ``model.wire.WITH_PREVIOUS`` joins an event to the delivery before it,
+        kept or dropped with it (a span's events: one key to look up and
+        store, not one each). The keys are checked and stored in the append's
+        own transaction, so a producer killed after the commit but before it
+        heard back can retry.
         """
         keys = keys or [None] * len(events)
         try:
@@ -224,15 +226,18 @@ class Journal:
         fresh: dict[str, None] = {}  # keys first seen in this batch, in order; O(1) lookups
         kept = list(events)
         if any(key is not None for key in keys):
-            seen = self._seen_of(cur, list({"event:" + k: None for k in keys if k is not None}))
-            kept = []
-            for event, key in zip(events, keys, strict=True):
-                if key is not None:
-                    named = "event:" + key
-                    if named in seen or named in fresh:
-                        continue  # delivered before, in the journal or in this batch
-                    fresh[named] = None
-                kept.append(event)
+            named = [key and "event:" + key for key in keys]  # None and WITH_PREVIOUS stay
+            seen = self._seen_of(cur, list(dict.fromkeys(key for key in named if key)))
+            kept, keep = [], True
+            for event, key in zip(events, named, strict=True):
+                if key:  # delivered before, in the journal or in this batch: dropped
+                    keep = key not in seen and key not in fresh
+                    if keep:
+                        fresh[key] = None
+                elif key is None:
+                    keep = True
+                if keep:
+                    kept.append(event)
         rows, ids = self._rows(cur, kept)
         rollups = daily_rows(kept)
         if batch_key is not None:

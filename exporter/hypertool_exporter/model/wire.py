@@ -21,6 +21,10 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
 ENVELOPE_FIELDS = ("event_id", "reservation_id")
 #: Longest ``event_id`` / idempotency key accepted.
 MAX_KEY_LENGTH = 200
+#: The key of an event that is one delivery with the event before it, kept or
+#: dropped with it (``Journal.append``): a span's events. Empty, which no
+#: delivery key is (``key_value``).
+WITH_PREVIOUS = ""
 
 
 def key_value(field: str, value: Any) -> str | None:
@@ -56,6 +60,7 @@ def parse_delivery(raw: Any, received: float | None = None) -> tuple[Event, str 
 __all__ = [
     "ENVELOPE_FIELDS",
     "MAX_KEY_LENGTH",
+    "WITH_PREVIOUS",
     "key_value",
     "parse_delivery",
 ]
