@@ -103,6 +103,33 @@ def test_an_event_id_given_twice_in_one_batch_counts_once(exporter):
     assert json.loads(answer) == {"accepted": 2, "new": 1, "duplicates": 1}
 
 
+def test_a_span_with_two_events_of_one_kind_counts_both_and_a_copy_neither(exporter):
+    def result(name, score):
+        attributes = [attr("gen_ai.evaluation.name", name)]
+        attributes.append({"key": "gen_ai.evaluation.score.value", "value": {"doubleValue": score}})
+        return {
+            "name": "gen_ai.evaluation.result",
+            "timeUnixNano": str(NOW_NS),
+            "attributes": attributes,
+        }
+
+    scored = otlp_span("00f067aa0ba902b9")
+    scored["events"] = [result("relevance", 0.9), result("toxicity", 0.1)]
+    for _ in range(2):  # and again, as after a lost answer
+        status, _ = post(exporter.port, "/v1/traces", export(scored))
+        assert status == 200
+    settled(exporter.port, 100)
+    with urllib.request.urlopen(f"http://127.0.0.1:{exporter.port}/metrics", timeout=10) as answer:
+        found = samples(answer.read().decode())
+    counts = {
+        dict(labels)["evaluation"]: value
+        for (name, labels), value in found.items()
+        if name == "hypertool_quality_score_count"
+    }
+    assert counts == {"relevance": 1.0, "toxicity": 1.0}
+    assert tokens(exporter.port) == 100
+
+
 @pytest.mark.parametrize(
     "order", [("outer", "middle", "inner"), ("inner", "outer", "middle"), ("middle", "outer")]
 )
