@@ -130,6 +130,18 @@ def test_a_span_with_two_events_of_one_kind_counts_both_and_a_copy_neither(expor
     assert tokens(exporter.port) == 100
 
 
+def test_an_empty_event_id_is_refused_by_name_and_joins_no_other_delivery(exporter):
+    event = {"type": "tokens_used", "persona": "qa", "model": "m", "input_tokens": 10}
+    first = {**event, "event_id": "delivered"}
+    assert post(exporter.port, "/v1/events", json.dumps([first]).encode())[0] == 202
+    status, answer = post(
+        exporter.port, "/v1/events", json.dumps([first, {**event, "event_id": ""}]).encode()
+    )
+    assert status == 400
+    assert json.loads(answer)["field"] == "[1].event_id"
+    assert settled(exporter.port, 10) == 10  # the first once; the empty key never reached it
+
+
 @pytest.mark.parametrize(
     "order", [("outer", "middle", "inner"), ("inner", "outer", "middle"), ("middle", "outer")]
 )
