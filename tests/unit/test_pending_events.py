@@ -28,16 +28,20 @@ class FlakyJournal:
 
     def __init__(self):
         self.committed: list[int] = []
+        #: Plain records committed, per label set: their input tokens.
+        self.records: dict[tuple[str, str, str], list[int]] = {}
         self.broken = False
         self.pending: PendingEvents | None = None
 
     def commit(self) -> None:
         assert self.pending is not None
-        events, _ = self.pending.take()
+        events, _, runs = self.pending.take()
         if self.broken:
-            self.pending.give_back(events, [])
+            self.pending.give_back(events, [], runs)
             raise JournalError("disk full")
         self.committed += [event.input_tokens for event in events]
+        for labels, run in runs:
+            self.records.setdefault(labels, []).extend(run[0::3])
 
 
 def test_a_failed_commit_keeps_the_events_first_in_line_and_a_full_buffer_refuses():
@@ -52,6 +56,31 @@ def test_a_failed_commit_keeps_the_events_first_in_line_and_a_full_buffer_refuse
         journal.broken = False
         journal.commit()
         assert journal.committed == list(range(25))  # all, in order, once
+    finally:
+        pending.stop()
+
+
+def test_plain_records_wait_in_their_runs_count_toward_the_limit_and_survive_a_failed_commit():
+    journal = FlakyJournal()
+    pending = journal.pending = PendingEvents(journal.commit, interval=3600, batch=10, limit=25)
+    first, second = ("p", "default", "m"), ("q", "default", "m")
+    try:
+        journal.broken = True
+        for n in range(25):  # events and two label sets' records, interleaved
+            if n % 3 == 0:
+                pending.add(tokens(n))
+            else:
+                pending.add_tokens(first if n % 3 == 1 else second, n, 0, NOW)
+        assert len(pending) == 25
+        with pytest.raises(JournalError, match=r"25 events wait.*none of those waiting is lost"):
+            pending.add_tokens(first, 25, 0, NOW)
+        with pytest.raises(JournalError, match=r"25 events wait"):
+            pending.add(tokens(25))
+        journal.broken = False
+        journal.commit()
+        assert journal.committed == list(range(0, 25, 3))  # all, in order, once
+        assert journal.records == {first: list(range(1, 25, 3)), second: list(range(2, 25, 3))}
+        assert not pending
     finally:
         pending.stop()
 

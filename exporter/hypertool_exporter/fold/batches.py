@@ -37,6 +37,7 @@ import itertools
 from typing import TYPE_CHECKING, cast
 
 from ..model import catalog as c
+from ..model.eventbase import records_of
 from ..model.events import PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM, TokensUsed, from_validated
 from .plans import count_tokens
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Iterable
 
+    from ..model.eventbase import TokenRun
+    from ..model.events import Event
     from .handlers import Handlers
     from .histogram import Histogram
     from .plans import TokenPlan
@@ -138,6 +141,24 @@ class TokenBatches:
             self._new_batch(labels)
             return
         self.handlers.tokens_used(ev)
+
+    def join_run(self, labels: tuple[str, str, str], run: list[float]) -> None:
+        """``join`` for each plain token record of ``run`` (of ``labels``:
+        ``model.eventbase.TokenRun``), in one go: a label set's first record
+        folded now, as an event, the rest added to its batch."""
+        batch = self._batches.get(labels)
+        if batch is None:
+            first, *rest = records_of(run)
+            self.handlers.tokens_used(record_event(labels, *first))
+            batch = self._new_batch(labels)
+            if batch is None:  # past MAX_BATCHES: each record an event
+                for record in rest:
+                    self.handlers.tokens_used(record_event(labels, *record))
+                return
+            run = run[3:]
+        batch += run
+        if len(batch) >= BATCH_LENGTH:
+            self._fold((batch,))
 
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""
@@ -293,6 +314,11 @@ def record_event(
     return from_validated(TokensUsed, (*head, trace_id, *PLAIN_TOKENS_TAIL[1:]))
 
 
+def run_events(runs: Iterable[TokenRun]) -> list[Event]:
+    """The plain token events runs of records stand for, in order."""
+    return [record_event(labels, *record) for labels, run in runs for record in records_of(run)]
+
+
 __all__ = [
     "BATCH_LENGTH",
     "BATCH_RECORDS",
@@ -300,4 +326,5 @@ __all__ = [
     "TokenBatch",
     "TokenBatches",
     "record_event",
+    "run_events",
 ]

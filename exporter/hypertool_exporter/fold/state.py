@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
+from ..model.eventbase import TokenRun
 from ..model.events import Event, TokensUsed
 from ..model.pricing import Price
 from .batches import TokenBatches
@@ -85,6 +86,14 @@ class MetricState:
         with self.lock:
             for event in events:
                 handlers[type(event)](event)
+
+    def apply_runs(self, runs: Iterable[TokenRun]) -> None:
+        """Fold runs of plain token records (``model.eventbase.TokenRun``) as
+        ``apply_all`` folds the plain token events they stand for, a run at a
+        time (``TokenBatches.join_run``)."""
+        with self.lock:
+            for labels, run in runs:
+                self.batches.join_run(labels, run)
 
     def drain(self) -> None:
         """Fold the batched records (before a snapshot reads state)."""

@@ -74,20 +74,20 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         self._clock = clock
         self._writer: JournalWriter | None = None
         self._meter_provider: MeterProvider | None = None
-        # Raw label values seen before -> the batch of their validated form
-        # (in-process only: ``fold.batches``), or that form (journalled).
+        # Raw label values seen before -> their validated form's batch (in process), or form.
         self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
         self._journal_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
         self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
         self._buffered = exporter.config.durability == "buffered"
-        self._journal_add = self.record
+        self._journal_add = self._record_plain
         if journal is not None:
             self._writer = writer = exporter.writer
             assert writer is not None
             writer.open()  # a bad path fails here, not at the first record
-            self._journal_add = writer.pending().add if self._buffered else self.record
+            if self._buffered:
+                self._journal_add = writer.pending().add_tokens
             exporter.follow()
 
     # -- recording ----------------------------------------------------------

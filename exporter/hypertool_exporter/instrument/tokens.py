@@ -66,8 +66,9 @@ class TokenRecording:
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     #: Journalled: raw label values seen before -> their validated form.
     _journal_labels: dict[tuple[Any, ...], tuple[str, str, str]]
-    #: Journalled: where a validated event goes (``record``, or the buffer's ``add``).
-    _journal_add: Callable[[Event], None]
+    #: Journalled: where a plain record (validated labels, counts, time) goes:
+    #: the buffer's ``add_tokens``, or ``_record_plain`` (a commit per call).
+    _journal_add: Callable[[tuple[str, str, str], int, int, float], None]
     _tracing: TracingState
     if TYPE_CHECKING:  # the collector's
 
@@ -121,7 +122,7 @@ class TokenRecording:
                 and self._tracing.provider is None
                 and not self._tracing.stages_open
             ):
-                self._journal_add(record_event(head, input_tokens, output_tokens, self._clock()))
+                self._journal_add(head, input_tokens, output_tokens, self._clock())
                 return
         if (
             options
@@ -145,6 +146,12 @@ class TokenRecording:
         batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
             self.state.batches.fold_batch(batch)
+
+    def _record_plain(
+        self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
+    ) -> None:
+        """Record a plain token record as its event (a journal level that commits each)."""
+        self.record(record_event(labels, input_tokens, output_tokens, ts))
 
     def _record_token_usage(
         self,

@@ -16,6 +16,13 @@ reach the process's own ``/metrics`` as their commit is announced to the
 tailer (``JournalTailer.expect``): folded there and then by the committing
 thread, unless the tailer's own thread is folding.
 
+A plain token record (the hot path's, without options) waits as three
+numbers in its label set's run (``add_tokens``), not as an event: the commit
+writes each run's rows after the events (``Journal.append``'s ``runs``), and
+the fold adds a run up as a token batch. Plain records touch nothing other
+events touch (``fold.batches``), so writing them after the events of their
+commit changes no total.
+
 What an event survives once recorded: a clean exit, ``flush()``, ``close()``
 and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the
 process loses what waited: the events of about the last two ticks, never
@@ -35,6 +42,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 
+from ..model.eventbase import TokenRun
 from ..model.events import Event
 from .errors import JournalError
 
@@ -69,6 +77,9 @@ class PendingEvents:
         self.limit = limit
         self._events: deque[Event] = deque()
         self._releases: list[str] = []
+        #: Plain token records, per label set (``add_tokens``), and how many.
+        self._runs: dict[tuple[str, str, str], list[float]] = {}
+        self._records = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -94,11 +105,8 @@ class PendingEvents:
         release takes the lock, so the two are taken together."""
         events = self._events
         waiting = len(events)
-        if waiting >= self.limit:
-            raise JournalError(
-                f"{waiting} events wait for a journal that cannot be written; "
-                "this one is refused (none of those waiting is lost)"
-            )
+        if waiting + self._records >= self.limit:
+            raise self._full()
         if release is None:
             events.append(event)
         else:
@@ -111,27 +119,58 @@ class PendingEvents:
             except JournalError as exc:  # kept: a later commit tries again
                 log.error("journal commit failed, %d events wait: %s", len(self), exc)
 
+    def add_tokens(
+        self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
+    ) -> None:
+        """Keep a plain token record (validated ``labels``, whole counts in
+        range, no options) in its label set's run: three numbers, not an event."""
+        with self._lock:
+            if self._records + len(self._events) >= self.limit:
+                raise self._full()
+            run = self._runs.get(labels)
+            if run is None:
+                run = self._runs[labels] = []
+            run += (input_tokens, output_tokens, ts)
+            self._records += 1
+            full = self._records % self.batch == 0
+        if full:  # faster than the flusher: commit here
+            try:
+                self._commit()
+            except JournalError as exc:  # kept: a later commit tries again
+                log.error("journal commit failed, %d events wait: %s", len(self), exc)
+
+    def _full(self) -> JournalError:
+        return JournalError(
+            f"{len(self)} events wait for a journal that cannot be written; "
+            "this one is refused (none of those waiting is lost)"
+        )
+
     def __len__(self) -> int:
-        """Events waiting for their commit."""
-        return len(self._events)
+        """Events (and plain token records) waiting for their commit."""
+        return len(self._events) + self._records
 
     def __bool__(self) -> bool:
-        return bool(self._events or self._releases)
+        return bool(self._events or self._releases or self._records)
 
-    def take(self) -> tuple[list[Event], list[str]]:
-        """Everything waiting, in order; it no longer waits."""
+    def take(self) -> tuple[list[Event], list[str], list[TokenRun]]:
+        """Everything waiting, in order, and the runs of plain token records;
+        it no longer waits."""
         with self._lock:
             self._taken += 1
             pop = self._events.popleft
             events = [pop() for _ in range(len(self._events))]
             releases, self._releases = self._releases, []
-        return events, releases
+            runs, self._runs, self._records = list(self._runs.items()), {}, 0
+        return events, releases, runs
 
-    def give_back(self, events: list[Event], releases: list[str]) -> None:
-        """Events whose commit failed: first in line again, in their order."""
+    def give_back(self, events: list[Event], releases: list[str], runs: list[TokenRun]) -> None:
+        """What a commit that failed took: first in line again, in its order."""
         with self._lock:
             self._events.extendleft(reversed(events))
             self._releases[:0] = releases
+            for labels, run in runs:
+                self._runs[labels] = run + self._runs.get(labels, [])
+                self._records += len(run) // 3
 
     def _run(self) -> None:
         taken = self._taken

@@ -10,6 +10,7 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 
 from __future__ import annotations
 
+from ..model.eventbase import records_of
 from ..model.events import (
     PLAIN_TOKENS_TAIL,
     TOKENS_OPTIONAL_FROM,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
     from collections.abc import Callable, Iterable
     from typing import Any
 
+    from ..model.eventbase import TokenRun
     from ..model.events import Event
 
     #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
@@ -107,13 +109,25 @@ _ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
 }
 
 
-def daily_rows(events: Iterable[Event]) -> list[DailyRow]:
-    """The per-day totals ``events`` add to, summed per key in first-seen
-    order: a batch of a thousand token events of a few personas and models
-    is a few upserts, not a thousand. Token events, the journal's most
-    frequent, are added up here in one pass (a plain one's two counts
-    alone); the others through ``_ROLLUPS``."""
+def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[DailyRow]:
+    """The per-day totals ``events`` and plain token records (``runs``) add
+    to, summed per key in first-seen order: a batch of a thousand token
+    events of a few personas and models is a few upserts, not a thousand.
+    Token events, the journal's most frequent, are added up here in one pass
+    (a plain one's two counts alone); the others through ``_ROLLUPS``; a run
+    of plain records a day at a time."""
     merged: dict[tuple[Any, ...], list[Any]] = {}
+    for (persona, _chatmode, model), run in runs:
+        stamps = run[2::3]
+        day = int(min(stamps) // SECONDS_PER_DAY)
+        if day == int(max(stamps) // SECONDS_PER_DAY):  # the run is one day's: two sums
+            parts = [(day, run[0::3], run[1::3])]
+        else:
+            parts = [(int(ts // SECONDS_PER_DAY), [i], [o]) for i, o, ts in records_of(run)]
+        for day, inputs, outputs in parts:
+            sums = merged.setdefault((day, persona, model, ESTIMATED), [0, 0, 0, 0, 0, 0.0, 0, 0])
+            sums[0] += sum(inputs)
+            sums[1] += sum(outputs)
     plain, cut = PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM
     for event in events:
         if type(event) is TokensUsed:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import sys
 from itertools import chain
 
+from ..model.eventbase import records_of
 from ..model.events import (
     EVENT_CLASSES,
     PLAIN_TOKENS_TAIL,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from collections.abc import Callable, Sequence
     from typing import Any
 
+    from ..model.eventbase import TokenRun
     from ..model.events import Event
 
 #: Events (schema 4): a kind code, the time, a positional body.
@@ -100,6 +102,16 @@ def encode_all(
             add(())
             later.append(index)
     return rows, later
+
+
+def encode_runs(runs: Sequence[TokenRun], name_id: Callable[[str], int]) -> list[tuple[Any, ...]]:
+    """The rows of plain token records, a run's after another's, each the row
+    ``encode_all`` writes for the plain token event it stands for."""
+    rows: list[tuple[Any, ...]] = []
+    for (persona, chatmode, model), run in runs:
+        head, end = f"[{name_id(persona)},{name_id(model)},", f",{name_id(chatmode)}]"
+        rows += [(ts, _TOKENS_KIND, f"{head}{inp},{out}{end}") for inp, out, ts in records_of(run)]
+    return rows
 
 
 def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:
@@ -303,6 +315,7 @@ __all__ = [
     "decode_v3",
     "encode",
     "encode_all",
+    "encode_runs",
     "insert_rows",
     "names_of",
 ]

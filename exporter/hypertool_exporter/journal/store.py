@@ -19,7 +19,7 @@ from ..model.fields import EventError
 from . import driver, reservations
 from .errors import JournalError, cause_of
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
-from .rows import decode, decode_rows, encode, encode_all, insert_rows, names_of
+from .rows import decode, decode_rows, encode, encode_all, encode_runs, insert_rows, names_of
 from .schema import SCHEMA_VERSION, upgrade
 
 TYPE_CHECKING = False
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from typing import Any
 
     from ..model.budget_check import Held, Reservation
+    from ..model.eventbase import TokenRun
     from ..model.events import Event
     from .rows import Columns, Rejection
 
@@ -54,17 +55,15 @@ class Journal:
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             elif not os.path.exists(self.path):
                 raise JournalError(f"journal {self.path} does not exist")
-            # timeout: SQLite's busy timeout, waiting up to 30 s for another writer.
-            self._db = driver.connect(
+            self._db = driver.connect(  # timeout: wait up to 30 s for another writer
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
             if create:  # takes effect in a new file only, before WAL mode writes its first page
                 self._db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if self._db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._db.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is on disk when it returns (power loss loses
-            # nothing); NORMAL: in the OS's hands (a crash of the process
-            # loses nothing, power loss the last commits), many times faster.
+            # FULL: a commit is on disk when it returns; NORMAL: in the OS's
+            # hands (power loss loses the last commits), many times faster.
             self._db.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``).
             self._ids: dict[str, int] = {}
@@ -94,36 +93,38 @@ class Journal:
         keys: Sequence[str | None] | None = None,
         *,
         batch_key: str | None = None,
-        appended: Callable[[int, list[Event]], None] | None = None,
+        appended: Callable[..., None] | None = None,
         releases: Sequence[str] = (),
+        runs: Sequence[TokenRun] = (),
     ) -> int:
         """Append events atomically (all or none); returns how many were new.
 
         ``releases``: ids of budget reservations whose usage these events
         are, deleted in the same transaction (``journal.reservations``).
+        ``runs``: plain token records (``model.eventbase.TokenRun``), a row
+        each after the events' rows, never duplicates; ``appended`` then
+        hears ``(first_id, events, runs)``.
 
         ``appended(first_id, events)``, called after the commit, is told the
-        id of the first new row and the new events in row order (the rows of
-        one transaction have consecutive ids): a tailer in this process folds
-        them without reading their JSON back.
+        id of the first new row and the new events in row order (a
+        transaction's rows have consecutive ids): a tailer in this process
+        folds them without reading their JSON back.
 
         ``keys`` (one per event, or ``None``) and ``batch_key`` make retries
         safe: an event whose key, or a batch whose key, the journal has seen
-        within its retention is acknowledged again and not appended twice.
-        A key names one delivery wherever it stands: a second event with a key
-        seen earlier in the same batch is a duplicate too. The key
-        ``model.wire.WITH_PREVIOUS`` joins an event to the delivery before it,
-        kept or dropped with it (a span's events: one key to look up and
-        store, not one each). The keys are checked and stored in the append's
-        own transaction, so a producer killed after the commit but before it
-        heard back can retry.
+        within its retention (or earlier in the batch) is acknowledged again
+        and not appended twice. ``model.wire.WITH_PREVIOUS`` joins an event to
+        the delivery before it, kept or dropped with it (a span's events: one
+        key to look up and store). The keys are checked and stored in the
+        append's own transaction: a producer killed after the commit but
+        before it heard back can retry.
         """
         keys = keys or [None] * len(events)
         try:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
-                kept, last_id, ids = self._append_new(cur, events, keys, batch_key)
+                kept, last_id, ids = self._append_new(cur, events, keys, batch_key, runs)
                 if releases:
                     reservations.release(cur, list(releases))
                 cur.execute("COMMIT")
@@ -133,9 +134,10 @@ class Journal:
             self._ids.update(ids)  # known from now on: the names are committed
         except driver.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
-        if appended is not None and kept:
-            appended(last_id - len(kept) + 1, kept)
-        return len(kept)
+        new = len(kept) + sum(map(len, (run for _, run in runs))) // 3
+        if appended is not None and new:
+            appended(last_id - new + 1, kept, runs) if runs else appended(last_id - new + 1, kept)
+        return new
 
     def reserve(self, wanted: Reservation, now: float, decide: Callable[[Held], bool]) -> bool:
         """Store ``wanted`` if ``decide(held)`` says it fits beside what the
@@ -184,11 +186,11 @@ class Journal:
             seen.update(row[0] for row in cur.execute(query, chunk))
         return seen
 
-    def _name_ids(self, cur: driver.Cursor, events: list[Event]) -> dict[str, int]:
-        """The ids of the names ``events`` refer to that this connection has
-        not committed before, added to ``names`` where they are new."""
+    def _name_ids(self, cur: driver.Cursor, names: Iterable[str]) -> dict[str, int]:
+        """The ids of ``names`` that this connection has not committed
+        before, added to ``names`` where they are new."""
         known = self._ids
-        new = list(dict.fromkeys(n for e in events for n in names_of(e) if n not in known))
+        new = list(dict.fromkeys(n for n in names if n not in known))
         found: dict[str, int] = {}
         if new:
             insert_rows(cur, "INSERT OR IGNORE INTO names (name) VALUES ", [(n,) for n in new])
@@ -199,17 +201,18 @@ class Journal:
         return found
 
     def _rows(
-        self, cur: driver.Cursor, events: list[Event]
+        self, cur: driver.Cursor, events: list[Event], runs: Sequence[TokenRun]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
-        """The rows of ``events``, and the ids of names new to this connection.
-        Most events name only names committed before: they are encoded in one
-        pass, and only the others wait for ``_name_ids``."""
+        """The rows of ``events``, then of ``runs``, and the ids of names new
+        to this connection. Most events name only names committed before:
+        they are encoded in one pass, and only the others wait for ``_name_ids``."""
         known = self._ids
         rows, later = encode_all(events, known)
-        ids = self._name_ids(cur, [events[i] for i in later]) if later else {}
+        names = [n for i in later for n in names_of(events[i])]
+        ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels])
         for index in later:
             rows[index] = encode(events[index], lambda name: ids.get(name) or known[name])
-        return rows, ids
+        return rows + encode_runs(runs, lambda name: ids.get(name) or known[name]), ids
 
     def _append_new(
         self,
@@ -217,6 +220,7 @@ class Journal:
         events: Sequence[Event],
         keys: Sequence[str | None],
         batch_key: str | None,
+        runs: Sequence[TokenRun],
     ) -> tuple[list[Event], int, dict[Any, Any]]:
         """Insert the events not delivered before; returns them, in row order,
         the id of the last row inserted, and the ids of names new to this
@@ -238,8 +242,8 @@ class Journal:
                     keep = True
                 if keep:
                     kept.append(event)
-        rows, ids = self._rows(cur, kept)
-        rollups = daily_rows(kept)
+        rows, ids = self._rows(cur, kept, runs)
+        rollups = daily_rows(kept, runs)
         if batch_key is not None:
             fresh["batch:" + batch_key] = None
         insert_rows(cur, "INSERT INTO events (ts, kind, body) VALUES ", rows)

@@ -26,14 +26,15 @@ class JournalWriter:
 
     The journal is opened on first use (``open`` opens it at once, so a bad
     path fails at start-up). ``on_commit(first_id, events)`` hears of every
-    committed batch.
+    committed batch (``on_commit(first_id, events, runs)`` of one with plain
+    token records: ``Journal.append``).
     """
 
     def __init__(
         self,
         path: str | Path,
         *,
-        on_commit: Callable[[int, list[Event]], None] | None = None,
+        on_commit: Callable[..., None] | None = None,
         on_error: Callable[[], None] | None = None,
         on_success: Callable[[], None] | None = None,
         fsync: bool = True,
@@ -135,11 +136,11 @@ class JournalWriter:
 
     def _commit_pending(self, journal: Journal) -> None:
         assert self._pending is not None
-        events, releases = self._pending.take()
+        events, releases, runs = self._pending.take()
         try:
-            journal.append(events, appended=self.on_commit, releases=releases)
+            journal.append(events, appended=self.on_commit, releases=releases, runs=runs)
         except BaseException:
-            self._pending.give_back(events, releases)
+            self._pending.give_back(events, releases, runs)
             raise
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from collections.abc import Iterator
     from typing import Any
 
 
@@ -73,4 +74,16 @@ def event_class(cls: type[EventRecord]) -> type[EventRecord]:
     return cls
 
 
-__all__ = ["EventRecord", "event_class", "tuple_new"]
+#: A label set's plain token records (no options, no trace) on their way from
+#: the hot path to the journal and the fold, in the form of a token batch:
+#: ((persona, chat mode, model), [input, output, time, input, output, time, ...]).
+TokenRun = tuple[tuple[str, str, str], list[float]]
+
+
+def records_of(run: list[float]) -> Iterator[tuple[int, int, float]]:
+    """A run's records (input, output, time), in order."""
+    records = iter(run)
+    return zip(records, records, records, strict=True)  # type: ignore[arg-type]  # whole counts
+
+
+__all__ = ["EventRecord", "TokenRun", "event_class", "records_of", "tuple_new"]

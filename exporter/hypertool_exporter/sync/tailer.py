@@ -13,15 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..fold.batches import run_events
 from ..fold.merge import MergeConflict
 from ..fold.persist import collector_paused
 from ..fold.state import MetricState
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
+from ..model.eventbase import TokenRun
 from ..model.events import Event
 from . import replayer, splitter
 from .announced import Announced
@@ -185,30 +188,39 @@ class JournalTailer:
             self.state.apply_all(chunk)
             self.last_id += len(chunk)
 
-    def expect(self, first_id: int, events: list[Event]) -> None:
-        """Rows ``first_id`` on hold ``events``, just committed by this process
-        (``JournalWriter.on_commit``): they are folded as these objects, not
-        decoded and validated again from their rows (``sync.announced``),
-        on this thread when they are next in line and no fold is under way
-        (``_fold_own``), else by the tailer's."""
-        self._announced.add(first_id, events, self.last_id)
-        self.status.heard(first_id + len(events) - 1, time.time())
-        if self._thread is not None and self._thread.is_alive() and self._fold_own():
-            return
-        self._wake.set()
+    def expect(self, first_id: int, events: list[Event], runs: Sequence[TokenRun] = ()) -> None:
+        """Rows ``first_id`` on hold ``events``, then ``runs`` (plain token
+        records), just committed by this process (``JournalWriter.on_commit``):
+        folded as these objects, not decoded again from their rows, here
+        (``_fold_own``) or by the tailer's thread (``sync.announced``)."""
+        rows = len(events) + sum(len(run) for _, run in runs) // 3
+        self.status.heard(first_id + rows - 1, time.time())
+        if self._thread is None or not self._thread.is_alive():
+            self._announce(first_id, events, runs)
+        elif not self._fold_own(first_id, events, runs):
+            self._wake.set()
 
-    def _fold_own(self) -> bool:
-        """Fold this process's commits that are next in line, on the thread
-        that committed them, if no fold is under way; whether nothing of
-        theirs is left for the tailer. Handing each commit to the tailer's
-        thread instead costs a thread switch, and two threads taking the
-        interpreter lock in turn (docs/architecture.md gives the figure).
-        A commit behind rows of other processes, or made while the tailer
-        folds, waits for the tailer."""
+    def _announce(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> None:
+        """Announce a commit, runs as the plain token events they stand for."""
+        self._announced.add(first_id, events + run_events(runs), self.last_id)
+
+    def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> bool:
+        """Fold this process's commits next in line on the thread that made
+        them, if no fold is under way (handing them to the tailer's thread
+        costs a thread switch: docs/architecture.md); whether none is left.
+        A commit's runs fold a label set at a time (``MetricState.apply_runs``);
+        one behind other processes' rows, or made mid-fold, waits for the tailer."""
         if not self._folding.acquire(blocking=False):
+            self._announce(first_id, events, runs)
             return False
         try:
-            self._fold_announced()
+            if runs and not self._announced and self.last_id == first_id - 1:
+                self._apply(events)
+                self.state.apply_runs(runs)
+                self.last_id += sum(len(run) for _, run in runs) // 3
+            else:
+                self._announce(first_id, events, runs)
+                self._fold_announced()
             self.status.applied_id = self.last_id
             return not self._announced
         finally:
@@ -216,14 +228,12 @@ class JournalTailer:
 
     @property
     def announced(self) -> int:
-        """Events this process's writers announced that the tailer has not
-        read back yet (each to be folded without decoding its row)."""
+        """Events this process announced that the tailer has not folded yet."""
         return len(self._announced)
 
     def write_failed(self) -> None:
-        """This process's ingest could not write the journal
-        (``JournalWriter.on_error``): the journal is down until a write goes
-        through again, and the error is counted, so the alert can fire."""
+        """This process's ingest could not write (``JournalWriter.on_error``):
+        down until a write goes through, and counted, so the alert can fire."""
         self.state.count_journal_error()
         self.status.writable = False
 
@@ -232,11 +242,10 @@ class JournalTailer:
         self.status.writable = True
 
     def catch_up(self) -> None:
-        """Apply everything in the journal now (start-up, tests). A backlog of
-        ``helper_from`` rows or more goes to a second core (``_replay_long``).
-        Cyclic garbage collection is paused meanwhile: a replay makes
-        millions of short-lived objects and no cycles, and with Python's
-        default thresholds the collector took a third of the replay."""
+        """Apply everything in the journal now (start-up, tests); a backlog of
+        ``helper_from`` rows or more on a second core (``_replay_long``). The
+        cyclic collector is paused meanwhile: a replay makes millions of
+        short-lived objects and no cycles, and it took a third of the replay."""
         assert self._journal is not None, "open() first"
         started, first = time.monotonic(), self.last_id
         behind, _ = self._journal.lag(self.last_id, time.time())
@@ -253,9 +262,8 @@ class JournalTailer:
 
     def _replay_long(self) -> None:
         """A long backlog on two cores, a segment at a time (snapshotted when
-        due, as a running tailer is): split by event kind between this
-        process and a helper that folds too (``sync.splitter``) while both
-        get work; else read and decoded by a helper (``sync.replayer``)."""
+        due): split by event kind with a helper that folds too
+        (``sync.splitter``); else read and decoded by a helper (``sync.replayer``)."""
         assert self._journal is not None
         head = self._journal.last_id()
         while self.last_id < head:
@@ -286,9 +294,8 @@ class JournalTailer:
             log.warning("%s; replaying the rest in this process, after event %d", exc, self.last_id)
 
     def _snapshot_when_due(self) -> bool:
-        """Snapshot when the interval has passed (while running, and during a
-        long replay, so that a start stopped part way resumes from there);
-        whether it was due."""
+        """Snapshot when the interval has passed (during a long replay too: a
+        start stopped part way resumes from there); whether it was due."""
         if time.monotonic() - self._last_snapshot < self.snapshot_interval:
             return False
         self.snapshot()
@@ -337,8 +344,7 @@ class JournalTailer:
                 log.error("%s", exc)
                 self.mark_down()
             if read < self.batch and self._wake.wait(self.poll_interval):
-                # Woken by a commit of this process: let a few more gather,
-                # so that small commits cost one step per WAKE_DELAY at most.
+                # Woken by a commit here: let more gather (a step per WAKE_DELAY at most).
                 self._stop.wait(WAKE_DELAY)
         if self._journal is None:
             return
@@ -368,11 +374,8 @@ class JournalTailer:
         return True
 
     def start(self) -> None:
-        """Follow the journal in a daemon thread (opening it there if needed).
-
-        Idempotent: a second call while the thread runs does nothing, since two
-        threads must never share the tailer's journal connection.
-        """
+        """Follow the journal in a daemon thread (opening it there if needed);
+        idempotent: two threads must never share the tailer's connection."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._thread = threading.Thread(target=self.run, name="journal-tailer", daemon=True)

@@ -1,0 +1,152 @@
+"""Plain token records in runs (``model.eventbase.TokenRun``): the buffered
+hot path keeps a label set's records as three numbers each, and the journal
+writes, the daily rows add up and the fold folds a run exactly as it would
+the plain token events it stands for; a commit that is not next in line is
+folded as those events."""
+
+import threading
+
+import pytest
+from harness.snapshots import snapshot_of
+from harness.support import wait_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
+from test_journal import _BUDGETS, _EVENTS, replayed
+
+from hypertool_exporter.fold import batches
+from hypertool_exporter.fold.batches import run_events
+from hypertool_exporter.fold.state import MetricState
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.journal.rollup import DAILY_KEY, daily_rows
+from hypertool_exporter.journal.rows import encode, encode_runs
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.journal.writer import JournalWriter
+from hypertool_exporter.model import catalog as c
+from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.events import PersonaSwitched, TokensUsed
+from hypertool_exporter.sync.tailer import JournalTailer
+
+#: (persona, chat mode, model): budgeted and not, two chat modes, priced and not.
+_LABELS = st.sampled_from(
+    [
+        ("backend-engineer", "default", "gpt-4o"),
+        ("qa", "review", "claude-sonnet-4"),
+        ("devops", "default", "local"),
+    ]
+)
+#: A run's records: whole counts, times over three days (budget periods and
+#: price slots begin among them; one run may cross midnight).
+_RECORD = st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.floats(1.795e9, 1.79526e9))
+_RUNS = st.dictionaries(_LABELS, st.lists(_RECORD, min_size=1, max_size=40), max_size=3).map(
+    lambda runs: [(labels, [x for r in records for x in r]) for labels, records in runs.items()]
+)
+
+
+def _summed(rows):
+    """Daily rows as key -> totals, whatever their order and split."""
+    totals = {}
+    for row in rows:
+        key, values = row[: len(DAILY_KEY)], row[len(DAILY_KEY) :]
+        totals[key] = [
+            a + b for a, b in zip(totals.get(key, [0] * len(values)), values, strict=True)
+        ]
+    return totals
+
+
+@settings(max_examples=60, deadline=None)
+@given(runs=_RUNS, events=st.lists(_EVENTS, max_size=20))
+def test_runs_are_journalled_and_rolled_up_as_their_events(runs, events):
+    names = {n for labels, _ in runs for n in labels}
+    ids = {name: n for n, name in enumerate(sorted(names), start=1)}
+    standing = run_events(runs)
+    assert len(standing) == sum(len(run) for _, run in runs) // 3
+    assert encode_runs(runs, ids.__getitem__) == [encode(e, ids.__getitem__) for e in standing]
+    assert _summed(daily_rows(events, runs)) == _summed(daily_rows(events + standing))
+
+
+@pytest.mark.parametrize("most_batches", [batches.MAX_BATCHES, 1])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(runs=_RUNS, events=st.lists(_EVENTS, max_size=20), folded_first=st.booleans())
+def test_a_run_folds_to_the_state_of_its_events(
+    monkeypatch, most_batches, runs, events, folded_first
+):
+    """``apply_runs`` against ``apply_all`` of the events the runs stand for,
+    with budgets of every period, after other events, with the label sets'
+    first records folded before or not, and past the batches' cap."""
+    monkeypatch.setattr(batches, "MAX_BATCHES", most_batches)
+    by_runs, by_events = MetricState(_BUDGETS), MetricState(_BUDGETS)
+    for state in (by_runs, by_events):
+        state.apply_all(events)
+        if folded_first:
+            state.apply_all(
+                [TokensUsed(*labels[::2], 1, 1, labels[1], 1.795e9) for labels, _ in runs]
+            )
+    by_runs.apply_runs(runs)
+    by_events.apply_all(run_events(runs))
+    by_runs.drain()
+    by_events.drain()
+    assert snapshot_of(by_runs) == snapshot_of(by_events)
+
+
+def _tokens(state):
+    state.drain()
+    return sum(state.view().counters.get(c.PERSONA_TOKENS.name, {}).values())
+
+
+def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_path):
+    """Two threads recording plain records, records with options and other
+    events, each thread its own label sets: the process's own state after
+    the last commit is the state a fresh replay of the journal reaches."""
+    path = tmp_path / "j.sqlite"
+    collector = PersonaMetricsCollector(
+        CollectorRegistry(), config=parse_config("journal: {durability: buffered}\n"), journal=path
+    )
+
+    def record(worker: int) -> None:
+        for n in range(3000):
+            persona = f"w{worker}-{n % 3}"
+            if n % 250 == 7:
+                collector.record_token_usage(persona, "implement", "gpt-4o", n, 1, cost_usd=0.01)
+            elif n % 400 == 9:
+                collector.record_llm_call(persona, "gpt-4o", 0.5)
+            else:
+                collector.record_token_usage(persona, "implement", "gpt-4o", n % 97, n % 5)
+
+    threads = [threading.Thread(target=record, args=(w,)) for w in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    collector.flush()
+    expected = 2 * sum((n if n % 250 == 7 else n % 97) + (1 if n % 250 == 7 else n % 5)
+                       for n in range(3000) if n % 400 != 9)  # fmt: skip
+    wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
+    live = snapshot_of(collector.state)
+    collector.close()
+    assert live == snapshot_of(replayed(path))
+
+
+def test_a_commit_that_is_not_next_in_line_is_folded_as_its_events(tmp_path):
+    """With no tailer thread folding on the committer's behalf, or rows of
+    another process ahead of the commit, its runs are announced as the
+    events they stand for and folded in journal order by the tailer."""
+    path = tmp_path / "j.sqlite"
+    state = MetricState()
+    tailer = JournalTailer(state, path)
+    tailer.open()
+    own = JournalWriter(path, on_commit=tailer.expect)
+    pending = own.pending()
+    for n in range(10):
+        pending.add_tokens(("qa", "default", "gpt-4o"), n, 1, 1.795e9 + n)
+    with Journal(path) as other:  # another process writes first
+        other.append([PersonaSwitched("qa", "default", None, "s", 1.795e9)])
+    own.flush()
+    assert tailer.announced == 10  # no thread of the tailer runs: left to it, as events
+    tailer.step()
+    assert tailer.announced == 0
+    own.close()
+    assert snapshot_of(state) == snapshot_of(replayed(path))
+    assert _tokens(state) == sum(range(10)) + 10
