@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -64,6 +65,16 @@ def wait_for(check: Callable[[], T | None], timeout: float = 20.0, what: str = "
     raise AssertionError(
         f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
     )
+
+
+def in_threads(target: Callable[[int], object], count: int) -> None:
+    """``target(0)`` .. ``target(count - 1)``, each in a thread of its own, all
+    at once; returns when all have."""
+    threads = [threading.Thread(target=target, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def http_get(url: str, headers: dict | None = None, timeout: float = 5.0) -> tuple[int, str]:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from harness.snapshots import snapshot_of
+from harness.support import in_threads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -274,8 +275,6 @@ def test_folds_on_committing_threads_and_snapshots_keep_each_event_once(tmp_path
     often as it can: the state, and a start from the last snapshot, count
     every event once (whoever folds holds the tailer's fold lock, so a
     snapshot's row id and its state agree)."""
-    import threading
-
     from hypertool_exporter.journal.writer import JournalWriter
 
     path = tmp_path / "j.sqlite"
@@ -289,11 +288,7 @@ def test_folds_on_committing_threads_and_snapshots_keep_each_event_once(tmp_path
         for n in range(150):
             own([TokensUsed(f"w{worker}", "gpt-4", 1, 1, "default", 1000.0 + n)] * (n % 3 + 1))
 
-    threads = [threading.Thread(target=commit, args=(w,)) for w in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(commit, 4)
     own.close()
     tailer.catch_up()
     tailer.stop()  # a final snapshot

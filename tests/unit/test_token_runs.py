@@ -4,11 +4,9 @@ writes, the daily rows add up and the fold folds a run exactly as it would
 the plain token events it stands for; a commit that is not next in line is
 folded as those events."""
 
-import threading
-
 import pytest
 from harness.snapshots import snapshot_of
-from harness.support import wait_for
+from harness.support import in_threads, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -115,11 +113,7 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
             else:
                 collector.record_token_usage(persona, "implement", "gpt-4o", n % 97, n % 5)
 
-    threads = [threading.Thread(target=record, args=(w,)) for w in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(record, 2)
     collector.flush()
     expected = 2 * sum((n if n % 250 == 7 else n % 97) + (1 if n % 250 == 7 else n % 5)
                        for n in range(3000) if n % 400 != 9)  # fmt: skip
