@@ -148,11 +148,11 @@ class TokenBatches:
         folded now, as an event, the rest added to its batch."""
         batch = self._batches.get(labels)
         if batch is None:
-            first, *rest = records_of(run)
-            self.handlers.tokens_used(record_event(labels, *first))
+            records = records_of(run)
+            self.handlers.tokens_used(record_event(labels, *next(records)))
             batch = self._new_batch(labels)
             if batch is None:  # past MAX_BATCHES: each record an event
-                for record in rest:
+                for record in records:
                     self.handlers.tokens_used(record_event(labels, *record))
                 return
             run = run[3:]

@@ -140,6 +140,7 @@ class PendingEvents:
                 log.error("journal commit failed, %d events wait: %s", len(self), exc)
 
     def _full(self) -> JournalError:
+        """The refusal past ``limit``: saying that nothing waiting is lost."""
         return JournalError(
             f"{len(self)} events wait for a journal that cannot be written; "
             "this one is refused (none of those waiting is lost)"
