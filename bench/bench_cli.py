@@ -7,23 +7,20 @@ PYTHONDONTWRITEBYTECODE would recompile every module on every run).
 
 from __future__ import annotations
 
-import compileall
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from common import Result, interleaved_commands
+from common import Result, as_installed, interleaved_commands
 from harness.support import EXAMPLE_TOKENS
 
 TARGET = 2.2
 
 
 def run(quick: bool = False) -> list[Result]:
-    import hypertool_exporter
-
-    compileall.compile_dir(Path(hypertool_exporter.__file__).parent, quiet=1)
+    as_installed()
     script = shutil.which("hypertool-exporter", path=str(Path(sys.executable).parent))
     assert script, "hypertool-exporter is not installed next to this Python"
     with tempfile.TemporaryDirectory() as tmp:

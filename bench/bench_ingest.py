@@ -22,7 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import Result, applied_tokens, visibility_under_load
+from common import Result, applied_tokens, as_installed, visibility_under_load
 from harness.support import ExporterProcess, rss_bytes_of
 
 from hypertool_exporter.journal.store import Journal
@@ -110,7 +110,8 @@ time.sleep(120)
 def idle(tmp: Path) -> Result:
     """An empty ``serve`` as a first run starts it (no config file), after its
     first scrape, against a prometheus_client process after its first
-    scrape, both started in this run."""
+    scrape, both started in this run, both as installed (``as_installed``)."""
+    as_installed()
     baseline = subprocess.Popen(
         [sys.executable, "-c", PROMETHEUS_CLIENT_PROCESS], stdout=subprocess.PIPE, text=True
     )

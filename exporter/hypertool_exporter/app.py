@@ -26,9 +26,7 @@ from .exposition.snapshot import StateCollector
 from .exposition.statuspage import SPARKLINE_DAYS, StatusPage
 from .exposition.textformat import FastExposition
 from .fold.state import MetricState
-from .http.mapping_pool import default_workers
 from .http.server import ExporterHTTPServer, Ingest
-from .http.spans import SpanIngest
 from .http.webconfig import WebConfig
 from .journal.store import JournalError, default_journal_path
 from .journal.writer import JournalWriter
@@ -138,7 +136,11 @@ class Exporter:
         journal, if any, in another."""
         if self.server is None:
             spans = None
-            if ingest is not None:
+            if ingest is not None and (ingest_token or langfuse_keys):  # else OTLP answers 404
+                # Here, not at import: an exporter without OTLP ingest never loads it.
+                from .http.mapping_pool import default_workers
+                from .http.spans import SpanIngest
+
                 workers = self.config.otlp_workers
                 spans = SpanIngest(
                     ingest,

@@ -1,8 +1,10 @@
 """An exporter started as a first run starts it (no config file, an empty
 journal) and scraped once loads neither genai-prices (the shipped price
 index answers the models it names), PyYAML (read with a config file),
-orjson (with the journal writer's first write), nor what a long replay needs
-(subprocess, pickle): what an idle exporter holds is what it serves."""
+orjson (with the journal writer's first write), what a long replay needs
+(subprocess, pickle), nor, without an ingest token, OTLP span ingest (its
+mapping, lineage and worker pool): what an idle exporter holds is what it
+serves."""
 
 import json
 import subprocess
@@ -20,6 +22,8 @@ with urllib.request.urlopen(url, timeout=10) as answer:
     assert answer.status == 200
 loaded = sorted({m.split(".")[0] for m in sys.modules}
                 & {"genai_prices", "pydantic", "yaml", "orjson", "subprocess", "pickle"})
+loaded += sorted(m for m in sys.modules if m.startswith("hypertool_exporter.")
+                 and m.rsplit(".", 1)[1] in {"spans", "span_mapping", "mapping_pool", "lineage"})
 print(json.dumps(loaded))
 exporter.close()
 """

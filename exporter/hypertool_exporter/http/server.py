@@ -19,7 +19,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
@@ -32,8 +32,10 @@ from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, 
 from .listener import ConnectionHandler, Listener
 from .negotiation import accepts_gzip, choose_format
 from .otlp_logs import LOG_PATHS, decode_logs, logs_response
-from .spans import SpanIngest
 from .webconfig import Auth, WebConfig
+
+if TYPE_CHECKING:
+    from .spans import SpanIngest
 
 log = logging.getLogger(__name__)
 
