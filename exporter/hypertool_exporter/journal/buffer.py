@@ -114,10 +114,7 @@ class PendingEvents:
                 events.append(event)
                 self._releases.append(release)
         if (waiting + 1) % self.batch == 0:  # faster than the flusher: commit here
-            try:
-                self._commit()
-            except JournalError as exc:  # kept: a later commit tries again
-                log.error("journal commit failed, %d events wait: %s", len(self), exc)
+            self._commit_or_keep()
 
     def add_tokens(
         self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
@@ -134,10 +131,15 @@ class PendingEvents:
             self._records += 1
             full = self._records % self.batch == 0
         if full:  # faster than the flusher: commit here
-            try:
-                self._commit()
-            except JournalError as exc:  # kept: a later commit tries again
-                log.error("journal commit failed, %d events wait: %s", len(self), exc)
+            self._commit_or_keep()
+
+    def _commit_or_keep(self) -> None:
+        """Commit what waits; when the journal says no, it waits on (``give_back``)
+        for a later commit, and the failure is logged."""
+        try:
+            self._commit()
+        except JournalError as exc:
+            log.error("journal commit failed, %d events wait: %s", len(self), exc)
 
     def _full(self) -> JournalError:
         """The refusal past ``limit``: saying that nothing waiting is lost."""
@@ -182,10 +184,7 @@ class PendingEvents:
                 taken = self._taken
                 continue
             if self:
-                try:
-                    self._commit()
-                except JournalError as exc:  # they wait: the next tick tries again
-                    log.error("journal commit failed, %d events wait: %s", len(self), exc)
+                self._commit_or_keep()  # on failure, the next tick tries again
             taken = self._taken
 
     def stop(self) -> None:
