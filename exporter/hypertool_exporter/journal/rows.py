@@ -93,8 +93,7 @@ def encode_all(
                 labels = (persona, model, chatmode)
                 end = ends.get(labels)
                 if end is None:
-                    head = f"[{name_id(persona)},{name_id(model)},"
-                    end = ends[labels] = (head, f",{name_id(chatmode)}]")
+                    end = ends[labels] = _plain_ends(persona, model, chatmode, name_id)
                 add((ts, _TOKENS_KIND, f"{end[0]}{inp},{out}{end[1]}"))
             else:
                 add(encode(event, name_id))
@@ -109,9 +108,17 @@ def encode_runs(runs: Sequence[TokenRun], name_id: Callable[[str], int]) -> list
     ``encode_all`` writes for the plain token event it stands for."""
     rows: list[tuple[Any, ...]] = []
     for (persona, chatmode, model), run in runs:
-        head, end = f"[{name_id(persona)},{name_id(model)},", f",{name_id(chatmode)}]"
+        head, end = _plain_ends(persona, model, chatmode, name_id)
         rows += [(ts, _TOKENS_KIND, f"{head}{inp},{out}{end}") for inp, out, ts in records_of(run)]
     return rows
+
+
+def _plain_ends(
+    persona: str, model: str, chatmode: str, name_id: Callable[[str], int]
+) -> tuple[str, str]:
+    """A plain token row's body around its two counts: ``[persona, model,``
+    and ``,chat mode]``, the names as their ids."""
+    return f"[{name_id(persona)},{name_id(model)},", f",{name_id(chatmode)}]"
 
 
 def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 
+from ..model.eventbase import records_in
 from ..model.events import from_validated
 from ..model.fields import EventError
 from . import driver, reservations
@@ -48,8 +49,7 @@ class Journal:
     """One connection to a journal file; use it from one thread at a time."""
 
     def __init__(self, path: str | Path, *, create: bool = True, fsync: bool = True):
-        # A plain string path: pathlib would slow CLI start-up.
-        self.path = os.fspath(path)
+        self.path = os.fspath(path)  # a plain string: pathlib would slow CLI start-up
         try:
             if create:
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -134,7 +134,7 @@ class Journal:
             self._ids.update(ids)  # known from now on: the names are committed
         except driver.Error as exc:
             raise JournalError(f"cannot write to journal {self.path}: {exc}") from exc
-        new = len(kept) + sum(map(len, (run for _, run in runs))) // 3
+        new = len(kept) + records_in(runs)
         if appended is not None and new:
             appended(last_id - new + 1, kept, runs) if runs else appended(last_id - new + 1, kept)
         return new
@@ -204,15 +204,15 @@ class Journal:
         self, cur: driver.Cursor, events: list[Event], runs: Sequence[TokenRun]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
         """The rows of ``events``, then of ``runs``, and the ids of names new
-        to this connection. Most events name only names committed before:
-        they are encoded in one pass, and only the others wait for ``_name_ids``."""
+        to this connection (most events' names have ids: only the others wait)."""
         known = self._ids
         rows, later = encode_all(events, known)
         names = [n for i in later for n in names_of(events[i])]
         ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels])
+        name_id: Callable[[str], int] = lambda name: ids.get(name) or known[name]  # noqa: E731
         for index in later:
-            rows[index] = encode(events[index], lambda name: ids.get(name) or known[name])
-        return rows + encode_runs(runs, lambda name: ids.get(name) or known[name]), ids
+            rows[index] = encode(events[index], name_id)
+        return rows + encode_runs(runs, name_id), ids
 
     def _append_new(
         self,

@@ -24,7 +24,7 @@ from ..fold.state import MetricState
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from ..model.eventbase import TokenRun
+from ..model.eventbase import TokenRun, records_in
 from ..model.events import Event
 from . import replayer, splitter
 from .announced import Announced
@@ -193,8 +193,7 @@ class JournalTailer:
         records), just committed by this process (``JournalWriter.on_commit``):
         folded as these objects, not decoded again from their rows, here
         (``_fold_own``) or by the tailer's thread (``sync.announced``)."""
-        rows = len(events) + sum(len(run) for _, run in runs) // 3
-        self.status.heard(first_id + rows - 1, time.time())
+        self.status.heard(first_id + len(events) + records_in(runs) - 1, time.time())
         if self._thread is None or not self._thread.is_alive():
             self._announce(first_id, events, runs)
         elif not self._fold_own(first_id, events, runs):
@@ -202,7 +201,7 @@ class JournalTailer:
 
     def _announce(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> None:
         """Announce a commit, runs as the plain token events they stand for."""
-        self._announced.add(first_id, events + run_events(runs), self.last_id)
+        self._announced.add(first_id, events + run_events(runs) if runs else events, self.last_id)
 
     def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> bool:
         """Fold this process's commits next in line on the thread that made
@@ -217,7 +216,7 @@ class JournalTailer:
             if runs and not self._announced and self.last_id == first_id - 1:
                 self._apply(events)
                 self.state.apply_runs(runs)
-                self.last_id += sum(len(run) for _, run in runs) // 3
+                self.last_id += records_in(runs)
             else:
                 self._announce(first_id, events, runs)
                 self._fold_announced()
