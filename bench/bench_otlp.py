@@ -44,7 +44,7 @@ from hypertool_exporter.http.otlp import decode_protobuf
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.cores import cores
 from hypertool_exporter.model.genai import SpanMapping, span_events
-from hypertool_exporter.model.wire import WITH_PREVIOUS
+from hypertool_exporter.model.wire import delivery_keys
 
 TOKEN = "bench-otlp-ingest-token-0123456789"
 CONFIG = "limits: {max_label_values: 100000}\n"
@@ -121,7 +121,7 @@ def _baseline(tmp: Path, bodies: list[bytes]) -> float:
         for span in spans:
             found = span_events(span, SpanMapping(), received)
             events.extend(found)
-            keys.extend([span.key] + [WITH_PREVIOUS] * (len(found) - 1))
+            keys += delivery_keys(span.key, len(found))
         batches.append((events, keys))
     with Journal(tmp / "baseline.sqlite") as journal:
         start = time.perf_counter()

@@ -26,7 +26,7 @@ from ..model.genai_usage import carry_reported_costs
 from ..model.genai_work import UNKNOWN, attributed, context
 from ..model.lineage import UsageLineage
 from ..model.waiting import WaitingCalls
-from ..model.wire import WITH_PREVIOUS
+from ..model.wire import delivery_keys
 from ..model.work import QualityScored
 from .mapping_pool import MappingPool
 from .otlp_logs import EvaluationRecord
@@ -128,8 +128,7 @@ class SpanIngest:
                         ]
                     events.extend(found)
                     # One delivery per span: sent twice, in one request or two, it counts once.
-                    keys.append(span.key)
-                    keys.extend([WITH_PREVIOUS] * (len(found) - 1))
+                    keys += delivery_keys(span.key, len(found))
             for key, charge in charges:
                 events.append(charge)
                 keys.append(key)

@@ -27,6 +27,12 @@ MAX_KEY_LENGTH = 200
 WITH_PREVIOUS = ""
 
 
+def delivery_keys(key: str, events: int) -> list[str]:
+    """The keys of a delivery of ``events`` events (``Journal.append``): its
+    key on the first, the rest joined to it (none for no events)."""
+    return [key, *[WITH_PREVIOUS] * (events - 1)] if events else []
+
+
 def key_value(field: str, value: Any) -> str | None:
     """Validate an idempotency key or event id: printable ASCII, at most
     ``MAX_KEY_LENGTH`` characters; absent is ``None``."""
@@ -61,6 +67,7 @@ __all__ = [
     "ENVELOPE_FIELDS",
     "MAX_KEY_LENGTH",
     "WITH_PREVIOUS",
+    "delivery_keys",
     "key_value",
     "parse_delivery",
 ]
