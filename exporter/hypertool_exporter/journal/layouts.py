@@ -5,12 +5,13 @@ A row's body holds an event's field values in the order its class declares
 them, the time left out (it has its own column), names as ids, the trailing
 fields at their defaults left out (``rows``). Which of its values are names,
 which are numbers that must not be below 0, where the time goes and which
-defaults fill the rest follows from the class and from the types of the
-values the row holds: its layout. A replay meets a handful of layouts in
-millions of rows, so each layout gets a function of its own, written out
-from the class's declaration when the layout is first met (as
+defaults fill the rest follows from the class and from how many values the
+row holds: its layout. A replay meets a handful of layouts in millions of
+rows, so each layout gets a function of its own, written out from the
+class's declaration when the layout is first met (as
 ``collections.namedtuple`` and ``dataclasses`` write theirs): a row becomes
-its event's values in one call, with no loop over its fields.
+its event's values in one call, its types checked on the way, with no loop
+over its fields.
 
 Stdlib and ``model.events`` only: the recording CLI imports ``rows``.
 """
@@ -84,21 +85,13 @@ class Shape:
         #: Positions of the numbers (counts, seconds, dollars), never below 0.
         self.numbers = tuple(i for i, k in enumerate(self.kinds) if int in k or float in k)
 
-    def layout(self, types: tuple[type, ...]) -> Layout | None:
-        """The ``Layout`` of rows whose values have ``types`` (None: a row of
-        this class may not hold such values as they are, or leaves out a
-        field that has no default)."""
-        named = set(self.names)
-        valid = (
-            len(types) <= len(self.defaults)
-            and REQUIRED not in self.defaults[len(types) :]
-            and all(
-                (kind is type(None) and kind in self.kinds[i])
-                or (kind is int if i in named else kind in self.kinds[i])
-                for i, kind in enumerate(types)
-            )
-        )
-        return Layout(self, types) if valid else None
+    def layout(self, length: int) -> Layout | None:
+        """The ``Layout`` of rows of ``length`` values (None: a row of this
+        class holds at most one per field, and may not leave out a field
+        that has no default)."""
+        if length > len(self.defaults) or REQUIRED in self.defaults[length:]:
+            return None
+        return Layout(self, length)
 
     def field(self, index: int) -> str:
         """The name of the field at body position ``index``."""
@@ -106,40 +99,54 @@ class Shape:
 
 
 class Layout:
-    """Rows of one class whose values have one sequence of types.
+    """Rows of one class that hold ``length`` values.
 
     ``read(body values, names, time)`` gives the event's field values: names
     looked up (``KeyError`` for an id not in ``names``), the time in its
-    place, the fields left out at their defaults; or ``None`` when one of
-    the numbers is below 0 (``rows.decode`` then says which)."""
+    place, the fields left out at their defaults; or ``None`` when a value
+    is not what the row may hold as it is (a name written as text, a whole
+    number where a float is due, a number below 0...): ``rows.decode``
+    then converts it or says what is wrong. The types are checked in the
+    reader, one test a value, rather than looked up as a tuple of them: a
+    replay reads millions of rows, and nearly all of them are as written."""
 
     __slots__ = ("cls", "read")
 
-    def __init__(self, shape: Shape, types: tuple[type, ...]):
-        length = len(types)
-        names = {i for i in shape.names if i < length and types[i] is int}
-        numbers = [i for i in shape.numbers if i < length and types[i] in (int, float)]
+    def __init__(self, shape: Shape, length: int):
+        named = set(shape.names)
+        tests = [_test(f"v{i}", shape.kinds[i], i in named) for i in range(length)]
         values = [
-            _literal(shape.defaults[i])
-            if i >= length
-            else f"names[raw[{i}]]"
-            if i in names
-            else f"raw[{i}]"
-            for i in range(len(shape.defaults))
-        ]
+            (f"(None if v{i} is None else names[v{i}])" if type(None) in shape.kinds[i]
+             else f"names[v{i}]") if i in named else f"v{i}"
+            for i in range(length)
+        ]  # fmt: skip
+        values += [_literal(default) for default in shape.defaults[length:]]
         values.insert(shape.ts, "ts")
-        below = " or ".join(f"raw[{i}] < 0" for i in numbers) or "False"
+        unpack = "".join(f"v{i}, " for i in range(length)) + "= raw" if length else "pass"
         source = (
-            "def read(raw, names, ts):\n"
-            f"    if {below}:\n"
-            "        return None\n"
-            f"    return [{', '.join(values)}]\n"
+            f"def read(raw, names, ts):\n    {unpack}\n"
+            f"    if {' and '.join(tests) or 'True'}:\n"
+            f"        return [{', '.join(values)}]\n"
+            "    return None\n"
         )
         scope: dict[Any, Any] = {}
         exec(source, scope)  # written from the class's declaration, never from a row
         self.cls = shape.cls
         #: The reader written for this layout.
         self.read: Callable[[list[Any], dict[Any, Any], float], list[Any] | None] = scope["read"]
+
+
+def _test(name: str, kinds: frozenset[type], named: bool) -> str:
+    """The test that the value ``name`` is one a row may hold as it is for a
+    field of ``kinds``: a name's id (an int), or one of the field's own
+    types, exactly (``bool`` is no ``int`` here); a number not below 0."""
+    types = {int} if named else kinds - {type(None)}
+    test = " or ".join(f"type({name}) is {kind.__name__}" for kind in sorted(types, key=str))
+    if not named and types & {int, float}:  # counts, times, money: never below 0
+        test = f"({test}) and {name} >= 0"
+    if type(None) in kinds:
+        test = f"{name} is None or ({test})"
+    return f"({test})"
 
 
 def _literal(value: object) -> str:
@@ -149,18 +156,18 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
-#: (kind, value types...) of rows -> their ``Layout`` (None: not an event's).
-LAYOUTS: dict[tuple[Any, ...], Layout | None] = {}
+#: (kind, number of values) of rows -> their ``Layout`` (None: not an event's).
+LAYOUTS: dict[tuple[int, int], Layout | None] = {}
 #: Layouts kept at most (a damaged journal cannot grow them without bound).
 MOST_LAYOUTS = 1024
 
 
-def layout_of(key: tuple[Any, ...]) -> Layout | None:
-    """The layout of rows whose kind and value types are ``key``, found once."""
+def layout_of(key: tuple[int, int]) -> Layout | None:
+    """The layout of rows whose kind and number of values are ``key``, found once."""
     if key in LAYOUTS:
         return LAYOUTS[key]
     shape = SHAPES.get(key[0])
-    layout = None if shape is None else shape.layout(key[1:])
+    layout = None if shape is None else shape.layout(key[1])
     if len(LAYOUTS) < MOST_LAYOUTS:
         LAYOUTS[key] = layout
     return layout

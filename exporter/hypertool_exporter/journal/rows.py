@@ -185,10 +185,11 @@ def decode_rows(
     that are not events.
 
     The loop of a replay, so the common row takes two calls: ``orjson.loads``
-    and the reader of its layout (``layouts``), found by its kind and value
-    types. A row that fits no layout goes through ``decode``, which reads
-    what is unusual (a whole number where a float is due, a name written as
-    text, a name not read yet) and says what is wrong with the rest."""
+    and the reader of its layout (``layouts``), found by its kind and
+    length, which checks the values' types as it reads them. A row its
+    reader refuses goes through ``decode``, which reads what is unusual (a
+    whole number where a float is due, a name written as text, a name not
+    read yet) and says what is wrong with the rest."""
     import orjson
 
     loads, layouts = orjson.loads, LAYOUTS
@@ -202,7 +203,7 @@ def decode_rows(
         except ValueError:  # not JSON: decode says so
             raw = None
         if type(raw) is list and type(ts) is float:  # a REAL column gives floats
-            key = (kind, *map(type, raw))
+            key = (kind, len(raw))
             layout = layouts.get(key) or layout_of(key)
             if layout is not None:
                 try:
