@@ -1,6 +1,8 @@
 import contextlib
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -598,10 +600,21 @@ def test_a_replay_goes_on_without_a_helper_that_fails(tmp_path, monkeypatch, cap
     monkeypatch.setattr(replayer, "chunks", first_chunk_then_fail)
     _same_state(replayed(path, helper_from=0), replayed(path, helper_from=None))
     assert "replaying the rest in this process, after event 5000" in caplog.text
-    # A helper that cannot open the journal says why, and exits with an error.
+    # A journal that is not there is named; a helper that exits with an
+    # error before the journal's head, by its status.
     monkeypatch.setattr(replayer, "chunks", real)
-    with pytest.raises(replayer.ReplayError, match="exited with status 1"):
+    with pytest.raises(replayer.ReplayError, match=r"missing\.sqlite does not exist"):
         list(replayer.chunks(tmp_path / "missing.sqlite", 0))
+    helper = subprocess.run(
+        [sys.executable, "-m", replayer.__name__, str(tmp_path / "missing.sqlite"), "0", "10"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert helper.returncode == 1 and "missing.sqlite does not exist" in helper.stderr
+    monkeypatch.setattr(replayer.sys, "executable", "/bin/false")
+    with pytest.raises(replayer.ReplayError, match="exited with status 1"):
+        list(replayer.chunks(path, 0))
     # Output that is not chunks (here, the helper's command line echoed back).
     monkeypatch.setattr(replayer.sys, "executable", "/bin/echo")
     with pytest.raises(replayer.ReplayError, match="not a chunk"):
