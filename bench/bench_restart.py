@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from common import Result
@@ -60,8 +60,25 @@ def journal_events(count: int, seed: int = 3) -> Iterator[Event]:
             yield LLMCallFinished(p, rnd.choice(models), 0.8, None, ts)
 
 
-def write_journal(path: Path, count: int, seed: int = 3) -> None:
-    events = journal_events(count, seed)
+def token_events(count: int, seed: int = 3) -> Iterator[Event]:
+    """``count`` plain token events, 30 personas, three models, ending now:
+    a journal one kind fills, which a replay cannot split by kind."""
+    rnd = random.Random(seed)
+    personas = [f"persona-{i}" for i in range(30)]
+    models = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
+    now = time.time()
+    for i in range(count):
+        ts = now - (count - i) * 0.01
+        yield TokensUsed(rnd.choice(personas), rnd.choice(models), 500, 100, "default", ts)
+
+
+#: A journal's events: (how many, seed) -> the events.
+Events = Callable[[int, int], Iterator[Event]]
+
+
+def write_journal(path: Path, count: int, seed: int = 3, kinds: Events | None = None) -> None:
+    """A journal of ``count`` events of ``kinds`` (``journal_events``'s four, by default)."""
+    events = (kinds or journal_events)(count, seed)
     with Journal(path) as journal:
         while batch := list(itertools.islice(events, 20_000)):
             journal.append(batch)
