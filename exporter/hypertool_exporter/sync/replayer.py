@@ -219,8 +219,12 @@ def _columns(
 
 
 def _ready(output: int) -> bool:
-    """Whether the helper has begun writing a chunk (or has exited)."""
-    return bool(select.select([output], [], [], 0)[0])
+    """Whether the helper has begun writing a chunk (or has exited); taken
+    as so where a pipe cannot be polled (no claims then)."""
+    try:
+        return bool(select.select([output], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 def _from_helper(output: int, index: int) -> Chunk | None:
@@ -275,7 +279,10 @@ def write_chunks(
     claimed: set[int] = set()
     pending = b""
     if claims is not None:
-        os.set_blocking(claims, False)
+        try:
+            os.set_blocking(claims, False)
+        except OSError:  # a pipe that cannot be read without waiting: no claims
+            claims = None
     for index in range(-(-(up_to - start) // CHUNK_ROWS)):
         if claims is not None:
             pending = _read_claims(claims, pending, claimed)
