@@ -67,7 +67,7 @@ CHUNK_ROWS = 5000
 #: for a process without privileges).
 PIPE_BYTES = 1 << 20
 #: Bytes past which a chunk's length is taken for garbage (a chunk of 5,000
-#: events is about 150 KB; its names and trace ids are bounded by validation).
+#: events is 150-200 KB; its names and trace ids are bounded by validation).
 MAX_CHUNK_BYTES = 1 << 26
 
 _EVENT_CLASSES = frozenset(EVENT_CLASSES.values())
@@ -77,7 +77,8 @@ Chunk = tuple[int, list[Event], list[Rejection]]
 
 
 class ReplayError(Exception):
-    """The helper could not start, or stopped before the journal's head."""
+    """The helper could not start or stopped before the journal's head, or
+    the journal could not be read here."""
 
 
 def helper_usable() -> bool:
@@ -181,7 +182,6 @@ def _shared(journal: Journal, start: int, up_to: int) -> Iterator[Chunk]:
                     wait_for(helper)  # an exit status says why
                     raise ReplayError("the replay helper stopped before the journal's head")
             yield chunk
-        helper.stdin.close()
         wait_for(helper)
     finally:
         helper.stdin.close()
