@@ -174,10 +174,18 @@ def decode(
 #: The events of some rows as columns (their classes, their field values)
 #: and the rows that are not events.
 Columns = tuple[list[type], list["list[Any] | tuple[Any, ...]"], list[Rejection]]
+#: A replay's plain token rows as runs: label set (persona, chat mode,
+#: model) -> its records, three numbers each (``model.eventbase.TokenRun``).
+Runs = dict[tuple[str, str, str], "list[Any]"]
+#: The kind and length of a plain token row: its optional fields all left out.
+_PLAIN_ROW = (_TOKENS_KIND, TOKENS_OPTIONAL_FROM - 1)
 
 
 def decode_rows(
-    rows: list[tuple[Any, ...]], names: dict[int, str], name_of: Callable[[int], str]
+    rows: list[tuple[Any, ...]],
+    names: dict[int, str],
+    name_of: Callable[[int], str],
+    runs: Runs | None = None,
 ) -> Columns:
     """The events of ``rows`` (as ``read_after`` gives them), in order, as two
     columns, their classes and their field values (``from_validated`` makes
@@ -189,7 +197,15 @@ def decode_rows(
     length, which checks the values' types as it reads them. A row its
     reader refuses goes through ``decode``, which reads what is unusual (a
     whole number where a float is due, a name written as text, a name not
-    read yet) and says what is wrong with the rest."""
+    read yet) and says what is wrong with the rest.
+
+    With ``runs``, a plain token row of a label set ``runs`` holds is added
+    to its run as three numbers instead of becoming an event; the caller
+    folds the runs after the events (``MetricState.apply_runs``). That
+    changes no total: such a record only adds to what its label set's first
+    record set up (``fold.batches``). The first row of each label set stays
+    an event, in its place, and enters its label set in ``runs`` (with an
+    empty run), so that label values are admitted in the journal's order."""
     import orjson
 
     loads, layouts = orjson.loads, LAYOUTS
@@ -204,6 +220,8 @@ def decode_rows(
             raw = None
         if type(raw) is list and type(ts) is float:  # a REAL column gives floats
             key = (kind, len(raw))
+            if runs is not None and key == _PLAIN_ROW and _join_run(raw, ts, names, runs):
+                continue
             layout = layouts.get(key) or layout_of(key)
             if layout is not None:
                 try:
@@ -223,6 +241,35 @@ def decode_rows(
         add_class(type(event))
         add_values(tuple(event))
     return classes, values, rejected
+
+
+def _join_run(raw: list[Any], ts: float, names: dict[int, str], runs: Runs) -> bool:
+    """Add the plain token row ``raw`` to its label set's run in ``runs``, if
+    ``runs`` holds the label set; else enter it (with an empty run) when the
+    row is one the reader of its layout reads, to be made an event."""
+    persona, model, input_tokens, output_tokens, chatmode = raw
+    if (
+        type(input_tokens) is int and type(output_tokens) is int
+        and input_tokens >= 0 and output_tokens >= 0
+        and type(persona) is int and type(model) is int and type(chatmode) is int
+    ):  # fmt: skip
+        labels = (names.get(persona), names.get(chatmode), names.get(model))
+        run = runs.get(labels)  # type: ignore[arg-type]  # a name not read yet: None, no run
+        if run is not None:
+            run += (input_tokens, output_tokens, ts)
+            return True
+        if None not in labels:
+            runs[labels] = []  # type: ignore[index]  # names, all three
+    return False
+
+
+def take_runs(runs: Runs) -> list[TokenRun]:
+    """The runs ``runs`` holds records in, taken out: each label set stays,
+    with an empty run (its first record is folded: the rest may be runs)."""
+    taken = [(labels, run) for labels, run in runs.items() if run]
+    for labels, _ in taken:
+        runs[labels] = []
+    return taken
 
 
 def _check(shape: Shape, values: list[Any]) -> None:
@@ -318,6 +365,7 @@ __all__ = [
     "UNINTERNED",
     "Columns",
     "Rejection",
+    "Runs",
     "decode",
     "decode_rows",
     "decode_v3",
@@ -326,4 +374,5 @@ __all__ = [
     "encode_runs",
     "insert_rows",
     "names_of",
+    "take_runs",
 ]

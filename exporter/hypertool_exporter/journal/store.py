@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from ..model.budget_check import Held, Reservation
     from ..model.eventbase import TokenRun
     from ..model.events import Event
-    from .rows import Columns, Rejection
+    from .rows import Columns, Rejection, Runs
 
 
 def default_journal_path() -> str:
@@ -279,10 +279,10 @@ class Journal:
         classes, values, rejected = self.columns_of(rows)
         return list(map(from_validated, classes, values)), rejected
 
-    def columns_of(self, rows: list[tuple[Any, ...]]) -> Columns:
+    def columns_of(self, rows: list[tuple[Any, ...]], runs: Runs | None = None) -> Columns:
         """The same as columns: the events' classes, their field values, and
-        the rows that are not events (``rows.decode_rows``)."""
-        return decode_rows(rows, self._names, self.name_of)
+        the rows that are not events (``rows.decode_rows``, ``runs`` too)."""
+        return decode_rows(rows, self._names, self.name_of, runs)
 
     def name_of(self, name_id: int) -> str:
         """The name with id ``name_id``, read from the journal the first time."""

@@ -12,7 +12,9 @@ helper (``python -m hypertool_exporter.sync.replayer PATH AFTER_ID UP_TO``)
 reads and decodes with the tailer's own decoder (``Journal.columns_of``) and
 writes the events' classes and values to its standard output in pickled
 chunks; the replaying process only rebuilds them (about 0.3 us an event)
-and folds each chunk while the helper decodes the next.
+and folds each chunk while the helper decodes the next. Plain token rows,
+the most frequent, travel as runs of numbers (``rows.decode_rows``): the
+replaying process adds a run to its label set's batch at once.
 
 Where folding a chunk costs less than reading and decoding it (token
 events, which add up in their label set's batch), the replaying process
@@ -34,7 +36,7 @@ included) to ``AFTER_ID + (i + 1) * CHUNK_ROWS``, none past ``UP_TO``
 (``AFTER_ID`` here: the row before the first to replay). On the helper's
 output a chunk is 8 bytes of length (big-endian), then the pickle of (its
 index, the id it ends at, the events' classes, their field values,
-rejections); on its input a claim is a chunk's index, 8 bytes big-endian.
+rejections, runs); on its input a claim is a chunk's index, 8 bytes big-endian.
 Pickle, over a pipe between two processes of this package: it is fast to
 read, and it writes each name once per chunk however many events share it.
 """
@@ -50,9 +52,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..journal.rows import Rejection
+from ..journal.rows import Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.cores import cores
+from ..model.eventbase import TokenRun
 from ..model.events import EVENT_CLASSES, Event, from_validated
 
 if TYPE_CHECKING:
@@ -72,8 +75,9 @@ MAX_CHUNK_BYTES = 1 << 26
 
 _EVENT_CLASSES = frozenset(EVENT_CLASSES.values())
 
-#: (id of a chunk's last row, its events, its rows that are not events).
-Chunk = tuple[int, list[Event], list[Rejection]]
+#: (the id a chunk ends at, its events, its rows that are not events, its
+#: plain token records as runs, to fold after its events: ``rows.decode_rows``).
+Chunk = tuple[int, list[Event], list[Rejection], list[TokenRun]]
 
 
 class ReplayError(Exception):
@@ -162,6 +166,7 @@ def _shared(journal: Journal, start: int, up_to: int) -> Iterator[Chunk]:
     assert helper.stdin is not None and helper.stdout is not None
     count = -(-(up_to - start) // CHUNK_ROWS)
     own: dict[int, Chunk] = {}  # claimed and decoded here, not yet given
+    runs: Runs = {}  # the label sets of the token rows decoded here, and their runs
     output = helper.stdout.fileno()  # read whole, unbuffered: ``select`` sees what waits
     _widen(output)
     claims: int | None = helper.stdin.fileno()  # a claim is 8 bytes: written whole
@@ -176,7 +181,7 @@ def _shared(journal: Journal, start: int, up_to: int) -> Iterator[Chunk]:
                     except OSError:  # the helper is gone: reading its output says why
                         claims = None
                     else:
-                        own[ahead] = _decoded(journal, start, up_to, ahead)
+                        own[ahead] = _decoded(journal, start, up_to, ahead, runs)
                 chunk = _from_helper(output, index)
                 if chunk is None:  # its output ended where a chunk was due
                     wait_for(helper)  # an exit status says why
@@ -200,22 +205,23 @@ def _widen(pipe: int) -> None:
         pass
 
 
-def _decoded(journal: Journal, start: int, up_to: int, index: int) -> Chunk:
+def _decoded(journal: Journal, start: int, up_to: int, index: int, runs: Runs) -> Chunk:
     """Chunk ``index``, read and decoded in this process."""
-    classes, values, rejected, last_id = _columns(journal, start, up_to, index)
-    return last_id, list(map(from_validated, classes, values)), rejected
+    classes, values, rejected, chunk_runs, last_id = _columns(journal, start, up_to, index, runs)
+    return last_id, list(map(from_validated, classes, values)), rejected, chunk_runs
 
 
 def _columns(
-    journal: Journal, start: int, up_to: int, index: int
-) -> tuple[list[type], list[Any], list[Rejection], int]:
+    journal: Journal, start: int, up_to: int, index: int, runs: Runs
+) -> tuple[list[type], list[Any], list[Rejection], list[TokenRun], int]:
     """The rows of chunk ``index`` decoded as columns (``Journal.columns_of``),
-    and the id the chunk ends at."""
+    its plain token records as runs (taken out of ``runs``, which keeps the
+    label sets met), and the id the chunk ends at."""
     low = start + index * CHUNK_ROWS
     high = min(up_to, low + CHUNK_ROWS)
     query = "SELECT id, kind, ts, body FROM events WHERE id > ? AND id <= ? ORDER BY id"
-    classes, values, rejected = journal.columns_of(journal.query(query, (low, high)))
-    return classes, values, rejected, high
+    classes, values, rejected = journal.columns_of(journal.query(query, (low, high)), runs)
+    return classes, values, rejected, take_runs(runs), high
 
 
 def _ready(output: int) -> bool:
@@ -242,16 +248,27 @@ def _from_helper(output: int, index: int) -> Chunk | None:
             raise ReplayError(f"the replay helper sent what is not a chunk ({size} bytes)")
         data = _exactly(output, size)
         try:
-            their_index, last_id, classes, values, rejected = pickle.loads(data)
+            their_index, last_id, classes, values, rejected, runs = pickle.loads(data)
             if not _EVENT_CLASSES.issuperset(classes) or not isinstance(their_index, int):
                 raise ValueError("classes that are not events")
+            if not all(map(_is_run, runs)):
+                raise ValueError("runs that are not token records")
             if their_index > index:
                 raise ValueError(f"chunk {their_index} where {index} was due")
             if their_index < index:  # claimed here, begun there: decoded twice
                 continue
-            return last_id, list(map(from_validated, classes, values)), rejected
+            return last_id, list(map(from_validated, classes, values)), rejected, runs
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as exc:
             raise ReplayError(f"the replay helper sent what is not a chunk: {exc}") from exc
+
+
+def _is_run(run: Any) -> bool:
+    """Whether ``run`` is a label set (three names) and a list of records."""
+    labels, records = run
+    return (
+        type(labels) is tuple and len(labels) == 3
+        and all(type(name) is str for name in labels) and type(records) is list
+    )  # fmt: skip
 
 
 def _exactly(output: int, size: int, at_end: bool = False) -> bytes:
@@ -278,6 +295,7 @@ def write_chunks(
 
     claimed: set[int] = set()
     pending = b""
+    runs: Runs = {}
     if claims is not None:
         try:
             os.set_blocking(claims, False)
@@ -288,8 +306,10 @@ def write_chunks(
             pending = _read_claims(claims, pending, claimed)
         if index in claimed:
             continue
-        classes, values, rejected, last_id = _columns(journal, start, up_to, index)
-        data = pickle.dumps((index, last_id, classes, values, rejected), protocol=5)
+        classes, values, rejected, chunk_runs, last_id = _columns(
+            journal, start, up_to, index, runs
+        )
+        data = pickle.dumps((index, last_id, classes, values, rejected, chunk_runs), protocol=5)
         out.write(len(data).to_bytes(8, "big"))
         out.write(data)
         out.flush()  # whole: the replaying process waits for it, or claims the next

@@ -47,9 +47,10 @@ from typing import Any
 from ..fold.merge import MergeConflict, merge
 from ..fold.state import MetricState
 from ..journal.layouts import KINDS
-from ..journal.rows import Rejection
+from ..journal.rows import Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.config import Config
+from ..model.events import from_validated
 from . import replayer
 from .replayer import ReplayError
 
@@ -60,19 +61,21 @@ log = logging.getLogger(__name__)
 PRICED_HERE = frozenset({KINDS["tokens_used"], KINDS["workflow_charged"]})
 _EVENT_KINDS = frozenset(KINDS.values())
 #: What a row of each kind costs to read, decode and fold, in microseconds
-#: (measured one kind at a time on the benchmark's journal; only the ratios
-#: matter): a token row has the most fields, a switch the costliest fold.
+#: (measured one kind at a time on the benchmark's journal, 100,000 rows of
+#: each): a switch has the costliest fold; plain token rows, folded as runs,
+#: the cheapest.
 ROW_COST = {
-    KINDS["persona_switched"]: 6.2,
-    KINDS["tokens_used"]: 6.4,
-    KINDS["stage_finished"]: 4.3,
-    KINDS["llm_call_finished"]: 4.8,
+    KINDS["persona_switched"]: 3.5,
+    KINDS["tokens_used"]: 2.1,
+    KINDS["stage_finished"]: 3.0,
+    KINDS["llm_call_finished"]: 3.1,
 }
 #: The same for the other kinds (rarer, and between those).
-OTHER_COST = 5.5
+OTHER_COST = 3.0
 #: What the helper spends before its first row, in the same microseconds:
-#: its imports and the starting state, and at the end its state sent back.
-HELPER_START = 250_000.0
+#: starting, its imports and the starting state, and at the end its state
+#: sent back (0.09-0.12 s for an empty state, measured the same way).
+HELPER_START = 110_000.0
 #: The split is used when its busier side has at most this share of the work.
 WORTH_SPLITTING = 0.75
 #: The sample the split is worked out from: windows of rows, evenly spread.
@@ -128,9 +131,12 @@ def fold_rows(
     )
     rejected: list[Rejection] = []
     last_id = after_id
+    runs: Runs = {}  # plain token rows as runs, as a replay helper sends them (``sync.replayer``)
     while rows := journal.query(query, (last_id, up_to, CHUNK_ROWS)):
-        events, bad = journal.events_of(rows)
-        state.apply_all(events)  # a state of this replay's own: no scrape waits on it
+        classes, values, bad = journal.columns_of(rows, runs)
+        # A state of this replay's own: no scrape waits on it.
+        state.apply_all(list(map(from_validated, classes, values)))
+        state.apply_runs(take_runs(runs))
         rejected += bad
         last_id = rows[-1][0]
     return rejected

@@ -283,9 +283,10 @@ class JournalTailer:
         """Fold the helper's chunks; if it fails, ``catch_up`` goes on from the
         last chunk folded."""
         try:
-            for last_id, events, rejected in replayer.chunks(self.path, self.last_id):
+            for last_id, events, rejected, runs in replayer.chunks(self.path, self.last_id):
                 for start in range(0, len(events), APPLY_CHUNK):
                     self.state.apply_all(events[start : start + APPLY_CHUNK])
+                self.state.apply_runs(runs)
                 self._reject(rejected)
                 self.last_id = last_id
                 self._snapshot_when_due()
