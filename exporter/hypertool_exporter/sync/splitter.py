@@ -8,9 +8,10 @@ latency histograms...), so each part is changed by one process only, in
 journal order, and the merge (``fold.merge``) takes each part from the
 process that changed it: exact, float sums and session order included.
 Reading, decoding and folding a row all happen on the row's side, so both
-cores work through the whole replay; the replay of ``sync.replayer`` only
-moves the reading and decoding to the helper, and the fold, the larger
-part, stays on one core.
+cores work through the whole replay; the replay of ``sync.replayer``
+shares only the reading and decoding between the helper and this process,
+and the whole fold stays on one core: the way of a backlog whose kinds a
+split cannot balance (token events alone, or tokens and calls).
 
 Which kinds go to the helper is worked out from a sample of the rows to
 replay (``kinds_for_helper``), so that both sides have about as much to do;
