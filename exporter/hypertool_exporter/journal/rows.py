@@ -174,6 +174,8 @@ def decode(
 #: The events of some rows as columns (their classes, their field values)
 #: and the rows that are not events.
 Columns = tuple[list[type], list["list[Any] | tuple[Any, ...]"], list[Rejection]]
+#: The same as events, and the rows that are not events.
+Decoded = tuple["list[Event]", list[Rejection]]
 #: A replay's plain token rows as runs: label set (persona, chat mode,
 #: model) -> its records, three numbers each (``model.eventbase.TokenRun``).
 Runs = dict[tuple[str, str, str], "list[Any]"]
@@ -364,6 +366,7 @@ __all__ = [
     "NAMES_TABLE",
     "UNINTERNED",
     "Columns",
+    "Decoded",
     "Rejection",
     "Runs",
     "decode",

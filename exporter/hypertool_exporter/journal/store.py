@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from ..model.budget_check import Held, Reservation
     from ..model.eventbase import TokenRun
     from ..model.events import Event
-    from .rows import Columns, Rejection, Runs
+    from .rows import Columns, Decoded, Runs
 
 
 def default_journal_path() -> str:
@@ -273,10 +273,10 @@ class Journal:
         ``ValueError`` for one that is not an event."""
         return decode(kind, ts, body, self._names, self.name_of)
 
-    def events_of(self, rows: list[tuple[Any, ...]]) -> tuple[list[Event], list[Rejection]]:
+    def events_of(self, rows: list[tuple[Any, ...]], runs: Runs | None = None) -> Decoded:
         """The events of rows ``read_after`` gave, in order, and the rows that
-        are not events."""
-        classes, values, rejected = self.columns_of(rows)
+        are not events (with ``runs``, see ``rows.decode_rows``)."""
+        classes, values, rejected = self.columns_of(rows, runs)
         return list(map(from_validated, classes, values)), rejected
 
     def columns_of(self, rows: list[tuple[Any, ...]], runs: Runs | None = None) -> Columns:

@@ -164,7 +164,7 @@ def _shared(journal: Journal, start: int, up_to: int) -> Iterator[Chunk]:
     process claimed and decoded itself while the helper's were not ready."""
     helper = start_helper(__name__, os.fspath(journal.path), str(start), str(up_to), stdin=True)
     assert helper.stdin is not None and helper.stdout is not None
-    count = -(-(up_to - start) // CHUNK_ROWS)
+    count = _count(start, up_to)
     own: dict[int, Chunk] = {}  # claimed and decoded here, not yet given
     runs: Runs = {}  # the label sets of the token rows decoded here, and their runs
     output = helper.stdout.fileno()  # read whole, unbuffered: ``select`` sees what waits
@@ -207,21 +207,23 @@ def _widen(pipe: int) -> None:
 
 def _decoded(journal: Journal, start: int, up_to: int, index: int, runs: Runs) -> Chunk:
     """Chunk ``index``, read and decoded in this process."""
-    classes, values, rejected, chunk_runs, last_id = _columns(journal, start, up_to, index, runs)
-    return last_id, list(map(from_validated, classes, values)), rejected, chunk_runs
+    rows, last_id = _rows(journal, start, up_to, index)
+    events, rejected = journal.events_of(rows, runs)
+    return last_id, events, rejected, take_runs(runs)
 
 
-def _columns(
-    journal: Journal, start: int, up_to: int, index: int, runs: Runs
-) -> tuple[list[type], list[Any], list[Rejection], list[TokenRun], int]:
-    """The rows of chunk ``index`` decoded as columns (``Journal.columns_of``),
-    its plain token records as runs (taken out of ``runs``, which keeps the
-    label sets met), and the id the chunk ends at."""
+def _count(start: int, up_to: int) -> int:
+    """How many chunks rows ``start``..``up_to`` make (both processes count alike)."""
+    return -(-(up_to - start) // CHUNK_ROWS)
+
+
+def _rows(journal: Journal, start: int, up_to: int, index: int) -> tuple[list[Any], int]:
+    """The rows of chunk ``index`` (as ``Journal.read_after`` gives them), and
+    the id the chunk ends at."""
     low = start + index * CHUNK_ROWS
     high = min(up_to, low + CHUNK_ROWS)
     query = "SELECT id, kind, ts, body FROM events WHERE id > ? AND id <= ? ORDER BY id"
-    classes, values, rejected = journal.columns_of(journal.query(query, (low, high)), runs)
-    return classes, values, rejected, take_runs(runs), high
+    return journal.query(query, (low, high)), high
 
 
 def _ready(output: int) -> bool:
@@ -301,15 +303,15 @@ def write_chunks(
             os.set_blocking(claims, False)
         except OSError:  # a pipe that cannot be read without waiting: no claims
             claims = None
-    for index in range(-(-(up_to - start) // CHUNK_ROWS)):
+    for index in range(_count(start, up_to)):
         if claims is not None:
             pending = _read_claims(claims, pending, claimed)
         if index in claimed:
             continue
-        classes, values, rejected, chunk_runs, last_id = _columns(
-            journal, start, up_to, index, runs
-        )
-        data = pickle.dumps((index, last_id, classes, values, rejected, chunk_runs), protocol=5)
+        rows, last_id = _rows(journal, start, up_to, index)
+        classes, values, rejected = journal.columns_of(rows, runs)
+        chunk = (index, last_id, classes, values, rejected, take_runs(runs))
+        data = pickle.dumps(chunk, protocol=5)
         out.write(len(data).to_bytes(8, "big"))
         out.write(data)
         out.flush()  # whole: the replaying process waits for it, or claims the next

@@ -51,7 +51,6 @@ from ..journal.layouts import KINDS
 from ..journal.rows import Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.config import Config
-from ..model.events import from_validated
 from . import replayer
 from .replayer import ReplayError
 
@@ -134,9 +133,8 @@ def fold_rows(
     last_id = after_id
     runs: Runs = {}  # plain token rows as runs, as a replay helper sends them (``sync.replayer``)
     while rows := journal.query(query, (last_id, up_to, CHUNK_ROWS)):
-        classes, values, bad = journal.columns_of(rows, runs)
-        # A state of this replay's own: no scrape waits on it.
-        state.apply_all(list(map(from_validated, classes, values)))
+        events, bad = journal.events_of(rows, runs)
+        state.apply_all(events)  # a state of this replay's own: no scrape waits on it
         state.apply_runs(take_runs(runs))
         rejected += bad
         last_id = rows[-1][0]
