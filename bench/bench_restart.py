@@ -40,36 +40,37 @@ from hypertool_exporter.sync.tailer import JournalTailer
 TARGET_SECONDS = 3.0
 
 
+#: The personas and models of the journals written here.
+PERSONAS = [f"persona-{i}" for i in range(30)]
+MODELS = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
+
+
 def journal_events(count: int, seed: int = 3) -> Iterator[Event]:
     """``count`` events of the four kinds in turn, 30 personas, ending now."""
     rnd = random.Random(seed)
-    personas = [f"persona-{i}" for i in range(30)]
-    models = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
     now = time.time()
     for i in range(count):
-        p = rnd.choice(personas)
+        p = rnd.choice(PERSONAS)
         ts = now - (count - i) * 0.01
         kind = i % 4
         if kind == 0:
             yield PersonaSwitched(p, f"mode-{i % 7}", None, f"s{i % 50}", ts)
         elif kind == 1:
-            yield TokensUsed(p, rnd.choice(models), 500, 100, "default", ts)
+            yield TokensUsed(p, rnd.choice(MODELS), 500, 100, "default", ts)
         elif kind == 2:
             yield StageFinished("wf", f"stage-{i % 5}", p, 12.0, "passed", ts)
         else:
-            yield LLMCallFinished(p, rnd.choice(models), 0.8, None, ts)
+            yield LLMCallFinished(p, rnd.choice(MODELS), 0.8, None, ts)
 
 
 def token_events(count: int, seed: int = 3) -> Iterator[Event]:
-    """``count`` plain token events, 30 personas, three models, ending now:
-    a journal one kind fills, which a replay cannot split by kind."""
+    """``count`` plain token events, the same personas and models, ending
+    now: a journal one kind fills, which a replay cannot split by kind."""
     rnd = random.Random(seed)
-    personas = [f"persona-{i}" for i in range(30)]
-    models = ["gpt-4o", "claude-sonnet-4", "gpt-4o-mini"]
     now = time.time()
     for i in range(count):
         ts = now - (count - i) * 0.01
-        yield TokensUsed(rnd.choice(personas), rnd.choice(models), 500, 100, "default", ts)
+        yield TokensUsed(rnd.choice(PERSONAS), rnd.choice(MODELS), 500, 100, "default", ts)
 
 
 #: A journal's events: (how many, seed) -> the events.
