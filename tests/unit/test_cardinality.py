@@ -56,11 +56,12 @@ def test_label_cap_bounds_series_and_memory():
 
 def test_each_event_that_carries_a_refused_value_is_counted_once():
     """``label_values_folded`` counts every event whose value was replaced,
-    whether its labels' fold plan was cached, the batch path added it up,
+    whether its labels' fold plan (a stage's charge, a tool's) was cached, the batch path added it up,
     or a snapshot was restored in between (plans are rebuilt then)."""
     from hypertool_exporter.fold.state import MetricState
     from hypertool_exporter.model.config import Config
     from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, TokensUsed
+    from hypertool_exporter.model.work import ToolCallFinished
 
     events = []
     for n in range(40):
@@ -69,6 +70,9 @@ def test_each_event_that_carries_a_refused_value_is_counted_once():
             TokensUsed(persona, "gpt-4o", 10, 5, "code", 100.0 + n),
             LLMCallFinished(persona, "gpt-4o", 0.5, None, 100.0 + n),
             PersonaSwitched(persona, "code", None, "s", 100.0 + n),
+            # A call charged to its stage: the cap admits two stages of four.
+            TokensUsed("p0", "gpt-4o", 10, 5, "code", 100.0 + n, workflow="w", stage=f"s{n % 4}"),
+            ToolCallFinished("p0", f"t{n % 4}", 0.1, None if n % 3 else "Timeout", 100.0 + n),
         ]
     whole = MetricState(Config(max_label_values=2))
     whole.apply_all(events)
@@ -79,6 +83,6 @@ def test_each_event_that_carries_a_refused_value_is_counted_once():
     one_by_one = MetricState(Config(max_label_values=2))
     for event in events:
         one_by_one.apply(event)
-    expected = {"persona": 60}  # half the events name a refused persona
+    expected = {"persona": 60, "stage": 20, "tool": 20}  # half the events name a refused persona
     for state in (whole, restored, one_by_one):
         assert state.view().label_values_folded == expected

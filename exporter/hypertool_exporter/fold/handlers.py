@@ -82,7 +82,7 @@ class Handlers:
         self.budgets = budgets
         self.prices = prices
         self.genai = genai
-        self.work = WorkFold(series, guard, prices)
+        self.work = WorkFold(series, guard, prices, self._cacheable)
         #: The handler of each event class.
         self.by_type: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self.persona_switched,
@@ -113,6 +113,7 @@ class Handlers:
         self._costs = counters[c.PERSONA_COST.name]
         self._costs_femto = series.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
+        self.work.clear_plans()
 
     def _cacheable(self, refusals: int, plans: dict[Any, Any]) -> bool:
         """Whether a plan built while the guard's refusals stood at
@@ -231,12 +232,14 @@ class Handlers:
             admit("chatmode", ev.chatmode),
             admit("model", ev.model),
         )
+        series = TokenSeries(*((p, m, model_label, token_type) for token_type in TOKEN_TYPES))
         plan = TokenPlan(
-            TokenSeries(*((p, m, model_label, token_type) for token_type in TOKEN_TYPES)),
+            series,
             (p, m, model_label),
             (p, model_label),
             p,
             self.budgets.budget_for(p) is not None,
+            tuple((_TOKENS, key, -1) for key in series),
         )
         if self.genai is not None:
             plan.histograms += self.genai.token_histograms(ev, model_label, p)
@@ -287,20 +290,24 @@ class Handlers:
             self.budgets.charge(plan.persona, ts, input_tokens + output_tokens, cost)
         applied = self._applied
         applied[_USED] = applied.get(_USED, 0.0) + 1.0
-        if workflow is not None and stage is not None:
-            counts = (uncached, answered, cache_read, cache_write, reasoning)
-            self.work.charge_stage(workflow, stage, counts, cost)
         if self.genai is not None:
             histograms = plan.histograms
             histograms[0].observe(input_tokens)
             histograms[1].observe(output_tokens)
-        if trace_id is not None:
-            exemplars = self._exemplars
-            for key, count in zip(
-                plan.series, (uncached, answered, cache_read, cache_write, reasoning), strict=True
-            ):
-                if count:
-                    exemplars[(_TOKENS, key, -1)] = (trace_id, count, ts)
+        if workflow is not None and stage is not None:
+            counts = (uncached, answered, cache_read, cache_write, reasoning)
+            self.work.charge_stage(workflow, stage, counts, cost)
+        if trace_id is not None:  # unrolled: most calls have input and output alone
+            exemplars, keys = self._exemplars, plan.exemplar_keys
+            if uncached:
+                exemplars[keys[0]] = (trace_id, uncached, ts)
+            if answered:
+                exemplars[keys[1]] = (trace_id, answered, ts)
+            if cache_read or cache_write or reasoning:
+                parts = (cache_read, cache_write, reasoning)
+                for exemplar_key, count in zip(keys[2:], parts, strict=True):
+                    if count:
+                        exemplars[exemplar_key] = (trace_id, count, ts)
 
     # -- LLM calls ------------------------------------------------------------------
 

@@ -69,6 +69,8 @@ class TokenPlan:
     #: Whether a budget applies (fixed by the config): most personas of a fleet
     #: without budgets skip the charge.
     budgeted: bool
+    #: The token counter's exemplar key of each token type (``series``' order).
+    exemplar_keys: tuple[tuple[str, LabelKey, int], ...]
     window: PriceWindow = field(default_factory=PriceWindow)
     #: The GenAI token histograms (input, output); empty until first used.
     histograms: list[Histogram] = field(default_factory=list)

@@ -1,24 +1,33 @@
 """The fold of work: workflow runs, tool calls, quality scores, and the cost
 and tokens of calls made inside a workflow stage.
 
-Rarer than token events (a run, a tool call or a score per several calls),
-so each handler admits its label values and finds its series as it goes,
-without plans. Called by ``fold.handlers.Handlers`` under the state's lock.
+Runs and scores are rarer than token events (one per several calls), so
+their handlers admit label values and find series as they go, without
+plans. Tool calls come as often as model calls in an agent's work, and a
+call's charge to its stage with every token event made in a workflow: those
+two have plans, their series found once per label set, as the model
+calls' have (``fold.handlers``). Called by ``fold.handlers.Handlers`` under
+the state's lock.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..model import catalog as c
 from ..model.fields import FAILED, RUN_RESULTS, SUCCEEDED, TOKEN_TYPES
-from ..model.money import femto_of
+from ..model.money import FEMTO_PER_USD, femto_of
 from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 from .histogram import histogram_of
+from .plans import TokenSeries, count_tokens
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..model.pricing import PriceTable
     from .cardinality import LabelGuard
+    from .histogram import Histogram
     from .series import Series
 
 _RUNS, _RUN_DURATION = c.WORKFLOW_RUNS.name, c.WORKFLOW_RUN_DURATION.name
@@ -26,15 +35,42 @@ _TOOLS, _TOOL_DURATION = c.TOOL_CALLS.name, c.TOOL_DURATION.name
 _SCORES, _EVALUATIONS = c.QUALITY_SCORE.name, c.EVALUATIONS.name
 _WORKFLOW_TOKENS, _WORKFLOW_COST = c.WORKFLOW_TOKENS.name, c.WORKFLOW_COST.name
 _RECOVERY = c.WORKFLOW_RECOVERY.name
+#: A stage's charge plan: the workflow token counter's key of each token
+#: type, and the cost counter's key.
+ChargePlan = tuple[TokenSeries, tuple[str, str]]
+#: A tool's plan: the (persona, tool) key, the call counter's keys of a
+#: success and of a failure, and the duration histogram.
+ToolPlan = tuple[tuple[str, str], tuple[str, str, str], tuple[str, str, str], "Histogram"]
+_TOOL_APPLIED = (ToolCallFinished.TYPE,)
 
 
 class WorkFold:
     """Handlers of the work events, and the charge of a call to its stage."""
 
-    def __init__(self, series: Series, guard: LabelGuard, prices: PriceTable):
+    def __init__(
+        self,
+        series: Series,
+        guard: LabelGuard,
+        prices: PriceTable,
+        cacheable: Callable[[int, dict[Any, Any]], bool],
+    ):
         self.series = series
         self.guard = guard
         self.prices = prices
+        #: Whether a plan may be cached (``Handlers._cacheable``: the one rule).
+        self._cacheable = cacheable
+        self.clear_plans()
+
+    def clear_plans(self) -> None:
+        """Forget the charge plans, and bind the counters they add to afresh
+        (``Handlers.clear_plans``: the series were replaced)."""
+        self._charge_plans: dict[tuple[str, str], ChargePlan] = {}
+        self._tool_plans: dict[tuple[str, str], ToolPlan] = {}
+        self._tool_calls = self.series.counters[_TOOLS]
+        self._applied_counts = self.series.counters[c.EVENTS_APPLIED.name]
+        self._stage_tokens = self.series.counters[_WORKFLOW_TOKENS]
+        self._stage_cost = self.series.counters[_WORKFLOW_COST]
+        self._stage_cost_femto = self.series.money[_WORKFLOW_COST]
 
     def _applied(self, kind: str) -> None:
         self.series.inc(c.EVENTS_APPLIED.name, (kind,))
@@ -58,19 +94,33 @@ class WorkFold:
             histogram_of(self.series.histograms[_RECOVERY], (workflow,)).observe(took)
         self._applied(WorkflowRunFinished.TYPE)
 
+    def _tool_plan(self, labels: tuple[str, str]) -> ToolPlan:
+        """The series of calls of ``labels``' tool by its persona, found once;
+        both results' counts exist from the first call (a failure ratio is
+        0, not absent)."""
+        admit, refusals = self.guard.admit, self.guard.refusals
+        persona, tool = labels
+        key = (admit("persona", persona), admit("tool", tool))
+        succeeded, failed = (*key, SUCCEEDED), (*key, FAILED)
+        calls = self._tool_calls
+        for result_key in (succeeded, failed):
+            calls.setdefault(result_key, 0.0)
+        duration = histogram_of(self.series.histograms[_TOOL_DURATION], key)
+        plan = (key, succeeded, failed, duration)
+        if self._cacheable(refusals, self._tool_plans):
+            self._tool_plans[labels] = plan
+        return plan
+
     def tool_call_finished(self, ev: ToolCallFinished) -> None:
         persona, tool, seconds, error_type, ts, trace_id = ev
-        admit = self.guard.admit
-        persona, tool = admit("persona", persona), admit("tool", tool)
-        calls = self.series.counters[_TOOLS]
-        for each in RUN_RESULTS:
-            calls.setdefault((persona, tool, each), 0.0)
-        calls[(persona, tool, FAILED if error_type else SUCCEEDED)] += 1.0
-        key = (persona, tool)
-        index = histogram_of(self.series.histograms[_TOOL_DURATION], key).observe(seconds)
+        labels = (persona, tool)
+        key, succeeded, failed, duration = self._tool_plans.get(labels) or self._tool_plan(labels)
+        self._tool_calls[failed if error_type else succeeded] += 1.0
+        index = duration.observe(seconds)
         if trace_id:
             self.series.exemplars[(_TOOL_DURATION, key, index)] = (trace_id, seconds, ts)
-        self._applied(ToolCallFinished.TYPE)
+        applied = self._applied_counts
+        applied[_TOOL_APPLIED] = applied.get(_TOOL_APPLIED, 0.0) + 1.0
 
     def quality_scored(self, ev: QualityScored) -> None:
         persona, evaluation, score, label, ts, trace_id = ev
@@ -107,17 +157,27 @@ class WorkFold:
         self.charge_stage(workflow, stage, counts, femto)
         self._applied(WorkflowCharged.TYPE)
 
+    def _charge_plan(self, workflow: str, stage: str) -> ChargePlan:
+        """The series keys of calls charged to ``workflow``'s ``stage``, found once."""
+        admit, refusals = self.guard.admit, self.guard.refusals
+        key = (admit("workflow", workflow), admit("stage", stage))
+        plan = (TokenSeries(*((*key, token_type) for token_type in TOKEN_TYPES)), key)
+        if self._cacheable(refusals, self._charge_plans):
+            self._charge_plans[(workflow, stage)] = plan
+        return plan
+
     def charge_stage(self, workflow: str, stage: str, counts: tuple[int, ...], femto: int) -> None:
-        """Add a call's tokens (one count per ``TOKEN_TYPES`` entry, disjoint)
-        and its cost in femto-dollars to the workflow stage it was made in."""
-        admit = self.guard.admit
-        workflow, stage = admit("workflow", workflow), admit("stage", stage)
-        tokens = self.series.counters[_WORKFLOW_TOKENS]
-        for token_type, count in zip(TOKEN_TYPES, counts, strict=True):
-            if count:
-                key = (workflow, stage, token_type)
-                tokens[key] = tokens.get(key, 0.0) + count
-        self.series.add_money(_WORKFLOW_COST, (workflow, stage), femto)
+        """Add a call's tokens (one count per ``TOKEN_TYPES`` entry, disjoint:
+        the token rule, ``count_tokens``) and its cost in femto-dollars to the
+        workflow stage it was made in (``Series.add_money``'s two sums,
+        inline: once per token event)."""
+        token_keys, cost_key = self._charge_plans.get((workflow, stage)) or self._charge_plan(
+            workflow, stage
+        )
+        count_tokens(self._stage_tokens, token_keys, *counts)
+        exact = self._stage_cost_femto
+        total = exact[cost_key] = exact.get(cost_key, 0) + femto
+        self._stage_cost[cost_key] = total / FEMTO_PER_USD
 
 
 __all__ = ["WorkFold"]
