@@ -185,6 +185,32 @@ def test_the_split_is_worked_out_from_the_kinds_of_the_backlog(tmp_path, monkeyp
         assert splitter.kinds_for_helper(journal, 0, journal.last_id()) is None
 
 
+def test_the_split_weighs_a_traced_token_row_above_a_plain_one(tmp_path, monkeypatch):
+    """A token row with a trace id and a stage to charge (an instrumented
+    workflow's call) costs about three times a plain one, which a replay
+    adds up as runs: beside it the helper takes both other kinds, beside
+    plain ones only the costlier."""
+    monkeypatch.setattr(splitter, "HELPER_START", 0.0)  # as if the backlog were long
+
+    def chosen(traced: bool) -> frozenset[int] | None:
+        path = tmp_path / f"traced-{traced}.sqlite"
+        events = []
+        for n in range(3_000):
+            extra = {"trace_id": f"{n:032x}", "workflow": "w", "stage": "s"} if traced else {}
+            events += [
+                TokensUsed("qa", "gpt-4o", 10, 1, "code", 1e9 + n, **extra),
+                PersonaSwitched("qa", "code", None, "s1", 1e9 + n),
+                LLMCallFinished("qa", "gpt-4o", 0.5, None, 1e9 + n),
+            ]
+        with Journal(path) as journal:
+            journal.append(events)
+            return splitter.kinds_for_helper(journal, 0, journal.last_id())
+
+    switches, calls = KINDS["persona_switched"], KINDS["llm_call_finished"]
+    assert chosen(traced=True) == {switches, calls}
+    assert chosen(traced=False) == {switches}
+
+
 def test_a_refused_or_failed_split_leaves_the_state_and_the_replay_goes_on(
     tmp_path, monkeypatch, caplog
 ):

@@ -59,14 +59,21 @@ log = logging.getLogger(__name__)
 #: Kinds folded in this process whatever the split: they are priced, with
 #: the price table of this process.
 PRICED_HERE = frozenset({KINDS["tokens_used"], KINDS["workflow_charged"]})
+_TOKENS = KINDS["tokens_used"]
 _EVENT_KINDS = frozenset(KINDS.values())
+#: Stands for a plain token row (five values: persona, model, input,
+#: output, chat mode) in ``ROW_COST``; a token row's own kind stands for
+#: the others (a trace id, token parts, a workflow stage...).
+PLAIN_TOKENS = -1
 #: What a row of each kind costs to read, decode and fold, in microseconds
 #: (measured one kind at a time on the benchmark's journal, 100,000 rows of
-#: each): a switch has the costliest fold; plain token rows, folded as runs,
-#: the cheapest.
+#: each): plain token rows, folded as runs, are the cheapest; a token row
+#: with a trace id, token parts and a stage to charge (an instrumented
+#: workflow's call) the costliest, three times as much.
 ROW_COST = {
     KINDS["persona_switched"]: 3.5,
-    KINDS["tokens_used"]: 2.1,
+    PLAIN_TOKENS: 2.1,
+    KINDS["tokens_used"]: 6.2,
     KINDS["stage_finished"]: 3.0,
     KINDS["llm_call_finished"]: 3.1,
 }
@@ -97,8 +104,10 @@ def kinds_for_helper(journal: Journal, after_id: int, up_to: int) -> frozenset[i
     step = max(1, (up_to - after_id) // SAMPLE_WINDOWS)
     counts: dict[int, int] = {}
     for start in range(after_id, up_to, step):
-        query = "SELECT kind FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"
-        for (kind,) in journal.query(query, (start, up_to, SAMPLE_ROWS)):
+        query = "SELECT kind, body FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"
+        for kind, body in journal.query(query, (start, up_to, SAMPLE_ROWS)):
+            if kind == _TOKENS and body.count(",") == 4:  # names are ids: no commas in them
+                kind = PLAIN_TOKENS
             counts[kind] = counts.get(kind, 0) + 1
     rows_per_sampled = (up_to - after_id) / max(1, sum(counts.values()))
     cost = {
