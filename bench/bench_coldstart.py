@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bench_restart import best_start, journal_events, token_events, write_journal
+from bench_restart import best_start, journal_events, token_events, work_events, write_journal
 from common import Result, as_installed
 
 from hypertool_exporter.journal.store import Journal
@@ -37,7 +37,7 @@ QUICK_LOADS = (
     (1_000_000, 2.5, 3, "four kinds"),
     (1_000_000, 2.5, 3, "token events"),
 )
-_KINDS = {"four kinds": journal_events, "token events": token_events}
+_KINDS = {"four kinds": journal_events, "token events": token_events, "workflow runs": work_events}
 
 
 def _cold_starts(written: Path, events: int, tries: int) -> list[float]:

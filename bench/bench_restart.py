@@ -35,6 +35,7 @@ from hypertool_exporter.model.events import (
     TokensUsed,
     event_to_dict,
 )
+from hypertool_exporter.model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
 from hypertool_exporter.sync.tailer import JournalTailer
 
 TARGET_SECONDS = 3.0
@@ -71,6 +72,40 @@ def token_events(count: int, seed: int = 3) -> Iterator[Event]:
     for i in range(count):
         ts = now - (count - i) * 0.01
         yield TokensUsed(rnd.choice(PERSONAS), rnd.choice(MODELS), 500, 100, "default", ts)
+
+
+def work_events(count: int, seed: int = 3) -> Iterator[Event]:
+    """``count`` events as an instrumented app's workflow runs leave them,
+    ending now: each run a trace, three stages, and in each stage a call
+    (its tokens charged to the stage, some read from a prompt cache, and its
+    latency) and a tool call; then a score and the run's end. Every event
+    carries its run's trace id: the journal of OTLP ingest and of
+    ``WorkflowTracer``, which neither splits nor folds as cheaply as plain
+    token events."""
+    rnd = random.Random(seed)
+    now = time.time()
+    n = 0
+    while n < count:
+        trace, p, wf = f"{rnd.getrandbits(128):032x}", rnd.choice(PERSONAS), f"wf-{n % 7}"
+        run: list[Event] = []
+        for stage in ("plan", "build", "review"):
+            model, ts = rnd.choice(MODELS), now - (count - n - len(run)) * 0.01
+            cached = rnd.choice((0, 0, 400))
+            run += [
+                TokensUsed(
+                    p, model, 500, 100, "agent", ts, trace, cached, 0, 0, workflow=wf, stage=stage
+                ),
+                LLMCallFinished(p, model, 0.8, None, ts, trace),
+                ToolCallFinished(p, f"tool-{rnd.randrange(9)}", 0.2, None, ts, trace),
+                StageFinished(wf, stage, p, 12.0, "passed", ts, trace),
+            ]
+        ts = now - (count - n - len(run)) * 0.01
+        run += [
+            QualityScored(p, "relevance", rnd.random(), None, ts, trace),
+            WorkflowRunFinished(wf, "succeeded", 36.0, p, ts, trace),
+        ]
+        yield from run[: count - n]
+        n += len(run)
 
 
 #: A journal's events: (how many, seed) -> the events.
