@@ -4,9 +4,10 @@
 Timed from starting the process until ``/metrics`` counts every event applied
 (imports, the price database, the replay and the first render all counted),
 against a start on an empty journal in the same run. Goals: 1,000,000 events
-in 2.5 s, three starts in a row (the slowest is the figure), both of four
-kinds (split by kind) and of token events alone (read by a helper and
-``serve`` together), and 10,000,000 in 25 s (``--quick``: 100,000 events,
+in 2.5 s, three starts in a row (the slowest is the figure), of four
+kinds (split by kind), of token events alone (read by a helper and
+``serve`` together) and of instrumented workflow runs (split by kind, with
+a trace id on every event), and 10,000,000 in 25 s (``--quick``: 100,000 events,
 without a goal of its own, in place of the ten million).
 
 Each start gets its own copy of the journal: ``serve`` snapshots as it stops,
@@ -26,16 +27,20 @@ from hypertool_exporter.journal.store import Journal
 
 #: (events, goal in seconds or None, starts in a row, what the journal
 #: holds) of a full run, and of a quick one. Four kinds are replayed split
-#: by kind; token events alone cannot be, and go the other way.
+#: by kind; token events alone cannot be, and go the other way. Workflow
+#: runs (``work_events``: trace ids on every event) are split too, with the
+#: costliest token rows.
 LOADS = (
     (1_000_000, 2.5, 3, "four kinds"),
     (1_000_000, 2.5, 3, "token events"),
+    (1_000_000, 2.5, 3, "workflow runs"),
     (10_000_000, 25.0, 1, "four kinds"),
 )
 QUICK_LOADS = (
     (100_000, None, 2, "four kinds"),
     (1_000_000, 2.5, 3, "four kinds"),
     (1_000_000, 2.5, 3, "token events"),
+    (1_000_000, 2.5, 3, "workflow runs"),
 )
 _KINDS = {"four kinds": journal_events, "token events": token_events, "workflow runs": work_events}
 
