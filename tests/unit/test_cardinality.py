@@ -56,8 +56,9 @@ def test_label_cap_bounds_series_and_memory():
 
 def test_each_event_that_carries_a_refused_value_is_counted_once():
     """``label_values_folded`` counts every event whose value was replaced,
-    whether its labels' fold plan (a stage's charge, a tool's) was cached, the batch path added it up,
-    or a snapshot was restored in between (plans are rebuilt then)."""
+    whether its labels' fold plan (a stage's charge, a tool's) was cached,
+    the batch path added it up, or a snapshot was restored in between
+    (plans are rebuilt then)."""
     from hypertool_exporter.fold.state import MetricState
     from hypertool_exporter.model.config import Config
     from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, TokensUsed

@@ -62,8 +62,8 @@ class WorkFold:
         self.clear_plans()
 
     def clear_plans(self) -> None:
-        """Forget the charge plans, and bind the counters they add to afresh
-        (``Handlers.clear_plans``: the series were replaced)."""
+        """Forget the plans (stage charges, tools), and bind the counters they
+        add to afresh (``Handlers.clear_plans``: the series were replaced)."""
         self._charge_plans: dict[tuple[str, str], ChargePlan] = {}
         self._tool_plans: dict[tuple[str, str], ToolPlan] = {}
         self._tool_calls = self.series.counters[_TOOLS]
