@@ -104,3 +104,51 @@ def test_any_bytes_are_decoded_or_refused_by_name(body):
         assert exc.code == "malformed"
         return
     _record(spans, refused)
+
+
+any_values = st.recursive(
+    st.one_of(
+        st.tuples(st.just("string_value"), st.text(max_size=8)),  # the empty string too
+        st.tuples(st.just("int_value"), st.integers(-(2**63), 2**63 - 1)),
+        st.tuples(st.just("double_value"), st.floats(allow_nan=False)),
+        st.tuples(st.just("bool_value"), st.booleans()),
+        st.tuples(st.just("bytes_value"), st.binary(max_size=4)),
+        st.tuples(st.just("kvlist_value"), st.none()),
+        st.tuples(st.just("unset"), st.none()),
+    ),
+    lambda inner: st.tuples(st.just("array_value"), st.lists(inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+def _fill(value, kind: str, content) -> object:
+    """Set ``value`` (an ``AnyValue``) to ``content`` of ``kind``; the Python
+    value a decoder should read from it."""
+    if kind == "unset":
+        return None
+    if kind == "kvlist_value":
+        value.kvlist_value.values.add().key = "nested"
+        return None  # nested maps name nothing read
+    if kind == "array_value":
+        value.array_value.SetInParent()  # set, even when empty
+        return tuple(_fill(value.array_value.values.add(), *each) for each in content)
+    setattr(value, kind, content)
+    return content
+
+
+@given(st.lists(any_values, max_size=6))
+@settings(max_examples=200, deadline=None)
+def test_protobuf_attributes_read_as_their_kind_says(attributes):
+    """Each attribute value of a binary export is read as the kind its
+    protobuf field is set to: an empty string is a string, an unset value
+    or a nested map nothing, arrays element by element."""
+    from opentelemetry.proto.common.v1.common_pb2 import KeyValue
+
+    from hypertool_exporter.http.otlp import pb_attributes
+
+    pairs, expected = [], {}
+    for n, (kind, content) in enumerate(attributes):
+        pair = KeyValue(key=f"a{n}")
+        expected[f"a{n}"] = _fill(pair.value, kind, content)
+        pairs.append(pair)
+    assert pb_attributes(pairs) == expected

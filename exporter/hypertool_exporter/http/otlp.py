@@ -74,9 +74,12 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
 
 
 def _pb_value(value: Any) -> Any:
+    text = value.string_value  # most attributes: a string that is not empty, read at once
+    if text:
+        return text
     kind = value.WhichOneof("value")
-    if kind == "string_value":  # most attributes: one comparison
-        return value.string_value
+    if kind == "string_value":
+        return text
     if kind == "array_value":
         return tuple(_pb_value(v) for v in value.array_value.values)
     if kind == "kvlist_value":
