@@ -23,6 +23,34 @@ def test_recording_commands_confirm_in_one_line_unless_quiet(tmp_path):
     assert run_cli("switch", "qa", "--quiet", "--journal", journal).stdout == ""
 
 
+def test_a_recording_whose_reader_is_gone_is_recorded_and_exits_0(tmp_path):
+    """A recording command exits without the interpreter's teardown once its
+    output is flushed (``cli.main.entry``); a reader that closed its end of
+    the pipe first (``| head -0``) costs the line, not the event or the code."""
+    import os
+
+    from hypertool_exporter.journal.store import Journal
+
+    journal = tmp_path / "j.sqlite"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [*CLI, *EXAMPLE_TOKENS, "--journal", str(journal)],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (0, "")
+    with Journal(journal) as recorded:
+        events, rejected = recorded.events_of(recorded.read_after(0))
+    assert [(type(e).__name__, e.input_tokens) for e in events] == [("TokensUsed", 600)]
+    assert rejected == []
+
+
 def _lines(out: str) -> list[str]:
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80, out  # an 80-column terminal

@@ -1,7 +1,5 @@
 """``python -m hypertool_exporter.cli``: the same as the ``hypertool-exporter`` command."""
 
-import sys
+from .main import entry
 
-from .main import main
-
-sys.exit(main())
+entry()

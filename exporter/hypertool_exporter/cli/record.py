@@ -99,7 +99,12 @@ def run(command: Command, values: dict[Any, Any]) -> int:
         print(f"hypertool-exporter: error: event NOT recorded: {exc}", file=sys.stderr)
         return EXIT_NOT_RECORDED
     if not values.get("quiet"):
-        print(confirmation(event) if new else f"already recorded: event id {event_id}")
+        # The reader may be gone (``| head -0``): the event is recorded all the
+        # same, and a non-zero code would have a script record it again.
+        try:  # noqa: SIM105 (contextlib: an import a recording makes nowhere else)
+            print(confirmation(event) if new else f"already recorded: event id {event_id}")
+        except BrokenPipeError:
+            pass
     return 0
 
 
