@@ -179,8 +179,9 @@ Decoded = tuple["list[Event]", list[Rejection]]
 #: A replay's plain token rows as runs: label set (persona, chat mode,
 #: model) -> its records, three numbers each (``model.eventbase.TokenRun``).
 Runs = dict[tuple[str, str, str], "list[Any]"]
-#: The kind and length of a plain token row: its optional fields all left out.
-_PLAIN_ROW = (_TOKENS_KIND, TOKENS_OPTIONAL_FROM - 1)
+#: The kind and length of a plain token row: its optional fields all left
+#: out (a replay folds such rows as runs; a split replay's sample prices them so).
+PLAIN_ROW = (_TOKENS_KIND, TOKENS_OPTIONAL_FROM - 1)
 
 
 def decode_rows(
@@ -222,7 +223,7 @@ def decode_rows(
             raw = None
         if type(raw) is list and type(ts) is float:  # a REAL column gives floats
             key = (kind, len(raw))
-            if runs is not None and key == _PLAIN_ROW and _join_run(raw, ts, names, runs):
+            if runs is not None and key == PLAIN_ROW and _join_run(raw, ts, names, runs):
                 continue
             layout = layouts.get(key) or layout_of(key)
             if layout is not None:
@@ -364,6 +365,7 @@ __all__ = [
     "EVENTS_TABLE",
     "KINDS",
     "NAMES_TABLE",
+    "PLAIN_ROW",
     "UNINTERNED",
     "Columns",
     "Decoded",

@@ -48,7 +48,7 @@ from typing import Any
 from ..fold.merge import MergeConflict, merge
 from ..fold.state import MetricState
 from ..journal.layouts import KINDS
-from ..journal.rows import Rejection, Runs, take_runs
+from ..journal.rows import PLAIN_ROW, Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.config import Config
 from . import replayer
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 #: Kinds folded in this process whatever the split: they are priced, with
 #: the price table of this process.
 PRICED_HERE = frozenset({KINDS["tokens_used"], KINDS["workflow_charged"]})
-_TOKENS = KINDS["tokens_used"]
 _EVENT_KINDS = frozenset(KINDS.values())
 #: Stands for a plain token row (five values: persona, model, input,
 #: output, chat mode) in ``ROW_COST``; a token row's own kind stands for
@@ -106,7 +105,8 @@ def kinds_for_helper(journal: Journal, after_id: int, up_to: int) -> frozenset[i
     for start in range(after_id, up_to, step):
         query = "SELECT kind, body FROM events WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"
         for kind, body in journal.query(query, (start, up_to, SAMPLE_ROWS)):
-            if kind == _TOKENS and body.count(",") == 4:  # names are ids: no commas in them
+            # Values counted by their commas: names are ids, with no commas in them.
+            if (kind, body.count(",") + 1) == PLAIN_ROW:
                 kind = PLAIN_TOKENS
             counts[kind] = counts.get(kind, 0) + 1
     rows_per_sampled = (up_to - after_id) / max(1, sum(counts.values()))
