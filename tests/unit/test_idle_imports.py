@@ -3,8 +3,8 @@ journal) and scraped once loads neither genai-prices (the shipped price
 index answers the models it names), PyYAML (read with a config file),
 orjson (with the journal writer's first write), what a long replay needs
 (subprocess, pickle), nor, without an ingest token, OTLP span ingest (its
-mapping, lineage and worker pool): what an idle exporter holds is what it
-serves."""
+decoders, the GenAI conventions, mapping, lineage and worker pool): what an
+idle exporter holds is what it serves."""
 
 import json
 import subprocess
@@ -22,8 +22,10 @@ with urllib.request.urlopen(url, timeout=10) as answer:
     assert answer.status == 200
 loaded = sorted({m.split(".")[0] for m in sys.modules}
                 & {"genai_prices", "pydantic", "yaml", "orjson", "subprocess", "pickle"})
-loaded += sorted(m for m in sys.modules if m.startswith("hypertool_exporter.")
-                 and m.rsplit(".", 1)[1] in {"spans", "span_mapping", "mapping_pool", "lineage"})
+ingest = ["http.spans", "http.span_mapping", "http.mapping_pool", "model.lineage",
+          "http.otlp", "http.otlp_logs", "model.genai", "model.genai_conventions",
+          "model.genai_usage", "model.genai_work"]
+loaded += sorted(m for m in sys.modules if m.removeprefix("hypertool_exporter.") in ingest)
 print(json.dumps(loaded))
 exporter.close()
 """

@@ -14,8 +14,10 @@ whole batch.
 
 from __future__ import annotations
 
+import json
 from email.message import Message
 from io import BufferedIOBase
+from typing import Any
 
 from ..model import jsontext
 from ..model.events import Event
@@ -91,10 +93,22 @@ def idempotency_key(headers: Message) -> str | None:
     return key_value("Idempotency-Key", values[0].strip()) if values else None
 
 
+def error_document(exc: EventError) -> dict[str, Any]:
+    """The answer to a refused event: the error, its field and its value
+    (as its ``repr`` when JSON cannot carry it)."""
+    value = exc.value
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        value = repr(value)
+    return {"error": str(exc), "field": exc.field, "value": value}
+
+
 __all__ = [
     "MAX_BATCH",
     "MAX_INGEST_BYTES",
     "BadRequest",
+    "error_document",
     "idempotency_key",
     "parse_batch",
     "read_body",

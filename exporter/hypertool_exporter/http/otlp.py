@@ -24,10 +24,6 @@ from ..model.genai_work import EVALUATION_EVENT
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-#: Paths that accept OTLP trace exports: the standard one and Langfuse's.
-TRACE_PATHS = ("/v1/traces", "/api/public/otel/v1/traces")
-#: Metric exports: accepted and left alone (``server``).
-METRIC_PATHS = ("/v1/metrics", "/api/public/otel/v1/metrics")
 
 
 class SpanDecodeError(EventError):
@@ -324,9 +320,7 @@ def status_body(kind: str, code: int, message: str) -> bytes:
 
 __all__ = [
     "JSON",
-    "METRIC_PATHS",
     "PROTOBUF",
-    "TRACE_PATHS",
     "SpanDecodeError",
     "decode",
     "decode_json",

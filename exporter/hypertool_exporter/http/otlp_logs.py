@@ -21,8 +21,6 @@ from ..model.fields import MALFORMED, EventError
 from ..model.genai_work import EVALUATION_EVENT
 from .otlp import JSON, hex_id, json_attributes, json_list, pb_attributes
 
-LOG_PATHS = ("/v1/logs",)
-
 
 @dataclass(slots=True)
 class EvaluationRecord:
@@ -130,4 +128,4 @@ def logs_response(kind: str, rejected: int, message: str) -> bytes:
     return bytes(response.SerializeToString())
 
 
-__all__ = ["LOG_PATHS", "EvaluationRecord", "decode_logs", "logs_response"]
+__all__ = ["EvaluationRecord", "decode_logs", "logs_response"]

@@ -26,12 +26,18 @@ from ..exposition.statuspage import CONTENT_SECURITY_POLICY, StatusPage
 from ..exposition.textformat import FastExposition
 from ..model.fields import MALFORMED, EventError
 from . import budgets as budget_api
-from . import otlp
 from .connections import Connections
-from .ingest import MAX_INGEST_BYTES, BadRequest, idempotency_key, parse_batch, read_body
+from .ingest import (
+    MAX_INGEST_BYTES,
+    BadRequest,
+    error_document,
+    idempotency_key,
+    parse_batch,
+    read_body,
+)
 from .listener import ConnectionHandler, Listener
 from .negotiation import accepts_gzip, choose_format
-from .otlp_logs import LOG_PATHS, decode_logs, logs_response
+from .otlp_paths import LOG_PATHS, METRIC_PATHS, TRACE_PATHS
 from .webconfig import Auth, WebConfig
 
 if TYPE_CHECKING:
@@ -44,6 +50,8 @@ log = logging.getLogger(__name__)
 #: returns how many were new.
 Ingest = Callable[..., int]
 Reject = Callable[[str], None]
+#: The media type of plain text answers.
+TEXT = "text/plain; charset=utf-8"
 
 
 class ExporterHTTPServer(Listener):
@@ -90,26 +98,17 @@ class _Handler(ConnectionHandler):
     def _authorized(self) -> bool:
         """Basic auth (web config), except for /healthz and ingest, which has its token."""
         path = self.path.split("?", 1)[0]
-        ingest = path == "/v1/events" or path in otlp.TRACE_PATHS or path in LOG_PATHS
+        ingest = path == "/v1/events" or path in TRACE_PATHS or path in LOG_PATHS
         if path == "/healthz" or (self.command == "POST" and ingest):
             return True  # ingest has its own credentials
         auth = self.server.web.check_basic_auth(self.headers.get("Authorization"))
         if auth is Auth.ALLOWED:
             return True
         if auth is Auth.BUSY:
-            self._send(
-                503,
-                b"password checks busy, try again\n",
-                "text/plain; charset=utf-8",
-                {"Retry-After": "1"},
-            )
+            self._send(503, b"password checks busy, try again\n", TEXT, {"Retry-After": "1"})
             return False
-        self._send(
-            401,
-            b"unauthorized\n",
-            "text/plain; charset=utf-8",
-            {"WWW-Authenticate": 'Basic realm="hypertool-exporter"'},
-        )
+        challenge = {"WWW-Authenticate": 'Basic realm="hypertool-exporter"'}
+        self._send(401, b"unauthorized\n", TEXT, challenge)
         return False
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -167,7 +166,7 @@ class _Handler(ConnectionHandler):
         if self.path.split("?", 1)[0].startswith(budget_api.PREFIX):
             self._budget()
         else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            self._send(404, b"not found\n", TEXT)
 
     def do_GET(self) -> None:
         if not self._authorized():
@@ -176,7 +175,7 @@ class _Handler(ConnectionHandler):
         if path == "/metrics":
             self._metrics()
         elif path == "/healthz":
-            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+            self._send(200, b"ok\n", TEXT)
         elif path.startswith(budget_api.PREFIX):
             self._budget()
         elif path == "/":
@@ -193,7 +192,7 @@ class _Handler(ConnectionHandler):
                 },
             )
         else:
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            self._send(404, b"not found\n", TEXT)
 
     def _bearer_allowed(self, enabled: bool, what: str) -> bool:
         """Whether an endpoint behind the ingest token may answer: ``404`` when it
@@ -233,7 +232,7 @@ class _Handler(ConnectionHandler):
             return
         except EventError as exc:
             server.reject(exc.code)
-            self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
+            self._json(400, error_document(exc))
             return
         if document is None:
             self._send(status, b"", "application/json")
@@ -267,14 +266,14 @@ class _Handler(ConnectionHandler):
         if not self._authorized():
             return
         path = self.path.split("?", 1)[0]
-        if path in otlp.TRACE_PATHS or path in LOG_PATHS or path in otlp.METRIC_PATHS:
-            self._otlp(logs=path in LOG_PATHS, metrics=path in otlp.METRIC_PATHS)
+        if path in TRACE_PATHS or path in LOG_PATHS or path in METRIC_PATHS:
+            self._otlp(logs=path in LOG_PATHS, metrics=path in METRIC_PATHS)
             return
         if path.startswith(budget_api.PREFIX):
             self._budget()
             return
         if path != "/v1/events":
-            self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            self._send(404, b"not found\n", TEXT)
             return
         server = self.server
         ingest = server.ingest
@@ -290,7 +289,7 @@ class _Handler(ConnectionHandler):
             events, keys, releases = parse_batch(raw, server.clock())
         except EventError as exc:
             server.reject(exc.code)
-            self._json(400, {"error": str(exc), "field": exc.field, "value": _jsonable(exc.value)})
+            self._json(400, error_document(exc))
             return
         try:
             new = ingest(events, keys, batch_key=batch_key, releases=releases)
@@ -305,6 +304,9 @@ class _Handler(ConnectionHandler):
         answered in the request's encoding (``partial_success`` names what
         was rejected). A metric export (sent beside the spans) is accepted
         and left alone: its numbers are the spans' again."""
+        from . import otlp  # here: an exporter that gets no export never loads it
+        from .otlp_logs import decode_logs, logs_response
+
         server = self.server
         media = otlp.media_type(self.headers.get("Content-Type"))
         kind = media or otlp.JSON  # the encoding of answers, too
@@ -361,6 +363,8 @@ class _Handler(ConnectionHandler):
     def _otlp_error(
         self, status: int, code: int, message: str, kind: str, headers: dict[Any, Any] | None = None
     ) -> None:
+        from . import otlp
+
         self._send(status, otlp.status_body(kind, code, message), kind, headers)
 
     def _refuse(self, status: int, message: str) -> None:
@@ -387,14 +391,6 @@ class _Handler(ConnectionHandler):
             self.server.reject(MALFORMED)
             log.warning("refused request from %s: %d %s", self.client_address[0], code, message)
         super().send_error(code, message, explain)
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
 
 
 __all__ = ["ExporterHTTPServer", "Ingest", "Reject"]

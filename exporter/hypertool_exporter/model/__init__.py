@@ -14,7 +14,8 @@ dollars), ``pricing`` and ``price_database`` (genai-prices;
 pricing those does not load it), ``genai``
 (spans to events; ``genai_conventions`` where each instrumentation library
 writes a call's numbers, as data, read through ``genai_usage``;
-``genai_work`` the spans about workflows, agents, tools and evaluations)
+``genai_work`` the spans about workflows, agents, tools and evaluations;
+``span_sources`` where persona and chat mode are read, for the config)
 and ``lineage`` (which nested span counts, and what is above a call;
 ``waiting`` the calls that wait for their workflow), ``jsontext``
 (outside JSON, read once), ``yamlfile`` (config files, read with bounds),

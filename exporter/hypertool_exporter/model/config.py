@@ -13,9 +13,9 @@ from typing import Any
 
 from .budgets import PERIODS, SCOPES, Budget
 from .fields import normalize_persona
-from .genai import SpanMapping
 from .price_database import genai_prices_lookup
 from .pricing import Price, PriceTable
+from .span_sources import SpanMapping
 from .yamlfile import ConfigError, Reader, compose, plain, read_text
 
 TYPE_CHECKING = False

@@ -42,21 +42,8 @@ from .genai_conventions import (
 )
 from .genai_usage import library_of, read_cost, read_usage
 from .genai_work import work_events
+from .span_sources import DEFAULT_CHATMODE_ATTRIBUTES, DEFAULT_PERSONA_ATTRIBUTES, SpanMapping
 
-#: Where the persona and chat mode are looked for, first match wins.
-DEFAULT_PERSONA_ATTRIBUTES = (
-    "hypertool.persona",
-    "gen_ai.agent.name",
-    "traceloop.association.properties.persona",
-    "langfuse.user.id",
-    "user.id",
-    "enduser.id",
-)
-DEFAULT_CHATMODE_ATTRIBUTES = (
-    "hypertool.chatmode",
-    "langfuse.session.id",
-    "session.id",
-)
 #: Where the model, provider, operation and response id are looked for.
 MODEL_ATTRIBUTES = tuple(row.attribute for row in MODELS)
 PROVIDER_ATTRIBUTES = tuple(row.attribute for row in PROVIDERS)
@@ -114,14 +101,6 @@ class SpanIdentity(Protocol):
     def scope(self) -> str: ...
     @property
     def key(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SpanMapping:
-    """Where persona and chat mode come from (the config's ``otlp`` section)."""
-
-    persona_attributes: tuple[str, ...] = DEFAULT_PERSONA_ATTRIBUTES
-    chatmode_attributes: tuple[str, ...] = DEFAULT_CHATMODE_ATTRIBUTES
 
 
 def _first(span: SpanRecord, names: tuple[str, ...]) -> str | None:
