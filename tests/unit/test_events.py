@@ -1,8 +1,10 @@
 import math
+import pickle
 
 import pytest
 
 from hypertool_exporter.model.events import (
+    EVENT_CLASSES,
     PersonaSwitched,
     StageFinished,
     TokensUsed,
@@ -29,6 +31,18 @@ def test_round_trip_through_json_form():
     event = parse_event(tokens(chatmode="implement"))
     assert event == TokensUsed("backend-engineer", "gpt-4", 10, 5, "implement", 1000.0)
     assert parse_event(event_to_dict(event)) == event
+
+
+@pytest.mark.parametrize("cls", list(EVENT_CLASSES.values()), ids=list(EVENT_CLASSES))
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_every_event_comes_back_from_pickle_as_it_went(cls, protocol):
+    """Mapping workers and replay helpers send events pickled: each field,
+    its defaults included, and the class come back."""
+    fields = [f"v{i}" if i % 2 else i for i in range(len(cls._fields))]
+    event = cls(*fields)
+    back = pickle.loads(pickle.dumps(event, protocol=protocol))
+    assert type(back) is cls
+    assert back == event and list(back) == fields
 
 
 @pytest.mark.parametrize(
