@@ -34,9 +34,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from common import Result, visibility_under_load
-from harness.support import ExporterProcess
+from harness.support import ExporterProcess, children_of, cpu_seconds
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from hypertool_exporter.http.mapping_pool import default_workers
@@ -172,16 +173,29 @@ def _growth_exponent(answered: list[float], start: float) -> tuple[int, int, flo
     return tenth * BATCH, len(times) * BATCH, exponent
 
 
-def _serve_run(
-    tmp: Path, config: Path, bodies: list[bytes], name: str
-) -> tuple[float, float, list[float], float]:
-    """Post ``bodies`` to a fresh ``serve`` from ``CLIENTS`` clients: (accepted/s,
-    applied/s, when each answer came, when the run started)."""
+class _Run(NamedTuple):
+    """What a run of ``_serve_run`` measured."""
+
+    accepted: float  # spans/s answered
+    applied: float  # spans/s counted on /metrics
+    answered: list[float]  # when each request's answer came
+    start: float
+    #: CPU seconds over the run of ``serve`` and of the processes it started
+    #: (the mapping workers, their start-up included).
+    serve_cpu: float
+    children_cpu: float
+
+
+def _serve_run(tmp: Path, config: Path, bodies: list[bytes], name: str) -> _Run:
+    """Post ``bodies`` to a fresh ``serve`` from ``CLIENTS`` clients, until
+    ``/metrics`` counts them all."""
     total = len(bodies) * BATCH
     serve = ExporterProcess(
         tmp / f"{name}.sqlite", config, env={"HYPERTOOL_INGEST_TOKEN": TOKEN}, ready_timeout=120
     )
+    pid = serve.proc.pid
     try:
+        before = {child: cpu_seconds(child) for child in [pid, *children_of(pid)]}
         queue = list(bodies)
         lock = threading.Lock()
         failures: list[int] = []
@@ -212,11 +226,14 @@ def _serve_run(
                 raise RuntimeError(f"only {_applied(serve.text())} of {total} spans applied")
             time.sleep(0.02)
         applied = total / (time.perf_counter() - start)
+        children = children_of(pid)
+        children_cpu = sum(cpu_seconds(child) - before.get(child, 0.0) for child in children)
+        serve_cpu = cpu_seconds(pid) - before[pid]
     finally:
         serve.stop()
     if failures:
         raise RuntimeError(f"ingest answered {sorted(set(failures))}")
-    return accepted, applied, answered, start
+    return _Run(accepted, applied, answered, start, serve_cpu, children_cpu)
 
 
 def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
@@ -227,11 +244,13 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
     # The same spans into a serve that maps every export itself (same run, first).
     one = tmp / "one-process.yml"
     one.write_text(config.read_text() + "otlp: {workers: 0}\n")
-    _, alone, _, _ = _serve_run(tmp, one, bodies, "one-process")
-    accepted, applied, answered, start = _serve_run(tmp, config, bodies, "workers")
+    alone = _serve_run(tmp, one, bodies, "one-process").applied
+    run = _serve_run(tmp, config, bodies, "workers")
+    accepted, applied = run.accepted, run.applied
     workers = default_workers()
-    slowest = _slowest_second(answered, start)
-    fewer, more, exponent = _growth_exponent(answered, start)
+    slowest = _slowest_second(run.answered, run.start)
+    fewer, more, exponent = _growth_exponent(run.answered, run.start)
+    serve_us, workers_us = run.serve_cpu / total * 1e6, run.children_cpu / total * 1e6
     return [
         Result(
             f"OTLP: {total:,} spans accepted/s (batches of {BATCH}) vs journal appends/s",
@@ -265,6 +284,24 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
             walk,
             "spans/s",
             "(reported; 40,000/s wanted in all)",
+            None,
+        ),
+        Result(
+            "OTLP: serve's CPU a span (HTTP, lineage, journal, fold) vs its workers'"
+            " (decoding, mapping; their start included)",
+            serve_us,
+            workers_us,
+            "us",
+            "(reported)",
+            None,
+        ),
+        Result(
+            "OTLP: what one serve could record with cores enough to map"
+            " (1 / its CPU a span) vs the run's rate",
+            1e6 / serve_us,
+            applied,
+            "spans/s",
+            "(reported; 40,000/s wanted)",
             None,
         ),
         Result(

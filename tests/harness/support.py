@@ -213,6 +213,23 @@ def proc_stat(pid: int) -> list[str]:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time, user and system, that process ``pid`` has used so far."""
+    fields = proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes that ``pid`` started and that have not been reaped yet."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return found
+
+
 def alive(pid: int) -> bool:
     """Whether process ``pid`` runs: it exists and has not exited (a zombie,
     exited but not yet reaped, has not)."""
