@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from harness.otlp_exports import nested_calls
-from harness.support import ExporterProcess, alive, post_body, proc_stat, total, wait_for
+from harness.support import ExporterProcess, alive, children_of, post_body, total, wait_for
 
 TOKEN = "otlp-workers-token-0123456789abcdef"
 CALLS = 200  # per export: 403 spans, about 40 KB, past the size that goes to a worker
@@ -20,16 +20,13 @@ CALLS = 200  # per export: 403 spans, about 40 KB, past the size that goes to a 
 def workers_of(pid: int) -> list[int]:
     """The mapping workers of process ``pid``: its children that multiprocessing spawned."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for child in children_of(pid):
         try:
-            stat = proc_stat(int(entry.name))
-            command = (entry / "cmdline").read_bytes()
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
             continue  # exited meanwhile
-        if int(stat[1]) == pid and stat[0] != "Z" and b"spawn_main" in command:
-            found.append(int(entry.name))
+        if alive(child) and b"spawn_main" in command:
+            found.append(child)
     return found
 
 

@@ -7,7 +7,7 @@ import socket
 import time
 
 import pytest
-from harness.support import ExporterProcess, proc_stat, wait_for
+from harness.support import ExporterProcess, cpu_seconds, wait_for
 
 from hypertool_exporter.http.connections import Connections
 
@@ -94,11 +94,6 @@ def _get(port: int, path: str, source: str) -> int:
         conn.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
-
-
 def _file_limit_1024() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
 
@@ -125,9 +120,9 @@ def test_1100_slow_connections_past_the_file_limit_leave_the_exporter_answering(
         )
         assert closed
         # With the flood still open, the server is idle: no accept loop spinning.
-        before, started = _cpu_seconds(exporter.proc.pid), time.monotonic()
+        before, started = cpu_seconds(exporter.proc.pid), time.monotonic()
         wait_for(lambda: time.monotonic() - started >= 2.0, 5, "two seconds")
-        used = _cpu_seconds(exporter.proc.pid) - before
+        used = cpu_seconds(exporter.proc.pid) - before
         assert used < 0.5 * (time.monotonic() - started), f"{used:.2f} s of CPU while idle"
         assert _get(exporter.port, "/metrics", "127.0.0.1") == 200
     finally:
