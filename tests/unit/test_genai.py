@@ -2,6 +2,7 @@
 GenAI convention metrics in the fold, and the config that steers them."""
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from types import SimpleNamespace
@@ -228,6 +229,37 @@ def test_the_lineage_memory_is_bounded():
     for n in range(50):
         _counted(small, [[(span({}, span_id=f"{n + 1:016x}"), True)]])
     assert len(small) <= 4
+
+
+def _pair_after(capacity, before, gap, per_request):
+    """GenAI spans counted of a call and its wrapping span, when ``gap``
+    other calls come between them (``per_request`` an export), and
+    ``before`` came before them both (any place in a generation)."""
+    lineage = UsageLineage(capacity=capacity)
+    # Each a call under a wrapping span: every table of the lineage fills.
+    others = [
+        (dataclasses.replace(span({}, parent="a" * 16), trace_id=f"{n + 1:032x}"), True)
+        for n in range(before + gap)
+    ]
+    first, then = others[:before], others[before:]
+    requests = [first[n : n + per_request] for n in range(0, before, per_request)]
+    requests.append([(span({}, span_id="c" * 16, parent="a" * 16), True)])
+    requests += [then[n : n + per_request] for n in range(0, gap, per_request)]
+    requests.append([(span({}, span_id="a" * 16), True)])
+    return _counted(lineage, requests) - before - gap
+
+
+@pytest.mark.parametrize("per_request", [1, 3])
+def test_the_lineage_window_is_the_last_capacity_spans_whatever_the_exports(per_request):
+    """Eviction in whole generations (O(1) a span) keeps the documented
+    window: a span is remembered while fewer than ``capacity`` spans came
+    after it (``docs/otlp.md``: between ``capacity`` and twice it), wherever
+    it fell in its generation, so its wrapping span is not counted again,
+    one export or many in between."""
+    capacity = 8
+    for before in range(capacity):
+        for gap in range(capacity):
+            assert _pair_after(capacity, before, gap, per_request) == 1, (before, gap)
 
 
 def fold(config_text=""):

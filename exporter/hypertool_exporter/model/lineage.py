@@ -31,7 +31,8 @@ Decisions are tentative until the caller's write succeeds (``commit``); a
 write that fails leaves the memory as it was (``rollback``), so the retried
 export is decided again and counted. The memory is bounded: ``capacity``
 spans in two generations (the older dropped whole when the newer fills),
-which costs O(1) a span however long the exporter runs. A restart, or a
+which costs O(1) a span however long the exporter runs, and remembers a
+span at least while fewer than ``capacity`` spans came after it. A restart, or a
 parent arriving after its child was forgotten, can count a pair twice.
 """
 
