@@ -1,7 +1,8 @@
 """The in-process API that applications call.
 
 ``collector`` (``PersonaMetricsCollector``; its token hot path in
-``tokens``, its runs, tool calls and scores in ``work``), ``tracing``
+``tokens``, its runs, tool calls and scores in ``work``, its LLM calls in
+``calls``, what label values it saw became in ``label_forms``), ``tracing``
 (OpenTelemetry set-up), ``workflow`` (``WorkflowTracer``), ``llm``
 (``ObservableLLM``; ``call`` is one call it observes), ``streams`` (the
 streams it returns), ``usage`` (token usage, text and provider read from

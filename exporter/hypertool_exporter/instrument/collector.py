@@ -27,9 +27,9 @@ from ..model.budgets import Standing
 from ..model.config import Config
 from ..model.events import (
     Event,
-    LLMCallFinished,
     PersonaSwitched,
     StageFinished,
+    from_validated,
 )
 from ..model.fields import (
     MAX_SECONDS,
@@ -41,7 +41,9 @@ from ..model.fields import (
     trace_id_value,
 )
 from . import tracing
-from .tokens import MAX_CACHED_LABELS, TokenRecording
+from .calls import CallRecording
+from .label_forms import MAX_CACHED_LABELS, LabelForms
+from .tokens import TokenRecording
 from .work import WorkRecording
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class PersonaMetricsCollector(TokenRecording, WorkRecording):
+class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
     """Records persona-system events and exposes them as Prometheus metrics.
 
     ``registry``: where the metrics are registered; a private
@@ -76,10 +78,11 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         self._meter_provider: MeterProvider | None = None
         # Raw label values seen before -> their validated form's batch (in process), or form.
         self._token_batches: dict[tuple[Any, ...], TokenBatch] = {}
-        self._journal_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        self._journal_labels = LabelForms()
         # Exemplars need the current span; look it up only once tracing is in use.
         self._tracing = tracing.state
-        self._stage_labels: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+        #: The other calls' label values seen before, validated (``label_forms``).
+        self._label_forms = LabelForms()
         self._buffered = exporter.config.durability == "buffered"
         self._journal_add = self._record_plain
         if journal is not None:
@@ -116,6 +119,12 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
             self.state.reject(exc.code)
             raise
 
+    def _untraced(self, trace_id: str | None) -> bool:
+        """Whether a call has no trace id, given or current (tracing is off):
+        then one with label values seen before is built from their
+        validated form (``label_forms``)."""
+        return trace_id is None and self._tracing.provider is None
+
     def _trace(self, trace_id: str | None) -> str | None:
         """The given trace id (validated), else the current span's when tracing is on."""
         if trace_id is not None:
@@ -123,12 +132,6 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         if self._tracing.provider is None:
             return None
         return tracing.current_trace_id()
-
-    def _cache(
-        self, cache: dict[Any, Any], raw: tuple[Any, ...], validated: tuple[Any, ...]
-    ) -> None:
-        if self._writer is None and len(cache) < MAX_CACHED_LABELS:
-            cache[raw] = validated
 
     def switch_persona(
         self,
@@ -140,14 +143,21 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
     ) -> None:
         """Record a switch; ``from_persona=None`` lets the session's current persona
         stand. With tracing on, it is a ``persona_switch`` span too."""
-        raw = {
-            "to_persona": to_persona,
-            "from_persona": from_persona,
-            "chatmode": chatmode,
-            "session": session,
-            "ts": self._clock(),
-        }
-        self.record(self._parsed(lambda: PersonaSwitched.parse(raw)))
+        key = (PersonaSwitched, to_persona, chatmode, from_persona, session)
+        form = self._label_forms.seen(key)
+        if form is not None:
+            self.record(from_validated(PersonaSwitched, (*form, self._clock())))
+        else:
+            raw = {
+                "to_persona": to_persona,
+                "from_persona": from_persona,
+                "chatmode": chatmode,
+                "session": session,
+                "ts": self._clock(),
+            }
+            event = self._parsed(lambda: PersonaSwitched.parse(raw))
+            self.record(event)
+            self._label_forms.remember(key, event[:4])
         attributes = {
             "hypertool.persona.from": from_persona or "none",
             "hypertool.persona.to": to_persona,
@@ -167,7 +177,8 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         trace_id: str | None = None,
     ) -> None:
         """Record a finished stage; ``quality_gate_passed=None`` means no gate was checked."""
-        labels = self._stage_labels.get((workflow, stage, persona))
+        key = (StageFinished, workflow, stage, persona)
+        labels = self._label_forms.seen(key)
         if (
             labels is not None
             and type(duration_seconds) is float
@@ -196,69 +207,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording):
         }
         event = self._parsed(lambda: StageFinished.parse(raw))
         self.record(event)
-        self._cache(
-            self._stage_labels,
-            (workflow, stage, persona),
-            (event.workflow, event.stage, event.persona),
-        )
-
-    def record_llm_call(
-        self,
-        persona: str,
-        model: str,
-        duration_seconds: float,
-        *,
-        error_type: str | None = None,
-        input_tokens: int | None = None,
-        output_tokens: int | None = None,
-        chatmode: str = "default",
-        trace_id: str | None = None,
-        usage_unknown: bool = False,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        reasoning_tokens: int = 0,
-        cost_usd: float | None = None,
-        ttft_seconds: float | None = None,
-        provider: str | None = None,
-        operation: str | None = None,
-    ) -> None:
-        """Record one LLM call's latency and outcome, and its tokens when known
-        (the token arguments mean what they mean for ``record_token_usage``).
-
-        ``usage_unknown=True`` counts a successful call whose usage was not
-        reported (``hypertool_llm_usage_unknown_total``); nothing is estimated.
-        ``ttft_seconds`` (a stream's time to first chunk), ``provider`` and
-        ``operation`` (default ``chat``) feed the GenAI convention metrics.
-        """
-        trace_id = self._parsed(lambda: self._trace(trace_id))
-        raw = {
-            "persona": persona,
-            "model": model,
-            "duration_seconds": duration_seconds,
-            "error_type": error_type,
-            "ts": self._clock(),
-            "trace_id": trace_id,
-            "usage_unknown": usage_unknown,
-            "ttft_seconds": ttft_seconds,
-            "provider": provider,
-            "operation": operation,
-        }
-        self.record(self._parsed(lambda: LLMCallFinished.parse(raw)))
-        if input_tokens is not None or output_tokens is not None:
-            self.record_token_usage(
-                persona,
-                chatmode,
-                model,
-                input_tokens or 0,
-                output_tokens or 0,
-                trace_id=trace_id,
-                cache_read_tokens=cache_read_tokens,
-                cache_write_tokens=cache_write_tokens,
-                reasoning_tokens=reasoning_tokens,
-                cost_usd=cost_usd,
-                provider=provider,
-                operation=operation,
-            )
+        self._label_forms.remember(key, event[:3])
 
     # -- reading back -------------------------------------------------------
 

@@ -17,6 +17,7 @@ from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
+from .label_forms import MAX_CACHED_LABELS, LabelForms
 from .tracing import current_stage
 
 tracing_stage = current_stage.get
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from .tracing import TracingState
 
 T = TypeVar("T")
-
-#: Raw label combinations whose validated form is cached per recording method.
-MAX_CACHED_LABELS = 10_000
 
 
 class TokenUsageOptions(TypedDict, total=False):
@@ -65,7 +63,7 @@ class TokenRecording:
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     #: Journalled: raw label values seen before -> their validated form.
-    _journal_labels: dict[tuple[Any, ...], tuple[str, str, str]]
+    _journal_labels: LabelForms
     #: Journalled: where a plain record (validated labels, counts, time) goes:
     #: the buffer's ``add_tokens``, or ``_record_plain`` (a commit per call).
     _journal_add: Callable[[tuple[str, str, str], int, int, float], None]
@@ -110,7 +108,13 @@ class TokenRecording:
         takes a fifth less time so.
         """
         key = (persona, chatmode, model)
-        batch = self._token_batches.get(key)
+        try:
+            batch = self._token_batches.get(key)
+        except TypeError:  # an unhashable value: the full path names it (``label_forms``)
+            self._record_token_usage(
+                persona, chatmode, model, input_tokens, output_tokens, **options
+            )
+            return
         if batch is None and not options:  # journalled: its labels' validated form, if seen
             head = self._journal_labels.get(key)
             if (
@@ -182,7 +186,10 @@ class TokenRecording:
             input_tokens = tokens
         if workflow is None and stage is None and self._tracing.stages_open:
             workflow, stage = tracing_stage() or (None, None)
-        batch = self._token_batches.get((persona, chatmode, model))
+        try:
+            batch = self._token_batches.get((persona, chatmode, model))
+        except TypeError:  # an unhashable value: ``TokensUsed.parse`` names it
+            batch = None
         if (
             batch is None
             or cache_read_tokens
@@ -223,11 +230,9 @@ class TokenRecording:
                 found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:
                     self._token_batches[(persona, chatmode, model)] = found
-            elif self._writer is not None and len(self._journal_labels) < MAX_CACHED_LABELS:
-                self._journal_labels[(persona, chatmode, model)] = (
-                    event.persona,
-                    event.chatmode,
-                    event.model,
+            elif self._writer is not None:
+                self._journal_labels.remember(
+                    (persona, chatmode, model), (event.persona, event.chatmode, event.model)
                 )
             return
         if trace_id is not None or self._tracing.provider is not None:

@@ -3,7 +3,9 @@
 ``PersonaMetricsCollector`` has these methods (as it has ``TokenRecording``'s);
 their own module keeps the collector's small. Each validates its input into
 an event (``model.work``) and records it: bad input raises ``EventError``
-naming the field, counted as a rejection, and records nothing.
+naming the field, counted as a rejection, and records nothing. A call whose
+label values were seen before, without a trace id, is built from their
+validated form, its numbers checked (``label_forms``).
 
     metrics.record_tool_call("backend-engineer", "run_tests", 2.4)
     with metrics.tool_call("backend-engineer", "search_docs"):
@@ -18,10 +20,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..model.events import from_validated
+from ..model.fields import MAX_SCORE, MAX_SECONDS
 from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
 
 if TYPE_CHECKING:
     from ..model.events import Event
+    from .label_forms import LabelForms
 
 T = TypeVar("T")
 
@@ -32,6 +37,8 @@ class WorkRecording:
 
     _clock: Callable[[], float]
     _trace: Callable[[str | None], str | None]
+    _untraced: Callable[[str | None], bool]
+    _label_forms: LabelForms
 
     if TYPE_CHECKING:  # the collector's
 
@@ -50,6 +57,19 @@ class WorkRecording:
     ) -> None:
         """Record a workflow run that ended: ``succeeded`` (``True``/``False``,
         or "succeeded"/"failed"). ``WorkflowTracer`` records its runs itself."""
+        key = (WorkflowRunFinished, workflow, succeeded, persona)
+        form = self._label_forms.seen(key)
+        if (
+            form is not None
+            and type(succeeded) in (bool, str)  # not 1 or 1.0, which equal True
+            and self._untraced(trace_id)
+            and type(duration_seconds) is float
+            and 0.0 <= duration_seconds <= MAX_SECONDS
+        ):
+            name, result, by = form
+            values = (name, result, duration_seconds, by, self._clock(), None)
+            self.record(from_validated(WorkflowRunFinished, values))
+            return
         raw = {
             "workflow": workflow,
             "result": succeeded,
@@ -58,7 +78,9 @@ class WorkRecording:
             "ts": self._clock(),
             "trace_id": self._parsed(lambda: self._trace(trace_id)),
         }
-        self.record(self._parsed(lambda: WorkflowRunFinished.parse(raw)))
+        event = self._parsed(lambda: WorkflowRunFinished.parse(raw))
+        self.record(event)
+        self._label_forms.remember(key, (event.workflow, event.result, event.persona))
 
     def record_tool_call(
         self,
@@ -70,6 +92,18 @@ class WorkRecording:
         trace_id: str | None = None,
     ) -> None:
         """Record a tool call by ``persona`` (an agent); ``error_type`` when it failed."""
+        key = (ToolCallFinished, persona, tool, error_type)
+        form = self._label_forms.seen(key)
+        if (
+            form is not None
+            and self._untraced(trace_id)
+            and type(duration_seconds) is float
+            and 0.0 <= duration_seconds <= MAX_SECONDS
+        ):
+            name, used, error = form
+            values = (name, used, duration_seconds, error, self._clock(), None)
+            self.record(from_validated(ToolCallFinished, values))
+            return
         raw = {
             "persona": persona,
             "tool": tool,
@@ -78,7 +112,9 @@ class WorkRecording:
             "ts": self._clock(),
             "trace_id": self._parsed(lambda: self._trace(trace_id)),
         }
-        self.record(self._parsed(lambda: ToolCallFinished.parse(raw)))
+        event = self._parsed(lambda: ToolCallFinished.parse(raw))
+        self.record(event)
+        self._label_forms.remember(key, (event.persona, event.tool, event.error_type))
 
     @contextmanager
     def tool_call(self, persona: str, tool: str) -> Iterator[None]:
@@ -106,6 +142,20 @@ class WorkRecording:
     ) -> None:
         """Record an evaluation of ``persona``'s output: a ``score`` (0..1 by
         convention), a ``label`` (a verdict in words), or both."""
+        key = (QualityScored, persona, evaluation, label)
+        form = self._label_forms.seen(key)
+        if (
+            form is not None
+            and self._untraced(trace_id)
+            and (
+                (type(score) is float and 0.0 <= score <= MAX_SCORE)
+                or (score is None and label is not None)
+            )
+        ):
+            name, evaluated, verdict = form
+            values = (name, evaluated, score, verdict, self._clock(), None)
+            self.record(from_validated(QualityScored, values))
+            return
         raw: dict[str, Any] = {
             "persona": persona,
             "evaluation": evaluation,
@@ -114,7 +164,9 @@ class WorkRecording:
             "ts": self._clock(),
             "trace_id": self._parsed(lambda: self._trace(trace_id)),
         }
-        self.record(self._parsed(lambda: QualityScored.parse(raw)))
+        event = self._parsed(lambda: QualityScored.parse(raw))
+        self.record(event)
+        self._label_forms.remember(key, (event.persona, event.evaluation, event.label))
 
 
 __all__ = ["WorkRecording"]

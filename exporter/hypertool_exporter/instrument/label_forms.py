@@ -1,0 +1,41 @@
+"""What the label values of in-process calls became, for calls that repeat them.
+
+A ``record_*`` call validates its label values (``model.fields``: trimmed,
+persona names normalised, length and characters checked) into its event.
+An app sends the same few values again and again, so each recording method
+keeps the validated form of the raw values it saw, keyed by its event class
+and those values, and builds a call whose values it has seen straight from
+that form, checking only its numbers: a journalled call then costs little
+more than the append it waits for. Bounded: past ``MAX_CACHED_LABELS``
+combinations, new ones are validated each time. A value that cannot be a
+key (a list where a name is due) is never seen, so the full validation
+names the field and the value, as it does for every other bad value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Raw label combinations whose validated form is kept, per collector.
+MAX_CACHED_LABELS = 10_000
+
+
+class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
+    """(event class, raw label values...) -> the values validated."""
+
+    __slots__ = ()
+
+    def seen(self, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """The validated form of ``key``'s values, if they were seen."""
+        try:
+            return self.get(key)
+        except TypeError:  # an unhashable value: the full validation names it
+            return None
+
+    def remember(self, key: tuple[Any, ...], form: tuple[Any, ...]) -> None:
+        """Keep ``form``, what ``key``'s values became, while there is room."""
+        if len(self) < MAX_CACHED_LABELS:
+            self[key] = form
+
+
+__all__ = ["MAX_CACHED_LABELS", "LabelForms"]

@@ -1,0 +1,107 @@
+"""Calls whose label values were seen before (``instrument.label_forms``):
+built from the values' validated form, they record what a first call records,
+their numbers are checked as a first call's are, and a value that cannot be
+a key is refused by name like any other bad value."""
+
+import math
+
+import pytest
+
+from hypertool_exporter.instrument.collector import PersonaMetricsCollector
+from hypertool_exporter.journal.store import Journal
+from hypertool_exporter.model.fields import EventError
+
+NOW = 1_795_000_000.0
+
+#: Each recording method with raw label values that validation changes
+#: (persona names normalised, text trimmed), and its number.
+CALLS = {
+    "switch": lambda c, n=0: c.switch_persona("Backend Engineer", " QA ", "Review", session="s"),
+    "stage": lambda c, n=1.5: c.record_workflow_stage(" Release ", "build", "QA Lead", n, True),
+    "llm call": lambda c, n=1.5: c.record_llm_call("QA Lead", " gpt-4o ", n, error_type="Timeout"),
+    "tool call": lambda c, n=0.25: c.record_tool_call("QA Lead", " search ", n, "HTTPError"),
+    "quality score": lambda c, n=0.75: c.record_quality_score("QA Lead", "relevance", n, " ok "),
+    "workflow run": lambda c, n=36.0: c.record_workflow_run(" Triage ", True, n, persona="QA"),
+}
+
+
+def journalled(tmp_path):
+    return PersonaMetricsCollector(journal=tmp_path / "j.sqlite", clock=lambda: NOW)
+
+
+def journal_events(tmp_path):
+    with Journal(tmp_path / "j.sqlite", create=False) as journal:
+        events, bad = journal.events_of(journal.read_after(0))
+    assert not bad
+    return events
+
+
+@pytest.mark.parametrize("name", CALLS)
+def test_a_call_with_labels_seen_before_records_what_the_first_did(tmp_path, name):
+    collector = journalled(tmp_path)
+    for _ in range(3):  # the first validated whole, the others from their labels' form
+        CALLS[name](collector)
+    collector.close()
+    events = journal_events(tmp_path)
+    assert len(events) == 3
+    assert events[0] == events[1] == events[2]
+    assert type(events[1]) is type(events[0])
+
+
+@pytest.mark.parametrize("name", [name for name in CALLS if name != "switch"])
+@pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "2", True, None, 10.0**10])
+def test_a_bad_number_beside_labels_seen_before_is_refused_by_name(tmp_path, name, bad):
+    collector = journalled(tmp_path)
+    CALLS[name](collector)
+    if name == "quality score" and bad is None:
+        bad = -1.0  # no score beside a label is a verdict alone, not a bad number
+    with pytest.raises(EventError) as refused:
+        CALLS[name](collector, bad)
+    assert refused.value.field in ("duration_seconds", "score")
+    collector.close()
+    assert len(journal_events(tmp_path)) == 1  # the first stands, nothing else
+
+
+def test_a_run_result_equal_to_a_seen_one_but_not_one_is_refused(tmp_path):
+    """``1 == True``: a key seen with ``True`` must not pass ``1`` through."""
+    collector = journalled(tmp_path)
+    collector.record_workflow_run("triage", True, 3.0)
+    for result in (1, 1.0):
+        with pytest.raises(EventError) as refused:
+            collector.record_workflow_run("triage", result, 3.0)
+        assert refused.value.field == "result"
+    collector.close()
+    assert [event.result for event in journal_events(tmp_path)] == ["succeeded"]
+
+
+UNHASHABLE = {
+    "switch": lambda c: c.switch_persona(None, ["qa"]),
+    "stage": lambda c: c.record_workflow_stage("release", {"build": 1}, "qa", 1.0),
+    "llm call": lambda c: c.record_llm_call(["qa"], "gpt-4o", 1.0),
+    "tool call": lambda c: c.record_tool_call("qa", ["search"], 1.0),
+    "quality score": lambda c: c.record_quality_score("qa", ["relevance"], 0.5),
+    "workflow run": lambda c: c.record_workflow_run(["triage"], True, 1.0),
+    "tokens": lambda c: c.record_token_usage(["qa"], "default", "gpt-4o", 1, 1),
+    "tokens, options": lambda c: c.record_token_usage("qa", {"m": 1}, "gpt-4o", 1, 1, tokens=None),
+}
+FIELDS = {
+    "switch": "to_persona",
+    "stage": "stage",
+    "llm call": "persona",
+    "tool call": "tool",
+    "quality score": "evaluation",
+    "workflow run": "workflow",
+    "tokens": "persona",
+    "tokens, options": "chatmode",
+}
+
+
+@pytest.mark.parametrize("journal", [False, True])
+@pytest.mark.parametrize("name", UNHASHABLE)
+def test_a_value_that_cannot_be_a_key_is_refused_by_name(tmp_path, name, journal):
+    collector = journalled(tmp_path) if journal else PersonaMetricsCollector(clock=lambda: NOW)
+    CALLS.get(name, lambda c: c.record_token_usage("qa", "default", "gpt-4o", 1, 1))(collector)
+    with pytest.raises(EventError) as refused:
+        UNHASHABLE[name](collector)
+    assert refused.value.field == FIELDS[name]
+    collector.close()
