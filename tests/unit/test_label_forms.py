@@ -105,3 +105,21 @@ def test_a_value_that_cannot_be_a_key_is_refused_by_name(tmp_path, name, journal
         UNHASHABLE[name](collector)
     assert refused.value.field == FIELDS[name]
     collector.close()
+
+
+def rejected(registry):
+    return registry.get_sample_value(
+        "hypertool_exporter_events_rejected_total", {"reason": "invalid_field"}
+    )
+
+
+@pytest.mark.parametrize("gate", [1, 0, 1.0, "yes"])
+def test_a_gate_that_is_not_a_verdict_is_refused_and_counted_after_a_good_stage(registry, gate):
+    """``1 == True``: a stage seen with ``True`` must not pass ``1`` through,
+    and its refusal is counted as any other."""
+    collector = PersonaMetricsCollector(registry, clock=lambda: NOW)
+    collector.record_workflow_stage("release", "build", "qa", 1.0, True)
+    with pytest.raises(EventError) as refused:
+        collector.record_workflow_stage("release", "build", "qa", 1.0, gate)
+    assert refused.value.field == "gate"
+    assert rejected(registry) == 1

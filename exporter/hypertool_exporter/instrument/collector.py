@@ -32,10 +32,11 @@ from ..model.events import (
     from_validated,
 )
 from ..model.fields import (
+    FAILED,
     MAX_SECONDS,
+    PASSED,
     EventError,
     count_value,
-    gate_value,
     label_value,
     money_value,
     trace_id_value,
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
 
 T = TypeVar("T")
+
+#: A stage's quality gate verdict as given (``True``, ``False``) -> as recorded.
+GATES = {True: PASSED, False: FAILED}
 
 
 class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
@@ -158,13 +162,14 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
             event = self._parsed(lambda: PersonaSwitched.parse(raw))
             self.record(event)
             self._label_forms.remember(key, event[:4])
-        attributes = {
-            "hypertool.persona.from": from_persona or "none",
-            "hypertool.persona.to": to_persona,
-            "hypertool.chatmode": chatmode,
-            **tracing.identity_attributes(to_persona, chatmode),
-        }
-        tracing.get_tracer().start_span("persona_switch", attributes=attributes).end()
+        if tracing.spans_recorded():
+            attributes = {
+                "hypertool.persona.from": from_persona or "none",
+                "hypertool.persona.to": to_persona,
+                "hypertool.chatmode": chatmode,
+                **tracing.identity_attributes(to_persona, chatmode),
+            }
+            tracing.get_tracer().start_span("persona_switch", attributes=attributes).end()
 
     def record_workflow_stage(
         self,
@@ -183,18 +188,14 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
             labels is not None
             and type(duration_seconds) is float
             and 0.0 <= duration_seconds <= MAX_SECONDS
-            and quality_gate_passed in (None, True, False)
+            and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
-            event = StageFinished(
-                labels[0],
-                labels[1],
-                labels[2],
-                duration_seconds,
-                gate_value("gate", quality_gate_passed),
-                self._clock(),
-                self._parsed(lambda: self._trace(trace_id)),
+            gate = None if quality_gate_passed is None else GATES[quality_gate_passed]
+            trace = (
+                None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
             )
-            self.record(event)
+            values = (*labels, duration_seconds, gate, self._clock(), trace)
+            self.record(from_validated(StageFinished, values))
             return
         raw = {
             "workflow": workflow,
