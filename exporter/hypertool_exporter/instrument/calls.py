@@ -30,6 +30,7 @@ class CallRecording:
     _clock: Callable[[], float]
     _trace: Callable[[str | None], str | None]
     _untraced: Callable[[str | None], bool]
+    _add: Callable[[Event], None]
     _label_forms: LabelForms
 
     if TYPE_CHECKING:  # the collector's
@@ -89,7 +90,7 @@ class CallRecording:
             name, kind, error, op, via = form
             ts = self._clock()
             values = (name, kind, duration_seconds, error, ts, None, usage_unknown, op, via, None)
-            self.record(from_validated(LLMCallFinished, values))
+            self._add(from_validated(LLMCallFinished, values))
         else:
             trace_id = self._parsed(lambda: self._trace(trace_id))
             raw = {

@@ -89,12 +89,16 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
         self._label_forms = LabelForms()
         self._buffered = exporter.config.durability == "buffered"
         self._journal_add = self._record_plain
+        #: Where a call built from label values seen before goes: ``record``,
+        #: or straight to the buffer (``journal.durability: buffered``).
+        self._add: Callable[[Event], None] = self.record
         if journal is not None:
             self._writer = writer = exporter.writer
             assert writer is not None
             writer.open()  # a bad path fails here, not at the first record
             if self._buffered:
-                self._journal_add = writer.pending().add_tokens
+                pending = writer.pending()
+                self._journal_add, self._add = pending.add_tokens, pending.add
             exporter.follow()
 
     # -- recording ----------------------------------------------------------
@@ -150,7 +154,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
         key = (PersonaSwitched, to_persona, chatmode, from_persona, session)
         form = self._label_forms.seen(key)
         if form is not None:
-            self.record(from_validated(PersonaSwitched, (*form, self._clock())))
+            self._add(from_validated(PersonaSwitched, (*form, self._clock())))
         else:
             raw = {
                 "to_persona": to_persona,
@@ -162,14 +166,17 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
             event = self._parsed(lambda: PersonaSwitched.parse(raw))
             self.record(event)
             self._label_forms.remember(key, event[:4])
-        if tracing.spans_recorded():
-            attributes = {
-                "hypertool.persona.from": from_persona or "none",
-                "hypertool.persona.to": to_persona,
-                "hypertool.chatmode": chatmode,
-                **tracing.identity_attributes(to_persona, chatmode),
-            }
-            tracing.get_tracer().start_span("persona_switch", attributes=attributes).end()
+        span = tracing.get_tracer().start_span("persona_switch")
+        if span.is_recording():  # no provider anywhere: no attributes to build
+            span.set_attributes(
+                {
+                    "hypertool.persona.from": from_persona or "none",
+                    "hypertool.persona.to": to_persona,
+                    "hypertool.chatmode": chatmode,
+                    **tracing.identity_attributes(to_persona, chatmode),
+                }
+            )
+        span.end()
 
     def record_workflow_stage(
         self,
@@ -195,7 +202,7 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
                 None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
             )
             values = (*labels, duration_seconds, gate, self._clock(), trace)
-            self.record(from_validated(StageFinished, values))
+            self._add(from_validated(StageFinished, values))
             return
         raw = {
             "workflow": workflow,
@@ -302,7 +309,8 @@ class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
     def close(self) -> None:
         """Stop serving, commit what waits and stop the tailer (taking a final snapshot)."""
         self.exporter.close()
-        self._writer = None
+        self._writer = None  # what is recorded later is folded here, not journalled
+        self._journal_add, self._add = self._record_plain, self.record
 
 
 _default: PersonaMetricsCollector | None = None

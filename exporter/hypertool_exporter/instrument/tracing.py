@@ -228,18 +228,6 @@ def init_tracing(
     return state
 
 
-def spans_recorded() -> bool:
-    """Whether a span started now can be recorded: tracing is set up here
-    (``init_tracing``, or from the environment), or the host app installed
-    a tracer provider of its own as OpenTelemetry's global one. Without
-    either, a span is a no-op, and building its attributes is waste: a
-    persona switch's, on every switch."""
-    get_tracer()  # sets tracing up from the environment, once
-    if state.provider is not None:
-        return True
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-
-
 def get_tracer() -> trace.Tracer:
     """Our tracer: from the configured provider, else OpenTelemetry's global one
     (a proxy that stays a no-op until the host app configures a provider).
@@ -369,7 +357,6 @@ __all__ = [
     "leave_stage",
     "metadata_attributes",
     "shutdown_tracing",
-    "spans_recorded",
     "state",
     "trace_id_of",
 ]

@@ -38,6 +38,7 @@ class WorkRecording:
     _clock: Callable[[], float]
     _trace: Callable[[str | None], str | None]
     _untraced: Callable[[str | None], bool]
+    _add: Callable[[Event], None]
     _label_forms: LabelForms
 
     if TYPE_CHECKING:  # the collector's
@@ -68,7 +69,7 @@ class WorkRecording:
         ):
             name, result, by = form
             values = (name, result, duration_seconds, by, self._clock(), None)
-            self.record(from_validated(WorkflowRunFinished, values))
+            self._add(from_validated(WorkflowRunFinished, values))
             return
         raw = {
             "workflow": workflow,
@@ -102,7 +103,7 @@ class WorkRecording:
         ):
             name, used, error = form
             values = (name, used, duration_seconds, error, self._clock(), None)
-            self.record(from_validated(ToolCallFinished, values))
+            self._add(from_validated(ToolCallFinished, values))
             return
         raw = {
             "persona": persona,
@@ -154,7 +155,7 @@ class WorkRecording:
         ):
             name, evaluated, verdict = form
             values = (name, evaluated, score, verdict, self._clock(), None)
-            self.record(from_validated(QualityScored, values))
+            self._add(from_validated(QualityScored, values))
             return
         raw: dict[str, Any] = {
             "persona": persona,
