@@ -10,44 +10,14 @@ validated whole into an ``LLMCallFinished`` event, and bad input raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar, Unpack
-
 from ..model.events import LLMCallFinished, from_validated
 from ..model.fields import MAX_SECONDS
-
-if TYPE_CHECKING:
-    from ..model.events import Event
-    from .label_forms import LabelForms
-    from .tokens import TokenUsageOptions
-
-T = TypeVar("T")
+from .tokens import TokenRecording
 
 
-class CallRecording:
-    """``record_llm_call``, for ``PersonaMetricsCollector``."""
-
-    _clock: Callable[[], float]
-    _trace: Callable[[str | None], str | None]
-    _untraced: Callable[[str | None], bool]
-    _add: Callable[[Event], None]
-    _label_forms: LabelForms
-
-    if TYPE_CHECKING:  # the collector's
-
-        def record(self, event: Event, *, release: str | None = None) -> None: ...
-
-        def _parsed(self, parse: Callable[[], T]) -> T: ...
-
-        def record_token_usage(
-            self,
-            persona: str,
-            chatmode: str,
-            model: str,
-            input_tokens: int = 0,
-            output_tokens: int = 0,
-            **options: Unpack[TokenUsageOptions],
-        ) -> None: ...
+class CallRecording(TokenRecording):
+    """``record_llm_call``, for ``PersonaMetricsCollector``: a call that
+    reports its tokens records them through ``record_token_usage``."""
 
     def record_llm_call(
         self,

@@ -44,7 +44,6 @@ from ..model.fields import (
 from . import tracing
 from .calls import CallRecording
 from .label_forms import MAX_CACHED_LABELS, LabelForms
-from .tokens import TokenRecording
 from .work import WorkRecording
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ T = TypeVar("T")
 GATES = {True: PASSED, False: FAILED}
 
 
-class PersonaMetricsCollector(TokenRecording, WorkRecording, CallRecording):
+class PersonaMetricsCollector(CallRecording, WorkRecording):
     """Records persona-system events and exposes them as Prometheus metrics.
 
     ``registry``: where the metrics are registered; a private

@@ -11,13 +11,14 @@ the signature: the options are ``**options`` (see ``record_token_usage``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
 from .label_forms import MAX_CACHED_LABELS, LabelForms
+from .recording import Recording
 from .tracing import current_stage
 
 tracing_stage = current_stage.get
@@ -28,10 +29,6 @@ if TYPE_CHECKING:
     from ..fold.batches import TokenBatch
     from ..fold.state import MetricState
     from ..journal.writer import JournalWriter
-    from ..model.events import Event
-    from .tracing import TracingState
-
-T = TypeVar("T")
 
 
 class TokenUsageOptions(TypedDict, total=False):
@@ -55,11 +52,10 @@ class TokenUsageOptions(TypedDict, total=False):
 TOKEN_USAGE_OPTIONS = TokenUsageOptions.__optional_keys__
 
 
-class TokenRecording:
+class TokenRecording(Recording):
     """``record_token_usage`` and its full path, for ``PersonaMetricsCollector``."""
 
     state: MetricState
-    _clock: Callable[[], float]
     _writer: JournalWriter | None
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     #: Journalled: raw label values seen before -> their validated form.
@@ -67,14 +63,6 @@ class TokenRecording:
     #: Journalled: where a plain record (validated labels, counts, time) goes:
     #: the buffer's ``add_tokens``, or ``_record_plain`` (a commit per call).
     _journal_add: Callable[[tuple[str, str, str], int, int, float], None]
-    _tracing: TracingState
-    if TYPE_CHECKING:  # the collector's
-
-        def record(self, event: Event, *, release: str | None = None) -> None: ...
-
-        def _parsed(self, parse: Callable[[], T]) -> T: ...
-
-    _trace: Callable[[str | None], str | None]
 
     def record_token_usage(
         self,

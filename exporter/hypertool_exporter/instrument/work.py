@@ -16,36 +16,19 @@ validated form, its numbers checked (``label_forms``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from ..model.events import from_validated
 from ..model.fields import MAX_SCORE, MAX_SECONDS
 from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
-
-if TYPE_CHECKING:
-    from ..model.events import Event
-    from .label_forms import LabelForms
-
-T = TypeVar("T")
+from .recording import Recording
 
 
-class WorkRecording:
+class WorkRecording(Recording):
     """``record_workflow_run``, ``record_tool_call`` (and ``tool_call``) and
     ``record_quality_score``, for ``PersonaMetricsCollector``."""
-
-    _clock: Callable[[], float]
-    _trace: Callable[[str | None], str | None]
-    _untraced: Callable[[str | None], bool]
-    _add: Callable[[Event], None]
-    _label_forms: LabelForms
-
-    if TYPE_CHECKING:  # the collector's
-
-        def record(self, event: Event, *, release: str | None = None) -> None: ...
-
-        def _parsed(self, parse: Callable[[], T]) -> T: ...
 
     def record_workflow_run(
         self,
