@@ -1,4 +1,5 @@
 import contextlib
+import itertools
 import multiprocessing
 import sqlite3
 import subprocess
@@ -24,6 +25,12 @@ from hypertool_exporter.model.events import (
     from_validated,
 )
 from hypertool_exporter.model.wire import WITH_PREVIOUS
+from hypertool_exporter.model.work import (
+    QualityScored,
+    ToolCallFinished,
+    WorkflowCharged,
+    WorkflowRunFinished,
+)
 from hypertool_exporter.sync.tailer import JournalTailer
 
 
@@ -405,6 +412,89 @@ def test_a_batch_is_encoded_as_its_events_one_at_a_time_are(events, unnamed):
             assert not set(names_of(event)) <= ids.keys()
         else:
             assert rows[index] == encode(event, ids.__getitem__)
+
+
+_SECONDS = st.floats(0, 900) | st.sampled_from([0.0, 1e-7, 1e16, 2.5])
+_COUNTS = st.integers(0, 10**6) | st.just(0)
+_MONEY = st.none() | st.floats(0, 100) | st.just(0.0)
+#: Every class, each optional field absent, at its default or set, in any
+#: mix: the row templates' keys must tell apart every way a row can end.
+_EVERY_EVENT = st.one_of(
+    _EVENTS,
+    st.builds(
+        TokensUsed, _PERSONAS, st.sampled_from(["gpt-4o", "local"]), _COUNTS, _COUNTS,
+        st.sampled_from(["default", "review"]), _WHEN, _TRACES, _COUNTS, _COUNTS, _COUNTS,
+        _MONEY, _TEXT, _TEXT, st.none() | st.just("release"), st.none() | st.just("build"),
+        _MONEY,
+    ),
+    st.builds(ToolCallFinished, _PERSONAS, st.sampled_from(["search", "run"]), _SECONDS,
+              _TEXT, _WHEN, _TRACES),
+    st.builds(QualityScored, _PERSONAS, st.just("relevance"), st.none() | st.floats(0, 1),
+              _TEXT, _WHEN, _TRACES),
+    st.builds(WorkflowRunFinished, st.just("triage"), st.sampled_from(["succeeded", "failed"]),
+              _SECONDS, st.none() | _PERSONAS, _WHEN, _TRACES),
+    st.builds(WorkflowCharged, st.just("triage"), st.just("plan"), st.just("gpt-4o"), _COUNTS,
+              _COUNTS, _WHEN, _COUNTS, _COUNTS, _COUNTS, _MONEY, _TRACES, _MONEY),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(_EVERY_EVENT, max_size=40), unnamed=st.sets(_PERSONAS, max_size=1))
+def test_rows_written_into_templates_are_the_bytes_encode_writes(events, unnamed):
+    """``journal.templates``: each row written into a template (made from an
+    earlier event of its kind, in this batch or an earlier one) is the row
+    ``encode`` writes, byte for byte; an event whose names lack ids waits."""
+    import orjson  # noqa: F401  # templates are used while it is loaded, as in serve
+
+    from hypertool_exporter.journal.rows import encode, encode_all, names_of
+
+    names = dict.fromkeys(n for event in events for n in names_of(event))
+    ids = {name: n for n, name in enumerate(names, start=1) if name not in unnamed}
+    templates: dict = {}
+    for _ in range(2):  # the second time, every template was made the first
+        rows, later = encode_all(events, ids, templates)
+        for index, event in enumerate(events):
+            if index in later:
+                assert rows[index] == ()
+            else:
+                assert rows[index] == encode(event, ids.__getitem__), event
+
+
+def _rows_that_end_differently():
+    """Events of one label set that differ only in what their rows leave
+    out at the end, write as null, or write in an exponent."""
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    for parts in itertools.product((0, 5), repeat=3):
+        yield TokensUsed("qa", "gpt-4o", 10, 2, "default", 1_795_000_000.0, None, *parts)
+        yield WorkflowCharged("triage", "plan", "gpt-4o", 10, 2, 1_795_000_000.0, *parts)
+    for value in (None, 0.0, 1e-07, 2.5, 1e16):
+        yield TokensUsed("qa", "gpt-4o", 10, 2, "default", 1_795_000_000.0, trace, 0, 0, 0, value)
+        yield ToolCallFinished("qa", "search", value or 0.0, None, 1_795_000_000.0, None)
+        yield QualityScored("qa", "relevance", value, None if value else "ok", 1_795_000_000.0)
+        yield LLMCallFinished(
+            "qa", "gpt-4o", 1.5, None, 1_795_000_000.0, None, False, None, None, value
+        )
+
+
+@pytest.mark.parametrize("most_slots", [3, 99])  # as shipped, and every class templated
+@pytest.mark.parametrize("order", ["as made", "reversed"])
+def test_rows_that_end_differently_get_templates_of_their_own(order, most_slots, monkeypatch):
+    """A template is shared only by rows whose text around their numbers is
+    the same: a count at its default at the end is left out, a None is
+    null, and a float is written as orjson writes it (``1e-7``)."""
+    import orjson  # noqa: F401  # templates are used while it is loaded
+
+    from hypertool_exporter.journal import templates
+    from hypertool_exporter.journal.rows import encode, encode_all, names_of
+
+    monkeypatch.setattr(templates, "MOST_SLOTS", most_slots)
+    events = list(_rows_that_end_differently())
+    if order == "reversed":
+        events.reverse()
+    ids = {n: i for i, n in enumerate(dict.fromkeys(n for e in events for n in names_of(e)), 1)}
+    rows, later = encode_all(events, ids, {})
+    assert not later
+    assert rows == [encode(event, ids.__getitem__) for event in events]
 
 
 @settings(max_examples=80, deadline=None)

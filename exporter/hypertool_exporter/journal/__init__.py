@@ -4,6 +4,7 @@
 SQLite driver, without ``sqlite3``'s ``datetime`` adapters), ``schema`` (the
 tables and their upgrades), ``migrate`` (schema 3 rows rewritten),
 ``errors`` (``JournalError``), ``rows`` (events as rows and back),
+``templates`` (rows written into the text their label set's rows share),
 ``layouts`` (how each event class lies in a row, and a reader made for each
 layout), ``rollup`` (typed events to per-day rows, in one place), ``totals``
 (per-day sums for ``stats``), ``reservations`` (budget amounts held for

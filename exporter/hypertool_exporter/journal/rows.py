@@ -73,7 +73,7 @@ def names_of(event: Event) -> list[str]:
 
 
 def encode_all(
-    events: Sequence[Event], ids: dict[str, int]
+    events: Sequence[Event], ids: dict[str, int], templates: dict[type, Any] | None = None
 ) -> tuple[list[tuple[Any, ...]], list[int]]:
     """The rows of ``events`` (as ``encode`` makes them), ``ids`` giving each
     name's id, and the positions of the events that name a name ``ids`` lacks
@@ -81,20 +81,33 @@ def encode_all(
 
     An append's loop. The journal's most frequent row, a plain token event,
     is written out here: its label set's ids are looked up once a batch, and
-    each row is its two counts (validated whole numbers) between them."""
+    each row is its two counts (validated whole numbers) between them. With
+    ``templates`` (a journal connection's, ``templates.row``; ``ids`` then
+    being committed names, which never change) and orjson loaded, the other
+    rows are written into their templates."""
     rows: list[tuple[Any, ...]] = []
     later: list[int] = []
     add, name_id, plain, cut = rows.append, ids.__getitem__, PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM
     ends: dict[tuple[str, str, str], tuple[str, str]] = {}  # label set -> the row around its counts
+    orjson = sys.modules.get("orjson")
+    written = templates is not None and orjson is not None  # never so in the recording CLI
+    if written:
+        from .templates import row as template
     for index, event in enumerate(events):
         try:
-            if type(event) is TokensUsed and event[cut:] == plain:
+            if type(event) is TokensUsed:  # too many numbers for a template
+                if event[cut:] != plain:
+                    add(encode(event, name_id))
+                    continue
                 persona, model, inp, out, chatmode, ts = event[:cut]
                 labels = (persona, model, chatmode)
                 end = ends.get(labels)
                 if end is None:
                     end = ends[labels] = _plain_ends(persona, model, chatmode, name_id)
                 add((ts, _TOKENS_KIND, f"{end[0]}{inp},{out}{end[1]}"))
+            elif written:
+                row = template(templates, event, name_id, orjson.dumps)  # type: ignore[arg-type,union-attr]  # both set
+                add(row or encode(event, name_id))
             else:
                 add(encode(event, name_id))
         except KeyError:  # a name without an id yet

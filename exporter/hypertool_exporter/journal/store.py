@@ -65,9 +65,11 @@ class Journal:
             # FULL: a commit is on disk when it returns; NORMAL: in the OS's
             # hands (power loss loses the last commits), many times faster.
             self._db.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
-            #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``).
+            #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``);
+            #: rows written into their label set's template, with those ids.
             self._ids: dict[str, int] = {}
             self._names: dict[int, str] = {}
+            self._templates: dict[type, Any] = {}  # ``templates.row``'s writers
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 upgrade(self._db, self.path, create)
         except (driver.Error, OSError) as exc:
@@ -203,10 +205,9 @@ class Journal:
     def _rows(
         self, cur: driver.Cursor, events: list[Event], runs: Sequence[TokenRun]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
-        """The rows of ``events``, then of ``runs``, and the ids of names new
-        to this connection (most events' names have ids: only the others wait)."""
+        """The rows of ``events``, then of ``runs``, and the ids of names new to this connection."""
         known = self._ids
-        rows, later = encode_all(events, known)
+        rows, later = encode_all(events, known, self._templates)
         names = [n for i in later for n in names_of(events[i])]
         ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels])
         name_id: Callable[[str], int] = lambda name: ids.get(name) or known[name]  # noqa: E731
@@ -258,8 +259,7 @@ class Journal:
     # -- reading ------------------------------------------------------------
 
     def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, int, float, str]]:
-        """Rows with id greater than ``last_id``, oldest first, as (id, kind,
-        ts, body); ``event_of`` makes an event of the last three."""
+        """Rows after ``last_id``, oldest first, as (id, kind, ts, body)."""
         try:
             return self._db.execute(
                 "SELECT id, kind, ts, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
@@ -280,8 +280,7 @@ class Journal:
         return list(map(from_validated, classes, values)), rejected
 
     def columns_of(self, rows: list[tuple[Any, ...]], runs: Runs | None = None) -> Columns:
-        """The same as columns: the events' classes, their field values, and
-        the rows that are not events (``rows.decode_rows``, ``runs`` too)."""
+        """The same as columns (classes, field values) and rows not events."""
         return decode_rows(rows, self._names, self.name_of, runs)
 
     def name_of(self, name_id: int) -> str:
