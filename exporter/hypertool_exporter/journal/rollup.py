@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
 
     #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
     DailyRow = tuple[Any, ...]
+    #: A row's key (``DAILY_KEY``) and the position of the total an event adds one to.
+    Counted = tuple[tuple[int, str, str, str], int]
 
 SECONDS_PER_DAY = 86400
 
@@ -83,22 +85,27 @@ def _day(ts: float) -> int:
     return int(ts // SECONDS_PER_DAY)
 
 
-def _switch(ev: PersonaSwitched) -> DailyRow:
-    return (_day(ev.ts), ev.to_persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 1, 0)
+#: Where the other events count, one each: a switch, a failed gate.
+_SWITCHES, _FAILED_GATES = DAILY_TOTALS.index("switches"), DAILY_TOTALS.index("failed_gates")
 
 
-def _stage(ev: StageFinished) -> DailyRow | None:
+def _switch(ev: PersonaSwitched) -> Counted:
+    return (_day(ev.ts), ev.to_persona, "", ESTIMATED), _SWITCHES
+
+
+def _stage(ev: StageFinished) -> Counted | None:
     if ev.gate != FAILED:
         return None
-    return (_day(ev.ts), ev.persona, "", ESTIMATED, 0, 0, 0, 0, 0, 0.0, 0, 1)
+    return (_day(ev.ts), ev.persona, "", ESTIMATED), _FAILED_GATES
 
 
 def _none(ev: Event) -> None:
     return None
 
 
-#: What each other event class adds (token events: ``daily_rows`` itself).
-_ROLLUPS: dict[type, Callable[..., DailyRow | None]] = {
+#: What each other event class counts (token events: ``daily_rows`` itself):
+#: its row's key and the total it adds one to.
+_ROLLUPS: dict[type, Callable[..., Counted | None]] = {
     PersonaSwitched: _switch,
     StageFinished: _stage,
     LLMCallFinished: _none,
@@ -163,16 +170,14 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
                 totals[4] += reasoning
                 totals[5] += cost
             continue
-        row = _ROLLUPS[type(event)](event)
-        if row is None:
+        counted = _ROLLUPS[type(event)](event)
+        if counted is None:
             continue
-        key, values = row[: len(DAILY_KEY)], row[len(DAILY_KEY) :]
+        key, column = counted
         totals = merged.get(key)
         if totals is None:
-            merged[key] = list(values)
-        else:
-            for index, value in enumerate(values):
-                totals[index] += value
+            totals = merged[key] = [0, 0, 0, 0, 0, 0.0, 0, 0]
+        totals[column] += 1
     return [(*key, *totals) for key, totals in merged.items()]
 
 
