@@ -10,10 +10,10 @@ PORT   ?= $(or $(HYPERTOOL_PORT),9464)
 
 .PHONY: demo test lint unit e2e interop system-deps bundle bench dist clean
 
-$(DEMO_STAMP): pyproject.toml
+$(DEMO_STAMP): pyproject.toml constraints-dev.txt
 	./scripts/install-system-deps.sh demo
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e . -c constraints-dev.txt
 	touch $(DEMO_STAMP)
 
 $(STAMP): $(DEMO_STAMP) pyproject.toml constraints-dev.txt
