@@ -93,6 +93,22 @@ class Shape:
             return None
         return Layout(self, length)
 
+    def body(self, event: Any, name_id: Callable[[str], int]) -> list[Any]:
+        """The values of ``event``'s row body: its fields but the time, names
+        as their ids (``KeyError`` for a name ``name_id`` has none for), the
+        trailing defaults left out (``rows.encode`` writes them as JSON)."""
+        values = list(event)
+        del values[self.ts]
+        for index in self.names:
+            name = values[index]
+            if name is not None:
+                values[index] = name_id(name)
+        defaults, end = self.defaults, len(values)
+        while end and values[end - 1] == defaults[end - 1]:  # an id (int) never equals a name
+            end -= 1
+        del values[end:]
+        return values
+
     def field(self, index: int) -> str:
         """The name of the field at body position ``index``."""
         return [name for name in self.cls._fields if name != "ts"][index]

@@ -139,16 +139,7 @@ def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str
     (``KeyError`` for a name it has none for). One row at a time; an
     append's loop is ``encode_all``, which gives the same rows."""
     shape = SHAPE_OF[type(event)]
-    values = list(event)
-    del values[shape.ts]
-    for index in shape.names:
-        name = values[index]
-        if name is not None:
-            values[index] = name_id(name)
-    defaults, end = shape.defaults, len(values)
-    while end and values[end - 1] == defaults[end - 1]:  # an id (int) never equals a name
-        end -= 1
-    del values[end:]
+    values = shape.body(event, name_id)
     orjson = sys.modules.get("orjson")
     body = orjson.dumps(values).decode() if orjson else "[" + ",".join(map(_json, values)) + "]"
     return event[shape.ts], KINDS[event.TYPE], body

@@ -82,15 +82,8 @@ class Writer:
         """The template of rows like ``event``'s; ``KeyError`` for a name
         ``name_id`` has no id for (the row then waits for its names)."""
         shape = self.shape
-        values: list[Any] = [event[i] for i in self.fields]
-        for p in shape.names:
-            if values[p] is not None:
-                values[p] = name_id(values[p])
-        end = len(values)
-        while end and values[end - 1] == shape.defaults[end - 1]:  # as ``rows.encode``
-            end -= 1
-        del values[end:]
-        written = [p for p in self.slots if p < end and values[p] is not None]
+        values = shape.body(event, name_id)
+        written = [p for p in self.slots if p < len(values) and values[p] is not None]
         for p in written:
             values[p] = f"@{p}@"  # no other text is in a row: names are ids
         rest = dumps(values).decode()
