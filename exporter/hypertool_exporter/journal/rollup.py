@@ -61,6 +61,8 @@ DAILY_TOTALS = (
     "failed_gates",
 )
 DAILY_COLUMNS = DAILY_KEY + DAILY_TOTALS
+#: A row's totals before anything is added: whole counts, and dollars.
+_NO_TOTALS = tuple(0.0 if name.endswith("_usd") else 0 for name in DAILY_TOTALS)
 
 #: The ``daily`` table: one row per UTC day, persona, model and cost source.
 DAILY_TABLE = (
@@ -132,7 +134,7 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
         else:
             parts = [(int(ts // SECONDS_PER_DAY), [i], [o]) for i, o, ts in records_of(run)]
         for day, inputs, outputs in parts:
-            sums = merged.setdefault((day, persona, model, ESTIMATED), [0, 0, 0, 0, 0, 0.0, 0, 0])
+            sums = merged.setdefault((day, persona, model, ESTIMATED), list(_NO_TOTALS))
             sums[0] += sum(inputs)
             sums[1] += sum(outputs)
     plain, cut = PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM
@@ -176,7 +178,7 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
         key, column = counted
         totals = merged.get(key)
         if totals is None:
-            totals = merged[key] = [0, 0, 0, 0, 0, 0.0, 0, 0]
+            totals = merged[key] = list(_NO_TOTALS)
         totals[column] += 1
     return [(*key, *totals) for key, totals in merged.items()]
 
