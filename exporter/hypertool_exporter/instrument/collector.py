@@ -32,11 +32,10 @@ from ..model.events import (
     from_validated,
 )
 from ..model.fields import (
-    FAILED,
     MAX_SECONDS,
-    PASSED,
     EventError,
     count_value,
+    gate_value,
     label_value,
     money_value,
     trace_id_value,
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.metrics import MeterProvider
 
 T = TypeVar("T")
-
-#: A stage's quality gate verdict as given (``True``, ``False``) -> as recorded.
-GATES = {True: PASSED, False: FAILED}
 
 
 class PersonaMetricsCollector(CallRecording, WorkRecording):
@@ -196,7 +192,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             and 0.0 <= duration_seconds <= MAX_SECONDS
             and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
-            gate = None if quality_gate_passed is None else GATES[quality_gate_passed]
+            gate = gate_value("gate", quality_gate_passed)  # a bool or None: never refused
             trace = (
                 None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
             )
