@@ -65,8 +65,7 @@ class Journal:
             # FULL: a commit is on disk when it returns; NORMAL: in the OS's
             # hands (power loss loses the last commits), many times faster.
             self._db.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
-            #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``);
-            #: rows written into their label set's template, with those ids.
+            #: name -> id, of committed names (``_name_ids``); id -> name (``name_of``).
             self._ids: dict[str, int] = {}
             self._names: dict[int, str] = {}
             self._templates: dict[type, Any] = {}  # ``templates.row``'s writers
@@ -205,7 +204,8 @@ class Journal:
     def _rows(
         self, cur: driver.Cursor, events: list[Event], runs: Sequence[TokenRun]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
-        """The rows of ``events``, then of ``runs``, and the ids of names new to this connection."""
+        """The rows of ``events``, then of ``runs``, and the ids of names new
+        to this connection (most events' names have ids: only the others wait)."""
         known = self._ids
         rows, later = encode_all(events, known, self._templates)
         names = [n for i in later for n in names_of(events[i])]
@@ -259,7 +259,8 @@ class Journal:
     # -- reading ------------------------------------------------------------
 
     def read_after(self, last_id: int, limit: int = 10_000) -> list[tuple[int, int, float, str]]:
-        """Rows after ``last_id``, oldest first, as (id, kind, ts, body)."""
+        """Rows with id greater than ``last_id``, oldest first, as (id, kind,
+        ts, body); ``event_of`` makes an event of the last three."""
         try:
             return self._db.execute(
                 "SELECT id, kind, ts, body FROM events WHERE id > ? ORDER BY id LIMIT ?",
