@@ -11,7 +11,7 @@ validated whole into an ``LLMCallFinished`` event, and bad input raises
 from __future__ import annotations
 
 from ..model.events import LLMCallFinished, from_validated
-from ..model.fields import MAX_SECONDS
+from .label_forms import plain_seconds
 from .tokens import TokenRecording
 
 
@@ -52,8 +52,7 @@ class CallRecording(TokenRecording):
         if (
             form is not None
             and self._untraced(trace_id)
-            and type(duration_seconds) is float
-            and 0.0 <= duration_seconds <= MAX_SECONDS
+            and plain_seconds(duration_seconds)
             and type(usage_unknown) is bool
             and ttft_seconds is None
         ):

@@ -32,7 +32,6 @@ from ..model.events import (
     from_validated,
 )
 from ..model.fields import (
-    MAX_SECONDS,
     EventError,
     count_value,
     gate_value,
@@ -42,7 +41,7 @@ from ..model.fields import (
 )
 from . import tracing
 from .calls import CallRecording
-from .label_forms import MAX_CACHED_LABELS, LabelForms
+from .label_forms import MAX_CACHED_LABELS, LabelForms, plain_seconds
 from .work import WorkRecording
 
 if TYPE_CHECKING:
@@ -188,8 +187,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         labels = self._label_forms.seen(key)
         if (
             labels is not None
-            and type(duration_seconds) is float
-            and 0.0 <= duration_seconds <= MAX_SECONDS
+            and plain_seconds(duration_seconds)
             and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
             gate = gate_value("gate", quality_gate_passed)  # a bool or None: never refused

@@ -16,8 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..model.fields import MAX_SECONDS
+
 #: Raw label combinations whose validated form is kept, per collector.
 MAX_CACHED_LABELS = 10_000
+
+
+def plain_seconds(value: Any) -> bool:
+    """Whether ``model.fields.seconds_value`` takes ``value`` as it is: a
+    float from 0 to ``MAX_SECONDS`` (not NaN, not a whole number to convert).
+    A call built from label values seen before checks its duration so."""
+    return type(value) is float and 0.0 <= value <= MAX_SECONDS
 
 
 class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
@@ -38,4 +47,4 @@ class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
             self[key] = form
 
 
-__all__ = ["MAX_CACHED_LABELS", "LabelForms"]
+__all__ = ["MAX_CACHED_LABELS", "LabelForms", "plain_seconds"]

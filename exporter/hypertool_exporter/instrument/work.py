@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..model.events import from_validated
-from ..model.fields import MAX_SCORE, MAX_SECONDS
+from ..model.fields import MAX_SCORE
 from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
+from .label_forms import plain_seconds
 from .recording import Recording
 
 
@@ -47,8 +48,7 @@ class WorkRecording(Recording):
             form is not None
             and type(succeeded) in (bool, str)  # not 1 or 1.0, which equal True
             and self._untraced(trace_id)
-            and type(duration_seconds) is float
-            and 0.0 <= duration_seconds <= MAX_SECONDS
+            and plain_seconds(duration_seconds)
         ):
             name, result, by = form
             values = (name, result, duration_seconds, by, self._clock(), None)
@@ -78,12 +78,7 @@ class WorkRecording(Recording):
         """Record a tool call by ``persona`` (an agent); ``error_type`` when it failed."""
         key = (ToolCallFinished, persona, tool, error_type)
         form = self._label_forms.seen(key)
-        if (
-            form is not None
-            and self._untraced(trace_id)
-            and type(duration_seconds) is float
-            and 0.0 <= duration_seconds <= MAX_SECONDS
-        ):
+        if form is not None and self._untraced(trace_id) and plain_seconds(duration_seconds):
             name, used, error = form
             values = (name, used, duration_seconds, error, self._clock(), None)
             self._add(from_validated(ToolCallFinished, values))
