@@ -23,7 +23,8 @@ import json  # only now: the reading above must not see it
 print(json.dumps({"code": code, "heavy": heavy, "ours": ours}))
 """
 #: The whole of the package a recording command may load: the parser, the
-#: event model and the journal's store (with its rollup and row encoding), and
+#: event model and the journal's store (with its rollup, row encoding and
+#: inserts), and
 #: their packages.
 APPEND_PATH = {
     "hypertool_exporter",
@@ -36,6 +37,7 @@ APPEND_PATH = {
     "hypertool_exporter.journal",
     "hypertool_exporter.journal.driver",
     "hypertool_exporter.journal.errors",
+    "hypertool_exporter.journal.inserts",
     "hypertool_exporter.journal.layouts",
     "hypertool_exporter.journal.reservations",
     "hypertool_exporter.journal.rollup",

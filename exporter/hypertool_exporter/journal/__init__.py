@@ -4,6 +4,7 @@
 SQLite driver, without ``sqlite3``'s ``datetime`` adapters), ``schema`` (the
 tables and their upgrades), ``migrate`` (schema 3 rows rewritten),
 ``errors`` (``JournalError``), ``rows`` (events as rows and back),
+``inserts`` (rows inserted many at a time, in statements compiled once),
 ``templates`` (rows written into the text their label set's rows share),
 ``layouts`` (how each event class lies in a row, and a reader made for each
 layout), ``rollup`` (typed events to per-day rows, in one place), ``totals``
@@ -13,7 +14,7 @@ calls not made yet), ``writer`` (thread-safe appends and reservations) and
 ``journal.durability: buffered``). Following
 the journal into the fold is ``sync``'s job, a layer above.
 
-May import: ``model`` only (``store``, ``rows``, ``layouts`` and ``rollup``:
+May import: ``model`` only (``store``, ``rows``, ``inserts``, ``layouts`` and ``rollup``:
 ``model.events`` and the standard library only, since the recording CLI
 imports them). This file imports nothing.
 """

@@ -14,7 +14,8 @@ import logging
 
 from ..model.fields import EventError
 from . import driver
-from .rows import EVENTS_TABLE, NAMES_TABLE, decode_v3, encode, insert_rows, names_of
+from .inserts import insert_rows
+from .rows import EVENTS_TABLE, NAMES_TABLE, decode_v3, encode, names_of
 
 log = logging.getLogger(__name__)
 

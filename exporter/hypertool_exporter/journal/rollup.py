@@ -76,7 +76,7 @@ DAILY_TABLE = (
 )
 
 #: Adds rows' totals to the table, in the append's transaction: the values
-#: go between the two (``rows.insert_rows``).
+#: go between the two (``inserts.insert_rows``).
 UPSERT = f"INSERT INTO daily ({', '.join(DAILY_COLUMNS)}) VALUES "
 ON_CONFLICT_ADD = f" ON CONFLICT ({', '.join(DAILY_KEY)}) DO UPDATE SET " + ", ".join(
     f"{name} = {name} + excluded.{name}" for name in DAILY_TOTALS

@@ -1,4 +1,4 @@
-"""Events as journal rows, rows back as events, and rows inserted many at a time.
+"""Events as journal rows, and rows back as events.
 
 A row (schema 4) is small: about 41 bytes on disk for a token event, against
 about 195 for schema 2's JSON objects and 125 for schema 3's arrays.
@@ -31,7 +31,6 @@ start-up.
 from __future__ import annotations
 
 import sys
-from itertools import chain
 
 from ..model.eventbase import records_of
 from ..model.events import (
@@ -43,7 +42,6 @@ from ..model.events import (
     parse_event,
 )
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
-from . import driver
 from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
 TYPE_CHECKING = False
@@ -319,33 +317,6 @@ def decode_v3(kind: str, body: str) -> Event:
     return from_validated(cls, full)
 
 
-#: Most rows per ``INSERT`` statement (fewer when SQLite allows fewer variables).
-ROWS_PER_INSERT = 1000
-
-
-def insert_rows(
-    cur: driver.Cursor, insert: str, rows: list[tuple[Any, ...]], then: str = ""
-) -> None:
-    """``insert`` (an ``INSERT ... VALUES`` without its values, ``then`` what
-    follows them) of all ``rows``, up to ``ROWS_PER_INSERT`` per statement.
-
-    Not ``executemany``: it steps SQLite once per row, and each step lets go
-    of the GIL and takes it back, which with ingest threads waiting for it is
-    a thread switch per row inside the journal's write lock (a third of OTLP
-    ingest's throughput).
-    """
-    if not rows:
-        return
-    width = len(rows[0])
-    variables = cur.connection.getlimit(driver.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(ROWS_PER_INSERT, variables // width))
-    group = "(" + ",".join("?" * width) + ")"
-    for start in range(0, len(rows), per):
-        chunk = rows[start : start + per]
-        values = ",".join([group] * len(chunk))
-        cur.execute(insert + values + then, list(chain.from_iterable(chunk)))
-
-
 def _json(value: Any) -> str:
     """One value as JSON: names are ids here, so only numbers, flags, null and
     trace ids (hex) remain."""
@@ -381,7 +352,6 @@ __all__ = [
     "encode",
     "encode_all",
     "encode_runs",
-    "insert_rows",
     "names_of",
     "take_runs",
 ]

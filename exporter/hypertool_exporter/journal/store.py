@@ -19,8 +19,9 @@ from ..model.events import from_validated
 from ..model.fields import EventError
 from . import driver, reservations
 from .errors import JournalError, cause_of
+from .inserts import insert_rows
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
-from .rows import decode, decode_rows, encode, encode_all, encode_runs, insert_rows, names_of
+from .rows import decode, decode_rows, encode, encode_all, encode_runs, names_of
 from .schema import SCHEMA_VERSION, upgrade
 
 TYPE_CHECKING = False
