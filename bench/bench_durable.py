@@ -9,9 +9,9 @@ shows every token), so the flusher's transactions and the tailer's fold are
 in the figure, on the same two cores. Rows:
 
 - ``buffered`` (the default level) per call, target at most 0.5x the baseline;
-- the other recording calls at ``buffered`` (a tool call, a stage, an LLM
-  call, a switch), each against multiprocess mode making what it updates,
-  same target;
+- the other recording calls at ``buffered`` (the seed's ``tokens=`` call, a
+  token record with options, a tool call, a stage, an LLM call, a switch),
+  each against multiprocess mode making what it updates, same target;
 - ``process`` and ``power`` per call, for the record (a commit, and a commit
   and fsync, per call);
 - the time from a ``buffered`` record to the process's own metrics, p99,
@@ -30,8 +30,9 @@ from common import Result, spread_of
 
 #: The same update, as prometheus_client's multiprocess mode makes it, for
 #: each call: ``tokens`` (input and output tokens and the cost: three
-#: labelled increments), and for the others what our fold updates, as the
-#: seed project wrote them: a counter and a histogram (a tool call, a stage
+#: labelled increments; ``seed``, the seed's one count and its cost: two;
+#: ``options``, with cache reads: four), and for the others what our fold
+#: updates, as the seed project wrote them: a counter and a histogram (a tool call, a stage
 #: and its gate), two of each (an LLM call: requests, errors, its latency
 #: and the GenAI latency), and a switch's counter and histogram with the
 #: OpenTelemetry span the seed made (no-op: no provider is set).
@@ -54,6 +55,16 @@ def tokens_update(i):
     tokens.labels(persona, "implement", "gpt-4o", "input").inc(600)
     tokens.labels(persona, "implement", "gpt-4o", "output").inc(250)
     cost.labels(persona, "implement", "gpt-4o").inc(0.004)
+def seed(i):
+    persona = personas[i % 4]
+    tokens.labels(persona, "implement", "gpt-4o", "input").inc(850)
+    cost.labels(persona, "implement", "gpt-4o").inc(0.004)
+def options(i):
+    persona = personas[i % 4]
+    tokens.labels(persona, "implement", "gpt-4o", "input").inc(500)
+    tokens.labels(persona, "implement", "gpt-4o", "cache_read").inc(100)
+    tokens.labels(persona, "implement", "gpt-4o", "output").inc(250)
+    cost.labels(persona, "implement", "gpt-4o").inc(0.004)
 def pair(i):
     persona = personas[i % 4]
     count.labels(persona, "search", "passed").inc()
@@ -70,7 +81,10 @@ def switch(i):
     count.labels(persona, personas[(i + 1) % 4], "implement").inc()
     attributes = {"persona.from": persona, "persona.to": personas[(i + 1) % 4]}
     tracer.start_span("persona_switch", attributes=attributes).end()
-update = {"tokens": tokens_update, "tool": pair, "stage": pair, "llm": llm, "switch": switch}[which]
+update = {
+    "tokens": tokens_update, "seed": seed, "options": options,
+    "tool": pair, "stage": pair, "llm": llm, "switch": switch,
+}[which]
 for i in range(1000):
     update(i)
 start = time.perf_counter()
@@ -97,6 +111,13 @@ personas = [f"persona-{i}" for i in range(4)]
 record = collector
 update = {
     "tokens": lambda i: record.record_token_usage(personas[i % 4], "implement", "gpt-4o", 600, 250),
+    "seed": lambda i: record.record_token_usage(
+        persona=personas[i % 4], chatmode="implement", model="gpt-4o", tokens=850
+    ),
+    "options": lambda i: record.record_token_usage(
+        personas[i % 4], "implement", "gpt-4o", 600, 250,
+        cache_read_tokens=100, cost_usd=0.004, provider="openai",
+    ),
     "tool": lambda i: record.record_tool_call(personas[i % 4], "search", 0.25),
     "stage": lambda i: record.record_workflow_stage("release", "build", personas[i % 4], 1.5, True),
     "llm": lambda i: record.record_llm_call(personas[i % 4], "gpt-4o", 1.5),
@@ -136,6 +157,8 @@ collector.close()
 
 #: The other calls, each measured at ``buffered`` beside its own baseline.
 OTHER_CALLS = {
+    "seed": "record_token_usage(tokens=), the seed's call",
+    "options": "record_token_usage, cost, cache reads, provider",
     "tool": "record_tool_call",
     "stage": "record_workflow_stage",
     "llm": "record_llm_call",

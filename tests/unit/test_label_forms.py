@@ -22,7 +22,27 @@ CALLS = {
     "tool call": lambda c, n=0.25: c.record_tool_call("QA Lead", " search ", n, "HTTPError"),
     "quality score": lambda c, n=0.75: c.record_quality_score("QA Lead", "relevance", n, " ok "),
     "workflow run": lambda c, n=36.0: c.record_workflow_run(" Triage ", True, n, persona="QA"),
+    "tokens with options": lambda c, n=0.002: c.record_token_usage(
+        "QA Lead",
+        " implement ",
+        " gpt-4o ",
+        600,
+        250,
+        cache_read_tokens=100,
+        cache_write_tokens=20,
+        reasoning_tokens=50,
+        cost_usd=n,
+        provider=" openai ",
+        operation="chat",
+        workflow=" Release ",
+        stage="build",
+    ),
+    "tokens, the seed's count": lambda c, n=0: c.record_token_usage(
+        persona="QA Lead", chatmode=" implement ", model="gpt-4o", tokens=850
+    ),
 }
+#: What each call's number is.
+NUMBER_FIELDS = ("duration_seconds", "score", "cost_usd")
 
 
 def journalled(tmp_path):
@@ -48,18 +68,75 @@ def test_a_call_with_labels_seen_before_records_what_the_first_did(tmp_path, nam
     assert type(events[1]) is type(events[0])
 
 
-@pytest.mark.parametrize("name", [name for name in CALLS if name != "switch"])
+@pytest.mark.parametrize(
+    "name", [name for name in CALLS if name not in ("switch", "tokens, the seed's count")]
+)
 @pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, "2", True, None, 10.0**10])
 def test_a_bad_number_beside_labels_seen_before_is_refused_by_name(tmp_path, name, bad):
     collector = journalled(tmp_path)
     CALLS[name](collector)
-    if name == "quality score" and bad is None:
-        bad = -1.0  # no score beside a label is a verdict alone, not a bad number
+    if name in ("quality score", "tokens with options") and bad is None:
+        bad = -1.0  # no score (a verdict alone), no cost (priced here): not bad numbers
     with pytest.raises(EventError) as refused:
         CALLS[name](collector, bad)
-    assert refused.value.field in ("duration_seconds", "score")
+    assert refused.value.field in NUMBER_FIELDS
     collector.close()
     assert len(journal_events(tmp_path)) == 1  # the first stands, nothing else
+
+
+#: Token counts (input, output, cache read, cache write, reasoning) that break
+#: one rule each, and the field refused.
+BAD_COUNTS = [
+    ((600, 250, 601, 0, 0), "cache_read_tokens"),  # more than the input
+    ((600, 250, 400, 201, 0), "cache_write_tokens"),  # reads and writes past the input
+    ((600, 250, 0, 0, 251), "reasoning_tokens"),  # more than the output
+    ((600, 250, -1, 0, 0), "cache_read_tokens"),
+    ((600, 250, 0, 100.0, 0), "cache_write_tokens"),  # not a whole number
+    ((600, 250, 0, 0, True), "reasoning_tokens"),
+    ((600, -250, 0, 0, 0), "output_tokens"),
+    ((10**13, 250, 0, 0, 0), "input_tokens"),
+]
+
+
+@pytest.mark.parametrize(("counts", "field"), BAD_COUNTS)
+def test_token_counts_beside_labels_seen_before_are_checked_as_a_first_calls(
+    tmp_path, counts, field
+):
+    collector = journalled(tmp_path)
+    call = lambda i, o, r, w, z: collector.record_token_usage(  # noqa: E731
+        "qa", "default", "gpt-4o", i, o, cache_read_tokens=r, cache_write_tokens=w,
+        reasoning_tokens=z, cost_usd=0.5, provider="openai",
+    )  # fmt: skip
+    call(600, 250, 100, 100, 50)
+    with pytest.raises(EventError) as refused:
+        call(*counts)
+    assert refused.value.field == field
+    collector.close()
+    assert len(journal_events(tmp_path)) == 1
+
+
+def test_token_options_seen_before_are_validated_where_their_values_need_it(tmp_path):
+    """A cost given as a whole number is converted as a first call's is; a
+    trace id and a reservation are validated each time."""
+    collector = journalled(tmp_path)
+    call = lambda **more: collector.record_token_usage(  # noqa: E731
+        "qa", "default", "gpt-4o", 600, 250, provider="openai", **more
+    )
+    call(cost_usd=0.5)
+    call(cost_usd=1)
+    with pytest.raises(EventError) as refused:
+        call(cost_usd=0.5, trace_id="not-a-trace-id")
+    assert refused.value.field == "trace_id"
+    with pytest.raises(EventError) as refused:
+        call(cost_usd=0.5, reservation_id=["r"])
+    assert refused.value.field == "reservation_id"
+    with pytest.raises(EventError) as refused:
+        collector.record_token_usage("qa", "default", "gpt-4o", 5, tokens=850)
+    assert refused.value.field == "tokens"
+    collector.close()
+    costs = [event.cost_usd for event in journal_events(tmp_path)]
+    assert costs == [0.5, 1.0]
+    assert type(costs[1]) is float
 
 
 def test_a_run_result_equal_to_a_seen_one_but_not_one_is_refused(tmp_path):

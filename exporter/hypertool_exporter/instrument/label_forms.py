@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.fields import MAX_SECONDS
+from ..model.fields import MAX_SECONDS, MAX_TOKENS, MAX_USD
 
 #: Raw label combinations whose validated form is kept, per collector.
 MAX_CACHED_LABELS = 10_000
@@ -27,6 +27,31 @@ def plain_seconds(value: Any) -> bool:
     float from 0 to ``MAX_SECONDS`` (not NaN, not a whole number to convert).
     A call built from label values seen before checks its duration so."""
     return type(value) is float and 0.0 <= value <= MAX_SECONDS
+
+
+def plain_dollars(value: Any) -> bool:
+    """Whether ``model.fields.money_value`` takes ``value`` as it is: absent,
+    or a float from 0 to ``MAX_USD``."""
+    return value is None or (type(value) is float and 0.0 <= value <= MAX_USD)
+
+
+def plain_counts(
+    input_tokens: Any, output_tokens: Any, cache_read: Any, cache_write: Any, reasoning: Any
+) -> bool:
+    """Whether ``model.fields.token_counts`` takes the counts as they are:
+    whole numbers up to ``MAX_TOKENS``, the cache reads and writes within the
+    input, the reasoning within the output."""
+    return (
+        type(input_tokens) is int
+        and type(output_tokens) is int
+        and type(cache_read) is int
+        and type(cache_write) is int
+        and type(reasoning) is int
+        and cache_read >= 0
+        and cache_write >= 0
+        and cache_read + cache_write <= input_tokens <= MAX_TOKENS
+        and 0 <= reasoning <= output_tokens <= MAX_TOKENS
+    )
 
 
 class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
@@ -47,4 +72,4 @@ class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
             self[key] = form
 
 
-__all__ = ["MAX_CACHED_LABELS", "LabelForms", "plain_seconds"]
+__all__ = ["MAX_CACHED_LABELS", "LabelForms", "plain_counts", "plain_dollars", "plain_seconds"]

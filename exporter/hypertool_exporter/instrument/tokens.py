@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..fold.batches import BATCH_LENGTH, record_event
-from ..model.events import TokensUsed
+from ..model.events import TokensUsed, from_validated
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.wire import key_value
-from .label_forms import MAX_CACHED_LABELS, LabelForms
+from .label_forms import MAX_CACHED_LABELS, LabelForms, plain_counts, plain_dollars
 from .recording import Recording
 from .tracing import current_stage
 
@@ -95,6 +95,10 @@ class TokenRecording(Recording):
         out of a call by a lookup of its default: a call without options
         takes a fifth less time so.
         """
+        if options and len(options) == 1 and "tokens" in options:
+            tokens = options["tokens"]  # the seed API's count: a plain record's input
+            if tokens is not None and not (input_tokens or output_tokens):
+                input_tokens, options = tokens, {}
         key = (persona, chatmode, model)
         try:
             batch = self._token_batches.get(key)
@@ -131,6 +135,10 @@ class TokenRecording(Recording):
                 raise TypeError(
                     f"record_token_usage() got an unexpected keyword argument {unexpected!r}"
                 )
+            if options and self._recorded_as_seen(
+                persona, chatmode, model, input_tokens, output_tokens, options
+            ):
+                return
             self._record_token_usage(
                 persona, chatmode, model, input_tokens, output_tokens, **options
             )
@@ -138,6 +146,54 @@ class TokenRecording(Recording):
         batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
             self.state.batches.fold_batch(batch)
+
+    def _recorded_as_seen(
+        self,
+        persona: str,
+        chatmode: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        options: TokenUsageOptions,
+    ) -> bool:
+        """Record a call with options whose label values (the options' names
+        among them) were seen before, built from their validated form
+        (``label_forms``) with its numbers checked as they are; False, having
+        recorded nothing, for any other call (``_record_token_usage`` then
+        validates it). Not a trace id, a reservation or the seed API's
+        ``tokens=``: those take the full path."""
+        if (
+            options.get("tokens") is not None
+            or options.get("reservation_id") is not None
+            or not self._untraced(options.get("trace_id"))
+            or self._tracing.stages_open
+        ):
+            return False
+        operation, provider, workflow, stage = (
+            options.get("operation"),
+            options.get("provider"),
+            options.get("workflow"),
+            options.get("stage"),
+        )
+        labels = (TokensUsed, persona, chatmode, model, operation, provider, workflow, stage)
+        form = self._label_forms.seen(labels)
+        cache_read = options.get("cache_read_tokens", 0)
+        cache_write = options.get("cache_write_tokens", 0)
+        reasoning, cost = options.get("reasoning_tokens", 0), options.get("cost_usd")
+        if (
+            form is None
+            or not plain_dollars(cost)
+            or not plain_counts(input_tokens, output_tokens, cache_read, cache_write, reasoning)
+        ):
+            return False
+        (persona, chatmode, model, operation, provider, workflow, stage) = form
+        # fmt: off
+        values = (persona, model, input_tokens, output_tokens, chatmode, self._clock(), None,
+                  cache_read, cache_write, reasoning, cost, operation, provider, workflow, stage,
+                  None)
+        # fmt: on
+        self._add(from_validated(TokensUsed, values))
+        return True
 
     def _record_plain(
         self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
@@ -194,6 +250,7 @@ class TokenRecording(Recording):
             or not 0 <= input_tokens <= MAX_TOKENS
             or not 0 <= output_tokens <= MAX_TOKENS
         ):
+            labels = (TokensUsed, persona, chatmode, model, operation, provider, workflow, stage)
             raw = {
                 "persona": persona,
                 "chatmode": chatmode,
@@ -214,6 +271,8 @@ class TokenRecording(Recording):
             event = self._parsed(lambda: TokensUsed.parse(raw))
             release = self._parsed(lambda: key_value("reservation_id", reservation_id))
             self.record(event, release=release)
+            form = (event.persona, event.chatmode, event.model, event.operation, event.provider)
+            self._label_forms.remember(labels, (*form, event.workflow, event.stage))
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
                 found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:

@@ -5,7 +5,6 @@ the file and folds what it finds. SQLite gives atomic multi-process appends,
 crash safety and a file users can inspect, with nothing to install. Snapshots
 of the folded state live in the same file, written in one transaction with
 the id of the last event they include, which makes a replay exactly-once.
-
 Stdlib only: the CLI imports this on its fast path.
 """
 
