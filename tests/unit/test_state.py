@@ -225,6 +225,23 @@ def test_a_snapshot_copies_histograms_in_pieces_that_fit_together(example_config
     assert cells > 7 * 10 and len(holds) >= cells // 7  # a hold per piece
 
 
+@pytest.mark.parametrize("verdict", ["passed", "failed"])
+def test_a_snapshot_holding_one_result_of_a_gate_gets_the_other_at_the_next_verdict(verdict):
+    """Both results exist from a gate's first verdict on; a snapshot that holds
+    one of them (written by hand, or by a version that made them apart) gets
+    the other at its next verdict, whichever it is."""
+    snapshot = MetricState().to_json()
+    snapshot["counters"][c.QUALITY_GATE.name] = [[["release", "test", "passed", "qa"], 4.0]]
+    state = MetricState()
+    state.load_json(snapshot)
+    state.apply(StageFinished("release", "test", "qa", 1.0, verdict, 5.0))
+    gates = state.view().counters[c.QUALITY_GATE.name]
+    assert gates == {
+        ("release", "test", "passed", "qa"): 4.0 + (verdict == "passed"),
+        ("release", "test", "failed", "qa"): 0.0 + (verdict == "failed"),
+    }
+
+
 def test_a_snapshot_from_before_the_gate_counter_had_a_persona_keeps_its_counts():
     """The gate counter gained ``persona``: rows of an older snapshot keep their
     counts with the label empty (absent to Prometheus), so sums over the old

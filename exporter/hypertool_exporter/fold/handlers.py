@@ -54,6 +54,7 @@ _REQUESTS = c.LLM_REQUESTS.name
 _TOKENS = c.PERSONA_TOKENS.name
 REPORTED = c.PERSONA_REPORTED_COST.name
 _STAGES = c.STAGE_DURATION.name
+_GATES = c.QUALITY_GATE.name
 _CALLS = c.LLM_DURATION.name
 
 #: A call plan: the (persona, model) key, its duration histogram, and its
@@ -98,7 +99,7 @@ class Handlers:
 
     def clear_plans(self) -> None:
         """Forget every plan (the series they point to were replaced, or a
-        price changed), and bind the hottest counter dicts afresh."""
+        price changed), and bind the hottest series and the sessions afresh."""
         #: Token plans by (persona, chat mode, model, operation, provider).
         self.token_plans: dict[tuple[Any, ...], TokenPlan] = {}
         self._call_plans: dict[tuple[Any, ...], CallPlan] = {}
@@ -113,6 +114,9 @@ class Handlers:
         self._costs = counters[c.PERSONA_COST.name]
         self._costs_femto = series.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
+        self._switches = counters[_SWITCHES]
+        self._durations = series.histograms[c.PERSONA_DURATION.name]
+        self._sessions = series.sessions
         self.work.clear_plans()
 
     def _cacheable(self, refusals: int, plans: dict[Any, Any]) -> bool:
@@ -162,7 +166,7 @@ class Handlers:
         to_persona, chatmode, from_persona = self._switch_plans.get(labels) or self._switch_plan(
             labels
         )
-        sessions = self.series.sessions
+        sessions = self._sessions
         previous = sessions.pop(session, None)
         since = ts
         if previous is not None:
@@ -171,12 +175,12 @@ class Handlers:
             if ts >= previous[2]:  # capped like an explicit duration
                 duration = min(ts - previous[2], MAX_SECONDS)
                 was = (previous[0], previous[1])
-                histogram_of(self._histograms[c.PERSONA_DURATION.name], was).observe(duration)
+                histogram_of(self._durations, was).observe(duration)
             else:  # an event out of order: the session's start never moves backwards
                 since = previous[2]
         elif from_persona is None:
             from_persona = NO_PERSONA
-        switches = self._counters[_SWITCHES]
+        switches = self._switches
         key = (from_persona, to_persona, chatmode)
         switches[key] = switches.get(key, 0.0) + 1.0
         if len(sessions) >= MAX_SESSIONS:
@@ -192,11 +196,12 @@ class Handlers:
         admit, refusals = self.guard.admit, self.guard.refusals
         workflow, stage, persona = labels
         key = (admit("workflow", workflow), admit("stage", stage), admit("persona", persona))
-        plan = (
-            key,
-            histogram_of(self._histograms[_STAGES], key),
-            {result: (key[0], key[1], result, key[2]) for result in GATE_RESULTS},
-        )
+        gate_keys = {result: (key[0], key[1], result, key[2]) for result in GATE_RESULTS}
+        gates = self._counters[_GATES]
+        if any(gate_key in gates for gate_key in gate_keys.values()):
+            for gate_key in gate_keys.values():  # a verdict before: both results, as below
+                gates.setdefault(gate_key, 0.0)
+        plan = (key, histogram_of(self._histograms[_STAGES], key), gate_keys)
         if self._cacheable(refusals, self._stage_plans):
             self._stage_plans[labels] = plan
         return plan
@@ -209,12 +214,17 @@ class Handlers:
         if trace_id:
             self._exemplars[(_STAGES, key, index)] = (trace_id, seconds, ts)
         if gate is not None:
-            gates = self._counters[c.QUALITY_GATE.name]
-            # Both results exist from the first verdict on, so failure ratios
-            # are 0 rather than absent while nothing has failed yet.
-            for result_key in gate_keys.values():
-                gates.setdefault(result_key, 0.0)
-            gates[gate_keys[gate]] += 1.0
+            gates = self._counters[_GATES]
+            gate_key = gate_keys[gate]
+            count = gates.get(gate_key)
+            if count is None:
+                # Both results exist from the first verdict on, so failure ratios
+                # are 0 rather than absent while nothing has failed yet (a plan
+                # made after a restore completes a pair the snapshot held half of).
+                for result_key in gate_keys.values():
+                    gates.setdefault(result_key, 0.0)
+                count = 0.0
+            gates[gate_key] = count + 1.0
             if gate == FAILED:
                 self.series.recent_failed_gates.append((ts, key[0], key[1], key[2]))
         applied = self._applied
