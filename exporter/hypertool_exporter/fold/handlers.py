@@ -305,19 +305,21 @@ class Handlers:
             histograms[0].observe(input_tokens)
             histograms[1].observe(output_tokens)
         if workflow is not None and stage is not None:
-            counts = (uncached, answered, cache_read, cache_write, reasoning)
-            self.work.charge_stage(workflow, stage, counts, cost)
-        if trace_id is not None:  # unrolled: most calls have input and output alone
+            self.work.charge_stage(
+                workflow, stage, cost, uncached, answered, cache_read, cache_write, reasoning
+            )
+        if trace_id is not None:  # unrolled: an exemplar for each type counted
             exemplars, keys = self._exemplars, plan.exemplar_keys
             if uncached:
                 exemplars[keys[0]] = (trace_id, uncached, ts)
             if answered:
                 exemplars[keys[1]] = (trace_id, answered, ts)
-            if cache_read or cache_write or reasoning:
-                parts = (cache_read, cache_write, reasoning)
-                for exemplar_key, count in zip(keys[2:], parts, strict=True):
-                    if count:
-                        exemplars[exemplar_key] = (trace_id, count, ts)
+            if cache_read:
+                exemplars[keys[2]] = (trace_id, cache_read, ts)
+            if cache_write:
+                exemplars[keys[3]] = (trace_id, cache_write, ts)
+            if reasoning:
+                exemplars[keys[4]] = (trace_id, reasoning, ts)
 
     # -- LLM calls ------------------------------------------------------------------
 

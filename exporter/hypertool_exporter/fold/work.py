@@ -147,14 +147,10 @@ class WorkFold:
                 femto = price.cost_femto(input_tokens, output_tokens, cache_read, cache_write)
             else:  # no price here: the instrumentation's estimate, if it made one
                 femto = 0 if estimate is None else femto_of(estimate)
-        counts = (
-            input_tokens - cache_read - cache_write,
-            output_tokens - reasoning,
-            cache_read,
-            cache_write,
-            reasoning,
+        uncached, answered = input_tokens - cache_read - cache_write, output_tokens - reasoning
+        self.charge_stage(
+            workflow, stage, femto, uncached, answered, cache_read, cache_write, reasoning
         )
-        self.charge_stage(workflow, stage, counts, femto)
         self._applied(WorkflowCharged.TYPE)
 
     def _charge_plan(self, workflow: str, stage: str) -> ChargePlan:
@@ -166,15 +162,27 @@ class WorkFold:
             self._charge_plans[(workflow, stage)] = plan
         return plan
 
-    def charge_stage(self, workflow: str, stage: str, counts: tuple[int, ...], femto: int) -> None:
-        """Add a call's tokens (one count per ``TOKEN_TYPES`` entry, disjoint:
-        the token rule, ``count_tokens``) and its cost in femto-dollars to the
-        workflow stage it was made in (``Series.add_money``'s two sums,
+    def charge_stage(
+        self,
+        workflow: str,
+        stage: str,
+        femto: int,
+        uncached: int,
+        answered: int,
+        cache_read: int,
+        cache_write: int,
+        reasoning: int,
+    ) -> None:
+        """Add a call's cost in femto-dollars and its tokens (one count per
+        ``TOKEN_TYPES`` entry, disjoint: the token rule, ``count_tokens``) to
+        the workflow stage it was made in (``Series.add_money``'s two sums,
         inline: once per token event)."""
         token_keys, cost_key = self._charge_plans.get((workflow, stage)) or self._charge_plan(
             workflow, stage
         )
-        count_tokens(self._stage_tokens, token_keys, *counts)
+        count_tokens(
+            self._stage_tokens, token_keys, uncached, answered, cache_read, cache_write, reasoning
+        )
         exact = self._stage_cost_femto
         total = exact[cost_key] = exact.get(cost_key, 0) + femto
         self._stage_cost[cost_key] = total / FEMTO_PER_USD
