@@ -1,4 +1,4 @@
-"""Calls whose label values were seen before (``instrument.label_forms``):
+"""Calls whose label values were seen before (``model.label_forms``):
 built from the values' validated form, they record what a first call records,
 their numbers are checked as a first call's are, and a value that cannot be
 a key is refused by name like any other bad value."""

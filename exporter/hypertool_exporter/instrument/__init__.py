@@ -2,8 +2,7 @@
 
 ``collector`` (``PersonaMetricsCollector``; its token hot path in
 ``tokens``, its runs, tool calls and scores in ``work``, its LLM calls in
-``calls``, what label values it saw became in ``label_forms``, what
-they all use of it in ``recording``), ``tracing``
+``calls``, what they all use of it in ``recording``), ``tracing``
 (OpenTelemetry set-up), ``workflow`` (``WorkflowTracer``), ``llm``
 (``ObservableLLM``; ``call`` is one call it observes), ``streams`` (the
 streams it returns), ``usage`` (token usage, text and provider read from

@@ -11,7 +11,7 @@ validated whole into an ``LLMCallFinished`` event, and bad input raises
 from __future__ import annotations
 
 from ..model.events import LLMCallFinished, from_validated
-from .label_forms import plain_seconds
+from ..model.label_forms import plain_seconds
 from .tokens import TokenRecording
 
 

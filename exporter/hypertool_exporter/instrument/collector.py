@@ -39,9 +39,9 @@ from ..model.fields import (
     money_value,
     trace_id_value,
 )
+from ..model.label_forms import MAX_CACHED_LABELS, LabelForms, plain_seconds
 from . import tracing
 from .calls import CallRecording
-from .label_forms import MAX_CACHED_LABELS, LabelForms, plain_seconds
 from .work import WorkRecording
 
 if TYPE_CHECKING:

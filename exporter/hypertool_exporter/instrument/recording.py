@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from ..model.events import Event
-    from .label_forms import LabelForms
+    from ..model.label_forms import LabelForms
     from .tracing import TracingState
 
 T = TypeVar("T")

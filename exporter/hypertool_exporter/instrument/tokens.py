@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from ..fold.batches import BATCH_LENGTH, record_event
 from ..model.events import TokensUsed, from_validated
 from ..model.fields import MAX_TOKENS, EventError
+from ..model.label_forms import MAX_CACHED_LABELS, LabelForms, plain_counts, plain_dollars
 from ..model.wire import key_value
-from .label_forms import MAX_CACHED_LABELS, LabelForms, plain_counts, plain_dollars
 from .recording import Recording
 from .tracing import current_stage
 

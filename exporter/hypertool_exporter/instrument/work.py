@@ -22,8 +22,8 @@ from typing import Any
 
 from ..model.events import from_validated
 from ..model.fields import MAX_SCORE
+from ..model.label_forms import plain_seconds
 from ..model.work import QualityScored, ToolCallFinished, WorkflowRunFinished
-from .label_forms import plain_seconds
 from .recording import Recording
 
 

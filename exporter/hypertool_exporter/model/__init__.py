@@ -3,7 +3,8 @@
 ``events`` (the typed events: the one way raw input becomes an event;
 ``eventbase`` is what each is made of; ``work`` the events about work:
 workflow runs, tool calls, quality scores),
-``fields`` (the vocabulary and the field validators events are built from),
+``fields`` (the vocabulary and the field validators events are built from;
+``label_forms`` what raw label values became, for inputs that repeat them),
 ``wire`` (events' JSON for the journal, and delivery keys),
 ``catalog`` (every metric; ``metricspec`` describes one, ``genai_metrics``
 the OpenTelemetry GenAI ones, ``work_metrics`` those of work,

@@ -2,7 +2,9 @@
 
 A span arrives as a ``SpanRecord`` (``http.otlp`` decodes OTLP into them) and
 leaves as events built through each event class's ``parse``, the same
-validation every other input gets:
+validation every other input gets (a call whose label values were seen
+before: from their validated form, its numbers checked as ``parse`` would
+take them, ``label_forms``; a fifth of a span's mapping):
 
 - a GenAI span (``gen_ai.*``, ``llm.*`` or a Langfuse ``generation``) with
   usage becomes ``TokensUsed``; one that is an LLM call (an operation such as
@@ -26,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .events import Event, LLMCallFinished, StageFinished, TokensUsed
-from .fields import EventError
+from .events import Event, LLMCallFinished, StageFinished, TokensUsed, from_validated
+from .fields import EventError, trace_id_value
 from .genai_conventions import (
     CALL_MARKERS,
     LLM_OPERATIONS,
@@ -42,6 +44,7 @@ from .genai_conventions import (
 )
 from .genai_usage import library_of, read_cost, read_usage
 from .genai_work import work_events
+from .label_forms import LabelForms, plain_counts, plain_dollars, plain_seconds, plain_time
 from .span_sources import DEFAULT_CHATMODE_ATTRIBUTES, DEFAULT_PERSONA_ATTRIBUTES, SpanMapping
 
 #: Where the model, provider, operation and response id are looked for.
@@ -177,37 +180,123 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
     if usage is None and not is_call:
         return work
     chatmode = _label(span, mapping.chatmode_attributes, "default")
-    common = {
-        "persona": persona,
-        "model": "unknown" if model is None else model,
-        "ts": ts,
-        "trace_id": trace_id,
-        "operation": operation or "chat",
-        "provider": provider,
-    }
+    labels = (persona, "unknown" if model is None else model, operation or "chat", provider)
     events: list[Event] = []
     if usage is not None:
-        raw = {
-            **common,
-            "chatmode": chatmode,
-            "input_tokens": usage.get("input", 0),
-            "output_tokens": usage.get("output", 0),
-            "cache_read_tokens": usage.get("cache_read", 0),
-            "cache_write_tokens": usage.get("cache_write", 0),
-            "reasoning_tokens": usage.get("reasoning", 0),
-        }
-        if cost is not None:
-            raw["cost_usd" if cost[1] == REPORTED else "cost_estimate_usd"] = cost[0]
-        events.append(TokensUsed.parse(raw, received))
+        events.append(_tokens_used(labels, chatmode, usage, cost, ts, trace_id, received))
     if is_call:
-        raw = {
-            **common,
-            "duration_seconds": duration,
-            "error_type": error_type,
-            "usage_unknown": not usage and error_type is None,
-        }
-        events.append(LLMCallFinished.parse(raw, received))
+        unknown = not usage and error_type is None
+        events.append(_call(labels, duration, error_type, unknown, ts, trace_id, received))
     return [*events, *work]
+
+
+#: What the label values of the spans mapped in this process became
+#: (``label_forms``): a call's persona, model, operation and provider, and
+#: its chat mode or error type, keyed by their event class and raw values.
+_FORMS = LabelForms()
+
+
+def _tokens_used(
+    labels: tuple[str, str, str, str | None],
+    chatmode: str,
+    usage: dict[str, Any],
+    cost: tuple[Any, str] | None,
+    ts: float,
+    trace_id: str | None,
+    received: float,
+) -> TokensUsed:
+    """A call's ``TokensUsed``: built from its label values' validated form
+    when they were seen and its numbers are as validation takes them, else
+    validated whole (``TokensUsed.parse``, which names what is wrong)."""
+    counts = (
+        usage.get("input", 0),
+        usage.get("output", 0),
+        usage.get("cache_read", 0),
+        usage.get("cache_write", 0),
+        usage.get("reasoning", 0),
+    )
+    reported = estimate = None
+    if cost is not None:
+        if cost[1] == REPORTED:
+            reported = cost[0]
+        else:
+            estimate = cost[0]
+    key = (TokensUsed, *labels, chatmode)
+    form = _FORMS.seen(key)
+    if (
+        form is not None
+        and plain_counts(*counts)
+        and plain_dollars(reported)
+        and plain_dollars(estimate)
+        and plain_time(ts, received)
+    ):
+        persona, model, operation, provider, chatmode = form
+        trace_id = trace_id_value("trace_id", trace_id)
+        input_tokens, output_tokens, cache_read, cache_write, reasoning = counts
+        # fmt: off
+        values = (persona, model, input_tokens, output_tokens, chatmode, ts, trace_id, cache_read,
+                  cache_write, reasoning, reported, operation, provider, None, None, estimate)
+        # fmt: on
+        return from_validated(TokensUsed, values)
+    persona, model, operation, provider = labels
+    raw = {
+        "persona": persona,
+        "model": model,
+        "ts": ts,
+        "trace_id": trace_id,
+        "operation": operation,
+        "provider": provider,
+        "chatmode": chatmode,
+        "input_tokens": counts[0],
+        "output_tokens": counts[1],
+        "cache_read_tokens": counts[2],
+        "cache_write_tokens": counts[3],
+        "reasoning_tokens": counts[4],
+        "cost_usd": reported,
+        "cost_estimate_usd": estimate,
+    }
+    event = TokensUsed.parse(raw, received)
+    form = (event.persona, event.model, event.operation, event.provider, event.chatmode)
+    _FORMS.remember(key, form)
+    return event
+
+
+def _call(
+    labels: tuple[str, str, str, str | None],
+    duration: float,
+    error_type: str | None,
+    usage_unknown: bool,
+    ts: float,
+    trace_id: str | None,
+    received: float,
+) -> LLMCallFinished:
+    """A call's ``LLMCallFinished``, as ``_tokens_used`` makes its tokens."""
+    key = (LLMCallFinished, *labels, error_type)
+    form = _FORMS.seen(key)
+    if form is not None and plain_seconds(duration) and plain_time(ts, received):
+        persona, model, operation, provider, error_type = form
+        trace_id = trace_id_value("trace_id", trace_id)
+        # fmt: off
+        values = (persona, model, duration, error_type, ts, trace_id, usage_unknown, operation,
+                  provider, None)
+        # fmt: on
+        return from_validated(LLMCallFinished, values)
+    persona, model, operation, provider = labels
+    raw = {
+        "persona": persona,
+        "model": model,
+        "ts": ts,
+        "trace_id": trace_id,
+        "operation": operation,
+        "provider": provider,
+        "duration_seconds": duration,
+        "error_type": error_type,
+        "usage_unknown": usage_unknown,
+    }
+    event = LLMCallFinished.parse(raw, received)
+    form = (event.persona, event.model, event.operation, event.provider, event.error_type)
+    _FORMS.remember(key, form)
+    return event
 
 
 def _is_call(span: SpanRecord, operation: str | None, model: str | None) -> bool:

@@ -1,12 +1,13 @@
-"""What the label values of in-process calls became, for calls that repeat them.
+"""What raw label values became, for inputs that repeat them.
 
-A ``record_*`` call validates its label values (``model.fields``: trimmed,
-persona names normalised, length and characters checked) into its event.
-An app sends the same few values again and again, so each recording method
-keeps the validated form of the raw values it saw, keyed by its event class
-and those values, and builds a call whose values it has seen straight from
-that form, checking only its numbers: a journalled call then costs little
-more than the append it waits for. Bounded: past ``MAX_CACHED_LABELS``
+An event's label values are validated (``fields``: trimmed, persona names
+normalised, length and characters checked) as it is made. An app's calls
+and its spans name the same few values again and again, so an input keeps
+the validated form of the raw values it saw, keyed by the event class and
+those values, and builds an event whose values it has seen straight from
+that form, checking only its numbers (``plain_*``, each the fast answer of
+one validator in ``fields``): the in-process recording methods
+(``instrument``) and the OTLP span mapping (``genai``). Bounded: past ``MAX_CACHED_LABELS``
 combinations, new ones are validated each time. A value that cannot be a
 key (a list where a name is due) is never seen, so the full validation
 names the field and the value, as it does for every other bad value.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..model.fields import MAX_SECONDS, MAX_TOKENS, MAX_USD
+from .fields import MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, MAX_SECONDS, MAX_TOKENS, MAX_USD
 
 #: Raw label combinations whose validated form is kept, per collector.
 MAX_CACHED_LABELS = 10_000
@@ -27,6 +28,17 @@ def plain_seconds(value: Any) -> bool:
     float from 0 to ``MAX_SECONDS`` (not NaN, not a whole number to convert).
     A call built from label values seen before checks its duration so."""
     return type(value) is float and 0.0 <= value <= MAX_SECONDS
+
+
+def plain_time(value: Any, received: float) -> bool:
+    """Whether ``fields.timestamp_value`` takes ``value``, stamped by a
+    producer and received at ``received``, as it is: a float within the
+    window it accepts around the receiver's clock."""
+    return (
+        type(value) is float
+        and received - MAX_PAST_SECONDS <= value <= received + MAX_FUTURE_SECONDS
+        and value <= 1e11
+    )
 
 
 def plain_dollars(value: Any) -> bool:
@@ -72,4 +84,11 @@ class LabelForms(dict[tuple[Any, ...], tuple[Any, ...]]):
             self[key] = form
 
 
-__all__ = ["MAX_CACHED_LABELS", "LabelForms", "plain_counts", "plain_dollars", "plain_seconds"]
+__all__ = [
+    "MAX_CACHED_LABELS",
+    "LabelForms",
+    "plain_counts",
+    "plain_dollars",
+    "plain_seconds",
+    "plain_time",
+]
