@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import math
 import os
+import random
 import re
 import tempfile
 import threading
@@ -56,7 +57,11 @@ _REQUESTS = re.compile(r'^hypertool_llm_requests_total\{[^}]*persona="([^"]+)"[^
 
 
 def _request(first: int, count: int, persona: str | None = None) -> bytes:
-    """An export of ``count`` chat spans with usage, ids from ``first`` on."""
+    """An export of ``count`` chat spans with usage, ids random as an SDK's
+    (W3C trace ids are random, and the journal keeps each span's delivery
+    key in a B-tree: ids counted up from ``first`` would all land at its end
+    and hide what random ones cost), seeded by ``first``."""
+    ids = random.Random(first)
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     attribute = resource_spans.resource.attributes.add()
@@ -65,8 +70,8 @@ def _request(first: int, count: int, persona: str | None = None) -> bytes:
     now = time.time_ns()
     for n in range(first, first + count):
         span = spans.add()
-        span.trace_id = (n + 1).to_bytes(16, "big")
-        span.span_id = (n + 1).to_bytes(8, "big")
+        span.trace_id = ids.getrandbits(128).to_bytes(16, "big")
+        span.span_id = ids.getrandbits(64).to_bytes(8, "big")
         span.name = "chat gpt-4o"
         span.kind = 3
         span.start_time_unix_nano = now - 800_000_000

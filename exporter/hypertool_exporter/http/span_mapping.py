@@ -34,7 +34,7 @@ class SpanIds(tuple[str, str, "str | None", int, str]):
 
     @property
     def key(self) -> str:
-        return span_key(self[0], self[1])
+        return span_key(self[0], self[1], self[3])
 
 
 @dataclass(slots=True)
