@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -178,14 +179,17 @@ def _otlp(spans: int) -> float:
     agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "devops"}
     resource = {"service.name": "agents"}
 
+    draw = random.Random(11)  # ids random, as SDKs draw them; a trace ends 0.1 ms later
+
     def trace(index: int) -> list[SpanRecord]:
-        tid = f"{index:032x}"
-        ids = [f"{index * 4 + k:016x}" for k in range(4)]
+        tid = f"{draw.getrandbits(128):032x}"
+        ids = [f"{draw.getrandbits(64):016x}" for _ in range(4)]
+        end = now + index * 100_000
         return [
-            SpanRecord(tid, ids[2], ids[1], "chat", now, now + 1000, dict(chat), resource),
-            SpanRecord(tid, ids[3], ids[1], "chat", now, now + 2000, dict(chat), resource),
-            SpanRecord(tid, ids[1], ids[0], "agent", now, now + 3000, dict(agent), resource),
-            SpanRecord(tid, ids[0], None, "workflow", now, now + 4000, dict(workflow), resource),
+            SpanRecord(tid, ids[2], ids[1], "chat", now, end + 1000, dict(chat), resource),
+            SpanRecord(tid, ids[3], ids[1], "chat", now, end + 2000, dict(chat), resource),
+            SpanRecord(tid, ids[1], ids[0], "agent", now, end + 3000, dict(agent), resource),
+            SpanRecord(tid, ids[0], None, "workflow", now, end + 4000, dict(workflow), resource),
         ]
 
     with tempfile.TemporaryDirectory() as tmp:
