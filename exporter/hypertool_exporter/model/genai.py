@@ -202,6 +202,15 @@ def span_events(span: SpanRecord, mapping: SpanMapping, received: float) -> list
 _FORMS = LabelForms()
 
 
+def _raw(
+    labels: tuple[str, str, str, str | None], ts: float, trace_id: str | None, **more: Any
+) -> dict[str, Any]:
+    """A call's raw values for ``parse``: what its usage and its call share, and ``more``."""
+    persona, model, operation, provider = labels
+    common = {"persona": persona, "model": model, "operation": operation, "provider": provider}
+    return {**common, "ts": ts, "trace_id": trace_id, **more}
+
+
 def _tokens_used(
     labels: tuple[str, str, str, str | None],
     chatmode: str,
@@ -244,23 +253,19 @@ def _tokens_used(
                   cache_write, reasoning, reported, operation, provider, None, None, estimate)
         # fmt: on
         return from_validated(TokensUsed, values)
-    persona, model, operation, provider = labels
-    raw = {
-        "persona": persona,
-        "model": model,
-        "ts": ts,
-        "trace_id": trace_id,
-        "operation": operation,
-        "provider": provider,
-        "chatmode": chatmode,
-        "input_tokens": counts[0],
-        "output_tokens": counts[1],
-        "cache_read_tokens": counts[2],
-        "cache_write_tokens": counts[3],
-        "reasoning_tokens": counts[4],
-        "cost_usd": reported,
-        "cost_estimate_usd": estimate,
-    }
+    raw = _raw(
+        labels,
+        ts,
+        trace_id,
+        chatmode=chatmode,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        cache_read_tokens=counts[2],
+        cache_write_tokens=counts[3],
+        reasoning_tokens=counts[4],
+        cost_usd=reported,
+        cost_estimate_usd=estimate,
+    )
     event = TokensUsed.parse(raw, received)
     form = (event.persona, event.model, event.operation, event.provider, event.chatmode)
     _FORMS.remember(key, form)
@@ -287,18 +292,14 @@ def _call(
                   provider, None)
         # fmt: on
         return from_validated(LLMCallFinished, values)
-    persona, model, operation, provider = labels
-    raw = {
-        "persona": persona,
-        "model": model,
-        "ts": ts,
-        "trace_id": trace_id,
-        "operation": operation,
-        "provider": provider,
-        "duration_seconds": duration,
-        "error_type": error_type,
-        "usage_unknown": usage_unknown,
-    }
+    raw = _raw(
+        labels,
+        ts,
+        trace_id,
+        duration_seconds=duration,
+        error_type=error_type,
+        usage_unknown=usage_unknown,
+    )
     event = LLMCallFinished.parse(raw, received)
     form = (event.persona, event.model, event.operation, event.provider, event.error_type)
     _FORMS.remember(key, form)
