@@ -65,6 +65,14 @@ CallPlan = tuple[tuple[str, str], Histogram, Histogram | None]
 StagePlan = tuple[tuple[str, str, str], Histogram, dict[str, tuple[str, str, str, str]]]
 
 
+def _both_results(gates: dict[Any, float], gate_keys: dict[str, tuple[str, str, str, str]]) -> None:
+    """Make both results' series of a gate, each at 0 if it has none: they
+    exist from the gate's first verdict on, so a failure ratio is 0 rather
+    than absent while nothing has failed yet."""
+    for gate_key in gate_keys.values():
+        gates.setdefault(gate_key, 0.0)
+
+
 class Handlers:
     """The fold of each event class into ``series``. ``fold.state.MetricState``
     calls them under its lock; ``fold.batches`` calls ``tokens_used`` and
@@ -198,9 +206,8 @@ class Handlers:
         key = (admit("workflow", workflow), admit("stage", stage), admit("persona", persona))
         gate_keys = {result: (key[0], key[1], result, key[2]) for result in GATE_RESULTS}
         gates = self._counters[_GATES]
-        if any(gate_key in gates for gate_key in gate_keys.values()):
-            for gate_key in gate_keys.values():  # a verdict before: both results, as below
-                gates.setdefault(gate_key, 0.0)
+        if any(gate_key in gates for gate_key in gate_keys.values()):  # a verdict before
+            _both_results(gates, gate_keys)  # a snapshot may have held half the pair
         plan = (key, histogram_of(self._histograms[_STAGES], key), gate_keys)
         if self._cacheable(refusals, self._stage_plans):
             self._stage_plans[labels] = plan
@@ -217,12 +224,8 @@ class Handlers:
             gates = self._counters[_GATES]
             gate_key = gate_keys[gate]
             count = gates.get(gate_key)
-            if count is None:
-                # Both results exist from the first verdict on, so failure ratios
-                # are 0 rather than absent while nothing has failed yet (a plan
-                # made after a restore completes a pair the snapshot held half of).
-                for result_key in gate_keys.values():
-                    gates.setdefault(result_key, 0.0)
+            if count is None:  # the first verdict of these labels
+                _both_results(gates, gate_keys)
                 count = 0.0
             gates[gate_key] = count + 1.0
             if gate == FAILED:

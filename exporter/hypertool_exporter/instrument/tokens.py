@@ -271,8 +271,11 @@ class TokenRecording(Recording):
             event = self._parsed(lambda: TokensUsed.parse(raw))
             release = self._parsed(lambda: key_value("reservation_id", reservation_id))
             self.record(event, release=release)
-            form = (event.persona, event.chatmode, event.model, event.operation, event.provider)
-            self._label_forms.remember(labels, (*form, event.workflow, event.stage))
+            # fmt: off
+            self._label_forms.remember(labels, (event.persona, event.chatmode, event.model,
+                                                event.operation, event.provider, event.workflow,
+                                                event.stage))
+            # fmt: on
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
                 found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:

@@ -19,7 +19,8 @@ from typing import Any
 
 from .fields import MAX_FUTURE_SECONDS, MAX_PAST_SECONDS, MAX_SECONDS, MAX_TOKENS, MAX_USD
 
-#: Raw label combinations whose validated form is kept, per collector.
+#: Raw label combinations whose validated form is kept, per table (a
+#: collector's, the span mapping's in each process).
 MAX_CACHED_LABELS = 10_000
 
 
