@@ -48,6 +48,7 @@ APPEND_PATH = {
     "hypertool_exporter.model.eventbase",
     "hypertool_exporter.model.events",
     "hypertool_exporter.model.fields",
+    "hypertool_exporter.model.token_runs",
     "hypertool_exporter.model.work",
     "hypertool_exporter.model.wire",
 }

@@ -70,10 +70,10 @@ def test_plain_records_wait_in_their_runs_count_toward_the_limit_and_survive_a_f
             if n % 3 == 0:
                 pending.add(tokens(n))
             else:
-                pending.add_tokens(first if n % 3 == 1 else second, n, 0, NOW)
+                pending.add_record(first if n % 3 == 1 else second, (n, 0, NOW))
         assert len(pending) == 25
         with pytest.raises(JournalError, match=r"25 events wait.*none of those waiting is lost"):
-            pending.add_tokens(first, 25, 0, NOW)
+            pending.add_record(first, (25, 0, NOW))
         with pytest.raises(JournalError, match=r"25 events wait"):
             pending.add(tokens(25))
         journal.broken = False

@@ -1,19 +1,19 @@
-"""Plain token records in runs (``model.eventbase.TokenRun``): the buffered
-hot path keeps a label set's records as three numbers each, and the journal
-writes, the daily rows add up and the fold folds a run exactly as it would
-the plain token events it stands for; a commit that is not next in line is
-folded as those events."""
+"""Token records in runs (``model.eventbase.TokenRun``): the buffered hot
+path keeps a label set's records as their numbers (three for a plain record,
+seven for one with usage options), and the journal writes, the daily rows
+add up and the fold folds a run exactly as it would the token events it
+stands for; a commit that is not next in line is folded as those events."""
 
 import pytest
 from harness.snapshots import snapshot_of
 from harness.support import in_threads, wait_for
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
+from test_batches import DAY, LABEL_SETS, START, TIERED, _config
 from test_journal import _BUDGETS, _EVENTS, replayed
 
 from hypertool_exporter.fold import batches
-from hypertool_exporter.fold.batches import run_events
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.journal.rollup import DAILY_KEY, daily_rows
@@ -22,7 +22,8 @@ from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.writer import JournalWriter
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config
-from hypertool_exporter.model.events import PersonaSwitched, TokensUsed
+from hypertool_exporter.model.events import PersonaSwitched
+from hypertool_exporter.model.token_runs import records_in, run_events, width_of
 from hypertool_exporter.sync.tailer import JournalTailer
 
 #: (persona, chat mode, model): budgeted and not, two chat modes, priced and not.
@@ -36,8 +37,34 @@ _LABELS = st.sampled_from(
 #: A run's records: whole counts, times over three days (budget periods and
 #: price slots begin among them; one run may cross midnight).
 _RECORD = st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.floats(1.795e9, 1.79526e9))
-_RUNS = st.dictionaries(_LABELS, st.lists(_RECORD, min_size=1, max_size=40), max_size=3).map(
-    lambda runs: [(labels, [x for r in records for x in r]) for labels, records in runs.items()]
+_PLAIN_RUNS = st.dictionaries(_LABELS, st.lists(_RECORD, min_size=1, max_size=40), max_size=3)
+#: Records with usage options: label sets with and without an operation and a
+#: provider; cache parts within the input, reasoning within the output; costs
+#: reported or not (binary fractions, so that a daily total's float sum is
+#: the same in any order; the fold sums whole femto-dollars either way).
+_USAGE_LABELS = st.tuples(
+    _LABELS, st.sampled_from([None, "chat"]), st.sampled_from([None, "openai"])
+)
+_USAGE_RECORD = st.tuples(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.sampled_from([None, None, 0.0, 0.5, 0.001953125, 3.25]),
+    st.floats(1.795e9, 1.79526e9),
+).map(lambda r: (r[0] + r[2] + r[3], r[1] + r[4], *r[2:]))
+_USAGE_RUNS = st.dictionaries(
+    _USAGE_LABELS.map(lambda t: (*t[0], t[1], t[2])),
+    st.lists(_USAGE_RECORD, min_size=1, max_size=40),
+    max_size=3,
+)
+_RUNS = st.tuples(_PLAIN_RUNS, _USAGE_RUNS).map(
+    lambda both: [
+        (labels, [x for r in records for x in r])
+        for runs in both
+        for labels, records in runs.items()
+    ]
 )
 
 
@@ -55,10 +82,10 @@ def _summed(rows):
 @settings(max_examples=60, deadline=None)
 @given(runs=_RUNS, events=st.lists(_EVENTS, max_size=20))
 def test_runs_are_journalled_and_rolled_up_as_their_events(runs, events):
-    names = {n for labels, _ in runs for n in labels}
+    names = {n for labels, _ in runs for n in labels if n}
     ids = {name: n for n, name in enumerate(sorted(names), start=1)}
     standing = run_events(runs)
-    assert len(standing) == sum(len(run) for _, run in runs) // 3
+    assert len(standing) == records_in(runs)
     assert encode_runs(runs, ids.__getitem__) == [encode(e, ids.__getitem__) for e in standing]
     assert _summed(daily_rows(events, runs)) == _summed(daily_rows(events + standing))
 
@@ -79,9 +106,7 @@ def test_a_run_folds_to_the_state_of_its_events(
     for state in (by_runs, by_events):
         state.apply_all(events)
         if folded_first:
-            state.apply_all(
-                [TokensUsed(*labels[::2], 1, 1, labels[1], 1.795e9) for labels, _ in runs]
-            )
+            state.apply_all(run_events([(labels, run[: width_of(labels)]) for labels, run in runs]))
     by_runs.apply_runs(runs)
     by_events.apply_all(run_events(runs))
     by_runs.drain()
@@ -95,8 +120,8 @@ def _tokens(state):
 
 
 def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_path):
-    """Two threads recording plain records, records with options and other
-    events, each thread its own label sets: the process's own state after
+    """Two threads recording plain records, records with usage options (runs
+    of both forms) and other events, each thread its own label sets: the process's own state after
     the last commit is the state a fresh replay of the journal reaches."""
     path = tmp_path / "j.sqlite"
     collector = PersonaMetricsCollector(
@@ -108,6 +133,12 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
             persona = f"w{worker}-{n % 3}"
             if n % 250 == 7:
                 collector.record_token_usage(persona, "implement", "gpt-4o", n, 1, cost_usd=0.01)
+            elif n % 6 == 5:  # usage options with a provider, reported and not
+                collector.record_token_usage(
+                    persona, "implement", "gpt-4o", n % 97 + 2, n % 5 + 1,
+                    cache_read_tokens=1, cache_write_tokens=1, reasoning_tokens=1,
+                    cost_usd=0.002 if n % 4 == 1 else None, provider="openai", operation="chat",
+                )  # fmt: skip
             elif n % 400 == 9:
                 collector.record_llm_call(persona, "gpt-4o", 0.5)
             else:
@@ -115,8 +146,8 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
 
     in_threads(record, 2)
     collector.flush()
-    expected = 2 * sum((n if n % 250 == 7 else n % 97) + (1 if n % 250 == 7 else n % 5)
-                       for n in range(3000) if n % 400 != 9)  # fmt: skip
+    expected = 2 * sum(n + 1 if n % 250 == 7 else n % 97 + n % 5 + (3 if n % 6 == 5 else 0)
+                       for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5)  # fmt: skip
     wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
     live = snapshot_of(collector.state)
     collector.close()
@@ -134,7 +165,7 @@ def test_a_commit_that_is_not_next_in_line_is_folded_as_its_events(tmp_path):
     own = JournalWriter(path, on_commit=tailer.expect)
     pending = own.pending()
     for n in range(10):
-        pending.add_tokens(("qa", "default", "gpt-4o"), n, 1, 1.795e9 + n)
+        pending.add_record(("qa", "default", "gpt-4o"), (n, 1, 1.795e9 + n))
     with Journal(path) as other:  # another process writes first
         other.append([PersonaSwitched("qa", "default", None, "s", 1.795e9)])
     own.flush()
@@ -144,3 +175,42 @@ def test_a_commit_that_is_not_next_in_line_is_folded_as_its_events(tmp_path):
     own.close()
     assert snapshot_of(state) == snapshot_of(replayed(path))
     assert _tokens(state) == sum(range(10)) + 10
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    records=st.lists(
+        st.tuples(
+            st.integers(0, len(LABEL_SETS) - 1),
+            st.integers(0, 3000),  # input: the tiered price's threshold is 2,000
+            st.integers(0, 500),
+            st.sampled_from([None, None, 0.004, 0.25]),
+            st.floats(0.0, 1.0),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    # One day (a noon price change among them), or two (a daily budget's reset too).
+    spread=st.sampled_from([0.9 * DAY, 2 * DAY]),
+)
+@example(  # the changing model's price, before noon and after, in one budget period
+    records=[(2, 100, 10, None, 0.1), (2, 100, 10, None, 0.2), (2, 100, 10, None, 0.8)],
+    spread=0.9 * DAY,
+)
+def test_a_usage_run_folds_to_its_events_across_prices_and_periods(records, spread):
+    """Runs of records with usage options of a flat, a changing, a tiered and
+    an unpriced model, budgeted and not, over two days: ``apply_runs`` gives
+    the state of folding their events one by one."""
+    runs: dict = {}
+    for which, input_tokens, output_tokens, cost, after in records:
+        persona, chatmode, model = LABEL_SETS[which]
+        cache_read, reasoning = input_tokens // 3, output_tokens // 4
+        ts = START + after * spread
+        record = (input_tokens, output_tokens, cache_read, 0, reasoning, cost, ts)
+        runs.setdefault((persona, chatmode, model, "chat", "openai"), []).extend(record)
+    by_runs, by_events = MetricState(_config()), MetricState(_config())
+    for state in (by_runs, by_events):
+        state.set_price("tiered", TIERED)
+    by_runs.apply_runs(list(runs.items()))
+    by_events.apply_all(run_events(list(runs.items())))
+    assert snapshot_of(by_runs) == snapshot_of(by_events)

@@ -5,7 +5,8 @@ containers it keeps), ``view`` (the immutable copy every reader reads),
 ``handlers`` (what each event class
 changes, from plans cached per label values; ``plans`` names a token
 plan's parts and holds the token rule), ``batches`` (the token hot
-path's records, folded a label set at a time), ``cardinality`` (the
+path's records, folded a label set at a time; ``usage_runs`` those with
+usage options, a commit's run at a time), ``cardinality`` (the
 caps on distinct label values), ``histogram`` (series in flat lists, copied
 whole), ``genai`` (the OpenTelemetry convention metrics), ``work``
 (workflow runs, tool calls, scores, and each stage's cost), ``persist``

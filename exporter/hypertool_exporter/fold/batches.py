@@ -34,19 +34,22 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..model import catalog as c
-from ..model.eventbase import records_of
-from ..model.events import PLAIN_TOKENS_TAIL, TOKENS_OPTIONAL_FROM, TokensUsed, from_validated
+from ..model.events import (
+    PLAIN_TOKENS_TAIL,
+    TOKENS_OPTIONAL_FROM,
+    TokensUsed,
+)
+from ..model.token_runs import PLAIN_LABELS, record_event, records_of
 from .plans import count_tokens
+from .usage_runs import fold_usage_run
 
 if TYPE_CHECKING:
     import threading
     from collections.abc import Iterable
 
-    from ..model.eventbase import TokenRun
-    from ..model.events import Event
     from .handlers import Handlers
     from .histogram import Histogram
     from .plans import TokenPlan
@@ -142,10 +145,14 @@ class TokenBatches:
             return
         self.handlers.tokens_used(ev)
 
-    def join_run(self, labels: tuple[str, str, str], run: list[float]) -> None:
+    def join_run(self, labels: tuple[Any, ...], run: list[Any]) -> None:
         """``join`` for each plain token record of ``run`` (of ``labels``:
-        ``model.eventbase.TokenRun``), in one go: a label set's first record
-        folded now, as an event, the rest added to its batch."""
+        ``model.token_runs``), in one go: a label set's first record
+        folded now, as an event, the rest added to its batch. A run of
+        records with usage options is folded now (``fold.usage_runs``)."""
+        if len(labels) != PLAIN_LABELS:
+            fold_usage_run(self.handlers, labels, run)
+            return
         batch = self._batches.get(labels)
         if batch is None:
             records = records_of(run)
@@ -297,34 +304,10 @@ class TokenBatches:
             self.handlers.tokens_used(record_event(labels, *record))
 
 
-def record_event(
-    labels: tuple[str, str, str],
-    input_tokens: int,
-    output_tokens: int,
-    ts: float,
-    trace_id: str | None = None,
-) -> TokensUsed:
-    """The event a hot-path record stands for (validated values: no checks).
-    Without a trace id, the plain tail is joined on whole: one tuple
-    concatenation, the journalled hot path's quickest way to an event."""
-    persona, chatmode, model = labels
-    head = (persona, model, input_tokens, output_tokens, chatmode, ts)
-    if trace_id is None:
-        return from_validated(TokensUsed, head + PLAIN_TOKENS_TAIL)
-    return from_validated(TokensUsed, (*head, trace_id, *PLAIN_TOKENS_TAIL[1:]))
-
-
-def run_events(runs: Iterable[TokenRun]) -> list[Event]:
-    """The plain token events runs of records stand for, in order."""
-    return [record_event(labels, *record) for labels, run in runs for record in records_of(run)]
-
-
 __all__ = [
     "BATCH_LENGTH",
     "BATCH_RECORDS",
     "MAX_BATCHES",
     "TokenBatch",
     "TokenBatches",
-    "record_event",
-    "run_events",
 ]

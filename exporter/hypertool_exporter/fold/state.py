@@ -24,9 +24,9 @@ from typing import Any
 from ..model import catalog as c
 from ..model.budgets import BudgetBook
 from ..model.config import Config
-from ..model.eventbase import TokenRun
 from ..model.events import Event, TokensUsed
 from ..model.pricing import Price
+from ..model.token_runs import TokenRun
 from .batches import TokenBatches
 from .cardinality import LabelGuard
 from .genai import GenAIFold
@@ -88,9 +88,9 @@ class MetricState:
                 handlers[type(event)](event)
 
     def apply_runs(self, runs: Iterable[TokenRun]) -> None:
-        """Fold runs of plain token records (``model.eventbase.TokenRun``) as
-        ``apply_all`` folds the plain token events they stand for, a run at a
-        time (``TokenBatches.join_run``)."""
+        """Fold runs of token records (``model.token_runs``) as ``apply_all``
+        folds the token events they stand for, a run at a time
+        (``TokenBatches.join_run``)."""
         with self.lock:
             for labels, run in runs:
                 self.batches.join_run(labels, run)

@@ -82,7 +82,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         #: The other calls' label values seen before, validated (``label_forms``).
         self._label_forms = LabelForms()
         self._buffered = exporter.config.durability == "buffered"
-        self._journal_add = self._record_plain
+        self._journal_add = self._record_run
         #: Where a call built from label values seen before goes: ``record``,
         #: or straight to the buffer (``journal.durability: buffered``).
         self._add: Callable[[Event], None] = self.record
@@ -92,7 +92,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             writer.open()  # a bad path fails here, not at the first record
             if self._buffered:
                 pending = writer.pending()
-                self._journal_add, self._add = pending.add_tokens, pending.add
+                self._journal_add, self._add = pending.add_record, pending.add
             exporter.follow()
 
     # -- recording ----------------------------------------------------------
@@ -303,7 +303,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         """Stop serving, commit what waits and stop the tailer (taking a final snapshot)."""
         self.exporter.close()
         self._writer = None  # what is recorded later is folded here, not journalled
-        self._journal_add, self._add = self._record_plain, self.record
+        self._journal_add, self._add = self._record_run, self.record
 
 
 _default: PersonaMetricsCollector | None = None

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from ..fold.batches import BATCH_LENGTH, record_event
-from ..model.events import TokensUsed, from_validated
+from ..fold.batches import BATCH_LENGTH
+from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.label_forms import MAX_CACHED_LABELS, LabelForms, plain_counts, plain_dollars
+from ..model.token_runs import record_event, run_record_event
 from ..model.wire import key_value
 from .recording import Recording
 from .tracing import current_stage
@@ -50,6 +51,18 @@ class TokenUsageOptions(TypedDict, total=False):
 
 #: Their names.
 TOKEN_USAGE_OPTIONS = TokenUsageOptions.__optional_keys__
+#: The options a record of a run may have (``model.token_runs``): not
+#: the seed's ``tokens=``, a trace id, a reservation or a workflow stage.
+RUN_OPTIONS = frozenset(
+    {
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_usd",
+        "provider",
+        "operation",
+    }
+)
 
 
 class TokenRecording(Recording):
@@ -60,9 +73,10 @@ class TokenRecording(Recording):
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     #: Journalled: raw label values seen before -> their validated form.
     _journal_labels: LabelForms
-    #: Journalled: where a plain record (validated labels, counts, time) goes:
-    #: the buffer's ``add_tokens``, or ``_record_plain`` (a commit per call).
-    _journal_add: Callable[[tuple[str, str, str], int, int, float], None]
+    #: Where a record of a run (``model.token_runs``: validated labels,
+    #: its numbers checked) goes: the buffer's ``add_record``
+    #: (``journal.durability: buffered``), else ``_record_run`` (an event each).
+    _journal_add: Callable[[tuple[Any, ...], tuple[Any, ...]], None]
 
     def record_token_usage(
         self,
@@ -95,7 +109,12 @@ class TokenRecording(Recording):
         out of a call by a lookup of its default: a call without options
         takes a fifth less time so.
         """
-        if options and len(options) == 1 and "tokens" in options:
+        if options and options.keys() <= RUN_OPTIONS:  # usage options alone: a run's record?
+            if self._recorded_in_run(
+                persona, chatmode, model, input_tokens, output_tokens, options
+            ):
+                return
+        elif options and len(options) == 1 and "tokens" in options:
             tokens = options["tokens"]  # the seed API's count: a plain record's input
             if tokens is not None and not (input_tokens or output_tokens):
                 input_tokens, options = tokens, {}
@@ -118,7 +137,7 @@ class TokenRecording(Recording):
                 and self._tracing.provider is None
                 and not self._tracing.stages_open
             ):
-                self._journal_add(head, input_tokens, output_tokens, self._clock())
+                self._journal_add(head, (input_tokens, output_tokens, self._clock()))
                 return
         if (
             options
@@ -135,10 +154,6 @@ class TokenRecording(Recording):
                 raise TypeError(
                     f"record_token_usage() got an unexpected keyword argument {unexpected!r}"
                 )
-            if options and self._recorded_as_seen(
-                persona, chatmode, model, input_tokens, output_tokens, options
-            ):
-                return
             self._record_token_usage(
                 persona, chatmode, model, input_tokens, output_tokens, **options
             )
@@ -147,7 +162,7 @@ class TokenRecording(Recording):
         if len(batch) >= BATCH_LENGTH:
             self.state.batches.fold_batch(batch)
 
-    def _recorded_as_seen(
+    def _recorded_in_run(
         self,
         persona: str,
         chatmode: str,
@@ -156,50 +171,39 @@ class TokenRecording(Recording):
         output_tokens: int,
         options: TokenUsageOptions,
     ) -> bool:
-        """Record a call with options whose label values (the options' names
-        among them) were seen before, built from their validated form
-        (``label_forms``) with its numbers checked as they are; False, having
-        recorded nothing, for any other call (``_record_token_usage`` then
-        validates it). Not a trace id, a reservation or the seed API's
-        ``tokens=``: those take the full path."""
-        if (
-            options.get("tokens") is not None
-            or options.get("reservation_id") is not None
-            or not self._untraced(options.get("trace_id"))
-            or self._tracing.stages_open
-        ):
+        """Record a call whose options are among ``RUN_OPTIONS`` and whose
+        label values (its operation and provider among them) were seen
+        before as a record of its label set's run (``_journal_add``), built
+        from their validated form (``label_forms``) with its numbers checked
+        as they are; False, having recorded nothing, for any other (the full
+        path then validates it). Not while tracing is on or a
+        ``WorkflowTracer`` stage is open: those records carry a trace id or
+        a stage."""
+        tracing = self._tracing
+        if tracing.provider is not None or tracing.stages_open:
             return False
-        operation, provider, workflow, stage = (
-            options.get("operation"),
-            options.get("provider"),
-            options.get("workflow"),
-            options.get("stage"),
+        get = options.get
+        form = self._label_forms.seen(
+            (TokensUsed, persona, chatmode, model, get("operation"), get("provider"))
         )
-        labels = (TokensUsed, persona, chatmode, model, operation, provider, workflow, stage)
-        form = self._label_forms.seen(labels)
-        cache_read = options.get("cache_read_tokens", 0)
-        cache_write = options.get("cache_write_tokens", 0)
-        reasoning, cost = options.get("reasoning_tokens", 0), options.get("cost_usd")
+        cache_read, cache_write = get("cache_read_tokens", 0), get("cache_write_tokens", 0)
+        reasoning, cost = get("reasoning_tokens", 0), get("cost_usd")
         if (
             form is None
             or not plain_dollars(cost)
             or not plain_counts(input_tokens, output_tokens, cache_read, cache_write, reasoning)
         ):
             return False
-        (persona, chatmode, model, operation, provider, workflow, stage) = form
-        # fmt: off
-        values = (persona, model, input_tokens, output_tokens, chatmode, self._clock(), None,
-                  cache_read, cache_write, reasoning, cost, operation, provider, workflow, stage,
-                  None)
-        # fmt: on
-        self._add(from_validated(TokensUsed, values))
+        ts = self._clock()
+        self._journal_add(
+            form, (input_tokens, output_tokens, cache_read, cache_write, reasoning, cost, ts)
+        )
         return True
 
-    def _record_plain(
-        self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
-    ) -> None:
-        """Record a plain token record as its event (a journal level that commits each)."""
-        self.record(record_event(labels, input_tokens, output_tokens, ts))
+    def _record_run(self, labels: tuple[Any, ...], record: tuple[Any, ...]) -> None:
+        """Record a record of a run as its event (no journal, or a journal
+        level that commits each)."""
+        self.record(run_record_event(labels, record))
 
     def _record_token_usage(
         self,
@@ -250,7 +254,6 @@ class TokenRecording(Recording):
             or not 0 <= input_tokens <= MAX_TOKENS
             or not 0 <= output_tokens <= MAX_TOKENS
         ):
-            labels = (TokensUsed, persona, chatmode, model, operation, provider, workflow, stage)
             raw = {
                 "persona": persona,
                 "chatmode": chatmode,
@@ -271,11 +274,11 @@ class TokenRecording(Recording):
             event = self._parsed(lambda: TokensUsed.parse(raw))
             release = self._parsed(lambda: key_value("reservation_id", reservation_id))
             self.record(event, release=release)
-            # fmt: off
-            self._label_forms.remember(labels, (event.persona, event.chatmode, event.model,
-                                                event.operation, event.provider, event.workflow,
-                                                event.stage))
-            # fmt: on
+            if workflow is None and stage is None:  # its next records may be a run's
+                self._label_forms.remember(
+                    (TokensUsed, persona, chatmode, model, operation, provider),
+                    (event.persona, event.chatmode, event.model, event.operation, event.provider),
+                )
             if self._writer is None and len(self._token_batches) < MAX_CACHED_LABELS:
                 found = self.state.batches.batch_for((event.persona, event.chatmode, event.model))
                 if found is not None:

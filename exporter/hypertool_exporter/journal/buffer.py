@@ -16,12 +16,13 @@ reach the process's own ``/metrics`` as their commit is announced to the
 tailer (``JournalTailer.expect``): folded there and then by the committing
 thread, unless the tailer's own thread is folding.
 
-A plain token record (the hot path's, without options) waits as three
-numbers in its label set's run (``add_tokens``), not as an event: the commit
-writes each run's rows after the events (``Journal.append``'s ``runs``), and
-the fold adds a run up as a token batch. Plain records touch nothing other
-events touch (``fold.batches``), so writing them after the events of their
-commit changes no total.
+A token record (the hot path's: no trace id, reservation or workflow
+stage; plain, or with usage options) waits as its numbers in its label set's
+run (``add_record``), not as an event: the commit writes each run's rows
+after the events (``Journal.append``'s ``runs``), and the fold adds a run up
+a label set at a time. Such records touch nothing other events touch
+(``fold.batches``), so writing them after the events of their commit
+changes no total.
 
 What an event survives once recorded: a clean exit, ``flush()``, ``close()``
 and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the
@@ -41,9 +42,10 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
-from ..model.eventbase import TokenRun
 from ..model.events import Event
+from ..model.token_runs import TokenRun, width_of
 from .errors import JournalError
 
 log = logging.getLogger(__name__)
@@ -77,8 +79,8 @@ class PendingEvents:
         self.limit = limit
         self._events: deque[Event] = deque()
         self._releases: list[str] = []
-        #: Plain token records, per label set (``add_tokens``), and how many.
-        self._runs: dict[tuple[str, str, str], list[float]] = {}
+        #: Token records, per label set (``add_record``), and how many.
+        self._runs: dict[tuple[Any, ...], list[Any]] = {}
         self._records = 0
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -116,18 +118,16 @@ class PendingEvents:
         if (waiting + 1) % self.batch == 0:  # faster than the flusher: commit here
             self._commit_or_keep()
 
-    def add_tokens(
-        self, labels: tuple[str, str, str], input_tokens: int, output_tokens: int, ts: float
-    ) -> None:
-        """Keep a plain token record (validated ``labels``, whole counts in
-        range, no options) in its label set's run: three numbers, not an event."""
+    def add_record(self, labels: tuple[Any, ...], record: tuple[Any, ...]) -> None:
+        """Keep a token record (validated ``labels``, numbers checked) in its
+        label set's run (``model.token_runs``): its numbers, not an event."""
         with self._lock:
             if self._records + len(self._events) >= self.limit:
                 raise self._full()
             run = self._runs.get(labels)
             if run is None:
                 run = self._runs[labels] = []
-            run += (input_tokens, output_tokens, ts)
+            run += record
             self._records += 1
             full = self._records % self.batch == 0
         if full:  # faster than the flusher: commit here
@@ -149,14 +149,14 @@ class PendingEvents:
         )
 
     def __len__(self) -> int:
-        """Events (and plain token records) waiting for their commit."""
+        """Events (and token records) waiting for their commit."""
         return len(self._events) + self._records
 
     def __bool__(self) -> bool:
         return bool(self._events or self._releases or self._records)
 
     def take(self) -> tuple[list[Event], list[str], list[TokenRun]]:
-        """Everything waiting, in order, and the runs of plain token records;
+        """Everything waiting, in order, and the runs of token records;
         it no longer waits."""
         with self._lock:
             self._taken += 1
@@ -173,7 +173,7 @@ class PendingEvents:
             self._releases[:0] = releases
             for labels, run in runs:
                 self._runs[labels] = run + self._runs.get(labels, [])
-                self._records += len(run) // 3
+                self._records += len(run) // width_of(labels)
 
     def _run(self) -> None:
         taken = self._taken

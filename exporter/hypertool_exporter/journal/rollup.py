@@ -10,7 +10,6 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 
 from __future__ import annotations
 
-from ..model.eventbase import records_of
 from ..model.events import (
     PLAIN_TOKENS_TAIL,
     TOKENS_OPTIONAL_FROM,
@@ -24,14 +23,15 @@ from ..model.events import (
     WorkflowRunFinished,
 )
 from ..model.fields import FAILED
+from ..model.token_runs import PLAIN_LABELS, records_of, usage_records_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
     from collections.abc import Callable, Iterable
     from typing import Any
 
-    from ..model.eventbase import TokenRun
     from ..model.events import Event
+    from ..model.token_runs import TokenRun
 
     #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
     DailyRow = tuple[Any, ...]
@@ -126,7 +126,11 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
     (a plain one's two counts alone); the others through ``_ROLLUPS``; a run
     of plain records a day at a time."""
     merged: dict[tuple[Any, ...], list[Any]] = {}
-    for (persona, _chatmode, model), run in runs:
+    for labels, run in runs:
+        if len(labels) != PLAIN_LABELS:
+            _add_usage(merged, labels, run)
+            continue
+        persona, _chatmode, model = labels
         stamps = run[2::3]
         day = int(min(stamps) // SECONDS_PER_DAY)
         if day == int(max(stamps) // SECONDS_PER_DAY):  # the run is one day's: two sums
@@ -181,6 +185,39 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
             totals = merged[key] = list(_NO_TOTALS)
         totals[column] += 1
     return [(*key, *totals) for key, totals in merged.items()]
+
+
+def _add_usage(
+    merged: dict[tuple[Any, ...], list[Any]], labels: tuple[Any, ...], run: list[Any]
+) -> None:
+    """Add a run of records with usage options to ``merged``, as ``daily_rows``
+    adds the token events they stand for (none has an estimate: each cost is
+    reported or left to the reader). A run of one day whose costs are all
+    reported, or all not, is six sums; any other, a record at a time."""
+    persona, model = labels[0], labels[2]
+    stamps, costs = run[6::7], run[5::7]
+    day = int(min(stamps) // SECONDS_PER_DAY)
+    unreported = costs.count(None)
+    if day == int(max(stamps) // SECONDS_PER_DAY) and unreported in (0, len(costs)):
+        source = ESTIMATED if unreported else REPORTED
+        parts = [((day, persona, model, source), [run[i::7] for i in range(5)], costs)]
+    else:
+        parts = [
+            (
+                (int(ts // SECONDS_PER_DAY), persona, model, ESTIMATED if c is None else REPORTED),
+                [[inp], [out], [read], [write], [reasoning]],
+                [c],
+            )
+            for inp, out, read, write, reasoning, c, ts in usage_records_of(run)
+        ]
+    for key, counts, dollars in parts:
+        totals = merged.get(key)
+        if totals is None:
+            totals = merged[key] = list(_NO_TOTALS)
+        for index, column in enumerate(counts):
+            totals[index] += sum(column)
+        if key[3] == REPORTED:
+            totals[5] += sum(dollars)
 
 
 __all__ = [

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import sys
 
-from ..model.eventbase import records_of
 from ..model.events import (
     EVENT_CLASSES,
     PLAIN_TOKENS_TAIL,
@@ -42,6 +41,7 @@ from ..model.events import (
     parse_event,
 )
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
+from ..model.token_runs import PLAIN_LABELS, records_of, usage_event, usage_records_of
 from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
 TYPE_CHECKING = False
@@ -49,8 +49,8 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from ..model.eventbase import TokenRun
     from ..model.events import Event
+    from ..model.token_runs import TokenRun
 
 #: Events (schema 4): a kind code, the time, a positional body.
 EVENTS_TABLE = (
@@ -115,13 +115,43 @@ def encode_all(
 
 
 def encode_runs(runs: Sequence[TokenRun], name_id: Callable[[str], int]) -> list[tuple[Any, ...]]:
-    """The rows of plain token records, a run's after another's, each the row
-    ``encode_all`` writes for the plain token event it stands for."""
+    """The rows of token records, a run's after another's, each the row
+    ``encode`` writes for the token event it stands for."""
     rows: list[tuple[Any, ...]] = []
-    for (persona, chatmode, model), run in runs:
+    for labels, run in runs:
+        if len(labels) != PLAIN_LABELS:
+            rows += _usage_rows(labels, run, name_id)
+            continue
+        persona, chatmode, model = labels
         head, end = _plain_ends(persona, model, chatmode, name_id)
         rows += [(ts, _TOKENS_KIND, f"{head}{inp},{out}{end}") for inp, out, ts in records_of(run)]
     return rows
+
+
+def _usage_rows(
+    labels: tuple[Any, ...], run: list[Any], name_id: Callable[[str], int]
+) -> list[tuple[Any, ...]]:
+    """The rows of a run of records with usage options. With a provider,
+    nothing after it is written (the row's trailing values are at their
+    defaults), so every record's row is the same text around its seven
+    numbers; without one, which trailing values are left out varies by
+    record, and each is encoded whole."""
+    persona, chatmode, model, operation, provider = labels
+    if provider is None:
+        return [encode(usage_event(labels, record), name_id) for record in usage_records_of(run)]
+    head = f"[{name_id(persona)},{name_id(model)},"
+    middle = f",{name_id(chatmode)},null,"
+    operation_id = "null" if operation is None else name_id(operation)
+    end = f",{operation_id},{name_id(provider)}]"
+    # Every number of the run written at once, as ``encode`` writes each
+    # (numbers and null hold no comma), then each record's cut from them.
+    orjson = sys.modules.get("orjson")
+    texts = orjson.dumps(run).decode()[1:-1].split(",") if orjson else list(map(_json, run))
+    columns = [texts[i::7] for i in range(6)]
+    return [
+        (ts, _TOKENS_KIND, f"{head}{i},{o}{middle}{r},{w},{z},{cost}{end}")
+        for i, o, r, w, z, cost, ts in zip(*columns, run[6::7], strict=True)
+    ]
 
 
 def _plain_ends(
@@ -179,7 +209,7 @@ Columns = tuple[list[type], list["list[Any] | tuple[Any, ...]"], list[Rejection]
 #: The same as events, and the rows that are not events.
 Decoded = tuple["list[Event]", list[Rejection]]
 #: A replay's plain token rows as runs: label set (persona, chat mode,
-#: model) -> its records, three numbers each (``model.eventbase.TokenRun``).
+#: model) -> its records, three numbers each (``model.token_runs``).
 Runs = dict[tuple[str, str, str], "list[Any]"]
 #: The kind and length of a plain token row: its optional fields all left
 #: out (a replay folds such rows as runs; a split replay's sample prices them so).

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import time
 
-from ..model.eventbase import records_in
 from ..model.events import from_validated
 from ..model.fields import EventError
+from ..model.token_runs import records_in
 from . import driver, reservations
 from .errors import JournalError, cause_of
 from .inserts import insert_rows
@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
     from typing import Any
 
     from ..model.budget_check import Held, Reservation
-    from ..model.eventbase import TokenRun
     from ..model.events import Event
+    from ..model.token_runs import TokenRun
     from .rows import Columns, Decoded, Runs
 
 
@@ -102,7 +102,7 @@ class Journal:
 
         ``releases``: ids of budget reservations whose usage these events
         are, deleted in the same transaction (``journal.reservations``).
-        ``runs``: plain token records (``model.eventbase.TokenRun``), a row
+        ``runs``: token records (``model.token_runs``), a row
         each after the events' rows, never duplicates; ``appended`` then
         hears ``(first_id, events, runs)``.
 
@@ -209,7 +209,7 @@ class Journal:
         known = self._ids
         rows, later = encode_all(events, known, self._templates)
         names = [n for i in later for n in names_of(events[i])]
-        ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels])
+        ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels if n])
         name_id: Callable[[str], int] = lambda name: ids.get(name) or known[name]  # noqa: E731
         for index in later:
             rows[index] = encode(events[index], name_id)

@@ -10,7 +10,6 @@ from operator import itemgetter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
-    from collections.abc import Iterable, Iterator
     from typing import Any
 
 
@@ -77,21 +76,4 @@ def event_class(cls: type[EventRecord]) -> type[EventRecord]:
     return cls
 
 
-#: A label set's plain token records (no options, no trace) on their way from
-#: the hot path to the journal and the fold, in the form of a token batch:
-#: ((persona, chat mode, model), [input, output, time, input, output, time, ...]).
-TokenRun = tuple[tuple[str, str, str], list[float]]
-
-
-def records_in(runs: Iterable[TokenRun]) -> int:
-    """How many records ``runs`` hold (three numbers each)."""
-    return sum(len(run) for _, run in runs) // 3
-
-
-def records_of(run: list[float]) -> Iterator[tuple[int, int, float]]:
-    """A run's records (input, output, time), in order."""
-    records = iter(run)
-    return zip(records, records, records, strict=True)  # type: ignore[arg-type]  # whole counts
-
-
-__all__ = ["EventRecord", "TokenRun", "event_class", "records_in", "records_of", "tuple_new"]
+__all__ = ["EventRecord", "event_class", "tuple_new"]

@@ -332,6 +332,7 @@ TOKENS_OPTIONAL_FROM = TokensUsed._fields.index("trace_id")
 _OPTIONAL = TokensUsed._fields[TOKENS_OPTIONAL_FROM:]
 PLAIN_TOKENS_TAIL = tuple(TokensUsed._field_defaults[name] for name in _OPTIONAL)
 
+
 EVENT_CLASSES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (PersonaSwitched, TokensUsed, StageFinished, LLMCallFinished, *WORK_EVENTS)

@@ -55,8 +55,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from ..journal.rows import Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.cores import cores
-from ..model.eventbase import TokenRun
 from ..model.events import EVENT_CLASSES, Event, from_validated
+from ..model.token_runs import TokenRun
 
 if TYPE_CHECKING:
     import subprocess

@@ -17,15 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..fold.batches import run_events
 from ..fold.merge import MergeConflict
 from ..fold.persist import collector_paused
 from ..fold.state import MetricState
 from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
-from ..model.eventbase import TokenRun, records_in
 from ..model.events import Event
+from ..model.token_runs import TokenRun, records_in, run_events
 from . import replayer, splitter
 from .announced import Announced
 from .status import JournalStatus
@@ -189,7 +188,7 @@ class JournalTailer:
             self.last_id += len(chunk)
 
     def expect(self, first_id: int, events: list[Event], runs: Sequence[TokenRun] = ()) -> None:
-        """Rows ``first_id`` on hold ``events``, then ``runs`` (plain token
+        """Rows ``first_id`` on hold ``events``, then ``runs`` (token
         records), just committed by this process (``JournalWriter.on_commit``):
         folded as these objects, not decoded again from their rows, here
         (``_fold_own``) or by the tailer's thread (``sync.announced``)."""
@@ -200,7 +199,7 @@ class JournalTailer:
             self._wake.set()
 
     def _announce(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> None:
-        """Announce a commit, runs as the plain token events they stand for."""
+        """Announce a commit, runs as the token events they stand for."""
         self._announced.add(first_id, events + run_events(runs) if runs else events, self.last_id)
 
     def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> bool:
