@@ -146,8 +146,9 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
 
     in_threads(record, 2)
     collector.flush()
-    expected = 2 * sum(n + 1 if n % 250 == 7 else n % 97 + n % 5 + (3 if n % 6 == 5 else 0)
-                       for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5)  # fmt: skip
+    tokens = [n + 1 if n % 250 == 7 else n % 97 + n % 5 + (3 if n % 6 == 5 else 0)
+              for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5]  # fmt: skip
+    expected = 2 * sum(tokens)
     wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
     live = snapshot_of(collector.state)
     collector.close()

@@ -109,15 +109,16 @@ class TokenRecording(Recording):
         out of a call by a lookup of its default: a call without options
         takes a fifth less time so.
         """
-        if options and options.keys() <= RUN_OPTIONS:  # usage options alone: a run's record?
-            if self._recorded_in_run(
-                persona, chatmode, model, input_tokens, output_tokens, options
-            ):
-                return
-        elif options and len(options) == 1 and "tokens" in options:
+        if not options:
+            pass
+        elif "tokens" in options:
             tokens = options["tokens"]  # the seed API's count: a plain record's input
-            if tokens is not None and not (input_tokens or output_tokens):
+            if len(options) == 1 and tokens is not None and not (input_tokens or output_tokens):
                 input_tokens, options = tokens, {}
+        elif options.keys() <= RUN_OPTIONS and self._recorded_in_run(  # a run's record
+            persona, chatmode, model, input_tokens, output_tokens, options
+        ):
+            return
         key = (persona, chatmode, model)
         try:
             batch = self._token_batches.get(key)
