@@ -13,7 +13,7 @@ import time
 
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.model.events import TokensUsed
-from hypertool_exporter.model.token_runs import records_in, records_of
+from hypertool_exporter.model.runs import records_in, records_of
 from hypertool_exporter.sync import replayer
 
 

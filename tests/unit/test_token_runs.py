@@ -1,8 +1,9 @@
-"""Token records in runs (``model.eventbase.TokenRun``): the buffered hot
-path keeps a label set's records as their numbers (three for a plain record,
-seven for one with usage options), and the journal writes, the daily rows
-add up and the fold folds a run exactly as it would the token events it
-stands for; a commit that is not next in line is folded as those events."""
+"""Records in runs (``model.runs``): the buffered hot path keeps a label
+set's records as their numbers (three for a plain token record, seven for
+one with usage options, two for a tool call or a stage), and the journal
+writes, the daily rows add up and the fold folds a run exactly as it would
+the events it stands for; a commit that is not next in line is folded as
+those events."""
 
 import pytest
 from harness.snapshots import snapshot_of
@@ -17,13 +18,15 @@ from hypertool_exporter.fold import batches
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.journal.rollup import DAILY_KEY, daily_rows
-from hypertool_exporter.journal.rows import encode, encode_runs
+from hypertool_exporter.journal.rows import encode
+from hypertool_exporter.journal.run_rows import encode_runs
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.writer import JournalWriter
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import parse_config
-from hypertool_exporter.model.events import PersonaSwitched
-from hypertool_exporter.model.token_runs import records_in, run_events, width_of
+from hypertool_exporter.model.events import PersonaSwitched, StageFinished
+from hypertool_exporter.model.runs import records_in, run_events, width_of
+from hypertool_exporter.model.work import ToolCallFinished
 from hypertool_exporter.sync.tailer import JournalTailer
 
 #: (persona, chat mode, model): budgeted and not, two chat modes, priced and not.
@@ -59,7 +62,21 @@ _USAGE_RUNS = st.dictionaries(
     st.lists(_USAGE_RECORD, min_size=1, max_size=40),
     max_size=3,
 )
-_RUNS = st.tuples(_PLAIN_RUNS, _USAGE_RUNS).map(
+#: Tool calls and workflow stages: (event class, label values...), seconds and time.
+_EVENT_LABELS = st.sampled_from(
+    [
+        (ToolCallFinished, "backend-engineer", "search", None),
+        (ToolCallFinished, "qa", "run_tests", "TimeoutError"),
+        (StageFinished, "release", "build", "devops", None),
+        (StageFinished, "release", "test", "qa", "passed"),
+        (StageFinished, "release", "test", "qa", "failed"),
+    ]
+)
+_EVENT_RECORD = st.tuples(st.floats(0.0, 4000.0), st.floats(1.795e9, 1.79526e9))
+_EVENT_RUNS = st.dictionaries(
+    _EVENT_LABELS, st.lists(_EVENT_RECORD, min_size=1, max_size=40), max_size=3
+)
+_RUNS = st.tuples(_PLAIN_RUNS, _USAGE_RUNS, _EVENT_RUNS).map(
     lambda both: [
         (labels, [x for r in records for x in r])
         for runs in both
@@ -82,7 +99,7 @@ def _summed(rows):
 @settings(max_examples=60, deadline=None)
 @given(runs=_RUNS, events=st.lists(_EVENTS, max_size=20))
 def test_runs_are_journalled_and_rolled_up_as_their_events(runs, events):
-    names = {n for labels, _ in runs for n in labels if n}
+    names = {n for labels, _ in runs for n in labels if type(n) is str}
     ids = {name: n for n, name in enumerate(sorted(names), start=1)}
     standing = run_events(runs)
     assert len(standing) == records_in(runs)
@@ -112,6 +129,12 @@ def test_a_run_folds_to_the_state_of_its_events(
     by_runs.drain()
     by_events.drain()
     assert snapshot_of(by_runs) == snapshot_of(by_events)
+    failed = by_runs.view().recent_failed_gates  # shown on the status page, not snapshotted
+    assert failed == by_events.view().recent_failed_gates
+
+
+def _applied(state):
+    return sum(state.view().counters.get(c.EVENTS_APPLIED.name, {}).values())
 
 
 def _tokens(state):
@@ -120,9 +143,10 @@ def _tokens(state):
 
 
 def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_path):
-    """Two threads recording plain records, records with usage options (runs
-    of both forms) and other events, each thread its own label sets: the process's own state after
-    the last commit is the state a fresh replay of the journal reaches."""
+    """Two threads recording plain token records, records with usage options,
+    tool calls and stages (runs of each form) and other events, each thread
+    its own label sets: the process's own state after the last commit is the
+    state a fresh replay of the journal reaches."""
     path = tmp_path / "j.sqlite"
     collector = PersonaMetricsCollector(
         CollectorRegistry(), config=parse_config("journal: {durability: buffered}\n"), journal=path
@@ -143,6 +167,12 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
                 collector.record_llm_call(persona, "gpt-4o", 0.5)
             else:
                 collector.record_token_usage(persona, "implement", "gpt-4o", n % 97, n % 5)
+            if n % 7 == 3:  # tool calls and stages: event runs, failed and not
+                collector.record_tool_call(
+                    persona, "search", n / 1000, "Timeout" if n % 2 else None
+                )
+            if n % 11 == 4:
+                collector.record_workflow_stage("release", "build", persona, n / 100, n % 3 == 0)
 
     in_threads(record, 2)
     collector.flush()
@@ -150,6 +180,8 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
               for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5]  # fmt: skip
     expected = 2 * sum(tokens)
     wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
+    events = 2 * sum(1 + (n % 7 == 3) + (n % 11 == 4) for n in range(3000))
+    wait_for(lambda: _applied(collector.state) == events or None, what=f"{events} events")
     live = snapshot_of(collector.state)
     collector.close()
     assert live == snapshot_of(replayed(path))

@@ -42,7 +42,7 @@ from ..model.events import (
     TOKENS_OPTIONAL_FROM,
     TokensUsed,
 )
-from ..model.token_runs import PLAIN_LABELS, record_event, records_of
+from ..model.runs import PLAIN_LABELS, record_event, records_of
 from .plans import count_tokens
 from .usage_runs import fold_usage_run
 
@@ -147,9 +147,13 @@ class TokenBatches:
 
     def join_run(self, labels: tuple[Any, ...], run: list[Any]) -> None:
         """``join`` for each plain token record of ``run`` (of ``labels``:
-        ``model.token_runs``), in one go: a label set's first record
+        ``model.runs``), in one go: a label set's first record
         folded now, as an event, the rest added to its batch. A run of
-        records with usage options is folded now (``fold.usage_runs``)."""
+        records with usage options is folded now (``fold.usage_runs``), and
+        a run of another event class by its handler (``Handlers.by_run``)."""
+        if type(labels[0]) is not str:  # an event run: (its class, its labels)
+            self.handlers.by_run[labels[0]](labels, run)
+            return
         if len(labels) != PLAIN_LABELS:
             fold_usage_run(self.handlers, labels, run)
             return

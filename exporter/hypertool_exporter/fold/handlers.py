@@ -103,6 +103,11 @@ class Handlers:
             QualityScored: self.work.quality_scored,
             WorkflowCharged: self.work.workflow_charged,
         }
+        #: The fold of a run of each event class that waits in runs (``model.runs``).
+        self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], None]] = {
+            StageFinished: self.stage_run,
+            ToolCallFinished: self.work.tool_run,
+        }
         self.clear_plans()
 
     def clear_plans(self) -> None:
@@ -232,6 +237,28 @@ class Handlers:
                 self.series.recent_failed_gates.append((ts, key[0], key[1], key[2]))
         applied = self._applied
         applied[_STAGED] = applied.get(_STAGED, 0.0) + 1.0
+
+    def stage_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
+        """``stage_finished`` for each record of a run (``model.runs``: no
+        trace id, so no exemplar), in one go."""
+        _, workflow, stage, persona, gate = labels
+        plan_key = (workflow, stage, persona)
+        key, duration, gate_keys = self._stage_plans.get(plan_key) or self._stage_plan(plan_key)
+        seconds = run[::2]
+        duration.observe_each(seconds)
+        if gate is not None:
+            gates = self._counters[_GATES]
+            gate_key = gate_keys[gate]
+            count = gates.get(gate_key)
+            if count is None:  # the first verdict of these labels
+                _both_results(gates, gate_keys)
+                count = 0.0
+            gates[gate_key] = count + len(seconds)
+            if gate == FAILED:
+                failed = self.series.recent_failed_gates
+                failed.extend((ts, key[0], key[1], key[2]) for ts in run[1::2])
+        applied = self._applied
+        applied[_STAGED] = applied.get(_STAGED, 0.0) + len(seconds)
 
     # -- tokens -------------------------------------------------------------------
 

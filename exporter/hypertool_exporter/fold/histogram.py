@@ -59,6 +59,17 @@ class Histogram:
         self.sums[self.slot] += value
         return index
 
+    def observe_each(self, values: Sequence[float]) -> None:
+        """``observe`` each of ``values``, in order: a float sum depends on
+        the order of its terms, so they are added one by one, as ``observe``
+        adds them (a run's durations: ``model.runs``)."""
+        bounds, counts, start, where = self.bounds, self.counts, self.start, bisect.bisect_left
+        total = self.sums[self.slot]
+        for value in values:
+            counts[start + where(bounds, value)] += 1
+            total += value
+        self.sums[self.slot] = total
+
     def observe_all(self, values: Sequence[int]) -> None:
         """Count whole-number ``values`` as ``observe`` would one by one (their
         sum is exact in any grouping; a float sum would not be). The values are

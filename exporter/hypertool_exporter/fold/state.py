@@ -26,7 +26,7 @@ from ..model.budgets import BudgetBook
 from ..model.config import Config
 from ..model.events import Event, TokensUsed
 from ..model.pricing import Price
-from ..model.token_runs import TokenRun
+from ..model.runs import Run
 from .batches import TokenBatches
 from .cardinality import LabelGuard
 from .genai import GenAIFold
@@ -87,8 +87,8 @@ class MetricState:
             for event in events:
                 handlers[type(event)](event)
 
-    def apply_runs(self, runs: Iterable[TokenRun]) -> None:
-        """Fold runs of token records (``model.token_runs``) as ``apply_all``
+    def apply_runs(self, runs: Iterable[Run]) -> None:
+        """Fold runs of token records (``model.runs``) as ``apply_all``
         folds the token events they stand for, a run at a time
         (``TokenBatches.join_run``)."""
         with self.lock:

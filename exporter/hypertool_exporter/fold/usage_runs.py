@@ -4,7 +4,7 @@ A journalled collector's ``record_token_usage`` with cache reads or writes,
 reasoning tokens, a reported cost, an operation or a provider, whose label
 values were seen before and which names no trace id, reservation or
 workflow stage, is kept as a record of its label set's run
-(``model.token_runs``): seven numbers, not an event. A commit hands
+(``model.runs``): seven numbers, not an event. A commit hands
 the fold its runs; each is added up here to exactly the state of folding
 its records one by one as ``TokensUsed`` events (``Handlers.tokens_used``).
 
@@ -30,11 +30,11 @@ from ..model import catalog as c
 from ..model.events import TokensUsed
 from ..model.money import femto_of
 from ..model.pricing import SOURCE_PROVIDER
-from ..model.token_runs import usage_event, usage_records_of
+from ..model.runs import usage_event, usage_records_of
 from .plans import count_tokens
 
 if TYPE_CHECKING:
-    from ..model.token_runs import UsageRecord
+    from ..model.runs import UsageRecord
     from .handlers import Handlers
 
 _USED = (TokensUsed.TYPE,)

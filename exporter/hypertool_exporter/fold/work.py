@@ -13,7 +13,7 @@ the state's lock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
 from ..model.fields import FAILED, RUN_RESULTS, SUCCEEDED, TOKEN_TYPES
@@ -121,6 +121,20 @@ class WorkFold:
             self.series.exemplars[(_TOOL_DURATION, key, index)] = (trace_id, seconds, ts)
         applied = self._applied_counts
         applied[_TOOL_APPLIED] = applied.get(_TOOL_APPLIED, 0.0) + 1.0
+
+    def tool_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
+        """``tool_call_finished`` for each record of a run (``model.runs``:
+        no trace id, so no exemplar), in one go."""
+        _, persona, tool, error_type = labels
+        key = (persona, tool)
+        _, succeeded, failed, duration = self._tool_plans.get(key) or self._tool_plan(key)
+        seconds = run[::2]
+        calls = self._tool_calls
+        result = failed if error_type else succeeded
+        calls[result] += len(seconds)  # whole numbers: as exact as adding 1.0 each
+        duration.observe_each(seconds)
+        applied = self._applied_counts
+        applied[_TOOL_APPLIED] = applied.get(_TOOL_APPLIED, 0.0) + len(seconds)
 
     def quality_scored(self, ev: QualityScored) -> None:
         persona, evaluation, score, label, ts, trace_id = ev

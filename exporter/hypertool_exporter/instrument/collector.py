@@ -83,6 +83,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         self._label_forms = LabelForms()
         self._buffered = exporter.config.durability == "buffered"
         self._journal_add = self._record_run
+        self._runs_kept = False  # records of runs wait in the buffer (``Recording``)
         #: Where a call built from label values seen before goes: ``record``,
         #: or straight to the buffer (``journal.durability: buffered``).
         self._add: Callable[[Event], None] = self.record
@@ -93,6 +94,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             if self._buffered:
                 pending = writer.pending()
                 self._journal_add, self._add = pending.add_record, pending.add
+                self._runs_kept = True
             exporter.follow()
 
     # -- recording ----------------------------------------------------------
@@ -191,10 +193,13 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
             gate = gate_value("gate", quality_gate_passed)  # a bool or None: never refused
+            if self._runs_kept and self._untraced(trace_id):  # a record of its label set's run
+                self._journal_add((*labels, gate), (duration_seconds, self._clock()))
+                return
             trace = (
                 None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
             )
-            values = (*labels, duration_seconds, gate, self._clock(), trace)
+            values = (*labels[1:], duration_seconds, gate, self._clock(), trace)
             self._add(from_validated(StageFinished, values))
             return
         raw = {
@@ -208,7 +213,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         }
         event = self._parsed(lambda: StageFinished.parse(raw))
         self.record(event)
-        self._label_forms.remember(key, event[:3])
+        self._label_forms.remember(key, (StageFinished, *event[:3]))
 
     # -- reading back -------------------------------------------------------
 
@@ -304,6 +309,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         self.exporter.close()
         self._writer = None  # what is recorded later is folded here, not journalled
         self._journal_add, self._add = self._record_run, self.record
+        self._runs_kept = False
 
 
 _default: PersonaMetricsCollector | None = None

@@ -6,7 +6,7 @@ its own to be made."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..model.events import Event
@@ -28,6 +28,12 @@ class Recording:
     _add: Callable[[Event], None]
     #: Label values seen before, validated (``label_forms``).
     _label_forms: LabelForms
+    #: Where a record of a run (``model.runs``: validated labels, its numbers
+    #: checked) goes: the buffer's ``add_record`` (``journal.durability:
+    #: buffered``), else ``_record_run`` (an event each).
+    _journal_add: Callable[[tuple[Any, ...], tuple[Any, ...]], None]
+    #: Whether that is the buffer (tool calls and stages are events otherwise).
+    _runs_kept: bool
     _tracing: TracingState
 
     if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from ..fold.batches import BATCH_LENGTH
 from ..model.events import TokensUsed
 from ..model.fields import MAX_TOKENS, EventError
 from ..model.label_forms import MAX_CACHED_LABELS, LabelForms, plain_counts, plain_dollars
-from ..model.token_runs import record_event, run_record_event
+from ..model.runs import record_event, run_record_event
 from ..model.wire import key_value
 from .recording import Recording
 from .tracing import current_stage
@@ -25,8 +25,6 @@ from .tracing import current_stage
 tracing_stage = current_stage.get
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from ..fold.batches import TokenBatch
     from ..fold.state import MetricState
     from ..journal.writer import JournalWriter
@@ -51,7 +49,7 @@ class TokenUsageOptions(TypedDict, total=False):
 
 #: Their names.
 TOKEN_USAGE_OPTIONS = TokenUsageOptions.__optional_keys__
-#: The options a record of a run may have (``model.token_runs``): not
+#: The options a record of a run may have (``model.runs``): not
 #: the seed's ``tokens=``, a trace id, a reservation or a workflow stage.
 RUN_OPTIONS = frozenset(
     {
@@ -73,10 +71,6 @@ class TokenRecording(Recording):
     _token_batches: dict[tuple[Any, ...], TokenBatch]
     #: Journalled: raw label values seen before -> their validated form.
     _journal_labels: LabelForms
-    #: Where a record of a run (``model.token_runs``: validated labels,
-    #: its numbers checked) goes: the buffer's ``add_record``
-    #: (``journal.durability: buffered``), else ``_record_run`` (an event each).
-    _journal_add: Callable[[tuple[Any, ...], tuple[Any, ...]], None]
 
     def record_token_usage(
         self,

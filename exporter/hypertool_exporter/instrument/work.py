@@ -79,7 +79,10 @@ class WorkRecording(Recording):
         key = (ToolCallFinished, persona, tool, error_type)
         form = self._label_forms.seen(key)
         if form is not None and self._untraced(trace_id) and plain_seconds(duration_seconds):
-            name, used, error = form
+            if self._runs_kept:  # a record of its label set's run (``model.runs``)
+                self._journal_add(form, (duration_seconds, self._clock()))
+                return
+            _, name, used, error = form
             values = (name, used, duration_seconds, error, self._clock(), None)
             self._add(from_validated(ToolCallFinished, values))
             return
@@ -93,7 +96,7 @@ class WorkRecording(Recording):
         }
         event = self._parsed(lambda: ToolCallFinished.parse(raw))
         self.record(event)
-        self._label_forms.remember(key, (event.persona, event.tool, event.error_type))
+        self._label_forms.remember(key, (ToolCallFinished, *event[:2], event.error_type))
 
     @contextmanager
     def tool_call(self, persona: str, tool: str) -> Iterator[None]:

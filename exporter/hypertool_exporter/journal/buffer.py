@@ -16,13 +16,14 @@ reach the process's own ``/metrics`` as their commit is announced to the
 tailer (``JournalTailer.expect``): folded there and then by the committing
 thread, unless the tailer's own thread is folding.
 
-A token record (the hot path's: no trace id, reservation or workflow
-stage; plain, or with usage options) waits as its numbers in its label set's
-run (``add_record``), not as an event: the commit writes each run's rows
-after the events (``Journal.append``'s ``runs``), and the fold adds a run up
-a label set at a time. Such records touch nothing other events touch
-(``fold.batches``), so writing them after the events of their commit
-changes no total.
+A record of the hot path (a token record, plain or with usage options, a
+tool call or a stage; label values seen before, no trace id, reservation or
+workflow stage) waits as its numbers in its label set's run
+(``add_record``, ``model.runs``), not as an event: the commit writes each
+run's rows after the events (``Journal.append``'s ``runs``), and the fold
+adds a run up a label set at a time. Such records only add to sums and
+counts their label set's first record set up, so writing them after the
+events of their commit changes no total.
 
 What an event survives once recorded: a clean exit, ``flush()``, ``close()``
 and interpreter shutdown (an ``atexit`` hook) commit it. A crash of the
@@ -45,7 +46,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..model.events import Event
-from ..model.token_runs import TokenRun, width_of
+from ..model.runs import Run, width_of
 from .errors import JournalError
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,8 @@ class PendingEvents:
             self._commit_or_keep()
 
     def add_record(self, labels: tuple[Any, ...], record: tuple[Any, ...]) -> None:
-        """Keep a token record (validated ``labels``, numbers checked) in its
-        label set's run (``model.token_runs``): its numbers, not an event."""
+        """Keep a record (validated ``labels``, numbers checked) in its
+        label set's run (``model.runs``): its numbers, not an event."""
         with self._lock:
             if self._records + len(self._events) >= self.limit:
                 raise self._full()
@@ -155,7 +156,7 @@ class PendingEvents:
     def __bool__(self) -> bool:
         return bool(self._events or self._releases or self._records)
 
-    def take(self) -> tuple[list[Event], list[str], list[TokenRun]]:
+    def take(self) -> tuple[list[Event], list[str], list[Run]]:
         """Everything waiting, in order, and the runs of token records;
         it no longer waits."""
         with self._lock:
@@ -166,7 +167,7 @@ class PendingEvents:
             runs, self._runs, self._records = list(self._runs.items()), {}, 0
         return events, releases, runs
 
-    def give_back(self, events: list[Event], releases: list[str], runs: list[TokenRun]) -> None:
+    def give_back(self, events: list[Event], releases: list[str], runs: list[Run]) -> None:
         """What a commit that failed took: first in line again, in its order."""
         with self._lock:
             self._events.extendleft(reversed(events))

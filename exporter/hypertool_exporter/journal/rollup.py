@@ -23,7 +23,7 @@ from ..model.events import (
     WorkflowRunFinished,
 )
 from ..model.fields import FAILED
-from ..model.token_runs import PLAIN_LABELS, records_of, usage_records_of
+from ..model.runs import EVENT_RUNS, PLAIN_LABELS, records_of, usage_records_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # not imported at run time: it slows CLI start-up
 
     from ..model.eventbase import EventRecord
     from ..model.events import Event
-    from ..model.token_runs import TokenRun
+    from ..model.runs import Run
 
     #: A ``daily`` row, in ``DAILY_COLUMNS`` order.
     DailyRow = tuple[Any, ...]
@@ -120,15 +120,18 @@ _COUNTS: dict[type, tuple[int, int, int, int | None] | None] = {
 }
 
 
-def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[DailyRow]:
-    """The per-day totals ``events`` and plain token records (``runs``) add
+def daily_rows(events: Iterable[Event], runs: Iterable[Run] = ()) -> list[DailyRow]:
+    """The per-day totals ``events`` and records in runs (``runs``) add
     to, summed per key in first-seen order: a batch of a thousand token
     events of a few personas and models is a few upserts, not a thousand.
     Token events, the journal's most frequent, are added up here in one pass
-    (a plain one's two counts alone); the others through ``_ROLLUPS``; a run
-    of plain records a day at a time."""
+    (a plain one's two counts alone); the others through ``_COUNTS``; a run
+    of plain records a day at a time, one with usage options in a few sums."""
     merged: dict[tuple[Any, ...], list[Any]] = {}
     for labels, run in runs:
+        if type(labels[0]) is not str:  # an event run: (its class, its labels)
+            _add_events(merged, labels, run)
+            continue
         if len(labels) != PLAIN_LABELS:
             _add_usage(merged, labels, run)
             continue
@@ -190,6 +193,29 @@ def daily_rows(events: Iterable[Event], runs: Iterable[TokenRun] = ()) -> list[D
             totals = merged[key] = list(_NO_TOTALS)
         totals[column] += 1
     return [(*key, *totals) for key, totals in merged.items()]
+
+
+def _add_events(
+    merged: dict[tuple[Any, ...], list[Any]], labels: tuple[Any, ...], run: list[float]
+) -> None:
+    """Add an event run (``model.runs``) to ``merged``, as ``daily_rows``
+    adds the events it stands for, by ``_COUNTS``; a failed gate's verdict
+    is in the label set."""
+    cls = labels[0]
+    counts = _COUNTS[cls]
+    if counts is None:
+        return
+    shape = EVENT_RUNS[cls]
+    who, _when, column, verdict = counts
+    if verdict is not None and labels[1 + shape.fields.index(verdict)] != FAILED:
+        return
+    persona = labels[1 + shape.fields.index(who)]
+    for ts in run[1::2]:
+        key = (int(ts // SECONDS_PER_DAY), persona, "", ESTIMATED)
+        totals = merged.get(key)
+        if totals is None:
+            totals = merged[key] = list(_NO_TOTALS)
+        totals[column] += 1
 
 
 def _add_usage(

@@ -41,7 +41,6 @@ from ..model.events import (
     parse_event,
 )
 from ..model.fields import MALFORMED, UNKNOWN_TYPE, EventError
-from ..model.token_runs import PLAIN_LABELS, records_of, usage_event, usage_records_of
 from .layouts import KINDS, LAYOUTS, REQUIRED, SHAPE_OF, SHAPES, UNINTERNED, Shape, layout_of
 
 TYPE_CHECKING = False
@@ -50,7 +49,7 @@ if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
     from typing import Any
 
     from ..model.events import Event
-    from ..model.token_runs import TokenRun
+    from ..model.runs import Run
 
 #: Events (schema 4): a kind code, the time, a positional body.
 EVENTS_TABLE = (
@@ -61,8 +60,8 @@ EVENTS_TABLE = (
 NAMES_TABLE = "CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)"
 #: A journal row that is not an event: (its id, the reason code, why).
 Rejection = tuple[int, str, str]
-#: Plain token rows' kind.
-_TOKENS_KIND = KINDS[TokensUsed.TYPE]
+#: Token rows' kind.
+TOKENS_KIND = KINDS[TokensUsed.TYPE]
 
 
 def names_of(event: Event) -> list[str]:
@@ -101,8 +100,8 @@ def encode_all(
                 labels = (persona, model, chatmode)
                 end = ends.get(labels)
                 if end is None:
-                    end = ends[labels] = _plain_ends(persona, model, chatmode, name_id)
-                add((ts, _TOKENS_KIND, f"{end[0]}{inp},{out}{end[1]}"))
+                    end = ends[labels] = plain_ends(persona, model, chatmode, name_id)
+                add((ts, TOKENS_KIND, f"{end[0]}{inp},{out}{end[1]}"))
             elif written:
                 row = template(templates, event, name_id, orjson.dumps)  # type: ignore[arg-type,union-attr]  # both set
                 add(row or encode(event, name_id))
@@ -114,47 +113,7 @@ def encode_all(
     return rows, later
 
 
-def encode_runs(runs: Sequence[TokenRun], name_id: Callable[[str], int]) -> list[tuple[Any, ...]]:
-    """The rows of token records, a run's after another's, each the row
-    ``encode`` writes for the token event it stands for."""
-    rows: list[tuple[Any, ...]] = []
-    for labels, run in runs:
-        if len(labels) != PLAIN_LABELS:
-            rows += _usage_rows(labels, run, name_id)
-            continue
-        persona, chatmode, model = labels
-        head, end = _plain_ends(persona, model, chatmode, name_id)
-        rows += [(ts, _TOKENS_KIND, f"{head}{inp},{out}{end}") for inp, out, ts in records_of(run)]
-    return rows
-
-
-def _usage_rows(
-    labels: tuple[Any, ...], run: list[Any], name_id: Callable[[str], int]
-) -> list[tuple[Any, ...]]:
-    """The rows of a run of records with usage options. With a provider,
-    nothing after it is written (the row's trailing values are at their
-    defaults), so every record's row is the same text around its seven
-    numbers; without one, which trailing values are left out varies by
-    record, and each is encoded whole."""
-    persona, chatmode, model, operation, provider = labels
-    if provider is None:
-        return [encode(usage_event(labels, record), name_id) for record in usage_records_of(run)]
-    head = f"[{name_id(persona)},{name_id(model)},"
-    middle = f",{name_id(chatmode)},null,"
-    operation_id = "null" if operation is None else name_id(operation)
-    end = f",{operation_id},{name_id(provider)}]"
-    # Every number of the run written at once, as ``encode`` writes each
-    # (numbers and null hold no comma), then each record's cut from them.
-    orjson = sys.modules.get("orjson")
-    texts = orjson.dumps(run).decode()[1:-1].split(",") if orjson else list(map(_json, run))
-    columns = [texts[i::7] for i in range(6)]
-    return [
-        (ts, _TOKENS_KIND, f"{head}{i},{o}{middle}{r},{w},{z},{cost}{end}")
-        for i, o, r, w, z, cost, ts in zip(*columns, run[6::7], strict=True)
-    ]
-
-
-def _plain_ends(
+def plain_ends(
     persona: str, model: str, chatmode: str, name_id: Callable[[str], int]
 ) -> tuple[str, str]:
     """A plain token row's body around its two counts: ``[persona, model,``
@@ -169,7 +128,7 @@ def encode(event: Event, name_id: Callable[[str], int]) -> tuple[float, int, str
     shape = SHAPE_OF[type(event)]
     values = shape.body(event, name_id)
     orjson = sys.modules.get("orjson")
-    body = orjson.dumps(values).decode() if orjson else "[" + ",".join(map(_json, values)) + "]"
+    body = orjson.dumps(values).decode() if orjson else "[" + ",".join(map(json_text, values)) + "]"
     return event[shape.ts], KINDS[event.TYPE], body
 
 
@@ -209,11 +168,11 @@ Columns = tuple[list[type], list["list[Any] | tuple[Any, ...]"], list[Rejection]
 #: The same as events, and the rows that are not events.
 Decoded = tuple["list[Event]", list[Rejection]]
 #: A replay's plain token rows as runs: label set (persona, chat mode,
-#: model) -> its records, three numbers each (``model.token_runs``).
+#: model) -> its records, three numbers each (``model.runs``).
 Runs = dict[tuple[str, str, str], "list[Any]"]
 #: The kind and length of a plain token row: its optional fields all left
 #: out (a replay folds such rows as runs; a split replay's sample prices them so).
-PLAIN_ROW = (_TOKENS_KIND, TOKENS_OPTIONAL_FROM - 1)
+PLAIN_ROW = (TOKENS_KIND, TOKENS_OPTIONAL_FROM - 1)
 
 
 def decode_rows(
@@ -298,7 +257,7 @@ def _join_run(raw: list[Any], ts: float, names: dict[int, str], runs: Runs) -> b
     return False
 
 
-def take_runs(runs: Runs) -> list[TokenRun]:
+def take_runs(runs: Runs) -> list[Run]:
     """The runs ``runs`` holds records in, taken out: each label set stays,
     with an empty run (its first record is folded: the rest may be runs)."""
     taken = [(labels, run) for labels, run in runs.items() if run]
@@ -347,7 +306,7 @@ def decode_v3(kind: str, body: str) -> Event:
     return from_validated(cls, full)
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
     """One value as JSON: names are ids here, so only numbers, flags, null and
     trace ids (hex) remain."""
     if value is None:
@@ -371,6 +330,7 @@ __all__ = [
     "KINDS",
     "NAMES_TABLE",
     "PLAIN_ROW",
+    "TOKENS_KIND",
     "UNINTERNED",
     "Columns",
     "Decoded",
@@ -381,7 +341,8 @@ __all__ = [
     "decode_v3",
     "encode",
     "encode_all",
-    "encode_runs",
+    "json_text",
     "names_of",
+    "plain_ends",
     "take_runs",
 ]

@@ -5,7 +5,6 @@ the file and folds what it finds. SQLite gives atomic multi-process appends,
 crash safety and a file users can inspect, with nothing to install. Snapshots
 of the folded state live in the same file, written in one transaction with
 the id of the last event they include, which makes a replay exactly-once.
-Stdlib only: the CLI imports this on its fast path.
 """
 
 from __future__ import annotations
@@ -15,23 +14,24 @@ import time
 
 from ..model.events import from_validated
 from ..model.fields import EventError
-from ..model.token_runs import records_in
+from ..model.runs import records_in
 from . import driver, reservations
 from .errors import JournalError, cause_of
 from .inserts import insert_rows
 from .rollup import ON_CONFLICT_ADD, UPSERT, daily_rows
-from .rows import decode, decode_rows, encode, encode_all, encode_runs, names_of
+from .rows import decode, decode_rows, encode, encode_all, names_of
+from .run_rows import encode_runs
 from .schema import SCHEMA_VERSION, upgrade
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:  # not imported at run time: they slow CLI start-up
+if TYPE_CHECKING:  # stdlib only at run time: the CLI imports this on its fast path
     from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
     from typing import Any
 
     from ..model.budget_check import Held, Reservation
     from ..model.events import Event
-    from ..model.token_runs import TokenRun
+    from ..model.runs import Run
     from .rows import Columns, Decoded, Runs
 
 
@@ -96,13 +96,13 @@ class Journal:
         batch_key: str | None = None,
         appended: Callable[..., None] | None = None,
         releases: Sequence[str] = (),
-        runs: Sequence[TokenRun] = (),
+        runs: Sequence[Run] = (),
     ) -> int:
         """Append events atomically (all or none); returns how many were new.
 
         ``releases``: ids of budget reservations whose usage these events
         are, deleted in the same transaction (``journal.reservations``).
-        ``runs``: token records (``model.token_runs``), a row
+        ``runs``: token records (``model.runs``), a row
         each after the events' rows, never duplicates; ``appended`` then
         hears ``(first_id, events, runs)``.
 
@@ -202,14 +202,14 @@ class Journal:
         return found
 
     def _rows(
-        self, cur: driver.Cursor, events: list[Event], runs: Sequence[TokenRun]
+        self, cur: driver.Cursor, events: list[Event], runs: Sequence[Run]
     ) -> tuple[list[tuple[Any, ...]], dict[Any, Any]]:
         """The rows of ``events``, then of ``runs``, and the ids of names new
         to this connection (most events' names have ids: only the others wait)."""
         known = self._ids
         rows, later = encode_all(events, known, self._templates)
         names = [n for i in later for n in names_of(events[i])]
-        ids = self._name_ids(cur, names + [n for labels, _ in runs for n in labels if n])
+        ids = self._name_ids(cur, names + [n for ls, _ in runs for n in ls if type(n) is str])
         name_id: Callable[[str], int] = lambda name: ids.get(name) or known[name]  # noqa: E731
         for index in later:
             rows[index] = encode(events[index], name_id)
@@ -221,7 +221,7 @@ class Journal:
         events: Sequence[Event],
         keys: Sequence[str | None],
         batch_key: str | None,
-        runs: Sequence[TokenRun],
+        runs: Sequence[Run],
     ) -> tuple[list[Event], int, dict[Any, Any]]:
         """Insert the events not delivered before; returns them, in row order,
         the id of the last row inserted, and the ids of names new to this

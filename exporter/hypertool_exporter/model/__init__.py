@@ -2,8 +2,8 @@
 
 ``events`` (the typed events: the one way raw input becomes an event;
 ``eventbase`` is what each is made of; ``work`` the events about work:
-workflow runs, tool calls, quality scores; ``token_runs`` the hot path's
-token records as runs of numbers, and the events they stand for),
+workflow runs, tool calls, quality scores; ``runs`` the hot path's
+records as runs of numbers, and the events they stand for),
 ``fields`` (the vocabulary and the field validators events are built from;
 ``label_forms`` what raw label values became, for inputs that repeat them),
 ``wire`` (events' JSON for the journal, and delivery keys),

@@ -56,7 +56,7 @@ from ..journal.rows import Rejection, Runs, take_runs
 from ..journal.store import Journal, JournalError
 from ..model.cores import cores
 from ..model.events import EVENT_CLASSES, Event, from_validated
-from ..model.token_runs import TokenRun
+from ..model.runs import Run
 
 if TYPE_CHECKING:
     import subprocess
@@ -77,7 +77,7 @@ _EVENT_CLASSES = frozenset(EVENT_CLASSES.values())
 
 #: (the id a chunk ends at, its events, its rows that are not events, its
 #: plain token records as runs, to fold after its events: ``rows.decode_rows``).
-Chunk = tuple[int, list[Event], list[Rejection], list[TokenRun]]
+Chunk = tuple[int, list[Event], list[Rejection], list[Run]]
 
 
 class ReplayError(Exception):

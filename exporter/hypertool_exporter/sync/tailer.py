@@ -24,7 +24,7 @@ from ..journal.rows import Rejection
 from ..journal.store import Journal, JournalError
 from ..model.config import DEFAULT_RETENTION_DAYS, DEFAULT_SNAPSHOT_SECONDS
 from ..model.events import Event
-from ..model.token_runs import TokenRun, records_in, run_events
+from ..model.runs import Run, records_in, run_events
 from . import replayer, splitter
 from .announced import Announced
 from .status import JournalStatus
@@ -187,7 +187,7 @@ class JournalTailer:
             self.state.apply_all(chunk)
             self.last_id += len(chunk)
 
-    def expect(self, first_id: int, events: list[Event], runs: Sequence[TokenRun] = ()) -> None:
+    def expect(self, first_id: int, events: list[Event], runs: Sequence[Run] = ()) -> None:
         """Rows ``first_id`` on hold ``events``, then ``runs`` (token
         records), just committed by this process (``JournalWriter.on_commit``):
         folded as these objects, not decoded again from their rows, here
@@ -198,11 +198,11 @@ class JournalTailer:
         elif not self._fold_own(first_id, events, runs):
             self._wake.set()
 
-    def _announce(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> None:
+    def _announce(self, first_id: int, events: list[Event], runs: Sequence[Run]) -> None:
         """Announce a commit, runs as the token events they stand for."""
         self._announced.add(first_id, events + run_events(runs) if runs else events, self.last_id)
 
-    def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[TokenRun]) -> bool:
+    def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[Run]) -> bool:
         """Fold this process's commits next in line on the thread that made
         them, if no fold is under way (handing them to the tailer's thread
         costs a thread switch: docs/architecture.md); whether none is left.

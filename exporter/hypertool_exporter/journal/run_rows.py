@@ -1,0 +1,97 @@
+"""The rows of records in runs (``model.runs``): each the row ``rows.encode``
+writes for the event it stands for, byte for byte, written a run at a time.
+
+A run's records share their label set, so their rows share all their text
+but the numbers: the text is made once a run, and the numbers of all its
+records are written in one call of orjson (as ``encode`` writes each) and
+cut apart (numbers and null hold no comma). Why: encoding a record's event
+value by value was a third of what a buffered record cost.
+
+Stdlib only, and ``orjson`` only once a process has it loaded (as ``rows``):
+the recording CLI imports this, and never has a run to write.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..model.runs import PLAIN_LABELS, event_shape, records_of, usage_event, usage_records_of
+from .rows import TOKENS_KIND, encode, json_text, plain_ends
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from ..model.runs import EventShape, Run
+
+
+def encode_runs(runs: Sequence[Run], name_id: Callable[[str], int]) -> list[tuple[Any, ...]]:
+    """The rows of token records, a run's after another's, each the row
+    ``encode`` writes for the token event it stands for."""
+    rows: list[tuple[Any, ...]] = []
+    for labels, run in runs:
+        shape = event_shape(labels)
+        if shape is not None:
+            rows += _event_rows(shape, labels, run, name_id)
+            continue
+        if len(labels) != PLAIN_LABELS:
+            rows += _usage_rows(labels, run, name_id)
+            continue
+        persona, chatmode, model = labels
+        head, end = plain_ends(persona, model, chatmode, name_id)
+        rows += [(ts, TOKENS_KIND, f"{head}{inp},{out}{end}") for inp, out, ts in records_of(run)]
+    return rows
+
+
+def _usage_rows(
+    labels: tuple[Any, ...], run: list[Any], name_id: Callable[[str], int]
+) -> list[tuple[Any, ...]]:
+    """The rows of a run of records with usage options. With a provider,
+    nothing after it is written (the row's trailing values are at their
+    defaults), so every record's row is the same text around its seven
+    numbers; without one, which trailing values are left out varies by
+    record, and each is encoded whole."""
+    persona, chatmode, model, operation, provider = labels
+    if provider is None:
+        return [encode(usage_event(labels, record), name_id) for record in usage_records_of(run)]
+    head = f"[{name_id(persona)},{name_id(model)},"
+    middle = f",{name_id(chatmode)},null,"
+    operation_id = "null" if operation is None else name_id(operation)
+    end = f",{operation_id},{name_id(provider)}]"
+    # Every number of the run written at once, as ``encode`` writes each
+    # (numbers and null hold no comma), then each record's cut from them.
+    orjson = sys.modules.get("orjson")
+    texts = orjson.dumps(run).decode()[1:-1].split(",") if orjson else list(map(json_text, run))
+    columns = [texts[i::7] for i in range(6)]
+    return [
+        (ts, TOKENS_KIND, f"{head}{i},{o}{middle}{r},{w},{z},{cost}{end}")
+        for i, o, r, w, z, cost, ts in zip(*columns, run[6::7], strict=True)
+    ]
+
+
+#: A duration no record has (below the least positive normal float): it
+#: marks where a run's number goes in the row ``encode`` writes for its
+#: label set, around which each record's row is the same text.
+_MARK = 1.234567890123e-310
+
+
+def _event_rows(
+    shape: EventShape, labels: tuple[Any, ...], run: list[float], name_id: Callable[[str], int]
+) -> list[tuple[Any, ...]]:
+    """The rows of an event run (``model.runs``): the row ``encode`` writes
+    for the label set, cut where the number goes (no value of such a row
+    depends on the number: it is never left out as a default), and each
+    record's number, all written at once as ``encode`` writes each."""
+    orjson = sys.modules.get("orjson")
+    text = (lambda value: orjson.dumps(value).decode()) if orjson else json_text
+    _, kind, body = encode(shape.event(labels, _MARK, 0.0), name_id)
+    head, mark, tail = body.partition(text(_MARK))
+    if not mark:  # cannot happen: the number is written, and written so
+        raise AssertionError(f"no number in the row of {shape.cls.TYPE}")
+    seconds = run[::2]
+    texts = orjson.dumps(seconds).decode()[1:-1].split(",") if orjson else map(json_text, seconds)
+    return [(ts, kind, f"{head}{n}{tail}") for n, ts in zip(texts, run[1::2], strict=True)]
+
+
+__all__ = ["encode_runs"]

@@ -1,0 +1,190 @@
+"""Records in runs, and the events they stand for.
+
+The in-process hot path's records (label values seen before, no trace id,
+reservation or workflow stage) travel from a journalled collector to the
+journal and the fold as runs: the label set, then its records' numbers in
+one flat list, in the form of a token batch. Three forms:
+
+- plain token records (no options): ``((persona, chat mode, model),
+  [input, output, time, input, ...])``;
+- token records with usage options: ``((persona, chat mode, model,
+  operation, provider), [input, output, cache read, cache write,
+  reasoning, reported cost or None, time, input, ...])``;
+- tool calls and workflow stages: ``((event class, label values...),
+  [seconds, time, seconds, ...])``, how each lies given by its
+  ``EventShape`` (``EVENT_RUNS``).
+
+Why: a record as its numbers costs a list extend, where an event costs a
+tuple of all its fields; and the journal writes, the daily rows add up and
+the fold folds a run a label set at a time (``journal.rows``,
+``journal.rollup``, ``fold.batches``, ``fold.usage_runs``, and the
+handlers' ``by_run``), each to exactly what the events a run stands for
+give. A switch is not a run: its fold depends on the session's switch
+before it, whatever its label set.
+
+Stdlib and ``model.events`` only: the recording CLI imports this.
+"""
+
+from __future__ import annotations
+
+from .events import PLAIN_TOKENS_TAIL, StageFinished, TokensUsed, from_validated
+from .work import ToolCallFinished
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: it slows CLI start-up
+    from collections.abc import Iterable, Iterator
+    from typing import Any
+
+    from .eventbase import EventRecord
+    from .events import Event
+
+    #: A record with usage options: input, output, cache read, cache write and
+    #: reasoning tokens, the reported cost (or None: priced by the fold), time.
+    UsageRecord = tuple[int, int, int, int, int, float | None, float]
+    Run = tuple[tuple[Any, ...], list[Any]]
+else:  # typing's Any is not loaded at run time
+    Run = tuple
+
+#: A plain run's label set's length (a run with usage options has five).
+PLAIN_LABELS = 3
+#: Numbers a record has: a plain one, one with usage options, an event run's.
+PLAIN_WIDTH, USAGE_WIDTH, EVENT_WIDTH = 3, 7, 2
+
+
+class EventShape:
+    """How a run of one event class lies: the fields its label set names, in
+    order, and the one number each record has beside its time (every other
+    field at its default: no trace id)."""
+
+    __slots__ = ("cls", "defaults", "fields", "number", "ts")
+
+    def __init__(self, cls: type[EventRecord], fields: tuple[str, ...], number: str):
+        self.cls = cls
+        names = cls._fields
+        #: Positions of the label set's values, of the number and of the time.
+        self.fields = tuple(names.index(name) for name in fields)
+        self.number, self.ts = names.index(number), names.index("ts")
+        self.defaults = [cls._field_defaults.get(name) for name in names]
+
+    def event(self, labels: tuple[Any, ...], number: float, ts: float) -> Event:
+        """The event a record stands for (``labels`` after their class: validated)."""
+        values = self.defaults[:]
+        for index, value in zip(self.fields, labels[1:], strict=True):
+            values[index] = value
+        values[self.number], values[self.ts] = number, ts
+        event: Event = from_validated(self.cls, values)  # type: ignore[assignment]  # an event class
+        return event
+
+
+#: The event classes whose records may wait in runs, and how each lies.
+EVENT_RUNS: dict[type, EventShape] = {
+    ToolCallFinished: EventShape(
+        ToolCallFinished, ("persona", "tool", "error_type"), "duration_seconds"
+    ),
+    StageFinished: EventShape(
+        StageFinished, ("workflow", "stage", "persona", "gate"), "duration_seconds"
+    ),
+}
+
+
+def event_shape(labels: tuple[Any, ...]) -> EventShape | None:
+    """How the run of ``labels`` lies if it is an event run; None for tokens."""
+    return None if type(labels[0]) is str else EVENT_RUNS[labels[0]]
+
+
+def width_of(labels: tuple[Any, ...]) -> int:
+    """How many numbers each record of the run of ``labels`` has."""
+    if type(labels[0]) is not str:
+        return EVENT_WIDTH
+    return PLAIN_WIDTH if len(labels) == PLAIN_LABELS else USAGE_WIDTH
+
+
+def records_in(runs: Iterable[Run]) -> int:
+    """How many records ``runs`` hold."""
+    return sum(len(run) // width_of(labels) for labels, run in runs)
+
+
+def records_of(run: list[float]) -> Iterator[tuple[int, int, float]]:
+    """A plain run's records (input, output, time), in order."""
+    records = iter(run)
+    return zip(records, records, records, strict=True)  # type: ignore[arg-type]  # whole counts
+
+
+def usage_records_of(run: list[Any]) -> Iterator[UsageRecord]:
+    """A run's records with usage options, in order."""
+    r = iter(run)
+    return zip(r, r, r, r, r, r, r, strict=True)
+
+
+def record_event(
+    labels: tuple[str, str, str],
+    input_tokens: int,
+    output_tokens: int,
+    ts: float,
+    trace_id: str | None = None,
+) -> TokensUsed:
+    """The event a plain record stands for (validated values: no checks).
+    Without a trace id, the plain tail is joined on whole: one tuple
+    concatenation, the journalled hot path's quickest way to an event."""
+    persona, chatmode, model = labels
+    head = (persona, model, input_tokens, output_tokens, chatmode, ts)
+    if trace_id is None:
+        return from_validated(TokensUsed, head + PLAIN_TOKENS_TAIL)
+    return from_validated(TokensUsed, (*head, trace_id, *PLAIN_TOKENS_TAIL[1:]))
+
+
+def usage_event(labels: tuple[Any, ...], record: UsageRecord) -> TokensUsed:
+    """The event a record with usage options stands for (validated values)."""
+    persona, chatmode, model, operation, provider = labels
+    input_tokens, output_tokens, cache_read, cache_write, reasoning, cost, ts = record
+    # fmt: off
+    return from_validated(TokensUsed, (persona, model, input_tokens, output_tokens, chatmode, ts,
+                                       None, cache_read, cache_write, reasoning, cost, operation,
+                                       provider, None, None, None))
+    # fmt: on
+
+
+def run_record_event(labels: tuple[Any, ...], record: tuple[Any, ...]) -> Event:
+    """The event a record of a run of ``labels`` (any form) stands for."""
+    shape = event_shape(labels)
+    if shape is not None:
+        return shape.event(labels, *record)
+    if len(labels) == PLAIN_LABELS:
+        return record_event(labels, *record)
+    return usage_event(labels, record)
+
+
+def run_events(runs: Iterable[Run]) -> list[Event]:
+    """The events runs of records stand for, in order."""
+    events: list[Event] = []
+    for labels, run in runs:
+        shape = event_shape(labels)
+        if shape is not None:
+            events += [
+                shape.event(labels, n, ts) for n, ts in zip(run[::2], run[1::2], strict=True)
+            ]
+        elif len(labels) == PLAIN_LABELS:
+            events += [record_event(labels, *record) for record in records_of(run)]
+        else:
+            events += [usage_event(labels, record) for record in usage_records_of(run)]
+    return events
+
+
+__all__ = [
+    "EVENT_RUNS",
+    "EVENT_WIDTH",
+    "PLAIN_LABELS",
+    "PLAIN_WIDTH",
+    "USAGE_WIDTH",
+    "EventShape",
+    "Run",
+    "event_shape",
+    "record_event",
+    "records_in",
+    "records_of",
+    "run_events",
+    "run_record_event",
+    "usage_event",
+    "usage_records_of",
+    "width_of",
+]
