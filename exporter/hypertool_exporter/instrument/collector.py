@@ -34,7 +34,6 @@ from ..model.events import (
 from ..model.fields import (
     EventError,
     count_value,
-    gate_value,
     label_value,
     money_value,
     trace_id_value,
@@ -185,21 +184,21 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         trace_id: str | None = None,
     ) -> None:
         """Record a finished stage; ``quality_gate_passed=None`` means no gate was checked."""
-        key = (StageFinished, workflow, stage, persona)
-        labels = self._label_forms.seen(key)
+        key = (StageFinished, workflow, stage, persona, quality_gate_passed)
+        form = self._label_forms.seen(key)
         if (
-            labels is not None
+            form is not None
             and plain_seconds(duration_seconds)
             and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
-            gate = gate_value("gate", quality_gate_passed)  # a bool or None: never refused
             if self._runs_kept and self._untraced(trace_id):  # a record of its label set's run
-                self._journal_add((*labels, gate), (duration_seconds, self._clock()))
+                self._journal_add(form, (duration_seconds, self._clock()))
                 return
             trace = (
                 None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
             )
-            values = (*labels[1:], duration_seconds, gate, self._clock(), trace)
+            _, name, step, by, gate = form
+            values = (name, step, by, duration_seconds, gate, self._clock(), trace)
             self._add(from_validated(StageFinished, values))
             return
         raw = {
@@ -213,7 +212,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         }
         event = self._parsed(lambda: StageFinished.parse(raw))
         self.record(event)
-        self._label_forms.remember(key, (StageFinished, *event[:3]))
+        self._label_forms.remember(key, (StageFinished, *event[:3], event.gate))
 
     # -- reading back -------------------------------------------------------
 
