@@ -266,8 +266,9 @@ def test_token_options_are_checked_like_keyword_arguments(registry, example_conf
 
 
 def test_every_token_option_is_taken_and_no_other(registry):
-    """The options' type is the list the full path takes: each option, given
-    alone, is accepted; a keyword not in it is refused by name."""
+    """The options' type is the list the full path takes (with the seed's
+    ``tokens=``): each option, given alone, is accepted; a keyword not in it
+    is refused by name."""
     assert set(TokenUsageOptions.__annotations__) == TOKEN_USAGE_OPTIONS
     collector = PersonaMetricsCollector(registry)
     given = {
@@ -283,7 +284,7 @@ def test_every_token_option_is_taken_and_no_other(registry):
         "workflow": "release",
         "stage": "test",
     }
-    assert given.keys() == TOKEN_USAGE_OPTIONS
+    assert given.keys() == TOKEN_USAGE_OPTIONS | {"tokens"}
     for name, value in given.items():
         counts = (0, 0) if name == "tokens" else (5, 5)
         options = {name: value}
@@ -292,6 +293,21 @@ def test_every_token_option_is_taken_and_no_other(registry):
         collector.record_token_usage("qa", "default", "gpt-4", *counts, **options)
     with pytest.raises(TypeError, match="'cache_tokens'"):
         collector.record_token_usage("qa", "default", "gpt-4", 1, 1, cache_tokens=1)
+
+
+def test_the_seed_count_beside_other_counts_or_options(registry):
+    """``tokens=`` with options is the input of a record with those options;
+    beside input or output counts it is refused by name, recording nothing."""
+    collector = PersonaMetricsCollector(registry)
+    collector.record_token_usage("qa", "default", "gpt-4", tokens=40, cost_usd=0.25)
+    with pytest.raises(EventError, match="tokens: give tokens= or input_tokens"):
+        collector.record_token_usage("qa", "default", "gpt-4", 5, tokens=40)
+    collector.state.drain()
+    tokens = "hypertool_persona_tokens_used_total"
+    labels = {"persona": "qa", "chatmode": "default", "model": "gpt-4", "token_type": "input"}
+    assert registry.get_sample_value(tokens, labels) == 40
+    reported = {"persona": "qa", "chatmode": "default", "model": "gpt-4", "source": "provider"}
+    assert registry.get_sample_value("hypertool_persona_reported_cost_usd_total", reported) == 0.25
 
 
 def test_known_labels_with_options_take_the_full_path(registry, example_config):

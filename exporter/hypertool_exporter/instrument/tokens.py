@@ -34,7 +34,6 @@ class TokenUsageOptions(TypedDict, total=False):
     """The keyword-only options of ``PersonaMetricsCollector.record_token_usage``;
     one left out means none (no tokens, no cost, no trace id, ...)."""
 
-    tokens: int | None
     trace_id: str | None
     cache_read_tokens: int
     cache_write_tokens: int
@@ -47,7 +46,8 @@ class TokenUsageOptions(TypedDict, total=False):
     stage: str | None
 
 
-#: Their names.
+#: Their names (the seed API's ``tokens=`` is a parameter of its own: its
+#: call then builds no dict of options).
 TOKEN_USAGE_OPTIONS = TokenUsageOptions.__optional_keys__
 #: The options a record of a run may have (``model.runs``): not
 #: the seed's ``tokens=``, a trace id, a reservation or a workflow stage.
@@ -79,13 +79,15 @@ class TokenRecording(Recording):
         model: str,
         input_tokens: int = 0,
         output_tokens: int = 0,
+        *,
+        tokens: int | None = None,
         **options: Unpack[TokenUsageOptions],
     ) -> None:
         """Record token usage. ``input_tokens`` counts every prompt token, the
         cache reads and writes included; ``output_tokens`` every completion
-        token, reasoning included. The keyword-only ``options`` are
-        ``TokenUsageOptions``: ``tokens=`` (the seed API's single count, taken
-        as input), ``trace_id`` (default: the current span's, when tracing is
+        token, reasoning included. ``tokens=`` is the seed API's single count,
+        taken as input. The other keyword-only ``options`` are
+        ``TokenUsageOptions``: ``trace_id`` (default: the current span's, when tracing is
         on; the samples' exemplar, never a label), ``cache_read_tokens``,
         ``cache_write_tokens``, ``reasoning_tokens``, ``cost_usd`` (the
         provider's reported cost, used instead of an estimate), ``provider``,
@@ -103,23 +105,26 @@ class TokenRecording(Recording):
         out of a call by a lookup of its default: a call without options
         takes a fifth less time so.
         """
-        if not options:
-            pass
-        elif "tokens" in options:
-            tokens = options["tokens"]  # the seed API's count: a plain record's input
-            if len(options) == 1 and tokens is not None and not (input_tokens or output_tokens):
-                input_tokens, options = tokens, {}
-        elif options.keys() <= RUN_OPTIONS and self._recorded_in_run(  # a run's record
-            persona, chatmode, model, input_tokens, output_tokens, options
+        if tokens is not None:
+            if options or input_tokens or output_tokens:  # the full path says what is wrong
+                self._checked(
+                    persona, chatmode, model, input_tokens, output_tokens, options, tokens
+                )
+                return
+            input_tokens = tokens  # the seed API's count: a plain record's input
+        elif (
+            options
+            and options.keys() <= RUN_OPTIONS
+            and self._recorded_in_run(
+                persona, chatmode, model, input_tokens, output_tokens, options
+            )
         ):
             return
         key = (persona, chatmode, model)
         try:
             batch = self._token_batches.get(key)
         except TypeError:  # an unhashable value: the full path names it (``label_forms``)
-            self._record_token_usage(
-                persona, chatmode, model, input_tokens, output_tokens, **options
-            )
+            self._checked(persona, chatmode, model, input_tokens, output_tokens, options)
             return
         if batch is None and not options:  # journalled: its labels' validated form, if seen
             head = self._journal_labels.get(key)
@@ -144,18 +149,32 @@ class TokenRecording(Recording):
             or self._tracing.provider is not None
             or self._tracing.stages_open
         ):
-            if not TOKEN_USAGE_OPTIONS.issuperset(options):
-                unexpected = min(options.keys() - TOKEN_USAGE_OPTIONS)
-                raise TypeError(
-                    f"record_token_usage() got an unexpected keyword argument {unexpected!r}"
-                )
-            self._record_token_usage(
-                persona, chatmode, model, input_tokens, output_tokens, **options
-            )
+            self._checked(persona, chatmode, model, input_tokens, output_tokens, options)
             return
         batch += (input_tokens, output_tokens, self._clock())  # one C-level extend: atomic
         if len(batch) >= BATCH_LENGTH:
             self.state.batches.fold_batch(batch)
+
+    def _checked(
+        self,
+        persona: str,
+        chatmode: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        options: TokenUsageOptions,
+        tokens: int | None = None,
+    ) -> None:
+        """The full path, after a keyword that is not an option is refused as
+        Python refuses one (naming this method's caller)."""
+        if not TOKEN_USAGE_OPTIONS.issuperset(options):
+            unexpected = min(options.keys() - TOKEN_USAGE_OPTIONS)
+            raise TypeError(
+                f"record_token_usage() got an unexpected keyword argument {unexpected!r}"
+            )
+        self._record_token_usage(
+            persona, chatmode, model, input_tokens, output_tokens, tokens=tokens, **options
+        )
 
     def _recorded_in_run(
         self,
