@@ -23,7 +23,7 @@ from hypertool_exporter.journal.run_rows import encode_runs
 from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.writer import JournalWriter
 from hypertool_exporter.model import catalog as c
-from hypertool_exporter.model.config import parse_config
+from hypertool_exporter.model.config import Config, parse_config
 from hypertool_exporter.model.events import PersonaSwitched, StageFinished
 from hypertool_exporter.model.runs import records_in, run_events, width_of
 from hypertool_exporter.model.work import ToolCallFinished
@@ -131,6 +131,23 @@ def test_a_run_folds_to_the_state_of_its_events(
     assert snapshot_of(by_runs) == snapshot_of(by_events)
     failed = by_runs.view().recent_failed_gates  # shown on the status page, not snapshotted
     assert failed == by_events.view().recent_failed_gates
+
+
+@settings(max_examples=40, deadline=None)
+@given(runs=_RUNS, events=st.lists(_EVENTS, max_size=10))
+def test_runs_past_a_label_cap_count_each_records_refusals(runs, events):
+    """With one value a label, most label sets hold a refused value: a plan
+    holding one is never cached, so each of their records is folded as its
+    event and counts its own refusal, as a replay's events do."""
+    capped = Config(budgets=_BUDGETS.budgets, max_label_values=1)
+    by_runs, by_events = MetricState(capped), MetricState(capped)
+    for state in (by_runs, by_events):
+        state.apply_all(events)
+    by_runs.apply_runs(runs)
+    by_events.apply_all(run_events(runs))
+    by_runs.drain()
+    by_events.drain()
+    assert snapshot_of(by_runs) == snapshot_of(by_events)
 
 
 def _applied(state):

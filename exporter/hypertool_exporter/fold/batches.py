@@ -42,7 +42,7 @@ from ..model.events import (
     TOKENS_OPTIONAL_FROM,
     TokensUsed,
 )
-from ..model.runs import PLAIN_LABELS, record_event, records_of
+from ..model.runs import EVENT_RUNS, PLAIN_LABELS, record_event, records_of
 from .plans import count_tokens
 from .usage_runs import fold_usage_run
 
@@ -152,7 +152,7 @@ class TokenBatches:
         records with usage options is folded now (``fold.usage_runs``), and
         a run of another event class by its handler (``Handlers.by_run``)."""
         if type(labels[0]) is not str:  # an event run: (its class, its labels)
-            self.handlers.by_run[labels[0]](labels, run)
+            self._join_event_run(labels, run)
             return
         if len(labels) != PLAIN_LABELS:
             fold_usage_run(self.handlers, labels, run)
@@ -170,6 +170,21 @@ class TokenBatches:
         batch += run
         if len(batch) >= BATCH_LENGTH:
             self._fold((batch,))
+
+    def _join_event_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
+        """Fold an event run by its class's handler (``Handlers.by_run``);
+        without a cached plan, its first record as its event (which plans
+        it), then the rest, or each as its event while no plan is cached."""
+        cls = labels[0]
+        fold_run, fold_event = self.handlers.by_run[cls], self.handlers.by_type[cls]
+        if fold_run(labels, run):
+            return
+        shape = EVENT_RUNS[cls]
+        fold_event(shape.event(labels, run[0], run[1]))
+        rest = run[2:]
+        if rest and not fold_run(labels, rest):
+            for number, ts in zip(rest[::2], rest[1::2], strict=True):
+                fold_event(shape.event(labels, number, ts))
 
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""

@@ -103,8 +103,11 @@ class Handlers:
             QualityScored: self.work.quality_scored,
             WorkflowCharged: self.work.workflow_charged,
         }
-        #: The fold of a run of each event class that waits in runs (``model.runs``).
-        self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], None]] = {
+        #: The fold of a run of each event class that waits in runs
+        #: (``model.runs``), by the plan cached for its labels: False when
+        #: none is (``TokenBatches`` then folds its records as events until
+        #: one plans it; one holding a refused value never is cached).
+        self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], bool]] = {
             StageFinished: self.stage_run,
             ToolCallFinished: self.work.tool_run,
         }
@@ -238,12 +241,15 @@ class Handlers:
         applied = self._applied
         applied[_STAGED] = applied.get(_STAGED, 0.0) + 1.0
 
-    def stage_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
+    def stage_run(self, labels: tuple[Any, ...], run: list[float]) -> bool:
         """``stage_finished`` for each record of a run (``model.runs``: no
-        trace id, so no exemplar), in one go."""
+        trace id, so no exemplar), in one go, by the plan cached for its
+        labels; False, having folded nothing, when none is (``by_run``)."""
         _, workflow, stage, persona, gate = labels
-        plan_key = (workflow, stage, persona)
-        key, duration, gate_keys = self._stage_plans.get(plan_key) or self._stage_plan(plan_key)
+        plan = self._stage_plans.get((workflow, stage, persona))
+        if plan is None:
+            return False
+        key, duration, gate_keys = plan
         seconds = run[::2]
         duration.observe_each(seconds)
         if gate is not None:
@@ -259,6 +265,7 @@ class Handlers:
                 failed.extend((ts, key[0], key[1], key[2]) for ts in run[1::2])
         applied = self._applied
         applied[_STAGED] = applied.get(_STAGED, 0.0) + len(seconds)
+        return True
 
     # -- tokens -------------------------------------------------------------------
 

@@ -122,12 +122,15 @@ class WorkFold:
         applied = self._applied_counts
         applied[_TOOL_APPLIED] = applied.get(_TOOL_APPLIED, 0.0) + 1.0
 
-    def tool_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
+    def tool_run(self, labels: tuple[Any, ...], run: list[float]) -> bool:
         """``tool_call_finished`` for each record of a run (``model.runs``:
-        no trace id, so no exemplar), in one go."""
+        no trace id, so no exemplar), in one go, by the plan cached for its
+        labels; False, having folded nothing, when none is (``Handlers.by_run``)."""
         _, persona, tool, error_type = labels
-        key = (persona, tool)
-        _, succeeded, failed, duration = self._tool_plans.get(key) or self._tool_plan(key)
+        plan = self._tool_plans.get((persona, tool))
+        if plan is None:
+            return False
+        _, succeeded, failed, duration = plan
         seconds = run[::2]
         calls = self._tool_calls
         result = failed if error_type else succeeded
@@ -135,6 +138,7 @@ class WorkFold:
         duration.observe_each(seconds)
         applied = self._applied_counts
         applied[_TOOL_APPLIED] = applied.get(_TOOL_APPLIED, 0.0) + len(seconds)
+        return True
 
     def quality_scored(self, ev: QualityScored) -> None:
         persona, evaluation, score, label, ts, trace_id = ev
