@@ -73,6 +73,18 @@ def _both_results(gates: dict[Any, float], gate_keys: dict[str, tuple[str, str, 
         gates.setdefault(gate_key, 0.0)
 
 
+def _count_verdicts(
+    gates: dict[Any, float], gate_keys: dict[str, tuple[str, str, str, str]], gate: str, n: int
+) -> None:
+    """Count ``n`` verdicts ``gate`` of a stage's gate (its first: both results' series made)."""
+    gate_key = gate_keys[gate]
+    count = gates.get(gate_key)
+    if count is None:  # the first verdict of these labels
+        _both_results(gates, gate_keys)
+        count = 0.0
+    gates[gate_key] = count + n
+
+
 class Handlers:
     """The fold of each event class into ``series``. ``fold.state.MetricState``
     calls them under its lock; ``fold.batches`` calls ``tokens_used`` and
@@ -229,13 +241,7 @@ class Handlers:
         if trace_id:
             self._exemplars[(_STAGES, key, index)] = (trace_id, seconds, ts)
         if gate is not None:
-            gates = self._counters[_GATES]
-            gate_key = gate_keys[gate]
-            count = gates.get(gate_key)
-            if count is None:  # the first verdict of these labels
-                _both_results(gates, gate_keys)
-                count = 0.0
-            gates[gate_key] = count + 1.0
+            _count_verdicts(self._counters[_GATES], gate_keys, gate, 1)
             if gate == FAILED:
                 self.series.recent_failed_gates.append((ts, key[0], key[1], key[2]))
         applied = self._applied
@@ -253,13 +259,7 @@ class Handlers:
         seconds = run[::2]
         duration.observe_each(seconds)
         if gate is not None:
-            gates = self._counters[_GATES]
-            gate_key = gate_keys[gate]
-            count = gates.get(gate_key)
-            if count is None:  # the first verdict of these labels
-                _both_results(gates, gate_keys)
-                count = 0.0
-            gates[gate_key] = count + len(seconds)
+            _count_verdicts(self._counters[_GATES], gate_keys, gate, len(seconds))
             if gate == FAILED:
                 failed = self.series.recent_failed_gates
                 failed.extend((ts, key[0], key[1], key[2]) for ts in run[1::2])
