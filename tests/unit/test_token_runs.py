@@ -1,9 +1,9 @@
 """Records in runs (``model.runs``): the buffered hot path keeps a label
-set's records as their numbers (three for a plain token record, seven for
-one with usage options, two for a tool call or a stage), and the journal
-writes, the daily rows add up and the fold folds a run exactly as it would
-the events it stands for; a commit that is not next in line is folded as
-those events."""
+set's records as their values (three for a plain token record, seven for one
+with usage options, two for a tool call or a stage, four for a switch, a
+run a session), and the journal writes, the daily rows add up and the fold
+folds a run exactly as it would the events it stands for; a commit that is
+not next in line is folded as those events."""
 
 import pytest
 from harness.snapshots import snapshot_of
@@ -25,7 +25,7 @@ from hypertool_exporter.journal.writer import JournalWriter
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import Config, parse_config
 from hypertool_exporter.model.events import PersonaSwitched, StageFinished
-from hypertool_exporter.model.runs import records_in, run_events, width_of
+from hypertool_exporter.model.runs import names_in, records_in, run_events, width_of
 from hypertool_exporter.model.work import ToolCallFinished
 from hypertool_exporter.sync.tailer import JournalTailer
 
@@ -76,7 +76,23 @@ _EVENT_RECORD = st.tuples(st.floats(0.0, 4000.0), st.floats(1.795e9, 1.79526e9))
 _EVENT_RUNS = st.dictionaries(
     _EVENT_LABELS, st.lists(_EVENT_RECORD, min_size=1, max_size=40), max_size=3
 )
-_RUNS = st.tuples(_PLAIN_RUNS, _USAGE_RUNS, _EVENT_RUNS).map(
+#: Persona switches, a run a session: persona, chat mode, previous persona
+#: (or none: the session's stands) and time, out of order at times.
+_SWITCH_RUNS = st.dictionaries(
+    st.sampled_from([(PersonaSwitched, "default"), (PersonaSwitched, "ticket-7")]),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["backend-engineer", "qa", "devops"]),
+            st.sampled_from(["implement", "review"]),
+            st.sampled_from([None, "qa", "architect"]),
+            st.floats(1.795e9, 1.79526e9),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    max_size=2,
+)
+_RUNS = st.tuples(_PLAIN_RUNS, _USAGE_RUNS, _EVENT_RUNS, _SWITCH_RUNS).map(
     lambda both: [
         (labels, [x for r in records for x in r])
         for runs in both
@@ -99,7 +115,7 @@ def _summed(rows):
 @settings(max_examples=60, deadline=None)
 @given(runs=_RUNS, events=st.lists(_EVENTS, max_size=20))
 def test_runs_are_journalled_and_rolled_up_as_their_events(runs, events):
-    names = {n for labels, _ in runs for n in labels if type(n) is str}
+    names = set(names_in(runs))
     ids = {name: n for n, name in enumerate(sorted(names), start=1)}
     standing = run_events(runs)
     assert len(standing) == records_in(runs)
@@ -161,7 +177,7 @@ def _tokens(state):
 
 def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_path):
     """Two threads recording plain token records, records with usage options,
-    tool calls and stages (runs of each form) and other events, each thread
+    tool calls, stages and switches (runs of each form) and other events, each thread
     its own label sets: the process's own state after the last commit is the
     state a fresh replay of the journal reaches."""
     path = tmp_path / "j.sqlite"
@@ -190,6 +206,9 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
                 )
             if n % 11 == 4:
                 collector.record_workflow_stage("release", "build", persona, n / 100, n % 3 == 0)
+            if n % 13 == 6:  # a run a session: the thread's own, and a second one
+                successor = f"w{worker}-{(n + 1) % 3}"
+                collector.switch_persona(persona, successor, session=f"s{worker}-{n % 2}")
 
     in_threads(record, 2)
     collector.flush()
@@ -197,7 +216,7 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
               for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5]  # fmt: skip
     expected = 2 * sum(tokens)
     wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
-    events = 2 * sum(1 + (n % 7 == 3) + (n % 11 == 4) for n in range(3000))
+    events = 2 * sum(1 + (n % 7 == 3) + (n % 11 == 4) + (n % 13 == 6) for n in range(3000))
     wait_for(lambda: _applied(collector.state) == events or None, what=f"{events} events")
     live = snapshot_of(collector.state)
     collector.close()

@@ -23,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
 from ..model.events import LLMCallFinished, PersonaSwitched, StageFinished, TokensUsed
-from ..model.fields import FAILED, GATE_RESULTS, MAX_SECONDS, NO_PERSONA, TOKEN_TYPES
+from ..model.fields import FAILED, GATE_RESULTS, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
 from ..model.pricing import SOURCE_INSTRUMENTATION, SOURCE_PROVIDER
 from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
+from .sessions import SessionFold
 from .work import WorkFold
 
 if TYPE_CHECKING:
@@ -40,16 +41,13 @@ if TYPE_CHECKING:
     from .genai import GenAIFold
     from .series import Series
 
-#: Sessions tracked for persona durations; the oldest is forgotten past this.
-MAX_SESSIONS = 10_000
 #: Label combinations whose fold plan is cached, per event class (the label
 #: caps bound them anyway).
 MAX_CACHED_PLANS = 20_000
 
 #: The ``events_applied_total`` keys of each class.
-_SWITCHED, _USED = (PersonaSwitched.TYPE,), (TokensUsed.TYPE,)
+_USED = (TokensUsed.TYPE,)
 _STAGED, _CALLED = (StageFinished.TYPE,), (LLMCallFinished.TYPE,)
-_SWITCHES = c.PERSONA_SWITCHES.name
 _REQUESTS = c.LLM_REQUESTS.name
 _TOKENS = c.PERSONA_TOKENS.name
 REPORTED = c.PERSONA_REPORTED_COST.name
@@ -104,9 +102,10 @@ class Handlers:
         self.prices = prices
         self.genai = genai
         self.work = WorkFold(series, guard, prices, self._cacheable)
+        self.sessions = SessionFold(series, guard, self._cacheable)
         #: The handler of each event class.
         self.by_type: dict[type, Callable[[Any], None]] = {
-            PersonaSwitched: self.persona_switched,
+            PersonaSwitched: self.sessions.persona_switched,
             TokensUsed: self.tokens_used,
             StageFinished: self.stage_finished,
             LLMCallFinished: self.llm_call_finished,
@@ -120,6 +119,7 @@ class Handlers:
         #: none is (``TokenBatches`` then folds its records as events until
         #: one plans it; one holding a refused value never is cached).
         self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], bool]] = {
+            PersonaSwitched: self.sessions.switch_run,
             StageFinished: self.stage_run,
             ToolCallFinished: self.work.tool_run,
         }
@@ -127,12 +127,11 @@ class Handlers:
 
     def clear_plans(self) -> None:
         """Forget every plan (the series they point to were replaced, or a
-        price changed), and bind the hottest series and the sessions afresh."""
+        price changed), and bind the hottest series afresh."""
         #: Token plans by (persona, chat mode, model, operation, provider).
         self.token_plans: dict[tuple[Any, ...], TokenPlan] = {}
         self._call_plans: dict[tuple[Any, ...], CallPlan] = {}
         self._stage_plans: dict[tuple[Any, ...], StagePlan] = {}
-        self._switch_plans: dict[tuple[Any, ...], tuple[str, str, str | None]] = {}
         series = self.series
         counters = series.counters
         self._counters = counters
@@ -142,10 +141,8 @@ class Handlers:
         self._costs = counters[c.PERSONA_COST.name]
         self._costs_femto = series.money[c.PERSONA_COST.name]
         self._applied = counters[c.EVENTS_APPLIED.name]
-        self._switches = counters[_SWITCHES]
-        self._durations = series.histograms[c.PERSONA_DURATION.name]
-        self._sessions = series.sessions
         self.work.clear_plans()
+        self.sessions.clear_plans()
 
     def _cacheable(self, refusals: int, plans: dict[Any, Any]) -> bool:
         """Whether a plan built while the guard's refusals stood at
@@ -171,51 +168,6 @@ class Handlers:
         window.cliff = (
             Cliff(price.tiers[0][0], price.femto_per_token) if price and price.tiers else None
         )
-
-    # -- persona switches -----------------------------------------------------
-
-    def _switch_plan(self, labels: tuple[Any, ...]) -> tuple[str, str, str | None]:
-        """(persona, chat mode, previous persona or None) of switches with
-        ``labels``, admitted."""
-        admit, refusals = self.guard.admit, self.guard.refusals
-        to_persona, chatmode, from_persona = labels
-        plan = (
-            admit("persona", to_persona),
-            admit("chatmode", chatmode),
-            None if from_persona is None else admit("persona", from_persona),
-        )
-        if self._cacheable(refusals, self._switch_plans):
-            self._switch_plans[labels] = plan
-        return plan
-
-    def persona_switched(self, ev: PersonaSwitched) -> None:
-        to_persona, chatmode, from_persona, session, ts = ev
-        labels = (to_persona, chatmode, from_persona)
-        to_persona, chatmode, from_persona = self._switch_plans.get(labels) or self._switch_plan(
-            labels
-        )
-        sessions = self._sessions
-        previous = sessions.pop(session, None)
-        since = ts
-        if previous is not None:
-            if from_persona is None:
-                from_persona = previous[0]
-            if ts >= previous[2]:  # capped like an explicit duration
-                duration = min(ts - previous[2], MAX_SECONDS)
-                was = (previous[0], previous[1])
-                histogram_of(self._durations, was).observe(duration)
-            else:  # an event out of order: the session's start never moves backwards
-                since = previous[2]
-        elif from_persona is None:
-            from_persona = NO_PERSONA
-        switches = self._switches
-        key = (from_persona, to_persona, chatmode)
-        switches[key] = switches.get(key, 0.0) + 1.0
-        if len(sessions) >= MAX_SESSIONS:
-            sessions.popitem(last=False)
-        sessions[session] = (to_persona, chatmode, since)
-        applied = self._applied
-        applied[_SWITCHED] = applied.get(_SWITCHED, 0.0) + 1.0
 
     # -- workflow stages ----------------------------------------------------------
 
@@ -397,4 +349,4 @@ class Handlers:
         applied[_CALLED] = applied.get(_CALLED, 0.0) + 1.0
 
 
-__all__ = ["MAX_CACHED_PLANS", "MAX_SESSIONS", "CallPlan", "Handlers", "StagePlan"]
+__all__ = ["MAX_CACHED_PLANS", "CallPlan", "Handlers", "StagePlan"]

@@ -148,8 +148,12 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
         stand. With tracing on, it is a ``persona_switch`` span too."""
         key = (PersonaSwitched, to_persona, chatmode, from_persona, session)
         form = self._label_forms.seen(key)
-        if form is not None:
-            self._add(from_validated(PersonaSwitched, (*form, self._clock())))
+        if form is not None:  # (its session's run, the values a record gives, the event's)
+            run, given, values = form
+            if self._runs_kept:  # a record of its session's run (``model.runs``)
+                self._journal_add(run, (*given, self._clock()))
+            else:
+                self._add(from_validated(PersonaSwitched, (*values, self._clock())))
         else:
             raw = {
                 "to_persona": to_persona,
@@ -160,7 +164,7 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             }
             event = self._parsed(lambda: PersonaSwitched.parse(raw))
             self.record(event)
-            self._label_forms.remember(key, event[:4])
+            self._label_forms.remember(key, ((PersonaSwitched, event[3]), event[:3], event[:4]))
         span = tracing.get_tracer().start_span("persona_switch")
         if span.is_recording():  # no provider anywhere: no attributes to build
             span.set_attributes(

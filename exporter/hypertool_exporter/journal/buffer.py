@@ -17,8 +17,8 @@ tailer (``JournalTailer.expect``): folded there and then by the committing
 thread, unless the tailer's own thread is folding.
 
 A record of the hot path (a token record, plain or with usage options, a
-tool call or a stage; label values seen before, no trace id, reservation or
-workflow stage) waits as its numbers in its label set's run
+tool call, a stage or a switch; label values seen before, no trace id,
+reservation or workflow stage) waits as its numbers in its label set's run
 (``add_record``, ``model.runs``), not as an event: the commit writes each
 run's rows after the events (``Journal.append``'s ``runs``), and the fold
 adds a run up a label set at a time. Such records only add to sums and

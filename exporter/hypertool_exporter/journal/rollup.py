@@ -196,26 +196,46 @@ def daily_rows(events: Iterable[Event], runs: Iterable[Run] = ()) -> list[DailyR
 
 
 def _add_events(
-    merged: dict[tuple[Any, ...], list[Any]], labels: tuple[Any, ...], run: list[float]
+    merged: dict[tuple[Any, ...], list[Any]], labels: tuple[Any, ...], run: list[Any]
 ) -> None:
     """Add an event run (``model.runs``) to ``merged``, as ``daily_rows``
-    adds the events it stands for, by ``_COUNTS``; a failed gate's verdict
-    is in the label set."""
+    adds the events it stands for, by ``_COUNTS``: the persona and a verdict
+    read from the label set or from each record, where the run keeps them.
+    A run of one day is counted a persona at a time."""
     cls = labels[0]
     counts = _COUNTS[cls]
     if counts is None:
         return
     shape = EVENT_RUNS[cls]
+    width = shape.width
     who, _when, column, verdict = counts
-    if verdict is not None and labels[1 + shape.fields.index(verdict)] != FAILED:
+    stamps = run[width - 1 :: width]
+    in_labels, at = shape.where(who)
+    personas = [labels[1 + at]] * len(stamps) if in_labels else run[at::width]
+    if verdict is not None:  # only the failed count
+        in_labels, at = shape.where(verdict)
+        if in_labels and labels[1 + at] != FAILED:
+            return
+        if not in_labels:
+            failed = [found == FAILED for found in run[at::width]]
+            personas = [p for p, kept in zip(personas, failed, strict=True) if kept]
+            stamps = [ts for ts, kept in zip(stamps, failed, strict=True) if kept]
+    if not stamps:
         return
-    persona = labels[1 + shape.fields.index(who)]
-    for ts in run[1::2]:
-        key = (int(ts // SECONDS_PER_DAY), persona, "", ESTIMATED)
-        totals = merged.get(key)
-        if totals is None:
-            totals = merged[key] = list(_NO_TOTALS)
-        totals[column] += 1
+    day = int(min(stamps) // SECONDS_PER_DAY)
+    tally: dict[tuple[int, str], int] = {}
+    if day == int(max(stamps) // SECONDS_PER_DAY):
+        each: dict[str, int] = {}
+        for persona in personas:
+            each[persona] = each.get(persona, 0) + 1
+        tally = {(day, persona): n for persona, n in each.items()}
+    else:
+        for persona, ts in zip(personas, stamps, strict=True):
+            key = (int(ts // SECONDS_PER_DAY), persona)
+            tally[key] = tally.get(key, 0) + 1
+    for (day, persona), n in tally.items():
+        totals = merged.setdefault((day, persona, "", ESTIMATED), list(_NO_TOTALS))
+        totals[column] += n
 
 
 def _add_usage(

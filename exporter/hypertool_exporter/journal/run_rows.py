@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 
 from ..model.runs import PLAIN_LABELS, event_shape, records_of, usage_event, usage_records_of
+from .layouts import KINDS
 from .rows import TOKENS_KIND, encode, json_text, plain_ends
 
 TYPE_CHECKING = False
@@ -77,12 +78,27 @@ _MARK = 1.234567890123e-310
 
 
 def _event_rows(
-    shape: EventShape, labels: tuple[Any, ...], run: list[float], name_id: Callable[[str], int]
+    shape: EventShape, labels: tuple[Any, ...], run: list[Any], name_id: Callable[[str], int]
 ) -> list[tuple[Any, ...]]:
-    """The rows of an event run (``model.runs``): the row ``encode`` writes
-    for the label set, cut where the number goes (no value of such a row
-    depends on the number: it is never left out as a default), and each
-    record's number, all written at once as ``encode`` writes each."""
+    """The rows of an event run (``model.runs``). A record of names (a
+    switch: its personas and chat mode) has the row ``encode`` writes for
+    its values, made once a run for each distinct set of them. A record of
+    one number (a duration) has the row ``encode`` writes for the label
+    set, cut where the number goes (no value of such a row depends on the
+    number: it is never left out as a default), and every record's number
+    written at once, as ``encode`` writes each."""
+    if shape.named:
+        width = shape.width
+        bodies: dict[tuple[Any, ...], str] = {}
+        kind = KINDS[shape.cls.TYPE]
+        rows: list[tuple[Any, ...]] = []
+        for record in zip(*(run[i::width] for i in range(width)), strict=True):
+            given = record[:-1]
+            body = bodies.get(given)
+            if body is None:
+                body = bodies[given] = encode(shape.event(labels, *record), name_id)[2]
+            rows.append((record[-1], kind, body))
+        return rows
     orjson = sys.modules.get("orjson")
     text = (lambda value: orjson.dumps(value).decode()) if orjson else json_text
     _, kind, body = encode(shape.event(labels, _MARK, 0.0), name_id)

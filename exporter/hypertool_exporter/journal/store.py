@@ -14,7 +14,7 @@ import time
 
 from ..model.events import from_validated
 from ..model.fields import EventError
-from ..model.runs import records_in
+from ..model.runs import names_in, records_in
 from . import driver, reservations
 from .errors import JournalError, cause_of
 from .inserts import insert_rows
@@ -209,7 +209,7 @@ class Journal:
         known = self._ids
         rows, later = encode_all(events, known, self._templates)
         names = [n for i in later for n in names_of(events[i])]
-        ids = self._name_ids(cur, names + [n for ls, _ in runs for n in ls if type(n) is str])
+        ids = self._name_ids(cur, names + names_in(runs))
         name_id: Callable[[str], int] = lambda name: ids.get(name) or known[name]  # noqa: E731
         for index in later:
             rows[index] = encode(events[index], name_id)

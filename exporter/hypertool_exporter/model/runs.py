@@ -11,23 +11,25 @@ one flat list, in the form of a token batch. Three forms:
   operation, provider), [input, output, cache read, cache write,
   reasoning, reported cost or None, time, input, ...])``;
 - tool calls and workflow stages: ``((event class, label values...),
-  [seconds, time, seconds, ...])``, how each lies given by its
-  ``EventShape`` (``EVENT_RUNS``).
+  [seconds, time, seconds, ...])``; persona switches, a run a session:
+  ``((PersonaSwitched, session), [persona, chat mode, previous persona,
+  time, ...])``; how each lies given by its ``EventShape`` (``EVENT_RUNS``).
 
 Why: a record as its numbers costs a list extend, where an event costs a
 tuple of all its fields; and the journal writes, the daily rows add up and
 the fold folds a run a label set at a time (``journal.rows``,
 ``journal.rollup``, ``fold.batches``, ``fold.usage_runs``, and the
 handlers' ``by_run``), each to exactly what the events a run stands for
-give. A switch is not a run: its fold depends on the session's switch
-before it, whatever its label set.
+give. A session's switches are one run, whatever their personas, so that
+they are folded in the order they were recorded: a switch's duration is
+measured from its session's switch before.
 
 Stdlib and ``model.events`` only: the recording CLI imports this.
 """
 
 from __future__ import annotations
 
-from .events import PLAIN_TOKENS_TAIL, StageFinished, TokensUsed, from_validated
+from .events import PLAIN_TOKENS_TAIL, PersonaSwitched, StageFinished, TokensUsed, from_validated
 from .work import ToolCallFinished
 
 TYPE_CHECKING = False
@@ -47,42 +49,61 @@ else:  # typing's Any is not loaded at run time
 
 #: A plain run's label set's length (a run with usage options has five).
 PLAIN_LABELS = 3
-#: Numbers a record has: a plain one, one with usage options, an event run's.
-PLAIN_WIDTH, USAGE_WIDTH, EVENT_WIDTH = 3, 7, 2
+#: Numbers a record has: a plain one, and one with usage options.
+PLAIN_WIDTH, USAGE_WIDTH = 3, 7
 
 
 class EventShape:
     """How a run of one event class lies: the fields its label set names, in
-    order, and the one number each record has beside its time (every other
-    field at its default: no trace id)."""
+    order, and those each record gives, in order, then its time (every other
+    field at its default: no trace id). ``named``: whether a record gives
+    names (a switch's personas), not one number (a duration)."""
 
-    __slots__ = ("cls", "defaults", "fields", "number", "ts")
+    __slots__ = ("cls", "defaults", "fields", "given", "named", "ts", "width")
 
-    def __init__(self, cls: type[EventRecord], fields: tuple[str, ...], number: str):
-        self.cls = cls
+    def __init__(
+        self, cls: type[EventRecord], fields: tuple[str, ...], given: tuple[str, ...], named: bool
+    ):
+        self.cls, self.named = cls, named
         names = cls._fields
-        #: Positions of the label set's values, of the number and of the time.
+        #: Positions of the label set's values, of a record's, and of the time.
         self.fields = tuple(names.index(name) for name in fields)
-        self.number, self.ts = names.index(number), names.index("ts")
+        self.given = tuple(names.index(name) for name in given)
+        self.ts = names.index("ts")
+        #: Values a record has: those it gives and its time.
+        self.width = len(given) + 1
         self.defaults = [cls._field_defaults.get(name) for name in names]
 
-    def event(self, labels: tuple[Any, ...], number: float, ts: float) -> Event:
-        """The event a record stands for (``labels`` after their class: validated)."""
+    def event(self, labels: tuple[Any, ...], *record: Any) -> Event:
+        """The event a record stands for (``labels`` after their class and
+        the record's values: validated)."""
         values = self.defaults[:]
         for index, value in zip(self.fields, labels[1:], strict=True):
             values[index] = value
-        values[self.number], values[self.ts] = number, ts
+        for index, value in zip(self.given, record, strict=False):  # the time comes last
+            values[index] = value
+        values[self.ts] = record[-1]
         event: Event = from_validated(self.cls, values)  # type: ignore[assignment]  # an event class
         return event
+
+    def where(self, field: int) -> tuple[bool, int]:
+        """Where the event's field ``field`` is in a run: (in the label set,
+        its place after the class) or (in each record, its place there)."""
+        if field in self.fields:
+            return True, self.fields.index(field)
+        return False, self.given.index(field)
 
 
 #: The event classes whose records may wait in runs, and how each lies.
 EVENT_RUNS: dict[type, EventShape] = {
     ToolCallFinished: EventShape(
-        ToolCallFinished, ("persona", "tool", "error_type"), "duration_seconds"
+        ToolCallFinished, ("persona", "tool", "error_type"), ("duration_seconds",), False
     ),
     StageFinished: EventShape(
-        StageFinished, ("workflow", "stage", "persona", "gate"), "duration_seconds"
+        StageFinished, ("workflow", "stage", "persona", "gate"), ("duration_seconds",), False
+    ),
+    PersonaSwitched: EventShape(
+        PersonaSwitched, ("session",), ("to_persona", "chatmode", "from_persona"), True
     ),
 }
 
@@ -93,10 +114,22 @@ def event_shape(labels: tuple[Any, ...]) -> EventShape | None:
 
 
 def width_of(labels: tuple[Any, ...]) -> int:
-    """How many numbers each record of the run of ``labels`` has."""
+    """How many values each record of the run of ``labels`` has."""
     if type(labels[0]) is not str:
-        return EVENT_WIDTH
+        return EVENT_RUNS[labels[0]].width
     return PLAIN_WIDTH if len(labels) == PLAIN_LABELS else USAGE_WIDTH
+
+
+def names_in(runs: Iterable[Run]) -> list[str]:
+    """The names runs refer to: their label sets', and those their records
+    give (a switch's personas and chat mode), each once a run."""
+    names: list[str] = []
+    for labels, run in runs:
+        names += [name for name in labels if type(name) is str]
+        shape = event_shape(labels)
+        if shape is not None and shape.named:
+            names += [name for name in set(run) if type(name) is str]
+    return names
 
 
 def records_in(runs: Iterable[Run]) -> int:
@@ -160,9 +193,8 @@ def run_events(runs: Iterable[Run]) -> list[Event]:
     for labels, run in runs:
         shape = event_shape(labels)
         if shape is not None:
-            events += [
-                shape.event(labels, n, ts) for n, ts in zip(run[::2], run[1::2], strict=True)
-            ]
+            width = shape.width
+            events += [shape.event(labels, *run[i : i + width]) for i in range(0, len(run), width)]
         elif len(labels) == PLAIN_LABELS:
             events += [record_event(labels, *record) for record in records_of(run)]
         else:
@@ -172,13 +204,13 @@ def run_events(runs: Iterable[Run]) -> list[Event]:
 
 __all__ = [
     "EVENT_RUNS",
-    "EVENT_WIDTH",
     "PLAIN_LABELS",
     "PLAIN_WIDTH",
     "USAGE_WIDTH",
     "EventShape",
     "Run",
     "event_shape",
+    "names_in",
     "record_event",
     "records_in",
     "records_of",
