@@ -32,7 +32,7 @@ class Recording:
     #: checked) goes: the buffer's ``add_record`` (``journal.durability:
     #: buffered``), else ``_record_run`` (an event each).
     _journal_add: Callable[[tuple[Any, ...], tuple[Any, ...]], None]
-    #: Whether that is the buffer (tool calls and stages are events otherwise).
+    #: Whether that is the buffer (tool calls, stages and switches are events otherwise).
     _runs_kept: bool
     _tracing: TracingState
 

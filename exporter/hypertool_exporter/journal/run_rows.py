@@ -4,8 +4,9 @@ writes for the event it stands for, byte for byte, written a run at a time.
 A run's records share their label set, so their rows share all their text
 but the numbers: the text is made once a run, and the numbers of all its
 records are written in one call of orjson (as ``encode`` writes each) and
-cut apart (numbers and null hold no comma). Why: encoding a record's event
-value by value was a third of what a buffered record cost.
+cut apart (numbers and null hold no comma). A switch's record gives names,
+not numbers: its row is made once a run for each set of them. Why: encoding
+a record's event value by value was a third of what a buffered record cost.
 
 Stdlib only, and ``orjson`` only once a process has it loaded (as ``rows``):
 the recording CLI imports this, and never has a run to write.

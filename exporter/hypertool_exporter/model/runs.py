@@ -2,7 +2,7 @@
 
 The in-process hot path's records (label values seen before, no trace id,
 reservation or workflow stage) travel from a journalled collector to the
-journal and the fold as runs: the label set, then its records' numbers in
+journal and the fold as runs: the label set, then its records' values in
 one flat list, in the form of a token batch. Three forms:
 
 - plain token records (no options): ``((persona, chat mode, model),
@@ -15,14 +15,14 @@ one flat list, in the form of a token batch. Three forms:
   ``((PersonaSwitched, session), [persona, chat mode, previous persona,
   time, ...])``; how each lies given by its ``EventShape`` (``EVENT_RUNS``).
 
-Why: a record as its numbers costs a list extend, where an event costs a
-tuple of all its fields; and the journal writes, the daily rows add up and
-the fold folds a run a label set at a time (``journal.rows``,
-``journal.rollup``, ``fold.batches``, ``fold.usage_runs``, and the
-handlers' ``by_run``), each to exactly what the events a run stands for
-give. A session's switches are one run, whatever their personas, so that
-they are folded in the order they were recorded: a switch's duration is
-measured from its session's switch before.
+Why: a record as its values costs a list extend, where an event costs a
+tuple of all its fields; and the journal writes a run's rows
+(``journal.run_rows``), adds it to the day's totals (``journal.rollup``)
+and the fold folds it (``fold.batches``, ``fold.usage_runs``, the
+handlers' ``by_run``) a label set at a time, each to exactly what the
+events it stands for give. A session's switches are one run, whatever
+their personas, so that they are folded in the order they were recorded:
+a switch's duration is measured from its session's switch before.
 
 Stdlib and ``model.events`` only: the recording CLI imports this.
 """
