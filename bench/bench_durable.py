@@ -10,7 +10,8 @@ in the figure, on the same two cores. Rows:
 
 - ``buffered`` (the default level) per call, target at most 0.5x the baseline;
 - the other recording calls at ``buffered`` (the seed's ``tokens=`` call, a
-  token record with options, a tool call, a stage, an LLM call, a switch),
+  token record with options, a tool call, a stage, an LLM call, one with
+  its tokens, a switch),
   each against multiprocess mode making what it updates, same target;
 - ``process`` and ``power`` per call, for the record (a commit, and a commit
   and fsync, per call);
@@ -34,7 +35,8 @@ from common import Result, spread_of
 #: ``options``, with cache reads: four), and for the others what our fold
 #: updates, as the seed project wrote them: a counter and a histogram (a tool call, a stage
 #: and its gate), two of each (an LLM call: requests, errors, its latency
-#: and the GenAI latency), and a switch's counter and histogram with the
+#: and the GenAI latency; with its tokens, the token record's too), and a
+#: switch's counter and histogram with the
 #: OpenTelemetry span the seed made (no-op: no provider is set).
 BASELINE = """
 import os, sys, time
@@ -81,9 +83,12 @@ def switch(i):
     count.labels(persona, personas[(i + 1) % 4], "implement").inc()
     attributes = {"persona.from": persona, "persona.to": personas[(i + 1) % 4]}
     tracer.start_span("persona_switch", attributes=attributes).end()
+def llm_tokens(i):
+    llm(i)
+    options(i)
 update = {
     "tokens": tokens_update, "seed": seed, "options": options,
-    "tool": pair, "stage": pair, "llm": llm, "switch": switch,
+    "tool": pair, "stage": pair, "llm": llm, "llm_tokens": llm_tokens, "switch": switch,
 }[which]
 for i in range(1000):
     update(i)
@@ -121,6 +126,10 @@ update = {
     "tool": lambda i: record.record_tool_call(personas[i % 4], "search", 0.25),
     "stage": lambda i: record.record_workflow_stage("release", "build", personas[i % 4], 1.5, True),
     "llm": lambda i: record.record_llm_call(personas[i % 4], "gpt-4o", 1.5),
+    "llm_tokens": lambda i: record.record_llm_call(
+        personas[i % 4], "gpt-4o", 1.5, input_tokens=600, output_tokens=250,
+        cache_read_tokens=100, cost_usd=0.004, provider="openai",
+    ),
     "switch": lambda i: record.switch_persona(personas[i % 4], personas[(i + 1) % 4], "implement"),
 }[which]
 
@@ -162,6 +171,7 @@ OTHER_CALLS = {
     "tool": "record_tool_call",
     "stage": "record_workflow_stage",
     "llm": "record_llm_call",
+    "llm_tokens": "record_llm_call with its tokens, cache reads, cost, provider",
     "switch": "switch_persona",
 }
 

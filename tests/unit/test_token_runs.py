@@ -196,8 +196,10 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
                     cache_read_tokens=1, cache_write_tokens=1, reasoning_tokens=1,
                     cost_usd=0.002 if n % 4 == 1 else None, provider="openai", operation="chat",
                 )  # fmt: skip
-            elif n % 400 == 9:
-                collector.record_llm_call(persona, "gpt-4o", 0.5)
+            elif n % 400 == 9:  # its tokens with options None, as record_llm_call passes them
+                collector.record_llm_call(
+                    persona, "gpt-4o", 0.5, input_tokens=n % 7, output_tokens=1
+                )
             else:
                 collector.record_token_usage(persona, "implement", "gpt-4o", n % 97, n % 5)
             if n % 7 == 3:  # tool calls and stages: event runs, failed and not
@@ -213,10 +215,12 @@ def test_a_buffered_collector_folds_its_runs_to_the_state_a_replay_reaches(tmp_p
     in_threads(record, 2)
     collector.flush()
     tokens = [n + 1 if n % 250 == 7 else n % 97 + n % 5 + (3 if n % 6 == 5 else 0)
-              for n in range(3000) if n % 400 != 9 or n % 250 == 7 or n % 6 == 5]  # fmt: skip
+              if n % 400 != 9 or n % 250 == 7 or n % 6 == 5 else n % 7 + 1
+              for n in range(3000)]  # fmt: skip
     expected = 2 * sum(tokens)
     wait_for(lambda: _tokens(collector.state) == expected or None, what=f"{expected} tokens")
-    events = 2 * sum(1 + (n % 7 == 3) + (n % 11 == 4) + (n % 13 == 6) for n in range(3000))
+    calls = 2 * sum(n % 400 == 9 and n % 250 != 7 and n % 6 != 5 for n in range(3000))
+    events = calls + 2 * sum(1 + (n % 7 == 3) + (n % 11 == 4) + (n % 13 == 6) for n in range(3000))
     wait_for(lambda: _applied(collector.state) == events or None, what=f"{events} events")
     live = snapshot_of(collector.state)
     collector.close()

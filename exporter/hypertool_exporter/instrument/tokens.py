@@ -112,12 +112,8 @@ class TokenRecording(Recording):
                 )
                 return
             input_tokens = tokens  # the seed API's count: a plain record's input
-        elif (
-            options
-            and options.keys() <= RUN_OPTIONS
-            and self._recorded_in_run(
-                persona, chatmode, model, input_tokens, output_tokens, options
-            )
+        elif options and self._recorded_in_run(
+            persona, chatmode, model, input_tokens, output_tokens, options
         ):
             return
         key = (persona, chatmode, model)
@@ -185,17 +181,25 @@ class TokenRecording(Recording):
         output_tokens: int,
         options: TokenUsageOptions,
     ) -> bool:
-        """Record a call whose options are among ``RUN_OPTIONS`` and whose
-        label values (its operation and provider among them) were seen
-        before as a record of its label set's run (``_journal_add``), built
-        from their validated form (``label_forms``) with its numbers checked
-        as they are; False, having recorded nothing, for any other (the full
-        path then validates it). Not while tracing is on or a
-        ``WorkflowTracer`` stage is open: those records carry a trace id or
-        a stage."""
+        """Record a call whose options are among ``RUN_OPTIONS`` (the others
+        absent or None, as ``record_llm_call`` passes them) and whose label
+        values (its operation and provider among them) were seen before as a
+        record of its label set's run (``_journal_add``), built from their
+        validated form (``label_forms``) with its numbers checked as they
+        are; False, having recorded nothing, for any other (the full path
+        then validates it, and names a keyword that is not an option). Not
+        while tracing is on or a ``WorkflowTracer`` stage is open: those
+        records carry a trace id or a stage."""
         tracing = self._tracing
         if tracing.provider is not None or tracing.stages_open:
             return False
+        if not options.keys() <= RUN_OPTIONS:  # the others must be options, and None
+            others = options.keys() - RUN_OPTIONS
+            if not others <= TOKEN_USAGE_OPTIONS:
+                return False
+            for name in others:
+                if options[name] is not None:  # type: ignore[literal-required]  # an option
+                    return False
         get = options.get
         form = self._label_forms.seen(
             (TokensUsed, persona, chatmode, model, get("operation"), get("provider"))
