@@ -1,6 +1,6 @@
 """Records in runs (``model.runs``): the buffered hot path keeps a label
 set's records as their values (three for a plain token record, seven for one
-with usage options, two for a tool call or a stage, four for a switch, a
+with usage options, two for a tool call, a stage or an LLM call, four for a switch, a
 run a session), and the journal writes, the daily rows add up and the fold
 folds a run exactly as it would the events it stands for; a commit that is
 not next in line is folded as those events."""
@@ -24,7 +24,7 @@ from hypertool_exporter.journal.store import Journal
 from hypertool_exporter.journal.writer import JournalWriter
 from hypertool_exporter.model import catalog as c
 from hypertool_exporter.model.config import Config, parse_config
-from hypertool_exporter.model.events import PersonaSwitched, StageFinished
+from hypertool_exporter.model.events import LLMCallFinished, PersonaSwitched, StageFinished
 from hypertool_exporter.model.runs import names_in, records_in, run_events, width_of
 from hypertool_exporter.model.work import ToolCallFinished
 from hypertool_exporter.sync.tailer import JournalTailer
@@ -62,7 +62,8 @@ _USAGE_RUNS = st.dictionaries(
     st.lists(_USAGE_RECORD, min_size=1, max_size=40),
     max_size=3,
 )
-#: Tool calls and workflow stages: (event class, label values...), seconds and time.
+#: Tool calls, workflow stages and LLM calls: (event class, label values...),
+#: seconds and time.
 _EVENT_LABELS = st.sampled_from(
     [
         (ToolCallFinished, "backend-engineer", "search", None),
@@ -70,6 +71,8 @@ _EVENT_LABELS = st.sampled_from(
         (StageFinished, "release", "build", "devops", None),
         (StageFinished, "release", "test", "qa", "passed"),
         (StageFinished, "release", "test", "qa", "failed"),
+        (LLMCallFinished, "qa", "gpt-4o", None, "chat", "openai", False),
+        (LLMCallFinished, "devops", "local", "Timeout", None, None, True),
     ]
 )
 _EVENT_RECORD = st.tuples(st.floats(0.0, 4000.0), st.floats(1.795e9, 1.79526e9))

@@ -4,7 +4,7 @@
 containers it keeps), ``view`` (the immutable copy every reader reads),
 ``handlers`` (what each event class
 changes, from plans cached per label values; ``sessions`` a session's
-persona switches; ``plans`` names a token
+persona switches; ``calls`` LLM calls; ``plans`` names a token
 plan's parts and holds the token rule), ``batches`` (the token hot
 path's records, folded a label set at a time; ``usage_runs`` those with
 usage options, a commit's run at a time), ``cardinality`` (the

@@ -27,6 +27,7 @@ from ..model.fields import FAILED, GATE_RESULTS, TOKEN_TYPES
 from ..model.money import FEMTO_PER_USD, femto_of
 from ..model.pricing import SOURCE_INSTRUMENTATION, SOURCE_PROVIDER
 from ..model.work import QualityScored, ToolCallFinished, WorkflowCharged, WorkflowRunFinished
+from .calls import CallFold
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
 from .sessions import SessionFold
@@ -47,17 +48,12 @@ MAX_CACHED_PLANS = 20_000
 
 #: The ``events_applied_total`` keys of each class.
 _USED = (TokensUsed.TYPE,)
-_STAGED, _CALLED = (StageFinished.TYPE,), (LLMCallFinished.TYPE,)
-_REQUESTS = c.LLM_REQUESTS.name
+_STAGED = (StageFinished.TYPE,)
 _TOKENS = c.PERSONA_TOKENS.name
 REPORTED = c.PERSONA_REPORTED_COST.name
 _STAGES = c.STAGE_DURATION.name
 _GATES = c.QUALITY_GATE.name
-_CALLS = c.LLM_DURATION.name
 
-#: A call plan: the (persona, model) key, its duration histogram, and its
-#: GenAI duration histogram (``None`` when those metrics are off).
-CallPlan = tuple[tuple[str, str], Histogram, Histogram | None]
 #: A stage plan: the (workflow, stage, persona) key, its duration histogram,
 #: and the gate counter's key of each gate result.
 StagePlan = tuple[tuple[str, str, str], Histogram, dict[str, tuple[str, str, str, str]]]
@@ -103,12 +99,13 @@ class Handlers:
         self.genai = genai
         self.work = WorkFold(series, guard, prices, self._cacheable)
         self.sessions = SessionFold(series, guard, self._cacheable)
+        self.calls = CallFold(series, guard, genai, self._cacheable)
         #: The handler of each event class.
         self.by_type: dict[type, Callable[[Any], None]] = {
             PersonaSwitched: self.sessions.persona_switched,
             TokensUsed: self.tokens_used,
             StageFinished: self.stage_finished,
-            LLMCallFinished: self.llm_call_finished,
+            LLMCallFinished: self.calls.llm_call_finished,
             WorkflowRunFinished: self.work.workflow_run_finished,
             ToolCallFinished: self.work.tool_call_finished,
             QualityScored: self.work.quality_scored,
@@ -119,6 +116,7 @@ class Handlers:
         #: none is (``TokenBatches`` then folds its records as events until
         #: one plans it; one holding a refused value never is cached).
         self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], bool]] = {
+            LLMCallFinished: self.calls.call_run,
             PersonaSwitched: self.sessions.switch_run,
             StageFinished: self.stage_run,
             ToolCallFinished: self.work.tool_run,
@@ -130,7 +128,6 @@ class Handlers:
         price changed), and bind the hottest series afresh."""
         #: Token plans by (persona, chat mode, model, operation, provider).
         self.token_plans: dict[tuple[Any, ...], TokenPlan] = {}
-        self._call_plans: dict[tuple[Any, ...], CallPlan] = {}
         self._stage_plans: dict[tuple[Any, ...], StagePlan] = {}
         series = self.series
         counters = series.counters
@@ -143,6 +140,7 @@ class Handlers:
         self._applied = counters[c.EVENTS_APPLIED.name]
         self.work.clear_plans()
         self.sessions.clear_plans()
+        self.calls.clear_plans()
 
     def _cacheable(self, refusals: int, plans: dict[Any, Any]) -> bool:
         """Whether a plan built while the guard's refusals stood at
@@ -310,43 +308,5 @@ class Handlers:
             if reasoning:
                 exemplars[keys[4]] = (trace_id, reasoning, ts)
 
-    # -- LLM calls ------------------------------------------------------------------
 
-    def _call_plan(self, ev: LLMCallFinished, labels: tuple[Any, ...]) -> CallPlan:
-        """The series a call with ``ev``'s ``labels`` touches, found once."""
-        admit, refusals = self.guard.admit, self.guard.refusals
-        key = (admit("persona", ev.persona), admit("model", ev.model))
-        duration = histogram_of(self._histograms[_CALLS], key)
-        genai = None if self.genai is None else self.genai.duration_histogram(ev, key[1], key[0])
-        plan = (key, duration, genai)
-        if self._cacheable(refusals, self._call_plans):
-            self._call_plans[labels] = plan
-        return plan
-
-    def llm_call_finished(self, ev: LLMCallFinished) -> None:
-        # fmt: off
-        (persona, model, seconds, error_type, ts, trace_id, usage_unknown, operation, provider,
-         ttft) = ev
-        # fmt: on
-        labels = (persona, model, operation, provider, error_type)
-        key, duration, genai = self._call_plans.get(labels) or self._call_plan(ev, labels)
-        index = duration.observe(seconds)
-        counters = self._counters
-        requests = counters[_REQUESTS]
-        requests[key] = requests.get(key, 0.0) + 1.0
-        if trace_id is not None:
-            self._exemplars[(_CALLS, key, index)] = (trace_id, seconds, ts)
-            self._exemplars[(_REQUESTS, key, -1)] = (trace_id, 1.0, ts)
-        if usage_unknown:
-            self.series.inc(c.LLM_USAGE_UNKNOWN.name, key)
-        errors = counters[c.LLM_ERRORS.name]  # 0: the series exists from the first call
-        errors[key] = errors.get(key, 0.0) + (0.0 if error_type is None else 1.0)
-        if genai is not None:
-            genai.observe(seconds)
-            if ttft is not None and self.genai is not None:
-                self.genai.first_chunk(ev, key[1], key[0])
-        applied = self._applied
-        applied[_CALLED] = applied.get(_CALLED, 0.0) + 1.0
-
-
-__all__ = ["MAX_CACHED_PLANS", "CallPlan", "Handlers", "StagePlan"]
+__all__ = ["MAX_CACHED_PLANS", "Handlers", "StagePlan"]

@@ -3,7 +3,9 @@
 ``PersonaMetricsCollector`` has this method (as it has ``TokenRecording``'s
 and ``WorkRecording``'s); its own module keeps the collector's small. A call
 whose label values were seen before, without a trace id or a first chunk's
-time, is built from their validated form (``label_forms``); any other is
+time, is built from their validated form (``label_forms``): at
+``journal.durability: buffered``, a record of its label set's run
+(``model.runs``), else an event. Any other is
 validated whole into an ``LLMCallFinished`` event, and bad input raises
 ``EventError`` naming the field, counted as a rejection.
 """
@@ -47,19 +49,22 @@ class CallRecording(TokenRecording):
         ``ttft_seconds`` (a stream's time to first chunk), ``provider`` and
         ``operation`` (default ``chat``) feed the GenAI convention metrics.
         """
-        key = (LLMCallFinished, persona, model, error_type, operation, provider)
+        key = (LLMCallFinished, persona, model, error_type, operation, provider, usage_unknown)
         form = self._label_forms.seen(key)
         if (
             form is not None
             and self._untraced(trace_id)
             and plain_seconds(duration_seconds)
-            and type(usage_unknown) is bool
+            and type(usage_unknown) is bool  # not 1, which equals True
             and ttft_seconds is None
         ):
-            name, kind, error, op, via = form
-            ts = self._clock()
-            values = (name, kind, duration_seconds, error, ts, None, usage_unknown, op, via, None)
-            self._add(from_validated(LLMCallFinished, values))
+            if self._runs_kept:  # a record of its label set's run (``model.runs``)
+                self._journal_add(form, (duration_seconds, self._clock()))
+            else:
+                _, name, kind, error, op, via, unknown = form
+                ts = self._clock()
+                values = (name, kind, duration_seconds, error, ts, None, unknown, op, via, None)
+                self._add(from_validated(LLMCallFinished, values))
         else:
             trace_id = self._parsed(lambda: self._trace(trace_id))
             raw = {
@@ -76,7 +81,8 @@ class CallRecording(TokenRecording):
             }
             event = self._parsed(lambda: LLMCallFinished.parse(raw))
             self.record(event)
-            self._label_forms.remember(key, (*event[:2], event[3], event[7], event[8]))
+            form = (LLMCallFinished, *event[:2], event[3], event[7], event[8], event[6])
+            self._label_forms.remember(key, form)
         if input_tokens is not None or output_tokens is not None:
             self.record_token_usage(
                 persona,

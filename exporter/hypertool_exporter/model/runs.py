@@ -10,8 +10,8 @@ one flat list, in the form of a token batch. Three forms:
 - token records with usage options: ``((persona, chat mode, model,
   operation, provider), [input, output, cache read, cache write,
   reasoning, reported cost or None, time, input, ...])``;
-- tool calls and workflow stages: ``((event class, label values...),
-  [seconds, time, seconds, ...])``; persona switches, a run a session:
+- tool calls, workflow stages and LLM calls: ``((event class, label
+  values...), [seconds, time, seconds, ...])``; persona switches, a run a session:
   ``((PersonaSwitched, session), [persona, chat mode, previous persona,
   time, ...])``; how each lies given by its ``EventShape`` (``EVENT_RUNS``).
 
@@ -29,7 +29,14 @@ Stdlib and ``model.events`` only: the recording CLI imports this.
 
 from __future__ import annotations
 
-from .events import PLAIN_TOKENS_TAIL, PersonaSwitched, StageFinished, TokensUsed, from_validated
+from .events import (
+    PLAIN_TOKENS_TAIL,
+    LLMCallFinished,
+    PersonaSwitched,
+    StageFinished,
+    TokensUsed,
+    from_validated,
+)
 from .work import ToolCallFinished
 
 TYPE_CHECKING = False
@@ -104,6 +111,12 @@ EVENT_RUNS: dict[type, EventShape] = {
     ),
     PersonaSwitched: EventShape(
         PersonaSwitched, ("session",), ("to_persona", "chatmode", "from_persona"), True
+    ),
+    LLMCallFinished: EventShape(
+        LLMCallFinished,
+        ("persona", "model", "error_type", "operation", "provider", "usage_unknown"),
+        ("duration_seconds",),
+        False,
     ),
 }
 
