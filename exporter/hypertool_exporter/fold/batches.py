@@ -42,9 +42,15 @@ from ..model.events import (
     TOKENS_OPTIONAL_FROM,
     TokensUsed,
 )
-from ..model.runs import EVENT_RUNS, PLAIN_LABELS, record_event, records_of
+from ..model.runs import (
+    PLAIN_LABELS,
+    record_event,
+    records_of,
+    run_class,
+    run_record_event,
+    width_of,
+)
 from .plans import count_tokens
-from .usage_runs import fold_usage_run
 
 if TYPE_CHECKING:
     import threading
@@ -149,13 +155,10 @@ class TokenBatches:
         """``join`` for each plain token record of ``run`` (of ``labels``:
         ``model.runs``), in one go: a label set's first record
         folded now, as an event, the rest added to its batch. A run of
-        records with usage options is folded now (``fold.usage_runs``), and
-        a run of another event class by its handler (``Handlers.by_run``)."""
-        if type(labels[0]) is not str:  # an event run: (its class, its labels)
-            self._join_event_run(labels, run)
-            return
-        if len(labels) != PLAIN_LABELS:
-            fold_usage_run(self.handlers, labels, run)
+        records with usage options, or of another event class, is folded now
+        by its class's fold (``_join_by_plan``)."""
+        if type(labels[0]) is not str or len(labels) != PLAIN_LABELS:
+            self._join_by_plan(labels, run)
             return
         batch = self._batches.get(labels)
         if batch is None:
@@ -171,20 +174,20 @@ class TokenBatches:
         if len(batch) >= BATCH_LENGTH:
             self._fold((batch,))
 
-    def _join_event_run(self, labels: tuple[Any, ...], run: list[float]) -> None:
-        """Fold an event run by its class's handler (``Handlers.by_run``);
-        without a cached plan, its first record as its event (which plans
-        it), then the rest, or each as its event while no plan is cached."""
-        cls = labels[0]
+    def _join_by_plan(self, labels: tuple[Any, ...], run: list[Any]) -> None:
+        """Fold a run by its class's fold (``Handlers.by_run``), which folds
+        by a cached plan only; else its first record as its event (which
+        plans it), then the rest, or each as its event while none will do."""
+        cls = run_class(labels)
         fold_run, fold_event = self.handlers.by_run[cls], self.handlers.by_type[cls]
         if fold_run(labels, run):
             return
-        shape = EVENT_RUNS[cls]
-        fold_event(shape.event(labels, run[0], run[1]))
-        rest = run[2:]
+        width = width_of(labels)
+        fold_event(run_record_event(labels, tuple(run[:width])))
+        rest = run[width:]
         if rest and not fold_run(labels, rest):
-            for number, ts in zip(rest[::2], rest[1::2], strict=True):
-                fold_event(shape.event(labels, number, ts))
+            for start in range(0, len(rest), width):
+                fold_event(run_record_event(labels, tuple(rest[start : start + width])))
 
     def fold_batch(self, batch: TokenBatch) -> None:
         """Fold ``batch`` now (its producer's call when it is full)."""

@@ -19,6 +19,7 @@ price changes.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..model import catalog as c
@@ -31,6 +32,7 @@ from .calls import CallFold
 from .histogram import Histogram, histogram_of
 from .plans import Cliff, PriceWindow, TokenPlan, TokenSeries, count_tokens
 from .sessions import SessionFold
+from .usage_runs import fold_usage_run
 from .work import WorkFold
 
 if TYPE_CHECKING:
@@ -115,7 +117,8 @@ class Handlers:
         #: (``model.runs``), by the plan cached for its labels: False when
         #: none is (``TokenBatches`` then folds its records as events until
         #: one plans it; one holding a refused value never is cached).
-        self.by_run: dict[type, Callable[[tuple[Any, ...], list[float]], bool]] = {
+        self.by_run: dict[type, Callable[[tuple[Any, ...], list[Any]], bool]] = {
+            TokensUsed: partial(fold_usage_run, self),  # with usage options (plain: batches)
             LLMCallFinished: self.calls.call_run,
             PersonaSwitched: self.sessions.switch_run,
             StageFinished: self.stage_run,

@@ -16,7 +16,7 @@ the tokens while one price holds; a budget period's usage is the sum of its
 charges. A run is added up only when one price window holds its priced
 records, a price that is not tiered (a tier depends on each request), and
 one budget period holds it all; any other run, and a label set's first
-record (which finds its plan), is folded record by record. No record of a
+record (which finds its plan), is folded record by record (``fold.batches``). No record of a
 run has an exemplar (no trace id) or a stage to charge, and what they touch
 no other event class touches: folding them after their commit's events
 changes no total.
@@ -24,18 +24,34 @@ changes no total.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..model import catalog as c
 from ..model.events import TokensUsed
 from ..model.money import femto_of
 from ..model.pricing import SOURCE_PROVIDER
-from ..model.runs import usage_event, usage_records_of
+from ..model.runs import usage_records_of
 from .plans import count_tokens
 
 if TYPE_CHECKING:
+    from ..model.budgets import BudgetBook
     from ..model.runs import UsageRecord
-    from .handlers import Handlers
+    from .genai import GenAIFold
+    from .plans import PriceWindow, TokenPlan
+    from .series import Series
+
+
+class TokenFold(Protocol):
+    """What this fold reads of ``fold.handlers.Handlers`` (which holds it in
+    its ``by_run``): the token plans and what a plan's sums go to."""
+
+    token_plans: dict[tuple[Any, ...], TokenPlan]
+    genai: GenAIFold | None
+    budgets: BudgetBook
+    series: Series
+
+    def resolve_price(self, window: PriceWindow, model: str, ts: float) -> None: ...
+
 
 _USED = (TokensUsed.TYPE,)
 _NEVER = float("inf")
@@ -44,30 +60,24 @@ _REPORTED, _UNPRICED = c.PERSONA_REPORTED_COST.name, c.PERSONA_UNPRICED_TOKENS.n
 _APPLIED = c.EVENTS_APPLIED.name
 
 
-def fold_usage_run(handlers: Handlers, labels: tuple[Any, ...], run: list[Any]) -> None:
-    """Fold the records of ``run`` (of ``labels``: persona, chat mode, model,
-    operation, provider) through ``handlers``, under the state's lock."""
-    records = list(usage_records_of(run))
-    if not records:
-        return
-    plans = handlers.token_plans
-    plan = plans.get(labels)
+def fold_usage_run(handlers: TokenFold, labels: tuple[Any, ...], run: list[Any]) -> bool:
+    """Add up the records of ``run`` (of ``labels``: persona, chat mode,
+    model, operation, provider) by the plan cached for its labels, under the
+    state's lock; False, having folded nothing, when there is none (or it has
+    no GenAI histograms yet) or one price and one budget period do not hold
+    them (``Handlers.by_run``: its records are then folded as events)."""
+    plan = handlers.token_plans.get(labels)
     if plan is None or (handlers.genai is not None and not plan.histograms):
-        handlers.tokens_used(usage_event(labels, records[0]))  # finds the plan
-        del records[0]
-        plan = plans.get(labels)
-    if not records:
-        return
-    if plan is None or not _sum_up(handlers, labels, records):
-        for record in records:  # more label sets than plans, or a run to divide
-            handlers.tokens_used(usage_event(labels, record))
+        return False
+    return _sum_up(handlers, plan, labels, list(usage_records_of(run)))
 
 
-def _sum_up(handlers: Handlers, labels: tuple[Any, ...], records: list[UsageRecord]) -> bool:
-    """Add ``records`` up into the series of their label set's plan, if one
-    price and one budget period hold them; False, having folded nothing, if
-    not."""
-    plan = handlers.token_plans[labels]
+def _sum_up(
+    handlers: TokenFold, plan: TokenPlan, labels: tuple[Any, ...], records: list[UsageRecord]
+) -> bool:
+    """Add ``records`` up into the series of their label set's ``plan``, if
+    one price and one budget period hold them; False, having folded nothing,
+    if not."""
     inputs, outputs, reads, writes, reasonings, costs, stamps = zip(*records, strict=True)
     usage, until = (
         handlers.budgets.charged_until(plan.persona, min(stamps))
@@ -129,4 +139,4 @@ def _sum_up(handlers: Handlers, labels: tuple[Any, ...], records: list[UsageReco
     return True
 
 
-__all__ = ["fold_usage_run"]
+__all__ = ["TokenFold", "fold_usage_run"]

@@ -126,6 +126,11 @@ def event_shape(labels: tuple[Any, ...]) -> EventShape | None:
     return None if type(labels[0]) is str else EVENT_RUNS[labels[0]]
 
 
+def run_class(labels: tuple[Any, ...]) -> type:
+    """The event class the records of the run of ``labels`` stand for."""
+    return TokensUsed if type(labels[0]) is str else labels[0]
+
+
 def width_of(labels: tuple[Any, ...]) -> int:
     """How many values each record of the run of ``labels`` has."""
     if type(labels[0]) is not str:
@@ -227,6 +232,7 @@ __all__ = [
     "record_event",
     "records_in",
     "records_of",
+    "run_class",
     "run_events",
     "run_record_event",
     "usage_event",
