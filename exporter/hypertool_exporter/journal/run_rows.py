@@ -61,10 +61,7 @@ def _usage_rows(
     middle = f",{name_id(chatmode)},null,"
     operation_id = "null" if operation is None else name_id(operation)
     end = f",{operation_id},{name_id(provider)}]"
-    # Every number of the run written at once, as ``encode`` writes each
-    # (numbers and null hold no comma), then each record's cut from them.
-    orjson = sys.modules.get("orjson")
-    texts = orjson.dumps(run).decode()[1:-1].split(",") if orjson else list(map(json_text, run))
+    texts = _texts(run)  # the times' too, left unused: one call for all
     columns = [texts[i::7] for i in range(6)]
     return [
         (ts, TOKENS_KIND, f"{head}{i},{o}{middle}{r},{w},{z},{cost}{end}")
@@ -100,15 +97,23 @@ def _event_rows(
                 body = bodies[given] = encode(shape.event(labels, *record), name_id)[2]
             rows.append((record[-1], kind, body))
         return rows
-    orjson = sys.modules.get("orjson")
-    text = (lambda value: orjson.dumps(value).decode()) if orjson else json_text
     _, kind, body = encode(shape.event(labels, _MARK, 0.0), name_id)
-    head, mark, tail = body.partition(text(_MARK))
+    head, mark, tail = body.partition(_texts([_MARK])[0])
     if not mark:  # cannot happen: the number is written, and written so
         raise AssertionError(f"no number in the row of {shape.cls.TYPE}")
-    seconds = run[::2]
-    texts = orjson.dumps(seconds).decode()[1:-1].split(",") if orjson else map(json_text, seconds)
+    texts = _texts(run[::2])
     return [(ts, kind, f"{head}{n}{tail}") for n, ts in zip(texts, run[1::2], strict=True)]
+
+
+def _texts(values: list[Any]) -> list[str]:
+    """``values`` (numbers and None) written as ``encode`` writes each: by
+    one call of orjson when it is loaded, cut apart (numbers and null hold
+    no comma); else one by one as ``rows.json_text``."""
+    orjson = sys.modules.get("orjson")
+    if orjson is None:
+        return list(map(json_text, values))
+    text: str = orjson.dumps(values).decode()
+    return text[1:-1].split(",")
 
 
 __all__ = ["encode_runs"]
