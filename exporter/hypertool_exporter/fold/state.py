@@ -88,8 +88,8 @@ class MetricState:
                 handlers[type(event)](event)
 
     def apply_runs(self, runs: Iterable[Run]) -> None:
-        """Fold runs of token records (``model.runs``) as ``apply_all``
-        folds the token events they stand for, a run at a time
+        """Fold runs of records (``model.runs``) as ``apply_all``
+        folds the events they stand for, a run at a time
         (``TokenBatches.join_run``)."""
         with self.lock:
             for labels, run in runs:

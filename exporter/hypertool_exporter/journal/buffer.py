@@ -18,7 +18,7 @@ thread, unless the tailer's own thread is folding.
 
 A record of the hot path (a token record, plain or with usage options, a
 tool call, a stage or a switch; label values seen before, no trace id,
-reservation or workflow stage) waits as its numbers in its label set's run
+reservation or workflow stage) waits as its values in its label set's run
 (``add_record``, ``model.runs``), not as an event: the commit writes each
 run's rows after the events (``Journal.append``'s ``runs``), and the fold
 adds a run up a label set at a time. Such records only add to sums and
@@ -80,7 +80,7 @@ class PendingEvents:
         self.limit = limit
         self._events: deque[Event] = deque()
         self._releases: list[str] = []
-        #: Token records, per label set (``add_record``), and how many.
+        #: Records of runs, per label set (``add_record``), and how many.
         self._runs: dict[tuple[Any, ...], list[Any]] = {}
         self._records = 0
         self._lock = threading.Lock()
@@ -121,7 +121,7 @@ class PendingEvents:
 
     def add_record(self, labels: tuple[Any, ...], record: tuple[Any, ...]) -> None:
         """Keep a record (validated ``labels``, numbers checked) in its
-        label set's run (``model.runs``): its numbers, not an event."""
+        label set's run (``model.runs``): its values, not an event."""
         with self._lock:
             if self._records + len(self._events) >= self.limit:
                 raise self._full()
@@ -150,14 +150,14 @@ class PendingEvents:
         )
 
     def __len__(self) -> int:
-        """Events (and token records) waiting for their commit."""
+        """Events (and records of runs) waiting for their commit."""
         return len(self._events) + self._records
 
     def __bool__(self) -> bool:
         return bool(self._events or self._releases or self._records)
 
     def take(self) -> tuple[list[Event], list[str], list[Run]]:
-        """Everything waiting, in order, and the runs of token records;
+        """Everything waiting, in order, and the runs of records;
         it no longer waits."""
         with self._lock:
             self._taken += 1

@@ -102,7 +102,7 @@ class Journal:
 
         ``releases``: ids of budget reservations whose usage these events
         are, deleted in the same transaction (``journal.reservations``).
-        ``runs``: token records (``model.runs``), a row
+        ``runs``: records in runs (``model.runs``), a row
         each after the events' rows, never duplicates; ``appended`` then
         hears ``(first_id, events, runs)``.
 

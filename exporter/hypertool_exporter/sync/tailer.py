@@ -188,8 +188,8 @@ class JournalTailer:
             self.last_id += len(chunk)
 
     def expect(self, first_id: int, events: list[Event], runs: Sequence[Run] = ()) -> None:
-        """Rows ``first_id`` on hold ``events``, then ``runs`` (token
-        records), just committed by this process (``JournalWriter.on_commit``):
+        """Rows ``first_id`` on hold ``events``, then ``runs`` (records
+        in runs), just committed by this process (``JournalWriter.on_commit``):
         folded as these objects, not decoded again from their rows, here
         (``_fold_own``) or by the tailer's thread (``sync.announced``)."""
         self.status.heard(first_id + len(events) + records_in(runs) - 1, time.time())
