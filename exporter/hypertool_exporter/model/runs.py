@@ -145,8 +145,11 @@ def names_in(runs: Iterable[Run]) -> list[str]:
     for labels, run in runs:
         names += [name for name in labels if type(name) is str]
         shape = event_shape(labels)
-        if shape is not None and shape.named:
-            names += [name for name in set(run) if type(name) is str]
+        if shape is not None and shape.named:  # the names before each record's time
+            given: set[Any] = set()
+            for at in range(shape.width - 1):
+                given.update(run[at :: shape.width])
+            names += [name for name in given if type(name) is str]
     return names
 
 
