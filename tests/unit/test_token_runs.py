@@ -15,6 +15,7 @@ from test_batches import DAY, LABEL_SETS, START, TIERED, _config
 from test_journal import _BUDGETS, _EVENTS, replayed
 
 from hypertool_exporter.fold import batches
+from hypertool_exporter.fold.sessions import MAX_SESSIONS
 from hypertool_exporter.fold.state import MetricState
 from hypertool_exporter.instrument.collector import PersonaMetricsCollector
 from hypertool_exporter.journal.rollup import DAILY_KEY, daily_rows
@@ -167,6 +168,32 @@ def test_runs_past_a_label_cap_count_each_records_refusals(runs, events):
     by_runs.drain()
     by_events.drain()
     assert snapshot_of(by_runs) == snapshot_of(by_events)
+
+
+def test_a_switch_run_past_the_sessions_kept_drops_the_sessions_its_events_drop():
+    """Sessions full (``MAX_SESSIONS``): a new session's run drops the least
+    recently switched one, and a kept session's run keeps it, its switches
+    measured against the session's last, as its events do one by one."""
+    first = [
+        PersonaSwitched("qa", "implement", None, f"s{n}", 1.795e9 + n) for n in range(MAX_SESSIONS)
+    ]
+    later = 1.795e9 + MAX_SESSIONS
+    runs = [
+        (
+            (PersonaSwitched, "s1"),
+            ["devops", "review", None, later, "qa", "review", None, later + 5.0],
+        ),
+        ((PersonaSwitched, "new"), ["qa", "implement", "devops", later + 1.0]),
+    ]
+    by_runs, by_events = MetricState(), MetricState()
+    for state in (by_runs, by_events):
+        state.apply_all(first)
+    by_runs.apply_runs(runs)
+    by_events.apply_all(run_events(runs))
+    assert snapshot_of(by_runs) == snapshot_of(by_events)
+    sessions = by_runs.view().sessions
+    assert len(sessions) == MAX_SESSIONS
+    assert "s0" not in sessions and sessions["s1"][0] == "qa" and "new" in sessions
 
 
 def _applied(state):
