@@ -122,6 +122,27 @@ def test_events_joined_to_a_delivery_are_kept_or_dropped_with_it(tmp_path):
         assert journal.query("SELECT count(*) FROM seen_keys") == [(3,)]  # one key a delivery
 
 
+@pytest.mark.parametrize("rowid", [False, True])
+def test_delivery_keys_count_once_in_either_table_of_them(tmp_path, rowid):
+    """New journals keep their keys in a table without rowids; files made
+    before, in a rowid table, go on deduplicating the same."""
+    path = tmp_path / "j.sqlite"
+    Journal(path).close()
+    if rowid:  # the table a journal made before had
+        with sqlite3.connect(path) as db:
+            db.executescript(
+                "DROP TABLE seen_keys;"
+                "CREATE TABLE seen_keys (key TEXT PRIMARY KEY, ts REAL NOT NULL);"
+            )
+    with Journal(path) as journal:
+        (made,) = journal.query("SELECT sql FROM sqlite_master WHERE name = 'seen_keys'")
+        assert ("WITHOUT ROWID" in made[0]) is not rowid
+        events = [TokensUsed("p", "gpt-4", n, 0, "default", 1.0) for n in (1, 2)]
+        assert journal.append(events, ["k1", "k2"]) == 2
+        assert journal.append(events, ["k2", "k3"]) == 1  # k2 seen: only k3's
+        assert journal.query("SELECT count(*) FROM seen_keys") == [(3,)]
+
+
 def test_corrupt_rows_are_rejected_and_counted(tmp_path):
     path = tmp_path / "j.sqlite"
     with Journal(path) as journal:
