@@ -3,7 +3,9 @@ retried batches, a kill right after a send, and a bounded ingest fuzz. Every
 request gets an HTTP answer and is counted; nothing recorded before is lost;
 /metrics stays valid for promtool after every attack."""
 
+import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -24,22 +26,31 @@ TOKEN = "hostile-http-ingest-token-0123456789"
 EVENT = {"type": "tokens_used", "persona": "qa", "model": "m", "input_tokens": 10}
 
 
-def raw_request(port: int, data: bytes, half_close: bool = False) -> bytes:
-    """Send bytes as they are; return everything the server answers."""
+def raw_request(port: int, data: bytes, half_close: bool = False, whole: bool = False) -> bytes:
+    """Send bytes as they are; return the server's answer: its first response
+    (head, and the body its Content-Length gives) or, ``whole``, all it
+    sends until it closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(data)
         if half_close:
             sock.shutdown(socket.SHUT_WR)
-        chunks = []
-        while True:
+        answer = b""
+        while whole or not _one_response(answer):
             try:
                 chunk = sock.recv(65536)
             except TimeoutError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
-    return b"".join(chunks)
+            answer += chunk
+    return answer
+
+
+def _one_response(answer: bytes) -> bool:
+    """Whether ``answer`` holds a whole response (head, and its body by Content-Length)."""
+    head, end, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:[ \t]*(\d+)\r?$", head)
+    return bool(end) and length is not None and len(body) >= int(length.group(1))
 
 
 def post(body: bytes, headers: str) -> bytes:
@@ -116,6 +127,45 @@ def test_every_malformed_request_is_answered_counted_and_logged_in_one_line(expo
     log = exporter.log.read_text()
     assert "Traceback" not in log
     assert log.count("refused") >= len(ATTACKS) - 1
+
+
+def test_a_connection_serves_request_after_request(exporter):
+    """HTTP/1.1 keep-alive: ingest and scrapes on one connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", exporter.port, timeout=10)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    first = None
+    for method, path, body, status in [
+        ("POST", "/v1/events", BODY, 202),
+        ("GET", "/metrics", None, 200),
+        ("POST", "/v1/events", b"[NaN]", 400),  # refused, its body read: still open
+        ("POST", "/v1/events", BODY, 202),
+    ]:
+        conn.request(method, path, body=body, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        assert (answer.status, answer.version, answer.will_close) == (status, 11, False)
+        first = first or conn.sock
+        assert conn.sock is first  # the same connection throughout
+    conn.close()
+    wait_for(lambda: tokens_applied(exporter) == 20, what="both batches")
+
+
+@pytest.mark.parametrize(
+    "path, token, status",
+    [("/v1/events", "wrong", 401), ("/v1/traces", "wrong", 401), ("/nowhere", TOKEN, 404)],
+)
+def test_an_answer_before_the_body_is_read_closes_the_connection(exporter, path, token, status):
+    """A request refused before its body is read: the body is never taken
+    for the next request (it would be one here), the connection closes."""
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(smuggled)}\r\n\r\n"
+    )
+    answer = raw_request(exporter.port, head.encode() + smuggled, whole=True)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:80]
+    assert answer.count(b"HTTP/1.1 ") == 1, answer  # nothing answered for the body
+    assert b"\r\nConnection: close\r\n" in answer
 
 
 def test_a_retried_batch_is_acknowledged_again_and_applied_once(exporter):

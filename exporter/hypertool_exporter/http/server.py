@@ -33,7 +33,6 @@ from .ingest import (
     error_document,
     idempotency_key,
     parse_batch,
-    read_body,
 )
 from .listener import ConnectionHandler, Listener
 from .negotiation import accepts_gzip, choose_format
@@ -224,7 +223,7 @@ class _Handler(ConnectionHandler):
                 desk,
                 self.command,
                 self.path,
-                lambda: read_body(self.headers, self.rfile),
+                self.body,
                 server.clock,
             )
         except BadRequest as exc:
@@ -280,7 +279,7 @@ class _Handler(ConnectionHandler):
         if not self._bearer_allowed(ingest is not None, "ingest") or ingest is None:
             return
         try:
-            raw = read_body(self.headers, self.rfile)
+            raw = self.body()
         except BadRequest as exc:
             self._refuse(exc.status, str(exc))
             return
@@ -327,7 +326,7 @@ class _Handler(ConnectionHandler):
             self._refuse(415, f"Content-Type must be {otlp.PROTOBUF} or {otlp.JSON}")
             return
         try:
-            raw = read_body(self.headers, self.rfile)
+            raw = self.body()
             body = otlp.decompress(raw, self.headers.get("Content-Encoding"), MAX_INGEST_BYTES)
         except BadRequest as exc:
             self._refuse(exc.status, str(exc))
