@@ -5,6 +5,7 @@ Over HTTP (fit, refuse, expire, release on usage, release unused, survive a
 restart), in process, from the CLI, and two processes racing for the last
 of a budget."""
 
+import http.client
 import json
 import multiprocessing
 import threading
@@ -128,6 +129,24 @@ def test_a_reservation_is_given_back_unused_or_lapses_at_its_ttl(server):
     # Its time to live passes: the amount is free again, with nothing sent.
     wait_for(lambda: tokens_of(server)["reserved"] == 0, what="the reservation to lapse")
     assert reserve(server, tokens=1000)[0] == 201
+
+
+def test_a_reservation_given_back_on_a_kept_connection_answers_204_without_a_length(server):
+    _, granted = reserve(server, tokens=100)
+    host, port = server.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    conn.request(
+        "DELETE", f"/v1/budgets/qa/reservations/{granted['reservation_id']}", headers=headers
+    )
+    answer = conn.getresponse()
+    assert (answer.status, answer.getheader("Content-Length"), answer.read()) == (204, None, b"")
+    sock = conn.sock
+    conn.request("GET", "/v1/budgets/qa", headers=headers)  # the same connection, next request
+    answer = conn.getresponse()
+    assert answer.status == 200 and json.loads(answer.read())["budget"]["tokens"]["reserved"] == 0
+    assert conn.sock is sock
+    conn.close()
 
 
 def test_reservations_refuse_bad_requests_naming_the_field(server):

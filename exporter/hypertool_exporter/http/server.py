@@ -118,7 +118,8 @@ class _Handler(ConnectionHandler):
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        if status != 204:  # a 204 has no body, and says no length (RFC 9110)
+            self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         for key, value in self.server.web.headers.items():
