@@ -150,6 +150,26 @@ def test_a_connection_serves_request_after_request(exporter):
     wait_for(lambda: tokens_applied(exporter) == 20, what="both batches")
 
 
+def test_a_body_sent_after_100_continue_keeps_the_connection(exporter):
+    """``Expect: 100-continue`` (curl's way with large bodies): the interim
+    answer asks for the body, the final one keeps the connection."""
+    head = post(b"", f"Content-Length: {len(BODY)}\r\nExpect: 100-continue\r\n")
+    with socket.create_connection(("127.0.0.1", exporter.port), timeout=10) as sock:
+        sock.sendall(head)
+        interim = sock.recv(4096)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(BODY)
+        answer = b""
+        while not _one_response(answer):
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 202 ") and b"Connection: close" not in answer
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")  # the same connection
+        answer = b""
+        while not _one_response(answer):
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"ok\n")
+
+
 @pytest.mark.parametrize(
     "path, token, status",
     [("/v1/events", "wrong", 401), ("/v1/traces", "wrong", 401), ("/nowhere", TOKEN, 404)],

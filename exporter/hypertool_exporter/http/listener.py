@@ -112,6 +112,8 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     timeout = 30
     #: Whether the request's body was read (by whoever read it): set there.
     body_read = False
+    #: The status of the answer being sent (``100`` before a body is sent).
+    status_sent = 0
 
     def handle(self) -> None:
         try:
@@ -134,10 +136,16 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         self.body_read = True
         return raw
 
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        self.status_sent = code
+        super().send_response_only(code, message)
+
     def end_headers(self) -> None:
-        """Close after this answer if the request announced a body not read."""
+        """Close after this answer if the request announced a body not read
+        (not after ``100 Continue``, which asks for the body)."""
         headers = getattr(self, "headers", None)  # none: the request line was refused
-        if not self.close_connection and not self.body_read and headers is not None:
+        final = self.status_sent >= 200
+        if final and not self.close_connection and not self.body_read and headers is not None:
             length = headers.get("Content-Length")
             if headers.get("Transfer-Encoding") is not None or (
                 length is not None and length.strip() != "0"
