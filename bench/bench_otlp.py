@@ -7,7 +7,8 @@ exporter, and span-to-visible latency.
   second until ``/metrics`` counts every one of them (the fold counted, not
   deferred). The baseline is the same spans' events appended straight to the
   journal in-process (same run): what HTTP, decoding and mapping add.
-  Goal: at least 20,000 spans/s applied. Also reported: the applied rate
+  Goal: at least 40,000 spans/s applied, and never fewer than 20,000 in
+  any second of the run. Also reported: the applied rate
   against a plain Python parse-and-walk of the same bodies (the protobuf
   library's parse, every span's attributes read: the floor of any Python
   receiver), and the slowest second of the run (accepted spans, counted by
@@ -270,8 +271,8 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
             applied,
             baseline,
             "spans/s",
-            ">= 20,000 spans/s",
-            applied >= 20_000,
+            ">= 40,000 spans/s",
+            applied >= 40_000,
         ),
         Result(
             f"OTLP: spans applied/s with {workers} mapping workers (otlp.workers: auto)"
@@ -288,7 +289,7 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
             applied / cores(),
             walk,
             "spans/s",
-            "(reported; 40,000/s wanted in all)",
+            "(reported)",
             None,
         ),
         Result(
@@ -306,7 +307,7 @@ def throughput(tmp: Path, config: Path, spans: int) -> list[Result]:
             1e6 / serve_us,
             applied,
             "spans/s",
-            "(reported; 40,000/s wanted)",
+            "(reported)",
             None,
         ),
         Result(
