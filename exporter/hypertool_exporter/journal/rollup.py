@@ -86,6 +86,13 @@ def _day(ts: float) -> int:
     return int(ts // SECONDS_PER_DAY)
 
 
+def _one_day(stamps: list[float]) -> int | None:
+    """The UTC day of every time in ``stamps`` when they share one (a run
+    is then added up in a few sums), else None (a record at a time)."""
+    day = _day(min(stamps))
+    return day if day == _day(max(stamps)) else None
+
+
 #: Where the other events count, one each: a switch, a failed gate.
 _SWITCHES, _FAILED_GATES = DAILY_TOTALS.index("switches"), DAILY_TOTALS.index("failed_gates")
 
@@ -136,12 +143,11 @@ def daily_rows(events: Iterable[Event], runs: Iterable[Run] = ()) -> list[DailyR
             _add_usage(merged, labels, run)
             continue
         persona, _chatmode, model = labels
-        stamps = run[2::3]
-        day = int(min(stamps) // SECONDS_PER_DAY)
-        if day == int(max(stamps) // SECONDS_PER_DAY):  # the run is one day's: two sums
+        day = _one_day(run[2::3])
+        if day is not None:  # the run is one day's: two sums
             parts = [(day, run[0::3], run[1::3])]
         else:
-            parts = [(int(ts // SECONDS_PER_DAY), [i], [o]) for i, o, ts in records_of(run)]
+            parts = [(_day(ts), [i], [o]) for i, o, ts in records_of(run)]
         for day, inputs, outputs in parts:
             sums = merged.setdefault((day, persona, model, ESTIMATED), list(_NO_TOTALS))
             sums[0] += sum(inputs)
@@ -222,16 +228,16 @@ def _add_events(
             stamps = [ts for ts, kept in zip(stamps, failed, strict=True) if kept]
     if not stamps:
         return
-    day = int(min(stamps) // SECONDS_PER_DAY)
     tally: dict[tuple[int, str], int] = {}
-    if day == int(max(stamps) // SECONDS_PER_DAY):
+    day = _one_day(stamps)
+    if day is not None:
         each: dict[str, int] = {}
         for persona in personas:
             each[persona] = each.get(persona, 0) + 1
         tally = {(day, persona): n for persona, n in each.items()}
     else:
         for persona, ts in zip(personas, stamps, strict=True):
-            key = (int(ts // SECONDS_PER_DAY), persona)
+            key = (_day(ts), persona)
             tally[key] = tally.get(key, 0) + 1
     for (day, persona), n in tally.items():
         totals = merged.setdefault((day, persona, "", ESTIMATED), list(_NO_TOTALS))
@@ -247,15 +253,15 @@ def _add_usage(
     reported, or all not, is six sums; any other, a record at a time."""
     persona, model = labels[0], labels[2]
     stamps, costs = run[6::7], run[5::7]
-    day = int(min(stamps) // SECONDS_PER_DAY)
+    day = _one_day(stamps)
     unreported = costs.count(None)
-    if day == int(max(stamps) // SECONDS_PER_DAY) and unreported in (0, len(costs)):
+    if day is not None and unreported in (0, len(costs)):
         source = ESTIMATED if unreported else REPORTED
         parts = [((day, persona, model, source), [run[i::7] for i in range(5)], costs)]
     else:
         parts = [
             (
-                (int(ts // SECONDS_PER_DAY), persona, model, ESTIMATED if c is None else REPORTED),
+                (_day(ts), persona, model, ESTIMATED if c is None else REPORTED),
                 [[inp], [out], [read], [write], [reasoning]],
                 [c],
             )
