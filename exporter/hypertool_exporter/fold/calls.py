@@ -106,8 +106,7 @@ class CallFold:
         requests, errors = self._requests, self._errors
         requests[key] = requests.get(key, 0.0) + calls  # whole numbers: as exact as 1.0 each
         if usage_unknown:
-            unknown = self.series.counters[_UNKNOWN]
-            unknown[key] = unknown.get(key, 0.0) + calls
+            self.series.inc(_UNKNOWN, key, calls)
         errors[key] = errors.get(key, 0.0) + (0 if error_type is None else calls)
         if genai is not None:
             genai.observe_each(seconds)

@@ -70,10 +70,10 @@ class Series:
         #: snapshotted: recent history only.
         self.recent_failed_gates: deque[FailedGate] = deque(maxlen=RECENT_FAILED_GATES)
 
-    def inc(self, name: str, key: LabelKey) -> None:
-        """Count one in a counter (the rarer ones; the hot ones are counted inline)."""
+    def inc(self, name: str, key: LabelKey, by: float = 1.0) -> None:
+        """Count ``by`` (one) in a counter (the rarer ones; the hot ones are counted inline)."""
         series = self.counters[name]
-        series[key] = series.get(key, 0.0) + 1.0
+        series[key] = series.get(key, 0.0) + by
 
     def add_money(self, name: str, key: LabelKey, femto: int) -> None:
         """Add ``femto`` to a dollar counter: its exact sum, and the float shown."""
