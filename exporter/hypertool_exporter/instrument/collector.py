@@ -195,12 +195,11 @@ class PersonaMetricsCollector(CallRecording, WorkRecording):
             and plain_seconds(duration_seconds)
             and (quality_gate_passed is None or type(quality_gate_passed) is bool)  # not 1
         ):
-            if self._runs_kept and self._untraced(trace_id):  # a record of its label set's run
+            untraced = self._untraced(trace_id)
+            if self._runs_kept and untraced:  # a record of its label set's run
                 self._journal_add(form, (duration_seconds, self._clock()))
                 return
-            trace = (
-                None if self._untraced(trace_id) else self._parsed(lambda: self._trace(trace_id))
-            )
+            trace = None if untraced else self._parsed(lambda: self._trace(trace_id))
             _, name, step, by, gate = form
             values = (name, step, by, duration_seconds, gate, self._clock(), trace)
             self._add(from_validated(StageFinished, values))

@@ -199,7 +199,7 @@ class JournalTailer:
             self._wake.set()
 
     def _announce(self, first_id: int, events: list[Event], runs: Sequence[Run]) -> None:
-        """Announce a commit, runs as the token events they stand for."""
+        """Announce a commit, runs as the events they stand for."""
         self._announced.add(first_id, events + run_events(runs) if runs else events, self.last_id)
 
     def _fold_own(self, first_id: int, events: list[Event], runs: Sequence[Run]) -> bool:
